@@ -1,0 +1,60 @@
+/*
+ * Logging to stderr with a level and a UTC timestamp.
+ *
+ * Nothing secret is ever logged: no password, key, token or message content.
+ * Protocol lines that may carry credentials go through sb_log_redact_command
+ * first. Every message is sanitised: control characters and bytes that are
+ * not printable ASCII are escaped, so peer data cannot forge log lines.
+ */
+#ifndef SB_LOG_H
+#define SB_LOG_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "compiler.h"
+
+enum sb_log_level {
+	SB_LOG_DEBUG,
+	SB_LOG_INFO,
+	SB_LOG_WARN,
+	SB_LOG_ERROR,
+	SB_LOG_NONE, /* as a threshold: log nothing */
+};
+
+/* Messages below the threshold are dropped. The default is SB_LOG_INFO. */
+void sb_log_set_level(enum sb_log_level level);
+enum sb_log_level sb_log_get_level(void);
+bool sb_log_enabled(enum sb_log_level level);
+
+/*
+ * Parses a --log-level value: debug, info, warn (or warning), error, none;
+ * case-insensitive. Returns -1 on anything else.
+ */
+int sb_log_level_parse(const char *name, enum sb_log_level *level_r) SB_WUR;
+const char *sb_log_level_name(enum sb_log_level level);
+
+/* A short name put in front of every line, such as "saltbridge". */
+void sb_log_set_ident(const char *ident);
+
+void sb_log(enum sb_log_level level, const char *fmt, ...) SB_PRINTF(2, 3);
+void sb_logv(enum sb_log_level level, const char *fmt, va_list ap)
+	SB_PRINTF(2, 0);
+
+#define sb_log_debug(...) sb_log(SB_LOG_DEBUG, __VA_ARGS__)
+#define sb_log_info(...) sb_log(SB_LOG_INFO, __VA_ARGS__)
+#define sb_log_warn(...) sb_log(SB_LOG_WARN, __VA_ARGS__)
+#define sb_log_error(...) sb_log(SB_LOG_ERROR, __VA_ARGS__)
+
+/*
+ * Writes into out (always NUL-terminated, truncated to outsize) a copy of
+ * one IMAP, SMTP or POP command line fit for a log: the arguments of
+ * commands that carry credentials (LOGIN, AUTHENTICATE, AUTH, PASS, and a
+ * bare SASL continuation when `in_sasl` is true) are replaced by
+ * "<redacted>". Other lines are copied as they are, without the line end.
+ */
+void sb_log_redact_command(const char *line, size_t len, bool in_sasl,
+			   char *out, size_t outsize);
+
+#endif
