@@ -42,6 +42,13 @@ fuzz:
 bench: release
 	sh bench/run.sh build/release
 
+# The demo needs the daemon, the API server and the IMAP/SMTP servers,
+# which are not built yet; say so plainly instead of pretending.
+demo:
+	@echo "make demo: the demo is not available yet: saltbridge serve and" >&2
+	@echo "saltmaild are still being built (see README.md, What works today)." >&2
+	@exit 1
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
