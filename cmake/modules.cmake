@@ -20,6 +20,32 @@ function(sb_module name)
 		target_include_directories(sb_${name} INTERFACE ${inc})
 		target_link_libraries(sb_${name} INTERFACE ${M_DEPS})
 	endif()
+	sb_check_headers(${name})
+endfunction()
+
+# Every header must compile on its own: one generated source file per
+# header of the folder includes only that header, and all are compiled as
+# part of the build.
+function(sb_check_headers name)
+	file(GLOB headers CONFIGURE_DEPENDS
+		RELATIVE ${CMAKE_CURRENT_SOURCE_DIR} ${CMAKE_CURRENT_SOURCE_DIR}/*.h)
+	set(sources)
+	foreach(h ${headers})
+		string(MAKE_C_IDENTIFIER ${h} id)
+		set(src ${CMAKE_CURRENT_BINARY_DIR}/header-check/${id}.c)
+		set(text "#include \"${name}/${h}\"\nint sb_header_check_${id};\n")
+		if(EXISTS ${src})
+			file(READ ${src} old)
+		endif()
+		if(NOT "${old}" STREQUAL "${text}")
+			file(WRITE ${src} "${text}")
+		endif()
+		list(APPEND sources ${src})
+	endforeach()
+	if(sources)
+		add_library(sb_${name}_header_check OBJECT ${sources})
+		target_link_libraries(sb_${name}_header_check PRIVATE sb_${name})
+	endif()
 endfunction()
 
 # sb_add_test(NAME SOURCES ... LIBS ...)
