@@ -1,0 +1,48 @@
+/*
+ * The self-signed certificate the listeners present to mail clients.
+ *
+ * It is an end-entity certificate, not a CA: basicConstraints CA:FALSE
+ * (critical), keyUsage digitalSignature (critical), extendedKeyUsage
+ * serverAuth, subject CN=localhost, O=Saltbridge, subjectAltName
+ * IP:127.0.0.1, IP:::1 and DNS:localhost, a random 128-bit serial, an
+ * ECDSA P-256 key and SHA-256 signature. Clients built on rustls refuse a
+ * CA certificate used as a server certificate, and Apple platforms refuse
+ * validity periods longer than 825 days.
+ *
+ * Files are written to a temporary name and renamed into place, so a crash
+ * never leaves half a certificate. The key file is created with mode 0600
+ * and is never readable by others, not even for a moment; the certificate
+ * gets mode 0644.
+ *
+ * Strings returned through error_r live in thread-local storage until the
+ * next failing call of this module in the same thread.
+ */
+#ifndef SB_CERT_H
+#define SB_CERT_H
+
+#include <stdbool.h>
+
+#include "compiler.h"
+
+/* Validity of a new certificate, in days. */
+#define SB_CERT_VALID_DAYS 825
+
+/*
+ * Makes a new key and certificate valid for valid_days from now (starting
+ * one hour ago, to allow for clock skew), replacing any existing files.
+ */
+int sb_cert_generate(const char *cert_path, const char *key_path,
+                     unsigned valid_days, const char **error_r) SB_WUR;
+
+/*
+ * Makes sure a usable certificate is in place: generates one (valid
+ * SB_CERT_VALID_DAYS) when either file is missing or unreadable, when the
+ * key does not match the certificate, when the certificate is a CA, or
+ * when it expires within renew_days. Otherwise leaves both files alone.
+ * *created_r tells whether new files were written.
+ */
+int sb_cert_ensure(const char *cert_path, const char *key_path,
+                   unsigned renew_days, bool *created_r,
+                   const char **error_r) SB_WUR;
+
+#endif
