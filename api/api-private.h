@@ -18,7 +18,7 @@ const char *api_errorf(const char *fmt, ...) SB_PRINTF(1, 2);
 bool api_check_id(const char *s, size_t len);
 /* Reads a summary and a key packet field, checking their magic. */
 int api_get_sealed(struct json_object *obj, const char *summary_name,
-		   const char *packet_name, struct sb_buf *summary,
-		   unsigned char packet[85], const char **error_r) SB_WUR;
+                   const char *packet_name, struct sb_buf *summary,
+                   unsigned char packet[85], const char **error_r) SB_WUR;
 
 #endif

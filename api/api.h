@@ -27,23 +27,23 @@
 #include "common/compiler.h"
 
 /* Sizes docs/api.md and docs/crypto.md fix. */
-#define API_ID_MAX 64
-#define API_EMAIL_MAX 320
-#define API_NAME_MAX 255
-#define API_KEY_BYTES 32
-#define API_SALT_BYTES 16
+#define API_ID_MAX            64
+#define API_EMAIL_MAX         320
+#define API_NAME_MAX          255
+#define API_KEY_BYTES         32
+#define API_SALT_BYTES        16
 #define API_WRAPPED_KEY_BYTES 78
-#define API_KEY_PACKET_BYTES 85
-#define API_ACCOUNT_ID_LEN 32
-#define API_TOKEN_MAX 128
-#define API_KEYWORD_MAX 64
-#define API_MAX_KEYWORDS 100
-#define API_MAX_BATCH 500
-#define API_MAX_PAGE 500
-#define API_MAX_CHANGES 5000
-#define API_MAX_JSON_BODY (1024 * 1024)
-#define API_MAX_SUMMARY (4 * 1024 * 1024 + 64)
-#define API_JSON_MAX_DEPTH 16
+#define API_KEY_PACKET_BYTES  85
+#define API_ACCOUNT_ID_LEN    32
+#define API_TOKEN_MAX         128
+#define API_KEYWORD_MAX       64
+#define API_MAX_KEYWORDS      100
+#define API_MAX_BATCH         500
+#define API_MAX_PAGE          500
+#define API_MAX_CHANGES       5000
+#define API_MAX_JSON_BODY     (1024 * 1024)
+#define API_MAX_SUMMARY       (4 * 1024 * 1024 + 64)
+#define API_JSON_MAX_DEPTH    16
 
 enum api_mode {
 	API_STRICT,  /* unknown fields are errors */
@@ -57,13 +57,13 @@ enum api_mode {
  * and UTF-8 validation. *obj_r is owned by the caller (json_object_put).
  */
 int api_json_parse(const void *data, size_t len, struct json_object **obj_r,
-		   const char **error_r) SB_WUR;
+                   const char **error_r) SB_WUR;
 /* The compact text of obj; valid while obj lives. */
 const char *api_json_text(struct json_object *obj, size_t *len_r);
 
 /* Fails on a field of obj whose name is not in the NULL-ended list. */
 int api_json_only(struct json_object *obj, const char *const *allowed,
-		  const char **error_r) SB_WUR;
+                  const char **error_r) SB_WUR;
 
 /*
  * Field getters. With required false a missing (or null, where noted)
@@ -71,36 +71,33 @@ int api_json_only(struct json_object *obj, const char *const *allowed,
  * the limits given.
  */
 int api_json_get_string(struct json_object *obj, const char *name,
-			bool required, size_t min, size_t max,
-			const char **value_r, const char **error_r) SB_WUR;
+                        bool required, size_t min, size_t max,
+                        const char **value_r, const char **error_r) SB_WUR;
 /* An id: 1 to 64 bytes of [A-Za-z0-9_-]. */
 int api_json_get_id(struct json_object *obj, const char *name, bool required,
-		    const char **value_r, const char **error_r) SB_WUR;
+                    const char **value_r, const char **error_r) SB_WUR;
 /* An id or null (null gives NULL). */
 int api_json_get_id_or_null(struct json_object *obj, const char *name,
-			    const char **value_r, const char **error_r) SB_WUR;
+                            const char **value_r, const char **error_r) SB_WUR;
 /* An address, lower-cased into a malloc'd string. */
-int api_json_get_email(struct json_object *obj, const char *name,
-		       bool required, char **value_r,
-		       const char **error_r) SB_WUR;
+int api_json_get_email(struct json_object *obj, const char *name, bool required,
+                       char **value_r, const char **error_r) SB_WUR;
 int api_json_get_u64(struct json_object *obj, const char *name, bool required,
-		     uint64_t min, uint64_t max, uint64_t *value_r,
-		     const char **error_r) SB_WUR;
-int api_json_get_bool(struct json_object *obj, const char *name,
-		      bool required, bool *value_r,
-		      const char **error_r) SB_WUR;
+                     uint64_t min, uint64_t max, uint64_t *value_r,
+                     const char **error_r) SB_WUR;
+int api_json_get_bool(struct json_object *obj, const char *name, bool required,
+                      bool *value_r, const char **error_r) SB_WUR;
 /* Base64 (padded, RFC 4648 section 4) of exactly len bytes. */
-int api_json_get_fixed(struct json_object *obj, const char *name,
-		       bool required, void *out, size_t len,
-		       const char **error_r) SB_WUR;
+int api_json_get_fixed(struct json_object *obj, const char *name, bool required,
+                       void *out, size_t len, const char **error_r) SB_WUR;
 /* Base64 of min..max bytes, into out (reset first). */
-int api_json_get_bytes(struct json_object *obj, const char *name,
-		       bool required, size_t min, size_t max,
-		       struct sb_buf *out, const char **error_r) SB_WUR;
+int api_json_get_bytes(struct json_object *obj, const char *name, bool required,
+                       size_t min, size_t max, struct sb_buf *out,
+                       const char **error_r) SB_WUR;
 /* A nested object (borrowed). */
 int api_json_get_object(struct json_object *obj, const char *name,
-			bool required, struct json_object **value_r,
-			const char **error_r) SB_WUR;
+                        bool required, struct json_object **value_r,
+                        const char **error_r) SB_WUR;
 
 /* True for 1..64 bytes of [A-Za-z0-9_-]. */
 bool api_is_id(const char *s, size_t len);
@@ -119,10 +116,10 @@ struct api_strings {
 };
 
 int api_json_get_strings(struct json_object *obj, const char *name,
-			 bool required, size_t max,
-			 bool (*check)(const char *s, size_t len),
-			 struct api_strings *list_r,
-			 const char **error_r) SB_WUR;
+                         bool required, size_t max,
+                         bool (*check)(const char *s, size_t len),
+                         struct api_strings *list_r,
+                         const char **error_r) SB_WUR;
 void api_strings_add(struct api_strings *list, const char *s);
 bool api_strings_has(const struct api_strings *list, const char *s);
 void api_strings_free(struct api_strings *list);
@@ -130,14 +127,14 @@ struct json_object *api_strings_to_json(const struct api_strings *list);
 
 /* Adds name: base64(data) to obj. */
 void api_json_add_bytes(struct json_object *obj, const char *name,
-			const void *data, size_t len);
+                        const void *data, size_t len);
 void api_json_add_string(struct json_object *obj, const char *name,
-			 const char *value);
+                         const char *value);
 /* Adds name: value, or name: null when value is NULL. */
 void api_json_add_string_or_null(struct json_object *obj, const char *name,
-				 const char *value);
+                                 const char *value);
 void api_json_add_u64(struct json_object *obj, const char *name,
-		      uint64_t value);
+                      uint64_t value);
 
 /* ---- Errors ---- */
 
@@ -168,10 +165,10 @@ unsigned api_error_status(enum api_error_type type);
 int api_error_parse_name(const char *name, enum api_error_type *type_r) SB_WUR;
 /* {"error": {"type": ..., "message": ...}} */
 struct json_object *api_error_to_json(enum api_error_type type,
-				      const char *message);
+                                      const char *message);
 /* Reads an error body; message_r is malloc'd. */
 int api_error_decode(struct json_object *obj, enum api_error_type *type_r,
-		     char **message_r, const char **error_r) SB_WUR;
+                     char **message_r, const char **error_r) SB_WUR;
 
 /* ---- Objects ---- */
 
@@ -183,7 +180,7 @@ struct api_kdf {
 };
 
 int api_kdf_decode(struct json_object *obj, enum api_mode mode,
-		   struct api_kdf *kdf_r, const char **error_r) SB_WUR;
+                   struct api_kdf *kdf_r, const char **error_r) SB_WUR;
 struct json_object *api_kdf_to_json(const struct api_kdf *kdf);
 
 /* An account's public keys and wrapped secret keys. */
@@ -197,10 +194,10 @@ struct api_keys {
 
 /* Checks the wrapped keys' magic, version and kind bytes too. */
 int api_keys_decode(struct json_object *obj, enum api_mode mode,
-		    struct api_keys *keys_r, const char **error_r) SB_WUR;
+                    struct api_keys *keys_r, const char **error_r) SB_WUR;
 /* With fingerprint (may be NULL) as "fingerprint". */
 struct json_object *api_keys_to_json(const struct api_keys *keys,
-				     const char *fingerprint);
+                                     const char *fingerprint);
 
 struct api_signup {
 	char *email;
@@ -212,7 +209,7 @@ struct api_signup {
 };
 
 int api_signup_decode(struct json_object *obj, enum api_mode mode,
-		      struct api_signup *s_r, const char **error_r) SB_WUR;
+                      struct api_signup *s_r, const char **error_r) SB_WUR;
 struct json_object *api_signup_to_json(const struct api_signup *s);
 void api_signup_free(struct api_signup *s);
 
@@ -226,7 +223,7 @@ struct api_session {
 };
 
 int api_session_decode(struct json_object *obj, enum api_mode mode,
-		       struct api_session *s_r, const char **error_r) SB_WUR;
+                       struct api_session *s_r, const char **error_r) SB_WUR;
 struct json_object *api_session_to_json(const struct api_session *s);
 void api_session_free(struct api_session *s);
 
@@ -234,7 +231,7 @@ struct api_mailbox {
 	char *id;
 	char *name;
 	char *parent_id; /* NULL at the top */
-	char *role;      /* NULL, or inbox, drafts, sent, trash, junk, archive */
+	char *role; /* NULL, or inbox, drafts, sent, trash, junk, archive */
 	uint64_t total;
 	uint64_t unread;
 };
@@ -244,7 +241,7 @@ bool api_is_role(const char *s);
 /* True for a mailbox name: 1..255 bytes of UTF-8, no control, no '/'. */
 bool api_is_mailbox_name(const char *s, size_t len);
 int api_mailbox_decode(struct json_object *obj, enum api_mode mode,
-		       struct api_mailbox *m_r, const char **error_r) SB_WUR;
+                       struct api_mailbox *m_r, const char **error_r) SB_WUR;
 struct json_object *api_mailbox_to_json(const struct api_mailbox *m);
 void api_mailbox_free(struct api_mailbox *m);
 
@@ -261,7 +258,7 @@ struct api_message {
 
 void api_message_init(struct api_message *m);
 int api_message_decode(struct json_object *obj, enum api_mode mode,
-		       struct api_message *m_r, const char **error_r) SB_WUR;
+                       struct api_message *m_r, const char **error_r) SB_WUR;
 struct json_object *api_message_to_json(const struct api_message *m);
 void api_message_free(struct api_message *m);
 
@@ -277,7 +274,7 @@ struct api_import {
 
 void api_import_init(struct api_import *im);
 int api_import_decode(struct json_object *obj, enum api_mode mode,
-		      struct api_import *im_r, const char **error_r) SB_WUR;
+                      struct api_import *im_r, const char **error_r) SB_WUR;
 struct json_object *api_import_to_json(const struct api_import *im);
 void api_import_free(struct api_import *im);
 
@@ -295,7 +292,7 @@ struct api_update {
 };
 
 int api_update_decode(struct json_object *obj, enum api_mode mode,
-		      struct api_update *u_r, const char **error_r) SB_WUR;
+                      struct api_update *u_r, const char **error_r) SB_WUR;
 struct json_object *api_update_to_json(const struct api_update *u);
 void api_update_free(struct api_update *u);
 
@@ -313,7 +310,7 @@ struct api_changes {
 };
 
 int api_changes_decode(struct json_object *obj, enum api_mode mode,
-		       struct api_changes *c_r, const char **error_r) SB_WUR;
+                       struct api_changes *c_r, const char **error_r) SB_WUR;
 struct json_object *api_changes_to_json(const struct api_changes *c);
 void api_changes_free(struct api_changes *c);
 
@@ -329,8 +326,8 @@ struct api_submission {
 	struct sb_buf summary;
 	struct api_recipient *recipients;
 	size_t n_recipients;
-	char *external_blob_id;         /* NULL: no external part */
-	struct api_strings external;    /* addresses outside the service */
+	char *external_blob_id;      /* NULL: no external part */
+	struct api_strings external; /* addresses outside the service */
 	bool has_sent_copy;
 	char *sent_blob_id;
 	struct sb_buf sent_summary;
@@ -340,8 +337,8 @@ struct api_submission {
 
 void api_submission_init(struct api_submission *s);
 int api_submission_decode(struct json_object *obj, enum api_mode mode,
-			  struct api_submission *s_r,
-			  const char **error_r) SB_WUR;
+                          struct api_submission *s_r,
+                          const char **error_r) SB_WUR;
 struct json_object *api_submission_to_json(const struct api_submission *s);
 void api_submission_free(struct api_submission *s);
 
@@ -355,8 +352,8 @@ struct api_key_lookup {
 };
 
 int api_key_lookup_decode(struct json_object *obj, enum api_mode mode,
-			  struct api_key_lookup *k_r,
-			  const char **error_r) SB_WUR;
+                          struct api_key_lookup *k_r,
+                          const char **error_r) SB_WUR;
 struct json_object *api_key_lookup_to_json(const struct api_key_lookup *k);
 void api_key_lookup_free(struct api_key_lookup *k);
 

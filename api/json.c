@@ -26,7 +26,7 @@ api_errorf(const char *fmt, ...)
 
 int
 api_json_parse(const void *data, size_t len, struct json_object **obj_r,
-	       const char **error_r)
+               const char **error_r)
 {
 	struct json_tokener *tok;
 	struct json_object *obj;
@@ -40,7 +40,7 @@ api_json_parse(const void *data, size_t len, struct json_object **obj_r,
 	if (tok == NULL)
 		sb_oom(sizeof(*tok));
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
-					    JSON_TOKENER_VALIDATE_UTF8);
+	                                    JSON_TOKENER_VALIDATE_UTF8);
 	obj = json_tokener_parse_ex(tok, data, (int)len);
 	jerr = json_tokener_get_error(tok);
 	if (jerr == json_tokener_continue) {
@@ -50,7 +50,7 @@ api_json_parse(const void *data, size_t len, struct json_object **obj_r,
 		*error_r = "the JSON body is incomplete";
 	} else if (jerr != json_tokener_success) {
 		*error_r = api_errorf("the body is not valid JSON: %s",
-				      json_tokener_error_desc(jerr));
+		                      json_tokener_error_desc(jerr));
 	} else if (json_tokener_get_parse_end(tok) != len) {
 		json_object_put(obj);
 		obj = NULL;
@@ -71,13 +71,13 @@ const char *
 api_json_text(struct json_object *obj, size_t *len_r)
 {
 	return json_object_to_json_string_length(
-		obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
-		len_r);
+	        obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+	        len_r);
 }
 
 int
 api_json_only(struct json_object *obj, const char *const *allowed,
-	      const char **error_r)
+              const char **error_r)
 {
 	const char *const *a;
 
@@ -102,8 +102,7 @@ api_json_only(struct json_object *obj, const char *const *allowed,
  */
 static int
 api_field(struct json_object *obj, const char *name, bool required,
-	  enum json_type type, struct json_object **val_r,
-	  const char **error_r)
+          enum json_type type, struct json_object **val_r, const char **error_r)
 {
 	struct json_object *val;
 
@@ -115,7 +114,7 @@ api_field(struct json_object *obj, const char *name, bool required,
 	}
 	if (!json_object_is_type(val, type)) {
 		*error_r = api_errorf("field '%s' must be %s", name,
-				      json_type_to_name(type));
+		                      json_type_to_name(type));
 		return -1;
 	}
 	*val_r = val;
@@ -124,8 +123,8 @@ api_field(struct json_object *obj, const char *name, bool required,
 
 int
 api_json_get_string(struct json_object *obj, const char *name, bool required,
-		    size_t min, size_t max, const char **value_r,
-		    const char **error_r)
+                    size_t min, size_t max, const char **value_r,
+                    const char **error_r)
 {
 	struct json_object *val;
 	const char *s;
@@ -139,7 +138,7 @@ api_json_get_string(struct json_object *obj, const char *name, bool required,
 	len = (size_t)json_object_get_string_len(val);
 	if (len < min || len > max) {
 		*error_r = api_errorf("field '%s' must be %zu to %zu bytes",
-				      name, min, max);
+		                      name, min, max);
 		return -1;
 	}
 	if (strlen(s) != len) {
@@ -169,12 +168,12 @@ api_is_id(const char *s, size_t len)
 
 int
 api_json_get_id(struct json_object *obj, const char *name, bool required,
-		const char **value_r, const char **error_r)
+                const char **value_r, const char **error_r)
 {
 	const char *s = NULL;
 
 	if (api_json_get_string(obj, name, required, 1, API_ID_MAX, &s,
-				error_r) != 0)
+	                        error_r) != 0)
 		return -1;
 	if (s != NULL && !api_is_id(s, strlen(s))) {
 		*error_r = api_errorf("field '%s' is not a valid id", name);
@@ -187,7 +186,7 @@ api_json_get_id(struct json_object *obj, const char *name, bool required,
 
 int
 api_json_get_id_or_null(struct json_object *obj, const char *name,
-			const char **value_r, const char **error_r)
+                        const char **value_r, const char **error_r)
 {
 	struct json_object *val;
 
@@ -223,14 +222,14 @@ api_is_email(const char *s, size_t len)
 
 int
 api_json_get_email(struct json_object *obj, const char *name, bool required,
-		   char **value_r, const char **error_r)
+                   char **value_r, const char **error_r)
 {
 	const char *s = NULL;
 	char *copy;
 	size_t i;
 
 	if (api_json_get_string(obj, name, required, 1, API_EMAIL_MAX, &s,
-				error_r) != 0)
+	                        error_r) != 0)
 		return -1;
 	if (s == NULL)
 		return 0;
@@ -249,8 +248,8 @@ api_json_get_email(struct json_object *obj, const char *name, bool required,
 
 int
 api_json_get_u64(struct json_object *obj, const char *name, bool required,
-		 uint64_t min, uint64_t max, uint64_t *value_r,
-		 const char **error_r)
+                 uint64_t min, uint64_t max, uint64_t *value_r,
+                 const char **error_r)
 {
 	struct json_object *val;
 	int64_t v;
@@ -264,8 +263,8 @@ api_json_get_u64(struct json_object *obj, const char *name, bool required,
 	if (v < 0 || (uint64_t)v < min || (uint64_t)v > max ||
 	    json_object_get_uint64(val) != (uint64_t)v) {
 		*error_r = api_errorf("field '%s' must be %llu to %llu", name,
-				      (unsigned long long)min,
-				      (unsigned long long)max);
+		                      (unsigned long long)min,
+		                      (unsigned long long)max);
 		return -1;
 	}
 	*value_r = (uint64_t)v;
@@ -274,7 +273,7 @@ api_json_get_u64(struct json_object *obj, const char *name, bool required,
 
 int
 api_json_get_bool(struct json_object *obj, const char *name, bool required,
-		  bool *value_r, const char **error_r)
+                  bool *value_r, const char **error_r)
 {
 	struct json_object *val;
 	int ret;
@@ -311,8 +310,8 @@ api_is_base64(const char *s, size_t len)
 
 int
 api_json_get_bytes(struct json_object *obj, const char *name, bool required,
-		   size_t min, size_t max, struct sb_buf *out,
-		   const char **error_r)
+                   size_t min, size_t max, struct sb_buf *out,
+                   const char **error_r)
 {
 	const char *s = NULL;
 	unsigned int flags = 0;
@@ -322,7 +321,7 @@ api_json_get_bytes(struct json_object *obj, const char *name, bool required,
 	size_t text_max = max > SIZE_MAX / 2 ? SIZE_MAX : (max + 2) / 3 * 4;
 
 	if (api_json_get_string(obj, name, required, 0, text_max, &s,
-				error_r) != 0)
+	                        error_r) != 0)
 		return -1;
 	if (s == NULL)
 		return 0;
@@ -337,7 +336,7 @@ api_json_get_bytes(struct json_object *obj, const char *name, bool required,
 	if (out->len < min || out->len > max) {
 		sb_buf_free(out);
 		*error_r = api_errorf("field '%s' must hold %zu to %zu bytes",
-				      name, min, max);
+		                      name, min, max);
 		return -1;
 	}
 	return 0;
@@ -345,7 +344,7 @@ api_json_get_bytes(struct json_object *obj, const char *name, bool required,
 
 int
 api_json_get_fixed(struct json_object *obj, const char *name, bool required,
-		   void *out, size_t len, const char **error_r)
+                   void *out, size_t len, const char **error_r)
 {
 	struct sb_buf b;
 	int ret;
@@ -360,7 +359,7 @@ api_json_get_fixed(struct json_object *obj, const char *name, bool required,
 
 int
 api_json_get_object(struct json_object *obj, const char *name, bool required,
-		    struct json_object **value_r, const char **error_r)
+                    struct json_object **value_r, const char **error_r)
 {
 	struct json_object *val;
 	int ret;
@@ -392,8 +391,8 @@ api_is_keyword(const char *s, size_t len)
 void
 api_strings_add(struct api_strings *list, const char *s)
 {
-	list->items = sb_reallocarray(list->items, list->count + 1,
-				      sizeof(char *));
+	list->items =
+	        sb_reallocarray(list->items, list->count + 1, sizeof(char *));
 	list->items[list->count++] = sb_strdup(s);
 }
 
@@ -423,8 +422,8 @@ api_strings_free(struct api_strings *list)
 
 int
 api_json_get_strings(struct json_object *obj, const char *name, bool required,
-		     size_t max, bool (*check)(const char *s, size_t len),
-		     struct api_strings *list_r, const char **error_r)
+                     size_t max, bool (*check)(const char *s, size_t len),
+                     struct api_strings *list_r, const char **error_r)
 {
 	struct json_object *val, *item;
 	size_t i, n;
@@ -436,7 +435,7 @@ api_json_get_strings(struct json_object *obj, const char *name, bool required,
 	n = json_object_array_length(val);
 	if (n > max) {
 		*error_r = api_errorf("field '%s' has more than %zu items",
-				      name, max);
+		                      name, max);
 		return -1;
 	}
 	api_strings_free(list_r);
@@ -446,17 +445,17 @@ api_json_get_strings(struct json_object *obj, const char *name, bool required,
 		item = json_object_array_get_idx(val, i);
 		if (!json_object_is_type(item, json_type_string) ||
 		    !check(s = json_object_get_string(item),
-			   (size_t)json_object_get_string_len(item)) ||
+		           (size_t)json_object_get_string_len(item)) ||
 		    strlen(s) != (size_t)json_object_get_string_len(item)) {
 			api_strings_free(list_r);
 			*error_r = api_errorf("field '%s' has an invalid item",
-					      name);
+			                      name);
 			return -1;
 		}
 		if (api_strings_has(list_r, s)) {
 			api_strings_free(list_r);
-			*error_r = api_errorf("field '%s' repeats an item",
-					      name);
+			*error_r =
+			        api_errorf("field '%s' repeats an item", name);
 			return -1;
 		}
 		api_strings_add(list_r, s);
@@ -472,43 +471,44 @@ api_strings_to_json(const struct api_strings *list)
 
 	for (i = 0; i < list->count; i++)
 		json_object_array_add(arr,
-				      json_object_new_string(list->items[i]));
+		                      json_object_new_string(list->items[i]));
 	return arr;
 }
 
 void
 api_json_add_bytes(struct json_object *obj, const char *name, const void *data,
-		   size_t len)
+                   size_t len)
 {
 	struct sb_buf b;
 
 	sb_buf_init(&b, SIZE_MAX);
 	if (sb_base64_encode(data, len, &b) != 0)
 		abort();
-	json_object_object_add(obj, name,
-			       json_object_new_string_len(sb_buf_str(&b),
-							  (int)b.len));
+	json_object_object_add(
+	        obj, name,
+	        json_object_new_string_len(sb_buf_str(&b), (int)b.len));
 	sb_buf_free(&b);
 }
 
 void
 api_json_add_string(struct json_object *obj, const char *name,
-		    const char *value)
+                    const char *value)
 {
 	json_object_object_add(obj, name, json_object_new_string(value));
 }
 
 void
 api_json_add_string_or_null(struct json_object *obj, const char *name,
-			    const char *value)
+                            const char *value)
 {
 	json_object_object_add(obj, name,
-			       value != NULL ? json_object_new_string(value)
-					     : NULL);
+	                       value != NULL ? json_object_new_string(value)
+	                                     : NULL);
 }
 
 void
 api_json_add_u64(struct json_object *obj, const char *name, uint64_t value)
 {
-	json_object_object_add(obj, name, json_object_new_int64((int64_t)value));
+	json_object_object_add(obj, name,
+	                       json_object_new_int64((int64_t)value));
 }

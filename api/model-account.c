@@ -8,22 +8,22 @@
 #include "api-private.h"
 
 /* What a server may ask of a client's Argon2id; see docs/crypto.md. */
-#define API_KDF_MIN_OPS 1
+#define API_KDF_MIN_OPS 3
 #define API_KDF_MAX_OPS 10
-#define API_KDF_MIN_MEM 8192
+#define API_KDF_MIN_MEM (64ULL * 1024 * 1024)
 #define API_KDF_MAX_MEM (1024ULL * 1024 * 1024)
 
-static const char *const api_kdf_fields[] = { "alg", "opslimit", "memlimit",
-					      "salt", NULL };
+static const char *const api_kdf_fields[] = {"alg", "opslimit", "memlimit",
+                                             "salt", NULL};
 
 int
 api_kdf_decode(struct json_object *obj, enum api_mode mode,
-	       struct api_kdf *kdf_r, const char **error_r)
+               struct api_kdf *kdf_r, const char **error_r)
 {
 	const char *alg = NULL;
 
-	if ((mode == API_STRICT && api_json_only(obj, api_kdf_fields,
-						 error_r) != 0) ||
+	if ((mode == API_STRICT &&
+	     api_json_only(obj, api_kdf_fields, error_r) != 0) ||
 	    api_json_get_string(obj, "alg", true, 1, 32, &alg, error_r) != 0)
 		return -1;
 	if (strcmp(alg, "argon2id13") != 0) {
@@ -31,15 +31,17 @@ api_kdf_decode(struct json_object *obj, enum api_mode mode,
 		return -1;
 	}
 	return api_json_get_u64(obj, "opslimit", true, API_KDF_MIN_OPS,
-				API_KDF_MAX_OPS, &kdf_r->opslimit,
-				error_r) != 0 ||
-			       api_json_get_u64(obj, "memlimit", true,
-						API_KDF_MIN_MEM, API_KDF_MAX_MEM,
-						&kdf_r->memlimit, error_r) != 0 ||
-			       api_json_get_fixed(obj, "salt", true, kdf_r->salt,
-						  API_SALT_BYTES, error_r) != 0
-		       ? -1
-		       : 0;
+	                        API_KDF_MAX_OPS, &kdf_r->opslimit,
+	                        error_r) != 0 ||
+	                       api_json_get_u64(
+	                               obj, "memlimit", true, API_KDF_MIN_MEM,
+	                               API_KDF_MAX_MEM, &kdf_r->memlimit,
+	                               error_r) != 0 ||
+	                       api_json_get_fixed(obj, "salt", true,
+	                                          kdf_r->salt, API_SALT_BYTES,
+	                                          error_r) != 0
+	               ? -1
+	               : 0;
 }
 
 struct json_object *
@@ -56,55 +58,60 @@ api_kdf_to_json(const struct api_kdf *kdf)
 
 /* A wrapped key must start "SBWK", version 1, and name its kind. */
 static int
-api_check_wrapped(const unsigned char *w, unsigned char kind,
-		  const char *name, const char **error_r)
+api_check_wrapped(const unsigned char *w, unsigned char kind, const char *name,
+                  const char **error_r)
 {
 	if (memcmp(w, "SBWK", 4) != 0 || w[4] != 1 || w[5] != kind) {
 		*error_r = api_errorf("field '%s' is not a wrapped key of "
-				      "kind %u", name, kind);
+		                      "kind %u",
+		                      name, kind);
 		return -1;
 	}
 	return 0;
 }
 
-static const char *const api_keys_fields[] = {
-	"enc_pk", "sign_pk", "fingerprint", "wrapped_account_key",
-	"wrapped_enc_sk", "wrapped_sign_seed", NULL
-};
+static const char *const api_keys_fields[] = {"enc_pk",
+                                              "sign_pk",
+                                              "fingerprint",
+                                              "wrapped_account_key",
+                                              "wrapped_enc_sk",
+                                              "wrapped_sign_seed",
+                                              NULL};
 
 int
-api_keys_decode(struct json_object *obj, enum api_mode mode,
-		struct api_keys *k, const char **error_r)
+api_keys_decode(struct json_object *obj, enum api_mode mode, struct api_keys *k,
+                const char **error_r)
 {
 	const char *fp = NULL;
 
-	if (mode == API_STRICT && api_json_only(obj, api_keys_fields,
-						error_r) != 0)
+	if (mode == API_STRICT &&
+	    api_json_only(obj, api_keys_fields, error_r) != 0)
 		return -1;
 	if (api_json_get_fixed(obj, "enc_pk", true, k->enc_pk, API_KEY_BYTES,
-			       error_r) != 0 ||
-	    api_json_get_fixed(obj, "sign_pk", true, k->sign_pk,
-			       API_KEY_BYTES, error_r) != 0 ||
+	                       error_r) != 0 ||
+	    api_json_get_fixed(obj, "sign_pk", true, k->sign_pk, API_KEY_BYTES,
+	                       error_r) != 0 ||
 	    api_json_get_string(obj, "fingerprint", false, 1, 64, &fp,
-				error_r) != 0 ||
+	                        error_r) != 0 ||
 	    api_json_get_fixed(obj, "wrapped_account_key", true,
-			       k->wrapped_account_key, API_WRAPPED_KEY_BYTES,
-			       error_r) != 0 ||
+	                       k->wrapped_account_key, API_WRAPPED_KEY_BYTES,
+	                       error_r) != 0 ||
 	    api_json_get_fixed(obj, "wrapped_enc_sk", true, k->wrapped_enc_sk,
-			       API_WRAPPED_KEY_BYTES, error_r) != 0 ||
+	                       API_WRAPPED_KEY_BYTES, error_r) != 0 ||
 	    api_json_get_fixed(obj, "wrapped_sign_seed", true,
-			       k->wrapped_sign_seed, API_WRAPPED_KEY_BYTES,
-			       error_r) != 0)
+	                       k->wrapped_sign_seed, API_WRAPPED_KEY_BYTES,
+	                       error_r) != 0)
 		return -1;
 	return api_check_wrapped(k->wrapped_account_key, 1,
-				 "wrapped_account_key", error_r) != 0 ||
-			       api_check_wrapped(k->wrapped_enc_sk, 2,
-						 "wrapped_enc_sk", error_r) != 0 ||
-			       api_check_wrapped(k->wrapped_sign_seed, 3,
-						 "wrapped_sign_seed",
-						 error_r) != 0
-		       ? -1
-		       : 0;
+	                         "wrapped_account_key", error_r) != 0 ||
+	                       api_check_wrapped(k->wrapped_enc_sk, 2,
+	                                         "wrapped_enc_sk",
+	                                         error_r) != 0 ||
+	                       api_check_wrapped(k->wrapped_sign_seed, 3,
+	                                         "wrapped_sign_seed",
+	                                         error_r) != 0
+	               ? -1
+	               : 0;
 }
 
 struct json_object *
@@ -117,11 +124,11 @@ api_keys_to_json(const struct api_keys *k, const char *fingerprint)
 	if (fingerprint != NULL)
 		api_json_add_string(o, "fingerprint", fingerprint);
 	api_json_add_bytes(o, "wrapped_account_key", k->wrapped_account_key,
-			   API_WRAPPED_KEY_BYTES);
+	                   API_WRAPPED_KEY_BYTES);
 	api_json_add_bytes(o, "wrapped_enc_sk", k->wrapped_enc_sk,
-			   API_WRAPPED_KEY_BYTES);
+	                   API_WRAPPED_KEY_BYTES);
 	api_json_add_bytes(o, "wrapped_sign_seed", k->wrapped_sign_seed,
-			   API_WRAPPED_KEY_BYTES);
+	                   API_WRAPPED_KEY_BYTES);
 	return o;
 }
 
@@ -141,16 +148,16 @@ api_is_account_id(const char *s)
 
 static int
 api_get_account_id(struct json_object *obj, char out[API_ACCOUNT_ID_LEN + 1],
-		   const char **error_r)
+                   const char **error_r)
 {
 	const char *id = NULL;
 
 	if (api_json_get_string(obj, "account_id", true, API_ACCOUNT_ID_LEN,
-				API_ACCOUNT_ID_LEN, &id, error_r) != 0)
+	                        API_ACCOUNT_ID_LEN, &id, error_r) != 0)
 		return -1;
 	if (!api_is_account_id(id)) {
 		*error_r = "field 'account_id' must be 32 lower-case hex "
-			   "digits";
+		           "digits";
 		return -1;
 	}
 	memcpy(out, id, API_ACCOUNT_ID_LEN + 1);
@@ -158,12 +165,11 @@ api_get_account_id(struct json_object *obj, char out[API_ACCOUNT_ID_LEN + 1],
 }
 
 static const char *const api_signup_fields[] = {
-	"email", "account_id", "auth_key", "kdf", "keys", "invite", NULL
-};
+        "email", "account_id", "auth_key", "kdf", "keys", "invite", NULL};
 
 int
 api_signup_decode(struct json_object *obj, enum api_mode mode,
-		  struct api_signup *s, const char **error_r)
+                  struct api_signup *s, const char **error_r)
 {
 	struct json_object *kdf, *keys;
 	const char *invite = NULL;
@@ -174,13 +180,13 @@ api_signup_decode(struct json_object *obj, enum api_mode mode,
 	    api_json_get_email(obj, "email", true, &s->email, error_r) != 0 ||
 	    api_get_account_id(obj, s->account_id, error_r) != 0 ||
 	    api_json_get_fixed(obj, "auth_key", true, s->auth_key,
-			       API_KEY_BYTES, error_r) != 0 ||
+	                       API_KEY_BYTES, error_r) != 0 ||
 	    api_json_get_object(obj, "kdf", true, &kdf, error_r) != 0 ||
 	    api_kdf_decode(kdf, mode, &s->kdf, error_r) != 0 ||
 	    api_json_get_object(obj, "keys", true, &keys, error_r) != 0 ||
 	    api_keys_decode(keys, mode, &s->keys, error_r) != 0 ||
 	    api_json_get_string(obj, "invite", false, 1, 128, &invite,
-				error_r) != 0) {
+	                        error_r) != 0) {
 		api_signup_free(s);
 		return -1;
 	}
@@ -213,13 +219,12 @@ api_signup_free(struct api_signup *s)
 }
 
 static const char *const api_session_fields[] = {
-	"account_id", "access_token", "expires_in", "refresh_token",
-	"refresh_expires_in", NULL
-};
+        "account_id",    "access_token",       "expires_in",
+        "refresh_token", "refresh_expires_in", NULL};
 
 int
 api_session_decode(struct json_object *obj, enum api_mode mode,
-		   struct api_session *s, const char **error_r)
+                   struct api_session *s, const char **error_r)
 {
 	const char *access = NULL, *refresh = NULL;
 
@@ -228,13 +233,13 @@ api_session_decode(struct json_object *obj, enum api_mode mode,
 	     api_json_only(obj, api_session_fields, error_r) != 0) ||
 	    api_get_account_id(obj, s->account_id, error_r) != 0 ||
 	    api_json_get_string(obj, "access_token", true, 16, API_TOKEN_MAX,
-				&access, error_r) != 0 ||
+	                        &access, error_r) != 0 ||
 	    api_json_get_u64(obj, "expires_in", true, 1, 86400 * 366,
-			     &s->expires_in, error_r) != 0 ||
+	                     &s->expires_in, error_r) != 0 ||
 	    api_json_get_string(obj, "refresh_token", true, 16, API_TOKEN_MAX,
-				&refresh, error_r) != 0 ||
+	                        &refresh, error_r) != 0 ||
 	    api_json_get_u64(obj, "refresh_expires_in", true, 1, 86400 * 3660,
-			     &s->refresh_expires_in, error_r) != 0)
+	                     &s->refresh_expires_in, error_r) != 0)
 		return -1;
 	s->access_token = sb_strdup(access);
 	s->refresh_token = sb_strdup(refresh);
@@ -272,12 +277,11 @@ api_session_free(struct api_session *s)
 }
 
 static const char *const api_lookup_fields[] = {
-	"email", "on_service", "enc_pk", "sign_pk", "fingerprint", NULL
-};
+        "email", "on_service", "enc_pk", "sign_pk", "fingerprint", NULL};
 
 int
 api_key_lookup_decode(struct json_object *obj, enum api_mode mode,
-		      struct api_key_lookup *k, const char **error_r)
+                      struct api_key_lookup *k, const char **error_r)
 {
 	const char *fp = NULL;
 
@@ -286,16 +290,16 @@ api_key_lookup_decode(struct json_object *obj, enum api_mode mode,
 	     api_json_only(obj, api_lookup_fields, error_r) != 0) ||
 	    api_json_get_email(obj, "email", true, &k->email, error_r) != 0 ||
 	    api_json_get_bool(obj, "on_service", true, &k->on_service,
-			      error_r) != 0)
+	                      error_r) != 0)
 		goto fail;
 	if (!k->on_service)
 		return 0;
 	if (api_json_get_fixed(obj, "enc_pk", true, k->enc_pk, API_KEY_BYTES,
-			       error_r) != 0 ||
-	    api_json_get_fixed(obj, "sign_pk", true, k->sign_pk,
-			       API_KEY_BYTES, error_r) != 0 ||
+	                       error_r) != 0 ||
+	    api_json_get_fixed(obj, "sign_pk", true, k->sign_pk, API_KEY_BYTES,
+	                       error_r) != 0 ||
 	    api_json_get_string(obj, "fingerprint", true, 1, 64, &fp,
-				error_r) != 0)
+	                        error_r) != 0)
 		goto fail;
 	k->fingerprint = sb_strdup(fp);
 	return 0;
@@ -311,7 +315,7 @@ api_key_lookup_to_json(const struct api_key_lookup *k)
 
 	api_json_add_string(o, "email", k->email);
 	json_object_object_add(o, "on_service",
-			       json_object_new_boolean(k->on_service));
+	                       json_object_new_boolean(k->on_service));
 	if (k->on_service) {
 		api_json_add_bytes(o, "enc_pk", k->enc_pk, API_KEY_BYTES);
 		api_json_add_bytes(o, "sign_pk", k->sign_pk, API_KEY_BYTES);

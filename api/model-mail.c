@@ -9,8 +9,8 @@
 #include "common/charset.h"
 #include "api-private.h"
 
-static const char *const api_roles[] = { "inbox", "drafts", "sent", "trash",
-					 "junk",  "archive", NULL };
+static const char *const api_roles[] = {"inbox", "drafts",  "sent", "trash",
+                                        "junk",  "archive", NULL};
 
 bool
 api_is_role(const char *s)
@@ -54,12 +54,11 @@ api_dup_or_null(const char *s)
 }
 
 static const char *const api_mailbox_fields[] = {
-	"id", "name", "parent_id", "role", "total", "unread", NULL
-};
+        "id", "name", "parent_id", "role", "total", "unread", NULL};
 
 int
 api_mailbox_decode(struct json_object *obj, enum api_mode mode,
-		   struct api_mailbox *m, const char **error_r)
+                   struct api_mailbox *m, const char **error_r)
 {
 	const char *id = NULL, *name = NULL, *parent = NULL, *role = NULL;
 	struct json_object *val;
@@ -69,12 +68,12 @@ api_mailbox_decode(struct json_object *obj, enum api_mode mode,
 	     api_json_only(obj, api_mailbox_fields, error_r) != 0) ||
 	    api_json_get_id(obj, "id", true, &id, error_r) != 0 ||
 	    api_json_get_string(obj, "name", true, 1, API_NAME_MAX, &name,
-				error_r) != 0 ||
+	                        error_r) != 0 ||
 	    api_json_get_id_or_null(obj, "parent_id", &parent, error_r) != 0 ||
 	    api_json_get_u64(obj, "total", true, 0, UINT32_MAX, &m->total,
-			     error_r) != 0 ||
+	                     error_r) != 0 ||
 	    api_json_get_u64(obj, "unread", true, 0, UINT32_MAX, &m->unread,
-			     error_r) != 0)
+	                     error_r) != 0)
 		return -1;
 	if (!api_is_mailbox_name(name, strlen(name))) {
 		*error_r = "field 'name' is not a valid mailbox name";
@@ -82,7 +81,7 @@ api_mailbox_decode(struct json_object *obj, enum api_mode mode,
 	}
 	if (json_object_object_get_ex(obj, "role", &val) && val != NULL) {
 		if (api_json_get_string(obj, "role", true, 1, 16, &role,
-					error_r) != 0)
+		                        error_r) != 0)
 			return -1;
 		if (!api_is_role(role)) {
 			*error_r = "field 'role' is not a known role";
@@ -122,13 +121,13 @@ api_mailbox_free(struct api_mailbox *m)
 
 /* A summary must start "SBMS" version 1; a key packet "SBKP" version 1. */
 static int
-api_check_magic(const void *p, size_t len, const char *magic,
-		const char *name, const char **error_r)
+api_check_magic(const void *p, size_t len, const char *magic, const char *name,
+                const char **error_r)
 {
 	if (len < 5 || memcmp(p, magic, 4) != 0 ||
 	    ((const unsigned char *)p)[4] != 1) {
 		*error_r = api_errorf("field '%s' is not a %s of version 1",
-				      name, magic);
+		                      name, magic);
 		return -1;
 	}
 	return 0;
@@ -137,18 +136,17 @@ api_check_magic(const void *p, size_t len, const char *magic,
 /* The summary and key packet every message-like object carries. */
 int
 api_get_sealed(struct json_object *obj, const char *summary_name,
-	       const char *packet_name, struct sb_buf *summary,
-	       unsigned char packet[API_KEY_PACKET_BYTES],
-	       const char **error_r)
+               const char *packet_name, struct sb_buf *summary,
+               unsigned char packet[API_KEY_PACKET_BYTES], const char **error_r)
 {
 	if (api_json_get_bytes(obj, summary_name, true, 5 + 24 + 16,
-			       API_MAX_SUMMARY, summary, error_r) != 0 ||
+	                       API_MAX_SUMMARY, summary, error_r) != 0 ||
 	    api_check_magic(summary->data, summary->len, "SBMS", summary_name,
-			    error_r) != 0 ||
+	                    error_r) != 0 ||
 	    api_json_get_fixed(obj, packet_name, true, packet,
-			       API_KEY_PACKET_BYTES, error_r) != 0 ||
+	                       API_KEY_PACKET_BYTES, error_r) != 0 ||
 	    api_check_magic(packet, API_KEY_PACKET_BYTES, "SBKP", packet_name,
-			    error_r) != 0)
+	                    error_r) != 0)
 		return -1;
 	return 0;
 }
@@ -161,13 +159,12 @@ api_message_init(struct api_message *m)
 }
 
 static const char *const api_message_fields[] = {
-	"id", "blob_id", "size", "received_at", "summary",
-	"key_packet", "mailbox_ids", "keywords", NULL
-};
+        "id",         "blob_id",     "size",     "received_at", "summary",
+        "key_packet", "mailbox_ids", "keywords", NULL};
 
 int
 api_message_decode(struct json_object *obj, enum api_mode mode,
-		   struct api_message *m, const char **error_r)
+                   struct api_message *m, const char **error_r)
 {
 	const char *id = NULL, *blob = NULL;
 
@@ -176,16 +173,16 @@ api_message_decode(struct json_object *obj, enum api_mode mode,
 	     api_json_only(obj, api_message_fields, error_r) != 0) ||
 	    api_json_get_id(obj, "id", true, &id, error_r) != 0 ||
 	    api_json_get_id(obj, "blob_id", true, &blob, error_r) != 0 ||
-	    api_json_get_u64(obj, "size", true, 0, UINT64_C(1) << 40,
-			     &m->size, error_r) != 0 ||
+	    api_json_get_u64(obj, "size", true, 0, UINT64_C(1) << 40, &m->size,
+	                     error_r) != 0 ||
 	    api_json_get_u64(obj, "received_at", true, 0, UINT64_C(1) << 40,
-			     &m->received_at, error_r) != 0 ||
+	                     &m->received_at, error_r) != 0 ||
 	    api_get_sealed(obj, "summary", "key_packet", &m->summary,
-			   m->key_packet, error_r) != 0 ||
+	                   m->key_packet, error_r) != 0 ||
 	    api_json_get_strings(obj, "mailbox_ids", true, API_MAX_KEYWORDS,
-				 api_check_id, &m->mailbox_ids, error_r) != 0 ||
+	                         api_check_id, &m->mailbox_ids, error_r) != 0 ||
 	    api_json_get_strings(obj, "keywords", true, API_MAX_KEYWORDS,
-				 api_is_keyword, &m->keywords, error_r) != 0) {
+	                         api_is_keyword, &m->keywords, error_r) != 0) {
 		api_message_free(m);
 		return -1;
 	}
@@ -205,11 +202,11 @@ api_message_to_json(const struct api_message *m)
 	api_json_add_u64(o, "received_at", m->received_at);
 	api_json_add_bytes(o, "summary", m->summary.data, m->summary.len);
 	api_json_add_bytes(o, "key_packet", m->key_packet,
-			   API_KEY_PACKET_BYTES);
+	                   API_KEY_PACKET_BYTES);
 	json_object_object_add(o, "mailbox_ids",
-			       api_strings_to_json(&m->mailbox_ids));
+	                       api_strings_to_json(&m->mailbox_ids));
 	json_object_object_add(o, "keywords",
-			       api_strings_to_json(&m->keywords));
+	                       api_strings_to_json(&m->keywords));
 	return o;
 }
 
@@ -232,13 +229,12 @@ api_import_init(struct api_import *im)
 }
 
 static const char *const api_import_fields[] = {
-	"blob_id", "summary", "key_packet", "mailbox_ids", "keywords",
-	"received_at", NULL
-};
+        "blob_id",  "summary",     "key_packet", "mailbox_ids",
+        "keywords", "received_at", NULL};
 
 int
 api_import_decode(struct json_object *obj, enum api_mode mode,
-		  struct api_import *im, const char **error_r)
+                  struct api_import *im, const char **error_r)
 {
 	const char *blob = NULL;
 
@@ -247,14 +243,14 @@ api_import_decode(struct json_object *obj, enum api_mode mode,
 	     api_json_only(obj, api_import_fields, error_r) != 0) ||
 	    api_json_get_id(obj, "blob_id", true, &blob, error_r) != 0 ||
 	    api_get_sealed(obj, "summary", "key_packet", &im->summary,
-			   im->key_packet, error_r) != 0 ||
+	                   im->key_packet, error_r) != 0 ||
 	    api_json_get_strings(obj, "mailbox_ids", true, API_MAX_KEYWORDS,
-				 api_check_id, &im->mailbox_ids,
-				 error_r) != 0 ||
+	                         api_check_id, &im->mailbox_ids,
+	                         error_r) != 0 ||
 	    api_json_get_strings(obj, "keywords", false, API_MAX_KEYWORDS,
-				 api_is_keyword, &im->keywords, error_r) != 0 ||
+	                         api_is_keyword, &im->keywords, error_r) != 0 ||
 	    api_json_get_u64(obj, "received_at", false, 1, UINT64_C(1) << 40,
-			     &im->received_at, error_r) != 0)
+	                     &im->received_at, error_r) != 0)
 		goto fail;
 	if (im->mailbox_ids.count == 0) {
 		*error_r = "field 'mailbox_ids' must not be empty";
@@ -275,11 +271,11 @@ api_import_to_json(const struct api_import *im)
 	api_json_add_string(o, "blob_id", im->blob_id);
 	api_json_add_bytes(o, "summary", im->summary.data, im->summary.len);
 	api_json_add_bytes(o, "key_packet", im->key_packet,
-			   API_KEY_PACKET_BYTES);
+	                   API_KEY_PACKET_BYTES);
 	json_object_object_add(o, "mailbox_ids",
-			       api_strings_to_json(&im->mailbox_ids));
+	                       api_strings_to_json(&im->mailbox_ids));
 	json_object_object_add(o, "keywords",
-			       api_strings_to_json(&im->keywords));
+	                       api_strings_to_json(&im->keywords));
 	if (im->received_at != 0)
 		api_json_add_u64(o, "received_at", im->received_at);
 	return o;
@@ -296,48 +292,46 @@ api_import_free(struct api_import *im)
 }
 
 static const char *const api_patch_fields[] = {
-	"keywords",	   "add_keywords",    "remove_keywords",
-	"mailbox_ids",	   "add_mailbox_ids", "remove_mailbox_ids",
-	NULL
-};
+        "keywords",    "add_keywords",    "remove_keywords",
+        "mailbox_ids", "add_mailbox_ids", "remove_mailbox_ids",
+        NULL};
 
 /* Decodes one message's patch: either the replacing or the patching form. */
 static int SB_WUR
 api_patch_decode(struct json_object *obj, enum api_mode mode,
-		 struct api_patch *p, const char **error_r)
+                 struct api_patch *p, const char **error_r)
 {
 	struct json_object *val;
 
-	if (mode == API_STRICT && api_json_only(obj, api_patch_fields,
-						error_r) != 0)
+	if (mode == API_STRICT &&
+	    api_json_only(obj, api_patch_fields, error_r) != 0)
 		return -1;
 	p->replace_keywords = json_object_object_get_ex(obj, "keywords", &val);
 	p->replace_mailboxes =
-		json_object_object_get_ex(obj, "mailbox_ids", &val);
+	        json_object_object_get_ex(obj, "mailbox_ids", &val);
 	if (api_json_get_strings(obj, "keywords", false, API_MAX_KEYWORDS,
-				 api_is_keyword, &p->keywords, error_r) != 0 ||
+	                         api_is_keyword, &p->keywords, error_r) != 0 ||
 	    api_json_get_strings(obj, "add_keywords", false, API_MAX_KEYWORDS,
-				 api_is_keyword, &p->add_keywords,
-				 error_r) != 0 ||
+	                         api_is_keyword, &p->add_keywords,
+	                         error_r) != 0 ||
 	    api_json_get_strings(obj, "remove_keywords", false,
-				 API_MAX_KEYWORDS, api_is_keyword,
-				 &p->remove_keywords, error_r) != 0 ||
+	                         API_MAX_KEYWORDS, api_is_keyword,
+	                         &p->remove_keywords, error_r) != 0 ||
 	    api_json_get_strings(obj, "mailbox_ids", false, API_MAX_KEYWORDS,
-				 api_check_id, &p->mailbox_ids, error_r) != 0 ||
+	                         api_check_id, &p->mailbox_ids, error_r) != 0 ||
 	    api_json_get_strings(obj, "add_mailbox_ids", false,
-				 API_MAX_KEYWORDS, api_check_id,
-				 &p->add_mailbox_ids, error_r) != 0 ||
+	                         API_MAX_KEYWORDS, api_check_id,
+	                         &p->add_mailbox_ids, error_r) != 0 ||
 	    api_json_get_strings(obj, "remove_mailbox_ids", false,
-				 API_MAX_KEYWORDS, api_check_id,
-				 &p->remove_mailbox_ids, error_r) != 0)
+	                         API_MAX_KEYWORDS, api_check_id,
+	                         &p->remove_mailbox_ids, error_r) != 0)
 		return -1;
 	if ((p->replace_keywords &&
 	     (p->add_keywords.count > 0 || p->remove_keywords.count > 0)) ||
-	    (p->replace_mailboxes &&
-	     (p->add_mailbox_ids.count > 0 ||
-	      p->remove_mailbox_ids.count > 0))) {
+	    (p->replace_mailboxes && (p->add_mailbox_ids.count > 0 ||
+	                              p->remove_mailbox_ids.count > 0))) {
 		*error_r = "a message's update either replaces or patches, "
-			   "not both";
+		           "not both";
 		return -1;
 	}
 	if (p->replace_mailboxes && p->mailbox_ids.count == 0) {
@@ -359,11 +353,11 @@ api_patch_free(struct api_patch *p)
 	api_strings_free(&p->remove_mailbox_ids);
 }
 
-static const char *const api_update_fields[] = { "update", NULL };
+static const char *const api_update_fields[] = {"update", NULL};
 
 int
 api_update_decode(struct json_object *obj, enum api_mode mode,
-		  struct api_update *u, const char **error_r)
+                  struct api_update *u, const char **error_r)
 {
 	struct json_object *map;
 	size_t n;
@@ -400,7 +394,7 @@ api_update_decode(struct json_object *obj, enum api_mode mode,
 
 static void
 api_patch_add(struct json_object *o, const char *name, bool present,
-	      const struct api_strings *list)
+              const struct api_strings *list)
 {
 	if (present || list->count > 0)
 		json_object_object_add(o, name, api_strings_to_json(list));
@@ -421,10 +415,10 @@ api_update_to_json(const struct api_update *u)
 		api_patch_add(o, "add_keywords", false, &p->add_keywords);
 		api_patch_add(o, "remove_keywords", false, &p->remove_keywords);
 		api_patch_add(o, "mailbox_ids", p->replace_mailboxes,
-			      &p->mailbox_ids);
+		              &p->mailbox_ids);
 		api_patch_add(o, "add_mailbox_ids", false, &p->add_mailbox_ids);
 		api_patch_add(o, "remove_mailbox_ids", false,
-			      &p->remove_mailbox_ids);
+		              &p->remove_mailbox_ids);
 		json_object_object_add(map, p->id, o);
 	}
 	json_object_object_add(root, "update", map);
@@ -443,36 +437,35 @@ api_update_free(struct api_update *u)
 	u->count = 0;
 }
 
-static const char *const api_ids_fields[] = { "created", "updated",
-					      "destroyed", NULL };
+static const char *const api_ids_fields[] = {"created", "updated", "destroyed",
+                                             NULL};
 
 static int SB_WUR
 api_change_ids_decode(struct json_object *obj, const char *name,
-		      enum api_mode mode, struct api_change_ids *c,
-		      const char **error_r)
+                      enum api_mode mode, struct api_change_ids *c,
+                      const char **error_r)
 {
 	struct json_object *o;
 
 	if (api_json_get_object(obj, name, true, &o, error_r) != 0 ||
-	    (mode == API_STRICT && api_json_only(o, api_ids_fields,
-						 error_r) != 0) ||
+	    (mode == API_STRICT &&
+	     api_json_only(o, api_ids_fields, error_r) != 0) ||
 	    api_json_get_strings(o, "created", true, API_MAX_CHANGES,
-				 api_check_id, &c->created, error_r) != 0 ||
+	                         api_check_id, &c->created, error_r) != 0 ||
 	    api_json_get_strings(o, "updated", true, API_MAX_CHANGES,
-				 api_check_id, &c->updated, error_r) != 0 ||
+	                         api_check_id, &c->updated, error_r) != 0 ||
 	    api_json_get_strings(o, "destroyed", true, API_MAX_CHANGES,
-				 api_check_id, &c->destroyed, error_r) != 0)
+	                         api_check_id, &c->destroyed, error_r) != 0)
 		return -1;
 	return 0;
 }
 
 static const char *const api_changes_fields[] = {
-	"old_state", "new_state", "has_more", "messages", "mailboxes", NULL
-};
+        "old_state", "new_state", "has_more", "messages", "mailboxes", NULL};
 
 int
 api_changes_decode(struct json_object *obj, enum api_mode mode,
-		   struct api_changes *c, const char **error_r)
+                   struct api_changes *c, const char **error_r)
 {
 	const char *old_state = NULL, *new_state = NULL;
 
@@ -480,15 +473,15 @@ api_changes_decode(struct json_object *obj, enum api_mode mode,
 	if ((mode == API_STRICT &&
 	     api_json_only(obj, api_changes_fields, error_r) != 0) ||
 	    api_json_get_string(obj, "old_state", true, 1, API_ID_MAX,
-				&old_state, error_r) != 0 ||
+	                        &old_state, error_r) != 0 ||
 	    api_json_get_string(obj, "new_state", true, 1, API_ID_MAX,
-				&new_state, error_r) != 0 ||
-	    api_json_get_bool(obj, "has_more", true, &c->has_more,
-			      error_r) != 0 ||
+	                        &new_state, error_r) != 0 ||
+	    api_json_get_bool(obj, "has_more", true, &c->has_more, error_r) !=
+	            0 ||
 	    api_change_ids_decode(obj, "messages", mode, &c->messages,
-				  error_r) != 0 ||
+	                          error_r) != 0 ||
 	    api_change_ids_decode(obj, "mailboxes", mode, &c->mailboxes,
-				  error_r) != 0) {
+	                          error_r) != 0) {
 		api_changes_free(c);
 		return -1;
 	}
@@ -505,7 +498,7 @@ api_change_ids_to_json(const struct api_change_ids *c)
 	json_object_object_add(o, "created", api_strings_to_json(&c->created));
 	json_object_object_add(o, "updated", api_strings_to_json(&c->updated));
 	json_object_object_add(o, "destroyed",
-			       api_strings_to_json(&c->destroyed));
+	                       api_strings_to_json(&c->destroyed));
 	return o;
 }
 
@@ -517,11 +510,11 @@ api_changes_to_json(const struct api_changes *c)
 	api_json_add_string(o, "old_state", c->old_state);
 	api_json_add_string(o, "new_state", c->new_state);
 	json_object_object_add(o, "has_more",
-			       json_object_new_boolean(c->has_more));
+	                       json_object_new_boolean(c->has_more));
 	json_object_object_add(o, "messages",
-			       api_change_ids_to_json(&c->messages));
+	                       api_change_ids_to_json(&c->messages));
 	json_object_object_add(o, "mailboxes",
-			       api_change_ids_to_json(&c->mailboxes));
+	                       api_change_ids_to_json(&c->mailboxes));
 	return o;
 }
 

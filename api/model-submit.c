@@ -29,12 +29,11 @@ api_submission_init(struct api_submission *s)
 	sb_buf_init(&s->sent_summary, API_MAX_SUMMARY);
 }
 
-static const char *const api_recipient_fields[] = { "email", "key_packet",
-						    NULL };
+static const char *const api_recipient_fields[] = {"email", "key_packet", NULL};
 
 static int SB_WUR
 api_recipients_decode(struct json_object *obj, enum api_mode mode,
-		      struct api_submission *s, const char **error_r)
+                      struct api_submission *s, const char **error_r)
 {
 	struct json_object *arr, *item;
 	size_t i, j, n;
@@ -62,20 +61,19 @@ api_recipients_decode(struct json_object *obj, enum api_mode mode,
 		if ((mode == API_STRICT &&
 		     api_json_only(item, api_recipient_fields, error_r) != 0) ||
 		    api_json_get_email(item, "email", true, &r->email,
-				       error_r) != 0 ||
-		    api_json_get_fixed(item, "key_packet", true,
-				       r->key_packet, API_KEY_PACKET_BYTES,
-				       error_r) != 0)
+		                       error_r) != 0 ||
+		    api_json_get_fixed(item, "key_packet", true, r->key_packet,
+		                       API_KEY_PACKET_BYTES, error_r) != 0)
 			return -1;
 		if (memcmp(r->key_packet, "SBKP\x01", 5) != 0) {
 			*error_r = "a recipient's key packet is not SBKP "
-				   "version 1";
+			           "version 1";
 			return -1;
 		}
 		for (j = 0; j < i; j++) {
 			if (strcmp(s->recipients[j].email, r->email) == 0) {
 				*error_r = "field 'recipients' repeats an "
-					   "address";
+				           "address";
 				return -1;
 			}
 		}
@@ -83,17 +81,17 @@ api_recipients_decode(struct json_object *obj, enum api_mode mode,
 	return 0;
 }
 
-static const char *const api_message_part_fields[] = { "blob_id", "summary",
-						       NULL };
-static const char *const api_external_fields[] = { "blob_id", "recipients",
-						   NULL };
-static const char *const api_sent_fields[] = { "blob_id", "summary",
-					       "key_packet", "keywords", NULL };
+static const char *const api_message_part_fields[] = {"blob_id", "summary",
+                                                      NULL};
+static const char *const api_external_fields[] = {"blob_id", "recipients",
+                                                  NULL};
+static const char *const api_sent_fields[] = {"blob_id", "summary",
+                                              "key_packet", "keywords", NULL};
 
 /* The optional "external" and "sent_copy" parts. */
 static int SB_WUR
 api_submission_parts(struct json_object *obj, enum api_mode mode,
-		     struct api_submission *s, const char **error_r)
+                     struct api_submission *s, const char **error_r)
 {
 	struct json_object *ext = NULL, *sent = NULL;
 	const char *blob = NULL;
@@ -104,10 +102,11 @@ api_submission_parts(struct json_object *obj, enum api_mode mode,
 	if (ext != NULL) {
 		if ((mode == API_STRICT &&
 		     api_json_only(ext, api_external_fields, error_r) != 0) ||
-		    api_json_get_id(ext, "blob_id", true, &blob, error_r) != 0 ||
+		    api_json_get_id(ext, "blob_id", true, &blob, error_r) !=
+		            0 ||
 		    api_json_get_strings(ext, "recipients", true, API_MAX_BATCH,
-					 api_check_email, &s->external,
-					 error_r) != 0)
+		                         api_check_email, &s->external,
+		                         error_r) != 0)
 			return -1;
 		if (s->external.count == 0) {
 			*error_r = "field 'external.recipients' is empty";
@@ -119,13 +118,14 @@ api_submission_parts(struct json_object *obj, enum api_mode mode,
 		blob = NULL;
 		if ((mode == API_STRICT &&
 		     api_json_only(sent, api_sent_fields, error_r) != 0) ||
-		    api_json_get_id(sent, "blob_id", true, &blob, error_r) != 0 ||
+		    api_json_get_id(sent, "blob_id", true, &blob, error_r) !=
+		            0 ||
 		    api_get_sealed(sent, "summary", "key_packet",
-				   &s->sent_summary, s->sent_key_packet,
-				   error_r) != 0 ||
+		                   &s->sent_summary, s->sent_key_packet,
+		                   error_r) != 0 ||
 		    api_json_get_strings(sent, "keywords", false,
-					 API_MAX_KEYWORDS, api_is_keyword,
-					 &s->sent_keywords, error_r) != 0)
+		                         API_MAX_KEYWORDS, api_is_keyword,
+		                         &s->sent_keywords, error_r) != 0)
 			return -1;
 		s->has_sent_copy = true;
 		s->sent_blob_id = sb_strdup(blob);
@@ -134,12 +134,11 @@ api_submission_parts(struct json_object *obj, enum api_mode mode,
 }
 
 static const char *const api_submission_fields[] = {
-	"from", "message", "recipients", "external", "sent_copy", NULL
-};
+        "from", "message", "recipients", "external", "sent_copy", NULL};
 
 int
 api_submission_decode(struct json_object *obj, enum api_mode mode,
-		      struct api_submission *s, const char **error_r)
+                      struct api_submission *s, const char **error_r)
 {
 	struct json_object *msg;
 	const char *blob = NULL;
@@ -153,7 +152,7 @@ api_submission_decode(struct json_object *obj, enum api_mode mode,
 	     api_json_only(msg, api_message_part_fields, error_r) != 0) ||
 	    api_json_get_id(msg, "blob_id", true, &blob, error_r) != 0 ||
 	    api_json_get_bytes(msg, "summary", true, 45, API_MAX_SUMMARY,
-			       &s->summary, error_r) != 0 ||
+	                       &s->summary, error_r) != 0 ||
 	    api_recipients_decode(obj, mode, s, error_r) != 0 ||
 	    api_submission_parts(obj, mode, s, error_r) != 0)
 		goto fail;
@@ -189,7 +188,7 @@ api_submission_to_json(const struct api_submission *s)
 
 		api_json_add_string(r, "email", s->recipients[i].email);
 		api_json_add_bytes(r, "key_packet", s->recipients[i].key_packet,
-				   API_KEY_PACKET_BYTES);
+		                   API_KEY_PACKET_BYTES);
 		json_object_array_add(arr, r);
 	}
 	json_object_object_add(o, "recipients", arr);
@@ -198,7 +197,7 @@ api_submission_to_json(const struct api_submission *s)
 
 		api_json_add_string(ext, "blob_id", s->external_blob_id);
 		json_object_object_add(ext, "recipients",
-				       api_strings_to_json(&s->external));
+		                       api_strings_to_json(&s->external));
 		json_object_object_add(o, "external", ext);
 	}
 	if (s->has_sent_copy) {
@@ -206,11 +205,11 @@ api_submission_to_json(const struct api_submission *s)
 
 		api_json_add_string(sent, "blob_id", s->sent_blob_id);
 		api_json_add_bytes(sent, "summary", s->sent_summary.data,
-				   s->sent_summary.len);
+		                   s->sent_summary.len);
 		api_json_add_bytes(sent, "key_packet", s->sent_key_packet,
-				   API_KEY_PACKET_BYTES);
+		                   API_KEY_PACKET_BYTES);
 		json_object_object_add(sent, "keywords",
-				       api_strings_to_json(&s->sent_keywords));
+		                       api_strings_to_json(&s->sent_keywords));
 		json_object_object_add(o, "sent_copy", sent);
 	}
 	return o;

@@ -35,7 +35,7 @@ bench_report_new(int argc, char **argv)
 			r->quick = 1;
 		} else {
 			fprintf(stderr, "usage: %s [--quick] [--json FILE]\n",
-				argv[0]);
+			        argv[0]);
 			exit(2);
 		}
 	}
@@ -50,8 +50,8 @@ bench_report_quick(const struct bench_report *r)
 
 void
 bench_report_add(struct bench_report *r, const char *name, double value,
-		 const char *unit, const char *baseline_name,
-		 double baseline_value)
+                 const char *unit, const char *baseline_name,
+                 double baseline_value)
 {
 	struct bench_result *res;
 	double ratio = baseline_value != 0 ? value / baseline_value : 0;
@@ -91,15 +91,16 @@ bench_report_finish(struct bench_report **rp)
 
 			/* Names and units are our own ASCII identifiers. */
 			fprintf(f,
-				"  {\"name\": \"%s\", \"value\": %.9g, "
-				"\"unit\": \"%s\", \"baseline\": \"%s\", "
-				"\"baseline_value\": %.9g, \"ratio\": %.6g}%s\n",
-				res->name, res->value, res->unit, res->baseline,
-				res->baseline_value,
-				res->baseline_value != 0
-					? res->value / res->baseline_value
-					: 0,
-				i + 1 < r->n ? "," : "");
+			        "  {\"name\": \"%s\", \"value\": %.9g, "
+			        "\"unit\": \"%s\", \"baseline\": \"%s\", "
+			        "\"baseline_value\": %.9g, \"ratio\": "
+			        "%.6g}%s\n",
+			        res->name, res->value, res->unit, res->baseline,
+			        res->baseline_value,
+			        res->baseline_value != 0
+			                ? res->value / res->baseline_value
+			                : 0,
+			        i + 1 < r->n ? "," : "");
 		}
 		fputs("]\n", f);
 		if (fclose(f) != 0)

@@ -23,8 +23,8 @@ int bench_report_quick(const struct bench_report *r);
 
 /* Records one result and prints its line. ratio = value / baseline_value. */
 void bench_report_add(struct bench_report *r, const char *name, double value,
-		      const char *unit, const char *baseline_name,
-		      double baseline_value);
+                      const char *unit, const char *baseline_name,
+                      double baseline_value);
 
 /* Writes the JSON file if one was asked for, frees r; returns exit code. */
 int bench_report_finish(struct bench_report **r);

@@ -18,7 +18,7 @@ static const char *
 sb_file_err(const char *what, const char *path, int err)
 {
 	snprintf(sb_file_error, sizeof(sb_file_error), "%s %s: %s", what, path,
-		 strerror(err));
+	         strerror(err));
 	return sb_file_error;
 }
 
@@ -54,9 +54,13 @@ sb_fsync_parent(const char *path)
 	return ret;
 }
 
-int
-sb_file_write_atomic(const char *path, const void *data, size_t len,
-		     mode_t mode, const char **error_r)
+/*
+ * Writes data to a new temporary file beside path with the given mode and
+ * fsyncs it. Returns the temporary's name (free it), or NULL with error_r.
+ */
+static char *
+sb_file_write_temp(const char *path, const void *data, size_t len, mode_t mode,
+                   const char **error_r)
 {
 	size_t tmp_len = strlen(path) + 16;
 	char *tmp = sb_malloc(tmp_len);
@@ -66,10 +70,10 @@ sb_file_write_atomic(const char *path, const void *data, size_t len,
 	/* mkostemp creates the file 0600; fchmod narrows or sets the mode. */
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
-		*error_r = sb_file_err("cannot create a file beside", path,
-				       errno);
+		*error_r =
+		        sb_file_err("cannot create a file beside", path, errno);
 		free(tmp);
-		return -1;
+		return NULL;
 	}
 	if (fchmod(fd, mode) != 0 || sb_write_all_fd(fd, data, len) != 0 ||
 	    fsync(fd) != 0) {
@@ -78,9 +82,28 @@ sb_file_write_atomic(const char *path, const void *data, size_t len,
 		unlink(tmp);
 		free(tmp);
 		*error_r = sb_file_err("cannot write", path, err);
-		return -1;
+		return NULL;
 	}
-	if (close(fd) != 0 || rename(tmp, path) != 0) {
+	if (close(fd) != 0) {
+		err = errno;
+		unlink(tmp);
+		free(tmp);
+		*error_r = sb_file_err("cannot write", path, err);
+		return NULL;
+	}
+	return tmp;
+}
+
+int
+sb_file_write_atomic(const char *path, const void *data, size_t len,
+                     mode_t mode, const char **error_r)
+{
+	char *tmp = sb_file_write_temp(path, data, len, mode, error_r);
+	int err;
+
+	if (tmp == NULL)
+		return -1;
+	if (rename(tmp, path) != 0) {
 		err = errno;
 		unlink(tmp);
 		free(tmp);
@@ -89,54 +112,89 @@ sb_file_write_atomic(const char *path, const void *data, size_t len,
 	}
 	free(tmp);
 	if (sb_fsync_parent(path) != 0) {
-		*error_r = sb_file_err("cannot sync the folder of", path, errno);
+		*error_r =
+		        sb_file_err("cannot sync the folder of", path, errno);
 		return -1;
 	}
 	return 0;
 }
 
 int
-sb_file_read_all(const char *path, struct sb_buf *out, int *errno_r,
-		 const char **error_r)
+sb_file_create_exclusive(const char *path, const void *data, size_t len,
+                         mode_t mode, int *errno_r, const char **error_r)
+{
+	char *tmp = sb_file_write_temp(path, data, len, mode, error_r);
+	int err = 0;
+
+	if (tmp == NULL)
+		return -1;
+	/* link() fails with EEXIST instead of replacing, unlike rename(). */
+	if (link(tmp, path) != 0)
+		err = errno;
+	unlink(tmp);
+	free(tmp);
+	if (err == 0 && sb_fsync_parent(path) != 0)
+		err = errno;
+	if (err == 0)
+		return 0;
+	if (errno_r != NULL)
+		*errno_r = err;
+	*error_r = sb_file_err(err == EEXIST ? "will not replace"
+	                                     : "cannot create",
+	                       path, err);
+	return -1;
+}
+
+int
+sb_file_read_fd(int fd, const char *path, struct sb_buf *out, int *errno_r,
+                const char **error_r)
 {
 	unsigned char chunk[8192];
-	int fd, err = 0;
+	int err = 0;
 	ssize_t n;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		err = errno;
-		goto fail;
-	}
 	for (;;) {
 		n = read(fd, chunk, sizeof(chunk));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
 			err = errno;
-			close(fd);
-			goto fail;
+			break;
 		}
 		if (n == 0)
 			break;
 		if (sb_buf_add(out, chunk, (size_t)n) != 0) {
-			close(fd);
-			explicit_bzero(chunk, sizeof(chunk));
-			if (errno_r != NULL)
-				*errno_r = EFBIG;
-			*error_r = sb_file_err("too large:", path, EFBIG);
-			return -1;
+			err = EFBIG;
+			break;
 		}
 	}
-	close(fd);
 	/* The file may hold a secret: leave no copy on the stack. */
 	explicit_bzero(chunk, sizeof(chunk));
-	return 0;
-fail:
+	if (err == 0)
+		return 0;
 	if (errno_r != NULL)
 		*errno_r = err;
-	*error_r = sb_file_err("cannot read", path, err);
+	*error_r = sb_file_err(err == EFBIG ? "too large:" : "cannot read",
+	                       path, err);
 	return -1;
+}
+
+int
+sb_file_read_all(const char *path, struct sb_buf *out, int *errno_r,
+                 const char **error_r)
+{
+	int fd, ret;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno_r != NULL)
+			*errno_r = errno;
+		*error_r = sb_file_err("cannot read", path, errno);
+		return -1;
+	}
+	ret = sb_file_read_fd(fd, path, out, errno_r, error_r);
+	close(fd);
+	return ret;
 }
 
 int
@@ -153,7 +211,7 @@ sb_mkdir_p(const char *path, mode_t mode, const char **error_r)
 		*p = '\0';
 		if (mkdir(copy, mode) != 0 && errno != EEXIST) {
 			*error_r = sb_file_err("cannot create folder", copy,
-					       errno);
+			                       errno);
 			free(copy);
 			return -1;
 		}

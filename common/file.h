@@ -18,7 +18,17 @@
  * crash path holds either the old or the new contents, never a mix.
  */
 int sb_file_write_atomic(const char *path, const void *data, size_t len,
-			 mode_t mode, const char **error_r) SB_WUR;
+                         mode_t mode, const char **error_r) SB_WUR;
+
+/*
+ * Creates path with the given bytes and mode, durably (like
+ * sb_file_write_atomic), but never replaces a file that exists, even one
+ * another process creates at the same moment: fails with *errno_r (may be
+ * NULL) EEXIST then.
+ */
+int sb_file_create_exclusive(const char *path, const void *data, size_t len,
+                             mode_t mode, int *errno_r,
+                             const char **error_r) SB_WUR;
 
 /*
  * Reads the whole file into out (appending). Fails when it is larger than
@@ -27,7 +37,11 @@ int sb_file_write_atomic(const char *path, const void *data, size_t len,
  * "unreadable".
  */
 int sb_file_read_all(const char *path, struct sb_buf *out, int *errno_r,
-		     const char **error_r) SB_WUR;
+                     const char **error_r) SB_WUR;
+
+/* Reads everything left in an open file into out (appending), as above. */
+int sb_file_read_fd(int fd, const char *path, struct sb_buf *out, int *errno_r,
+                    const char **error_r) SB_WUR;
 
 /* Creates the folder and its missing parents with the given mode. */
 int sb_mkdir_p(const char *path, mode_t mode, const char **error_r) SB_WUR;

@@ -92,16 +92,42 @@ test_mkdir_p(void)
 	TEST_EQ_INT(sb_mkdir_p(path, 0700, &error), 0);
 }
 
+static void
+test_file_create_exclusive(void)
+{
+	char path[512];
+	const char *error = NULL;
+	struct sb_buf b;
+	struct stat st;
+	int err = 0;
+
+	snprintf(path, sizeof(path), "%s/once", test_tmpdir());
+	TEST_EQ_INT(
+	        sb_file_create_exclusive(path, "first", 5, 0600, &err, &error),
+	        0);
+	TEST_EQ_INT(stat(path, &st), 0);
+	TEST_EQ_INT(st.st_mode & 0777, 0600);
+	TEST_EQ_INT(
+	        sb_file_create_exclusive(path, "second", 6, 0600, &err, &error),
+	        -1);
+	TEST_EQ_INT(err, EEXIST);
+	sb_buf_init(&b, 100);
+	TEST_EQ_INT(sb_file_read_all(path, &b, &err, &error), 0);
+	TEST_EQ_MEM(b.data, b.len, "first", 5);
+	sb_buf_free(&b);
+}
+
 int
 main(void)
 {
 	static const struct test_case cases[] = {
-		{ "atomic write and read", test_file_atomic_write_and_read },
-		{ "read errors", test_file_read_errors },
-		{ "write into missing dir fails",
-		  test_file_write_into_missing_dir_fails },
-		{ "mkdir -p", test_mkdir_p },
-		{ NULL, NULL },
+	        {"atomic write and read", test_file_atomic_write_and_read},
+	        {"read errors", test_file_read_errors},
+	        {"write into missing dir fails",
+	         test_file_write_into_missing_dir_fails},
+	        {"mkdir -p", test_mkdir_p},
+	        {"create exclusive", test_file_create_exclusive},
+	        {NULL, NULL},
 	};
 	return test_run(cases);
 }

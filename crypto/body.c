@@ -7,6 +7,7 @@
 #include "crypto.h"
 
 #include <sodium.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,18 +19,17 @@
 /* The largest chunk size a reader accepts, to bound its memory. */
 #define SB_BODY_MAX_CHUNK (1024 * 1024)
 
-typedef crypto_secretstream_xchacha20poly1305_state sb_stream_state;
-
 struct sb_body_encryptor {
-	sb_stream_state state;
+	crypto_secretstream_xchacha20poly1305_state state;
 	sb_crypto_sink *sink;
 	void *ctx;
 	crypto_generichash_state hash;
 	uint64_t size;
 	unsigned char prefix[SB_BODY_PREFIX_BYTES];
-	size_t fill;                   /* plaintext bytes in chunk */
-	unsigned char *chunk;          /* SB_BODY_CHUNK bytes, secure */
-	unsigned char *out;            /* one encrypted chunk */
+	size_t fill;          /* plaintext bytes in chunk */
+	unsigned char *chunk; /* SB_BODY_CHUNK bytes, secure */
+	unsigned char *out;   /* one encrypted chunk */
+	bool failed;          /* the sink refused a chunk */
 };
 
 void
@@ -48,8 +48,8 @@ sb_body_prefix(unsigned char prefix[SB_BODY_PREFIX_BYTES], uint32_t chunk)
 
 int
 sb_body_encryptor_new(const unsigned char key[SB_KEY_BYTES],
-		      sb_crypto_sink *sink, void *ctx,
-		      struct sb_body_encryptor **enc_r)
+                      sb_crypto_sink *sink, void *ctx,
+                      struct sb_body_encryptor **enc_r)
 {
 	struct sb_body_encryptor *e = sb_secure_alloc(sizeof(*e));
 	unsigned char header[SB_BODY_HEADER_BYTES];
@@ -62,7 +62,7 @@ sb_body_encryptor_new(const unsigned char key[SB_KEY_BYTES],
 	sb_body_prefix(e->prefix, SB_BODY_CHUNK);
 	memcpy(header, e->prefix, SB_BODY_PREFIX_BYTES);
 	crypto_secretstream_xchacha20poly1305_init_push(
-		&e->state, header + SB_BODY_PREFIX_BYTES, key);
+	        &e->state, header + SB_BODY_PREFIX_BYTES, key);
 	crypto_generichash_init(&e->hash, NULL, 0, SB_HASH_BYTES);
 	if (sink(ctx, header, sizeof(header)) != 0) {
 		sb_body_encryptor_free(&e);
@@ -72,26 +72,33 @@ sb_body_encryptor_new(const unsigned char key[SB_KEY_BYTES],
 	return 0;
 }
 
-/* Encrypts the buffered chunk with the given tag and hands it on. */
-static int
+/*
+ * Encrypts the buffered chunk with the given tag and hands it on. A sink
+ * failure fails the encryptor for good: the stream it wrote is unusable.
+ */
+static int SB_WUR
 sb_body_push(struct sb_body_encryptor *e, unsigned char tag)
 {
 	unsigned long long out_len;
 
-	crypto_secretstream_xchacha20poly1305_push(
-		&e->state, e->out, &out_len, e->chunk, e->fill, e->prefix,
-		SB_BODY_PREFIX_BYTES, tag);
+	crypto_secretstream_xchacha20poly1305_push(&e->state, e->out, &out_len,
+	                                           e->chunk, e->fill, e->prefix,
+	                                           SB_BODY_PREFIX_BYTES, tag);
 	e->fill = 0;
-	return e->sink(e->ctx, e->out, (size_t)out_len);
+	if (e->sink(e->ctx, e->out, (size_t)out_len) != 0)
+		e->failed = true;
+	return e->failed ? -1 : 0;
 }
 
 int
 sb_body_encryptor_write(struct sb_body_encryptor *e, const void *data,
-			size_t len)
+                        size_t len)
 {
 	const unsigned char *p = data;
 	size_t n;
 
+	if (e->failed)
+		return -1;
 	crypto_generichash_update(&e->hash, p, len);
 	e->size += len;
 	while (len > 0) {
@@ -100,7 +107,10 @@ sb_body_encryptor_write(struct sb_body_encryptor *e, const void *data,
 		 * last chunk, full or not, must carry the FINAL tag.
 		 */
 		if (e->fill == SB_BODY_CHUNK &&
-		    sb_body_push(e, crypto_secretstream_xchacha20poly1305_TAG_MESSAGE) != 0)
+		    sb_body_push(
+		            e,
+		            crypto_secretstream_xchacha20poly1305_TAG_MESSAGE) !=
+		            0)
 			return -1;
 		n = SB_BODY_CHUNK - e->fill;
 		if (n > len)
@@ -115,12 +125,14 @@ sb_body_encryptor_write(struct sb_body_encryptor *e, const void *data,
 
 int
 sb_body_encryptor_finish(struct sb_body_encryptor **encp, uint64_t *size_r,
-			 unsigned char hash_r[SB_HASH_BYTES])
+                         unsigned char hash_r[SB_HASH_BYTES])
 {
 	struct sb_body_encryptor *e = *encp;
-	int ret;
+	int ret = -1;
 
-	ret = sb_body_push(e, crypto_secretstream_xchacha20poly1305_TAG_FINAL);
+	if (!e->failed)
+		ret = sb_body_push(
+		        e, crypto_secretstream_xchacha20poly1305_TAG_FINAL);
 	crypto_generichash_final(&e->hash, hash_r, SB_HASH_BYTES);
 	*size_r = e->size;
 	sb_body_encryptor_free(encp);
@@ -147,7 +159,7 @@ enum sb_body_phase {
 };
 
 struct sb_body_decryptor {
-	sb_stream_state state;
+	crypto_secretstream_xchacha20poly1305_state state;
 	unsigned char key[SB_KEY_BYTES];
 	enum sb_body_phase phase;
 	sb_crypto_sink *sink;
@@ -163,7 +175,7 @@ struct sb_body_decryptor {
 
 struct sb_body_decryptor *
 sb_body_decryptor_new(const unsigned char key[SB_KEY_BYTES], uint64_t max_size,
-		      sb_crypto_sink *sink, void *ctx)
+                      sb_crypto_sink *sink, void *ctx)
 {
 	struct sb_body_decryptor *d = sb_secure_alloc(sizeof(*d));
 
@@ -177,9 +189,8 @@ sb_body_decryptor_new(const unsigned char key[SB_KEY_BYTES], uint64_t max_size,
 	return d;
 }
 
-static int
-sb_body_fail(struct sb_body_decryptor *d, const char *why,
-	     const char **error_r)
+static int SB_WUR
+sb_body_fail(struct sb_body_decryptor *d, const char *why, const char **error_r)
 {
 	d->phase = SB_BODY_FAILED;
 	*error_r = why;
@@ -187,22 +198,22 @@ sb_body_fail(struct sb_body_decryptor *d, const char *why,
 }
 
 /* Checks the collected header and starts the stream. */
-static int
+static int SB_WUR
 sb_body_start(struct sb_body_decryptor *d, const char **error_r)
 {
 	uint32_t chunk;
 
 	if (!sb_format_check(d->header, SB_BODY_HEADER_BYTES, SB_MAGIC_BODY))
 		return sb_body_fail(d, "not a message body of a known version",
-				    error_r);
+		                    error_r);
 	chunk = sb_get_u32(d->header + SB_MAGIC_BYTES + 1);
 	if (chunk == 0 || chunk > SB_BODY_MAX_CHUNK)
 		return sb_body_fail(d, "the message body has a bad chunk size",
-				    error_r);
+		                    error_r);
 	if (crypto_secretstream_xchacha20poly1305_init_pull(
-		    &d->state, d->header + SB_BODY_PREFIX_BYTES, d->key) != 0)
+	            &d->state, d->header + SB_BODY_PREFIX_BYTES, d->key) != 0)
 		return sb_body_fail(d, "the message body header is invalid",
-				    error_r);
+		                    error_r);
 	d->chunk_size = (size_t)chunk + SB_BODY_CHUNK_OVERHEAD;
 	d->in = sb_malloc(d->chunk_size);
 	d->out = sb_secure_alloc(chunk);
@@ -212,7 +223,7 @@ sb_body_start(struct sb_body_decryptor *d, const char **error_r)
 }
 
 /* Opens the collected chunk; its plaintext goes on only if it verifies. */
-static int
+static int SB_WUR
 sb_body_open_chunk(struct sb_body_decryptor *d, const char **error_r)
 {
 	unsigned long long out_len;
@@ -220,30 +231,34 @@ sb_body_open_chunk(struct sb_body_decryptor *d, const char **error_r)
 
 	if (d->fill < SB_BODY_CHUNK_OVERHEAD ||
 	    crypto_secretstream_xchacha20poly1305_pull(
-		    &d->state, d->out, &out_len, &tag, d->in, d->fill,
-		    d->header, SB_BODY_PREFIX_BYTES) != 0)
-		return sb_body_fail(d, "the message body is damaged or was "
-				       "altered", error_r);
+	            &d->state, d->out, &out_len, &tag, d->in, d->fill,
+	            d->header, SB_BODY_PREFIX_BYTES) != 0)
+		return sb_body_fail(d,
+		                    "the message body is damaged or was "
+		                    "altered",
+		                    error_r);
 	d->fill = 0;
 	if (tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL)
 		d->phase = SB_BODY_DONE;
 	else if (tag != crypto_secretstream_xchacha20poly1305_TAG_MESSAGE)
-		return sb_body_fail(d, "the message body has an unknown chunk "
-				       "tag", error_r);
+		return sb_body_fail(d,
+		                    "the message body has an unknown chunk "
+		                    "tag",
+		                    error_r);
 	if (out_len > d->max_size - d->size)
-		return sb_body_fail(d, "the message body is larger than allowed",
-				    error_r);
+		return sb_body_fail(
+		        d, "the message body is larger than allowed", error_r);
 	d->size += out_len;
 	crypto_generichash_update(&d->hash, d->out, out_len);
 	if (out_len > 0 && d->sink(d->ctx, d->out, (size_t)out_len) != 0)
 		return sb_body_fail(d, "the message body could not be written",
-				    error_r);
+		                    error_r);
 	return 0;
 }
 
 int
 sb_body_decryptor_feed(struct sb_body_decryptor *d, const void *data,
-		       size_t len, const char **error_r)
+                       size_t len, const char **error_r)
 {
 	const unsigned char *p = data;
 	size_t n;
@@ -275,8 +290,10 @@ sb_body_decryptor_feed(struct sb_body_decryptor *d, const void *data,
 			d->fill += n;
 			break;
 		case SB_BODY_DONE:
-			return sb_body_fail(d, "the message body continues "
-					       "after its final chunk", error_r);
+			return sb_body_fail(d,
+			                    "the message body continues "
+			                    "after its final chunk",
+			                    error_r);
 		case SB_BODY_FAILED:
 		default:
 			*error_r = "the message body already failed";
@@ -290,8 +307,8 @@ sb_body_decryptor_feed(struct sb_body_decryptor *d, const void *data,
 
 int
 sb_body_decryptor_finish(struct sb_body_decryptor **decp, uint64_t *size_r,
-			 unsigned char hash_r[SB_HASH_BYTES],
-			 const char **error_r)
+                         unsigned char hash_r[SB_HASH_BYTES],
+                         const char **error_r)
 {
 	struct sb_body_decryptor *d = *decp;
 	int ret = -1;

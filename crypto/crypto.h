@@ -19,11 +19,11 @@
 #include "common/buf.h"
 #include "common/compiler.h"
 
-#define SB_KEY_BYTES 32
-#define SB_SALT_BYTES 16
+#define SB_KEY_BYTES         32
+#define SB_SALT_BYTES        16
 #define SB_SIGN_SECRET_BYTES 64
-#define SB_SIGNATURE_BYTES 64
-#define SB_HASH_BYTES 32
+#define SB_SIGNATURE_BYTES   64
+#define SB_HASH_BYTES        32
 /* "XXXX XXXX ..." : 10 groups of 4 hex digits, and the NUL. */
 #define SB_FINGERPRINT_SIZE 50
 
@@ -51,7 +51,7 @@ void sb_kdf_params_new(struct sb_kdf_params *params_r);
  * floor.
  */
 int sb_kdf_params_check(const struct sb_kdf_params *params,
-			const char **error_r) SB_WUR;
+                        const char **error_r) SB_WUR;
 
 struct sb_password_keys {
 	unsigned char auth_key[SB_KEY_BYTES]; /* sent to the server */
@@ -60,9 +60,9 @@ struct sb_password_keys {
 
 /* Derives both keys; *keys_r is secure memory, free with sb_secure_free. */
 int sb_password_derive(const char *password, size_t password_len,
-		       const struct sb_kdf_params *params,
-		       struct sb_password_keys **keys_r,
-		       const char **error_r) SB_WUR;
+                       const struct sb_kdf_params *params,
+                       struct sb_password_keys **keys_r,
+                       const char **error_r) SB_WUR;
 
 /* ---- Key hierarchy ---- */
 
@@ -100,35 +100,36 @@ int sb_account_keys_generate(struct sb_account_keys **keys_r) SB_WUR;
  * the kind and the account id as associated data.
  */
 void sb_key_wrap(const unsigned char key[SB_KEY_BYTES], enum sb_wrap_kind kind,
-		 const char *account_id, const unsigned char secret[SB_KEY_BYTES],
-		 unsigned char out[SB_WRAPPED_KEY_BYTES]);
+                 const char *account_id,
+                 const unsigned char secret[SB_KEY_BYTES],
+                 unsigned char out[SB_WRAPPED_KEY_BYTES]);
 int sb_key_unwrap(const unsigned char key[SB_KEY_BYTES], enum sb_wrap_kind kind,
-		  const char *account_id, const unsigned char *in, size_t in_len,
-		  unsigned char secret_r[SB_KEY_BYTES],
-		  const char **error_r) SB_WUR;
+                  const char *account_id, const unsigned char *in,
+                  size_t in_len, unsigned char secret_r[SB_KEY_BYTES],
+                  const char **error_r) SB_WUR;
 
 /* Wraps all three secrets of an account for the server. */
 void sb_account_keys_wrap(const struct sb_account_keys *keys,
-			  const unsigned char kek[SB_KEY_BYTES],
-			  const char *account_id,
-			  struct sb_wrapped_account *out);
+                          const unsigned char kek[SB_KEY_BYTES],
+                          const char *account_id,
+                          struct sb_wrapped_account *out);
 /*
  * Unwraps an account and checks that the secret keys match the public
  * keys; *keys_r is secure memory.
  */
 int sb_account_keys_unwrap(const struct sb_wrapped_account *wrapped,
-			   const unsigned char kek[SB_KEY_BYTES],
-			   const char *account_id,
-			   struct sb_account_keys **keys_r,
-			   const char **error_r) SB_WUR;
+                           const unsigned char kek[SB_KEY_BYTES],
+                           const char *account_id,
+                           struct sb_account_keys **keys_r,
+                           const char **error_r) SB_WUR;
 
 /*
  * A printable fingerprint of an identity (its encryption and signing public
  * keys) for people to compare: 40 hex digits in groups of 4.
  */
 void sb_fingerprint(const unsigned char enc_pk[SB_KEY_BYTES],
-		    const unsigned char sign_pk[SB_KEY_BYTES],
-		    char out[SB_FINGERPRINT_SIZE]);
+                    const unsigned char sign_pk[SB_KEY_BYTES],
+                    char out[SB_FINGERPRINT_SIZE]);
 
 /* ---- Messages: body stream ---- */
 
@@ -156,17 +157,17 @@ void sb_message_key_new(unsigned char key[SB_KEY_BYTES]);
  * memory stays at about one chunk.
  */
 int sb_body_encryptor_new(const unsigned char key[SB_KEY_BYTES],
-			  sb_crypto_sink *sink, void *ctx,
-			  struct sb_body_encryptor **enc_r) SB_WUR;
+                          sb_crypto_sink *sink, void *ctx,
+                          struct sb_body_encryptor **enc_r) SB_WUR;
 int sb_body_encryptor_write(struct sb_body_encryptor *enc, const void *data,
-			    size_t len) SB_WUR;
+                            size_t len) SB_WUR;
 /*
  * Writes the final chunk and gives the plaintext's size and BLAKE2b-256
- * hash (what a signature covers). Frees the encryptor either way.
+ * hash (what a signature covers). Frees the encryptor either way. Fails
+ * when the sink ever failed: the stream written is then unusable.
  */
-int sb_body_encryptor_finish(struct sb_body_encryptor **enc,
-			     uint64_t *size_r,
-			     unsigned char hash_r[SB_HASH_BYTES]) SB_WUR;
+int sb_body_encryptor_finish(struct sb_body_encryptor **enc, uint64_t *size_r,
+                             unsigned char hash_r[SB_HASH_BYTES]) SB_WUR;
 /* Abandons an encryptor without finishing it. */
 void sb_body_encryptor_free(struct sb_body_encryptor **enc);
 
@@ -176,28 +177,30 @@ struct sb_body_decryptor;
  * Decrypts a body stream fed in pieces of any size. Each chunk's plaintext
  * reaches the sink only after its MAC has been checked. A stream that is
  * truncated, reordered, altered, or continues after its final chunk fails.
+ * Chunks reach the sink before the stream is known to be whole: when feed
+ * or finish fails, the caller must discard what the sink received.
  */
 struct sb_body_decryptor *
-sb_body_decryptor_new(const unsigned char key[SB_KEY_BYTES],
-		      uint64_t max_size, sb_crypto_sink *sink, void *ctx);
+sb_body_decryptor_new(const unsigned char key[SB_KEY_BYTES], uint64_t max_size,
+                      sb_crypto_sink *sink, void *ctx);
 int sb_body_decryptor_feed(struct sb_body_decryptor *dec, const void *data,
-			   size_t len, const char **error_r) SB_WUR;
+                           size_t len, const char **error_r) SB_WUR;
 /*
  * Checks that the stream ended with its final chunk, gives the size and
  * hash of the plaintext, and frees the decryptor either way.
  */
 int sb_body_decryptor_finish(struct sb_body_decryptor **dec, uint64_t *size_r,
-			     unsigned char hash_r[SB_HASH_BYTES],
-			     const char **error_r) SB_WUR;
+                             unsigned char hash_r[SB_HASH_BYTES],
+                             const char **error_r) SB_WUR;
 void sb_body_decryptor_free(struct sb_body_decryptor **dec);
 
 /* ---- Messages: summary, signature, verdict ---- */
 
 /* Limits a summary must respect, in both directions. */
-#define SB_SUMMARY_MAX_ADDRESS 320
+#define SB_SUMMARY_MAX_ADDRESS    320
 #define SB_SUMMARY_MAX_RECIPIENTS 1000
-#define SB_SUMMARY_MAX_HEADERS (1024 * 1024)
-#define SB_SUMMARY_MAX_STRUCTURE (1024 * 1024)
+#define SB_SUMMARY_MAX_HEADERS    (1024 * 1024)
+#define SB_SUMMARY_MAX_STRUCTURE  (1024 * 1024)
 
 /*
  * What the bridge needs to list a message without its body. Addresses are
@@ -205,17 +208,17 @@ void sb_body_decryptor_free(struct sb_body_decryptor **dec);
  * sb_summary_set_recipients).
  */
 struct sb_summary {
-	uint64_t size;                       /* plaintext bytes */
+	uint64_t size; /* plaintext bytes */
 	unsigned char body_hash[SB_HASH_BYTES];
-	char *sender;                        /* NULL when unsigned */
-	char **recipients;                   /* visible ones: To and Cc */
+	char *sender;      /* NULL when unsigned */
+	char **recipients; /* visible ones: To and Cc */
 	size_t n_recipients;
 	bool is_signed;
 	unsigned char signer_pk[SB_KEY_BYTES];
 	unsigned char signature[SB_SIGNATURE_BYTES];
-	unsigned char *headers;              /* the header section */
+	unsigned char *headers; /* the header section */
 	size_t headers_len;
-	unsigned char *structure;            /* opaque, the bridge's own */
+	unsigned char *structure; /* opaque, the bridge's own */
 	size_t structure_len;
 };
 
@@ -226,22 +229,27 @@ void sb_summary_free(struct sb_summary **s);
 int sb_summary_set_sender(struct sb_summary *s, const char *address) SB_WUR;
 /* Sets the visible recipients: lower-cased, sorted, duplicates dropped. */
 int sb_summary_set_recipients(struct sb_summary *s, const char *const *addrs,
-			      size_t n) SB_WUR;
+                              size_t n) SB_WUR;
 int sb_summary_set_headers(struct sb_summary *s, const void *headers,
-			   size_t len) SB_WUR;
+                           size_t len) SB_WUR;
+int sb_summary_set_structure(struct sb_summary *s, const void *structure,
+                             size_t len) SB_WUR;
 
-/* Signs body_hash, sender and recipients with the Ed25519 secret key. */
+/*
+ * Signs body_hash, size, sender, recipients, headers and structure with the
+ * Ed25519 secret key: set them all first.
+ */
 int sb_summary_sign(struct sb_summary *s,
-		    const unsigned char sign_sk[SB_SIGN_SECRET_BYTES]) SB_WUR;
+                    const unsigned char sign_sk[SB_SIGN_SECRET_BYTES]) SB_WUR;
 
 /* Encrypts the summary under the message key, appending to out. */
 int sb_summary_seal(const struct sb_summary *s,
-		    const unsigned char key[SB_KEY_BYTES],
-		    struct sb_buf *out) SB_WUR;
+                    const unsigned char key[SB_KEY_BYTES],
+                    struct sb_buf *out) SB_WUR;
 /* Decrypts and decodes a sealed summary. */
 int sb_summary_open(const unsigned char key[SB_KEY_BYTES], const void *in,
-		    size_t len, struct sb_summary **s_r,
-		    const char **error_r) SB_WUR;
+                    size_t len, struct sb_summary **s_r,
+                    const char **error_r) SB_WUR;
 
 enum sb_verdict_status {
 	SB_VERDICT_VALID,       /* signed by the key the caller trusts */
@@ -263,24 +271,28 @@ struct sb_verdict {
  * (NULL when it has none); reader is the reading account's address.
  */
 void sb_summary_verify(const struct sb_summary *s,
-		       const unsigned char body_hash[SB_HASH_BYTES],
-		       const unsigned char *trusted_pk, const char *reader,
-		       struct sb_verdict *verdict_r);
+                       const unsigned char body_hash[SB_HASH_BYTES],
+                       const unsigned char *trusted_pk, const char *reader,
+                       struct sb_verdict *verdict_r);
 
 /* ---- Key packets ---- */
 
 /* magic(4) version(1) sealed box of the message key(80) */
 #define SB_KEY_PACKET_BYTES 85
 
-/* Seals the message key to one recipient's X25519 public key. */
-void sb_key_packet_seal(const unsigned char key[SB_KEY_BYTES],
-			const unsigned char enc_pk[SB_KEY_BYTES],
-			unsigned char out[SB_KEY_PACKET_BYTES]);
+/*
+ * Seals the message key to one recipient's X25519 public key. Fails for a
+ * public key that is not a usable key (one of small order).
+ */
+int sb_key_packet_seal(const unsigned char key[SB_KEY_BYTES],
+                       const unsigned char enc_pk[SB_KEY_BYTES],
+                       unsigned char packet_r[SB_KEY_PACKET_BYTES],
+                       const char **error_r) SB_WUR;
 int sb_key_packet_open(const void *in, size_t len,
-		       const unsigned char enc_pk[SB_KEY_BYTES],
-		       const unsigned char enc_sk[SB_KEY_BYTES],
-		       unsigned char key_r[SB_KEY_BYTES],
-		       const char **error_r) SB_WUR;
+                       const unsigned char enc_pk[SB_KEY_BYTES],
+                       const unsigned char enc_sk[SB_KEY_BYTES],
+                       unsigned char key_r[SB_KEY_BYTES],
+                       const char **error_r) SB_WUR;
 
 /* ---- Local cache encryption ---- */
 
@@ -293,17 +305,17 @@ int sb_key_packet_open(const void *in, size_t len,
  * another row or column unnoticed. Appends to out.
  */
 int sb_cache_seal(const unsigned char key[SB_KEY_BYTES], const char *context,
-		  const void *in, size_t len, struct sb_buf *out) SB_WUR;
+                  const void *in, size_t len, struct sb_buf *out) SB_WUR;
 int sb_cache_open(const unsigned char key[SB_KEY_BYTES], const char *context,
-		  const void *in, size_t len, struct sb_buf *out,
-		  const char **error_r) SB_WUR;
+                  const void *in, size_t len, struct sb_buf *out,
+                  const char **error_r) SB_WUR;
 
 /* ---- Vault: the bridge's local secrets in one encrypted file ---- */
 
 /* Limits of a vault's contents. */
-#define SB_VAULT_MAX_NAME 255
-#define SB_VAULT_MAX_VALUE (1024 * 1024)
-#define SB_VAULT_MAX_ENTRIES 10000
+#define SB_VAULT_MAX_NAME      255
+#define SB_VAULT_MAX_VALUE     (1024 * 1024)
+#define SB_VAULT_MAX_ENTRIES   1000
 #define SB_VAULT_MAX_PLAINTEXT (16 * 1024 * 1024)
 
 /*
@@ -314,10 +326,10 @@ int sb_cache_open(const unsigned char key[SB_KEY_BYTES], const char *context,
 struct sb_vault_keystore {
 	const char *name;
 	int (*load)(const struct sb_vault_keystore *ks,
-		    unsigned char key_r[SB_KEY_BYTES], const char **error_r);
+	            unsigned char key_r[SB_KEY_BYTES], const char **error_r);
 	int (*store)(const struct sb_vault_keystore *ks,
-		     const unsigned char key[SB_KEY_BYTES],
-		     const char **error_r);
+	             const unsigned char key[SB_KEY_BYTES],
+	             const char **error_r);
 	const void *ctx;
 };
 
@@ -334,33 +346,36 @@ struct sb_vault;
  * Opens the vault at path with the key from ks, or makes a new empty one
  * (and a new key) when neither exists yet; *created_r tells which. A vault
  * that exists but cannot be read (no key, wrong key, damaged file) is an
- * error that says what is wrong, and nothing on disk is changed. *key_r
- * is secure memory holding the vault key for later saves.
+ * error that says what is wrong, and nothing on disk is changed; so is a
+ * vault path that is a symbolic link. The open vault holds a lock
+ * (path.lock) until it is freed, so a second process opening the same
+ * vault fails instead of overwriting it. *key_r is secure memory holding
+ * the vault key for later saves.
  */
 int sb_vault_open(const char *path, const struct sb_vault_keystore *ks,
-		  struct sb_vault **vault_r, unsigned char **key_r,
-		  bool *created_r, const char **error_r) SB_WUR;
+                  struct sb_vault **vault_r, unsigned char **key_r,
+                  bool *created_r, const char **error_r) SB_WUR;
 /* Writes the vault atomically (temp file, fsync, rename, fsync folder). */
 int sb_vault_save(const struct sb_vault *v, const char *path,
-		  const unsigned char key[SB_KEY_BYTES],
-		  const char **error_r) SB_WUR;
+                  const unsigned char key[SB_KEY_BYTES],
+                  const char **error_r) SB_WUR;
 void sb_vault_free(struct sb_vault **v);
 
 int sb_vault_set(struct sb_vault *v, const char *name, const void *value,
-		 size_t len, const char **error_r) SB_WUR;
+                 size_t len, const char **error_r) SB_WUR;
 /* The value stays owned by the vault, valid until the next change. */
 bool sb_vault_get(const struct sb_vault *v, const char *name,
-		  const unsigned char **value_r, size_t *len_r);
+                  const unsigned char **value_r, size_t *len_r);
 bool sb_vault_remove(struct sb_vault *v, const char *name);
 size_t sb_vault_count(const struct sb_vault *v);
 const char *sb_vault_name(const struct sb_vault *v, size_t i);
 
 /* Encodes / decodes the vault file's bytes (exposed for tests and fuzzing). */
 int sb_vault_encode(const struct sb_vault *v,
-		    const unsigned char key[SB_KEY_BYTES],
-		    struct sb_buf *out) SB_WUR;
+                    const unsigned char key[SB_KEY_BYTES],
+                    struct sb_buf *out) SB_WUR;
 int sb_vault_decode(const unsigned char key[SB_KEY_BYTES], const void *in,
-		    size_t len, struct sb_vault **vault_r,
-		    const char **error_r) SB_WUR;
+                    size_t len, struct sb_vault **vault_r,
+                    const char **error_r) SB_WUR;
 
 #endif

@@ -14,8 +14,8 @@
 
 #include "crypto/crypto.h"
 
-static const unsigned char fuzz_key[SB_KEY_BYTES] = { 7, 7, 7 };
-static const unsigned char fuzz_nonce[24] = { 1 };
+static const unsigned char fuzz_key[SB_KEY_BYTES] = {7, 7, 7};
+static const unsigned char fuzz_nonce[24] = {1};
 
 static int
 sink_buf(void *ctx, const void *data, size_t len)
@@ -34,9 +34,8 @@ seal_as(const char *magic, const uint8_t *plain, size_t len, size_t *out_len)
 	memcpy(out, magic, 4);
 	out[4] = 1;
 	memcpy(out + 5, fuzz_nonce, 24);
-	crypto_aead_xchacha20poly1305_ietf_encrypt(out + 29, NULL, plain, len,
-						   out, 5, NULL, out + 5,
-						   fuzz_key);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(
+	        out + 29, NULL, plain, len, out, 5, NULL, out + 5, fuzz_key);
 	*out_len = 29 + len + 16;
 	return out;
 }
@@ -52,7 +51,7 @@ fuzz_summary(const uint8_t *data, size_t size)
 	if (sb_summary_open(fuzz_key, in, len, &s, &error) == 0) {
 		struct sb_buf again;
 		struct sb_verdict v;
-		unsigned char hash[32] = { 0 };
+		unsigned char hash[32] = {0};
 
 		sb_summary_verify(s, hash, fuzz_key, "a@b", &v);
 		/* What opened must seal again. */
@@ -126,7 +125,7 @@ fuzz_body_round_trip(const uint8_t *data, size_t size)
 	split = split > ct.len ? ct.len : split;
 	if (sb_body_decryptor_feed(dec, ct.data, split, &error) != 0 ||
 	    sb_body_decryptor_feed(dec, ct.data + split, ct.len - split,
-				   &error) != 0 ||
+	                           &error) != 0 ||
 	    sb_body_decryptor_finish(&dec, &n2, h2, &error) != 0)
 		abort();
 	if (n1 != size || n2 != size || pt.len != size ||
@@ -140,11 +139,15 @@ fuzz_body_round_trip(const uint8_t *data, size_t size)
 static void
 fuzz_small_formats(const uint8_t *data, size_t size)
 {
-	unsigned char out[32], pk[32] = { 9 }, sk[32] = { 3 };
+	unsigned char out[32], pk[32] = {9}, sk[32] = {3};
+	unsigned char packet[SB_KEY_PACKET_BYTES];
 	const char *error;
 
+	/* Any 32 bytes as a recipient key: refused or sealed, never a crash. */
+	if (size >= 32)
+		(void)!sb_key_packet_seal(fuzz_key, data, packet, &error);
 	if (sb_key_unwrap(fuzz_key, SB_WRAP_ACCOUNT_KEY, "a", data, size, out,
-			  &error) == 0 ||
+	                  &error) == 0 ||
 	    sb_key_packet_open(data, size, pk, sk, out, &error) == 0)
 		abort();
 	{

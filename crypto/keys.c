@@ -14,7 +14,14 @@
  */
 #define SB_KDF_OPSLIMIT 3
 #define SB_KDF_MEMLIMIT (64ULL * 1024 * 1024)
-/* What a client accepts from a server: no weaker, no costlier. */
+/*
+ * What a client accepts from a server. The floor is the default itself: a
+ * hostile server must not get a cheaper hash to guess the password from
+ * (the auth key goes to the server). The ceiling keeps it from exhausting
+ * the client.
+ */
+#define SB_KDF_MIN_OPSLIMIT SB_KDF_OPSLIMIT
+#define SB_KDF_MIN_MEMLIMIT SB_KDF_MEMLIMIT
 #define SB_KDF_MAX_OPSLIMIT 10
 #define SB_KDF_MAX_MEMLIMIT (1024ULL * 1024 * 1024)
 
@@ -48,13 +55,12 @@ sb_secure_free(void *pp)
 	*p = NULL;
 }
 
-int
+bool
 sb_format_check(const void *in, size_t len, const char *magic)
 {
 	const unsigned char *p = in;
 
-	return len > SB_MAGIC_BYTES &&
-	       memcmp(p, magic, SB_MAGIC_BYTES) == 0 &&
+	return len > SB_MAGIC_BYTES && memcmp(p, magic, SB_MAGIC_BYTES) == 0 &&
 	       p[SB_MAGIC_BYTES] == SB_FORMAT_V1;
 }
 
@@ -69,16 +75,16 @@ sb_kdf_params_new(struct sb_kdf_params *params_r)
 int
 sb_kdf_params_check(const struct sb_kdf_params *params, const char **error_r)
 {
-	if (params->opslimit < crypto_pwhash_argon2id_OPSLIMIT_MIN ||
+	if (params->opslimit < SB_KDF_MIN_OPSLIMIT ||
 	    params->opslimit > SB_KDF_MAX_OPSLIMIT) {
 		*error_r = "the server's password hashing passes are out of "
-			   "bounds";
+		           "bounds";
 		return -1;
 	}
-	if (params->memlimit < crypto_pwhash_argon2id_MEMLIMIT_MIN ||
+	if (params->memlimit < SB_KDF_MIN_MEMLIMIT ||
 	    params->memlimit > SB_KDF_MAX_MEMLIMIT) {
 		*error_r = "the server's password hashing memory is out of "
-			   "bounds";
+		           "bounds";
 		return -1;
 	}
 	return 0;
@@ -86,8 +92,8 @@ sb_kdf_params_check(const struct sb_kdf_params *params, const char **error_r)
 
 int
 sb_password_derive(const char *password, size_t password_len,
-		   const struct sb_kdf_params *params,
-		   struct sb_password_keys **keys_r, const char **error_r)
+                   const struct sb_kdf_params *params,
+                   struct sb_password_keys **keys_r, const char **error_r)
 {
 	unsigned char *root;
 	struct sb_password_keys *keys;
@@ -96,18 +102,18 @@ sb_password_derive(const char *password, size_t password_len,
 		return -1;
 	root = sb_secure_alloc(SB_KEY_BYTES);
 	if (crypto_pwhash(root, SB_KEY_BYTES, password, password_len,
-			  params->salt, params->opslimit,
-			  (size_t)params->memlimit,
-			  crypto_pwhash_ALG_ARGON2ID13) != 0) {
+	                  params->salt, params->opslimit,
+	                  (size_t)params->memlimit,
+	                  crypto_pwhash_ALG_ARGON2ID13) != 0) {
 		sb_secure_free(&root);
 		*error_r = "not enough memory to hash the password";
 		return -1;
 	}
 	keys = sb_secure_alloc(sizeof(*keys));
 	crypto_kdf_derive_from_key(keys->auth_key, SB_KEY_BYTES, SB_SUBKEY_AUTH,
-				   sb_kdf_context, root);
+	                           sb_kdf_context, root);
 	crypto_kdf_derive_from_key(keys->kek, SB_KEY_BYTES, SB_SUBKEY_KEK,
-				   sb_kdf_context, root);
+	                           sb_kdf_context, root);
 	sb_secure_free(&root);
 	*keys_r = keys;
 	return 0;
@@ -145,8 +151,8 @@ sb_wrap_ad(enum sb_wrap_kind kind, const char *account_id, size_t *len_r)
 
 void
 sb_key_wrap(const unsigned char key[SB_KEY_BYTES], enum sb_wrap_kind kind,
-	    const char *account_id, const unsigned char secret[SB_KEY_BYTES],
-	    unsigned char out[SB_WRAPPED_KEY_BYTES])
+            const char *account_id, const unsigned char secret[SB_KEY_BYTES],
+            unsigned char out[SB_WRAPPED_KEY_BYTES])
 {
 	unsigned char *nonce = out + 6;
 	size_t ad_len;
@@ -155,15 +161,15 @@ sb_key_wrap(const unsigned char key[SB_KEY_BYTES], enum sb_wrap_kind kind,
 	memcpy(out, ad, 6);
 	randombytes_buf(nonce, SB_AEAD_NONCE_BYTES);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(
-		out + 6 + SB_AEAD_NONCE_BYTES, NULL, secret, SB_KEY_BYTES, ad,
-		ad_len, NULL, nonce, key);
+	        out + 6 + SB_AEAD_NONCE_BYTES, NULL, secret, SB_KEY_BYTES, ad,
+	        ad_len, NULL, nonce, key);
 	free(ad);
 }
 
 int
 sb_key_unwrap(const unsigned char key[SB_KEY_BYTES], enum sb_wrap_kind kind,
-	      const char *account_id, const unsigned char *in, size_t in_len,
-	      unsigned char secret_r[SB_KEY_BYTES], const char **error_r)
+              const char *account_id, const unsigned char *in, size_t in_len,
+              unsigned char secret_r[SB_KEY_BYTES], const char **error_r)
 {
 	size_t ad_len;
 	unsigned char *ad;
@@ -180,12 +186,12 @@ sb_key_unwrap(const unsigned char key[SB_KEY_BYTES], enum sb_wrap_kind kind,
 	}
 	ad = sb_wrap_ad(kind, account_id, &ad_len);
 	ret = crypto_aead_xchacha20poly1305_ietf_decrypt(
-		secret_r, NULL, NULL, in + 6 + SB_AEAD_NONCE_BYTES,
-		SB_KEY_BYTES + SB_AEAD_TAG_BYTES, ad, ad_len, in + 6, key);
+	        secret_r, NULL, NULL, in + 6 + SB_AEAD_NONCE_BYTES,
+	        SB_KEY_BYTES + SB_AEAD_TAG_BYTES, ad, ad_len, in + 6, key);
 	free(ad);
 	if (ret != 0) {
 		*error_r = "the wrapped key does not open with this key "
-			   "(wrong password or damaged key)";
+		           "(wrong password or damaged key)";
 		return -1;
 	}
 	return 0;
@@ -193,25 +199,25 @@ sb_key_unwrap(const unsigned char key[SB_KEY_BYTES], enum sb_wrap_kind kind,
 
 void
 sb_account_keys_wrap(const struct sb_account_keys *keys,
-		     const unsigned char kek[SB_KEY_BYTES],
-		     const char *account_id, struct sb_wrapped_account *out)
+                     const unsigned char kek[SB_KEY_BYTES],
+                     const char *account_id, struct sb_wrapped_account *out)
 {
 	sb_key_wrap(kek, SB_WRAP_ACCOUNT_KEY, account_id, keys->account_key,
-		    out->account_key);
+	            out->account_key);
 	sb_key_wrap(keys->account_key, SB_WRAP_ENC_SECRET, account_id,
-		    keys->enc_sk, out->enc_sk);
+	            keys->enc_sk, out->enc_sk);
 	/* An Ed25519 secret key is its 32-byte seed and the public key. */
 	sb_key_wrap(keys->account_key, SB_WRAP_SIGN_SEED, account_id,
-		    keys->sign_sk, out->sign_seed);
+	            keys->sign_sk, out->sign_seed);
 	memcpy(out->enc_pk, keys->enc_pk, SB_KEY_BYTES);
 	memcpy(out->sign_pk, keys->sign_pk, SB_KEY_BYTES);
 }
 
 /* Rebuilds both keypairs from their secrets and checks the public keys. */
-static int
+static int SB_WUR
 sb_account_keys_rebuild(struct sb_account_keys *k, const unsigned char *seed,
-			const struct sb_wrapped_account *w,
-			const char **error_r)
+                        const struct sb_wrapped_account *w,
+                        const char **error_r)
 {
 	unsigned char pk[SB_KEY_BYTES];
 
@@ -231,23 +237,22 @@ sb_account_keys_rebuild(struct sb_account_keys *k, const unsigned char *seed,
 
 int
 sb_account_keys_unwrap(const struct sb_wrapped_account *w,
-		       const unsigned char kek[SB_KEY_BYTES],
-		       const char *account_id, struct sb_account_keys **keys_r,
-		       const char **error_r)
+                       const unsigned char kek[SB_KEY_BYTES],
+                       const char *account_id, struct sb_account_keys **keys_r,
+                       const char **error_r)
 {
 	struct sb_account_keys *k = sb_secure_alloc(sizeof(*k));
 	unsigned char *seed = sb_secure_alloc(SB_KEY_BYTES);
 	int ret = -1;
 
-	if (sb_key_unwrap(kek, SB_WRAP_ACCOUNT_KEY, account_id,
-			  w->account_key, SB_WRAPPED_KEY_BYTES, k->account_key,
-			  error_r) != 0 ||
+	if (sb_key_unwrap(kek, SB_WRAP_ACCOUNT_KEY, account_id, w->account_key,
+	                  SB_WRAPPED_KEY_BYTES, k->account_key, error_r) != 0 ||
 	    sb_key_unwrap(k->account_key, SB_WRAP_ENC_SECRET, account_id,
-			  w->enc_sk, SB_WRAPPED_KEY_BYTES, k->enc_sk,
-			  error_r) != 0 ||
+	                  w->enc_sk, SB_WRAPPED_KEY_BYTES, k->enc_sk,
+	                  error_r) != 0 ||
 	    sb_key_unwrap(k->account_key, SB_WRAP_SIGN_SEED, account_id,
-			  w->sign_seed, SB_WRAPPED_KEY_BYTES, seed,
-			  error_r) != 0 ||
+	                  w->sign_seed, SB_WRAPPED_KEY_BYTES, seed,
+	                  error_r) != 0 ||
 	    sb_account_keys_rebuild(k, seed, w, error_r) != 0)
 		goto out;
 	*keys_r = k;
@@ -262,8 +267,8 @@ out:
 
 void
 sb_fingerprint(const unsigned char enc_pk[SB_KEY_BYTES],
-	       const unsigned char sign_pk[SB_KEY_BYTES],
-	       char out[SB_FINGERPRINT_SIZE])
+               const unsigned char sign_pk[SB_KEY_BYTES],
+               char out[SB_FINGERPRINT_SIZE])
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char hash[20];
@@ -271,8 +276,9 @@ sb_fingerprint(const unsigned char enc_pk[SB_KEY_BYTES],
 	size_t i, o = 0;
 
 	crypto_generichash_init(&st, NULL, 0, sizeof(hash));
-	crypto_generichash_update(&st, (const unsigned char *)
-				  SB_MAGIC_FINGERPRINT, SB_MAGIC_BYTES);
+	crypto_generichash_update(&st,
+	                          (const unsigned char *)SB_MAGIC_FINGERPRINT,
+	                          SB_MAGIC_BYTES);
 	crypto_generichash_update(&st, enc_pk, SB_KEY_BYTES);
 	crypto_generichash_update(&st, sign_pk, SB_KEY_BYTES);
 	crypto_generichash_final(&st, hash, sizeof(hash));

@@ -12,27 +12,34 @@
 #define SB_CACHE_HEAD_BYTES (SB_MAGIC_BYTES + 1 + SB_AEAD_NONCE_BYTES)
 
 _Static_assert(SB_KEY_PACKET_BYTES == SB_MAGIC_BYTES + 1 + SB_SEALED_KEY_BYTES,
-	       "key packet size");
+               "key packet size");
 _Static_assert(SB_CACHE_OVERHEAD == SB_CACHE_HEAD_BYTES + SB_AEAD_TAG_BYTES,
-	       "cache overhead");
+               "cache overhead");
 
-void
+int
 sb_key_packet_seal(const unsigned char key[SB_KEY_BYTES],
-		   const unsigned char enc_pk[SB_KEY_BYTES],
-		   unsigned char out[SB_KEY_PACKET_BYTES])
+                   const unsigned char enc_pk[SB_KEY_BYTES],
+                   unsigned char packet_r[SB_KEY_PACKET_BYTES],
+                   const char **error_r)
 {
-	memcpy(out, SB_MAGIC_KEY_PACKET, SB_MAGIC_BYTES);
-	out[4] = SB_FORMAT_V1;
-	/* Fails only for a public key of the wrong size, which is static. */
-	if (crypto_box_seal(out + 5, key, SB_KEY_BYTES, enc_pk) != 0)
-		abort();
+	memcpy(packet_r, SB_MAGIC_KEY_PACKET, SB_MAGIC_BYTES);
+	packet_r[4] = SB_FORMAT_V1;
+	/*
+	 * Fails for a public key of small order (the shared secret would be
+	 * all zero): a hostile server or account can publish one.
+	 */
+	if (crypto_box_seal(packet_r + 5, key, SB_KEY_BYTES, enc_pk) != 0) {
+		*error_r = "the recipient's public key is not a valid key";
+		return -1;
+	}
+	return 0;
 }
 
 int
 sb_key_packet_open(const void *in, size_t len,
-		   const unsigned char enc_pk[SB_KEY_BYTES],
-		   const unsigned char enc_sk[SB_KEY_BYTES],
-		   unsigned char key_r[SB_KEY_BYTES], const char **error_r)
+                   const unsigned char enc_pk[SB_KEY_BYTES],
+                   const unsigned char enc_sk[SB_KEY_BYTES],
+                   unsigned char key_r[SB_KEY_BYTES], const char **error_r)
 {
 	const unsigned char *p = in;
 
@@ -42,7 +49,7 @@ sb_key_packet_open(const void *in, size_t len,
 		return -1;
 	}
 	if (crypto_box_seal_open(key_r, p + 5, SB_SEALED_KEY_BYTES, enc_pk,
-				 enc_sk) != 0) {
+	                         enc_sk) != 0) {
 		*error_r = "the key packet is not for this key, or was altered";
 		return -1;
 	}
@@ -65,7 +72,7 @@ sb_cache_ad(const char *context, size_t *len_r)
 
 int
 sb_cache_seal(const unsigned char key[SB_KEY_BYTES], const char *context,
-	      const void *in, size_t len, struct sb_buf *out)
+              const void *in, size_t len, struct sb_buf *out)
 {
 	unsigned char head[SB_CACHE_HEAD_BYTES];
 	unsigned char *ad, *ct;
@@ -80,11 +87,11 @@ sb_cache_seal(const unsigned char key[SB_KEY_BYTES], const char *context,
 		sb_oom(len);
 	ct = sb_malloc(len + SB_AEAD_TAG_BYTES);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(ct, NULL, in, len, ad,
-						   ad_len, NULL, head + 5, key);
+	                                           ad_len, NULL, head + 5, key);
 	ret = sb_buf_add(out, head, sizeof(head)) != 0 ||
-			      sb_buf_add(out, ct, len + SB_AEAD_TAG_BYTES) != 0
-		      ? -1
-		      : 0;
+	                      sb_buf_add(out, ct, len + SB_AEAD_TAG_BYTES) != 0
+	              ? -1
+	              : 0;
 	free(ct);
 	free(ad);
 	return ret;
@@ -92,8 +99,8 @@ sb_cache_seal(const unsigned char key[SB_KEY_BYTES], const char *context,
 
 int
 sb_cache_open(const unsigned char key[SB_KEY_BYTES], const char *context,
-	      const void *in, size_t len, struct sb_buf *out,
-	      const char **error_r)
+              const void *in, size_t len, struct sb_buf *out,
+              const char **error_r)
 {
 	const unsigned char *p = in;
 	unsigned char *ad, *plain;
@@ -109,12 +116,12 @@ sb_cache_open(const unsigned char key[SB_KEY_BYTES], const char *context,
 	plain = sb_secure_alloc(plain_len + 1);
 	ad = sb_cache_ad(context, &ad_len);
 	ret = crypto_aead_xchacha20poly1305_ietf_decrypt(
-		plain, NULL, NULL, p + SB_CACHE_HEAD_BYTES,
-		len - SB_CACHE_HEAD_BYTES, ad, ad_len, p + 5, key);
+	        plain, NULL, NULL, p + SB_CACHE_HEAD_BYTES,
+	        len - SB_CACHE_HEAD_BYTES, ad, ad_len, p + 5, key);
 	free(ad);
 	if (ret != 0) {
 		*error_r = "the cache value is damaged, moved or under "
-			   "another key";
+		           "another key";
 	} else if (sb_buf_add(out, plain, plain_len) != 0) {
 		*error_r = "the cache value is larger than allowed";
 		ret = -1;

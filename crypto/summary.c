@@ -25,7 +25,7 @@ enum sb_summary_record {
 	SB_REC_CRITICAL = 0x80,
 };
 
-#define SB_REC_HEADER_BYTES 5
+#define SB_REC_HEADER_BYTES      5
 #define SB_SUMMARY_MAX_PLAINTEXT (4 * 1024 * 1024)
 
 struct sb_summary *
@@ -109,7 +109,7 @@ sb_strcmp_ptr(const void *a, const void *b)
 
 int
 sb_summary_set_recipients(struct sb_summary *s, const char *const *addrs,
-			  size_t n)
+                          size_t n)
 {
 	char **list;
 	size_t i, out = 0;
@@ -139,27 +139,48 @@ sb_summary_set_recipients(struct sb_summary *s, const char *const *addrs,
 	return 0;
 }
 
+/* Replaces a content field, wiping the old value. */
+static void
+sb_summary_replace(unsigned char **field, size_t *field_len, const void *value,
+                   size_t len)
+{
+	if (*field != NULL)
+		sodium_memzero(*field, *field_len);
+	free(*field);
+	*field = sb_memdup(value, len);
+	*field_len = len;
+}
+
 int
 sb_summary_set_headers(struct sb_summary *s, const void *headers, size_t len)
 {
 	if (len > SB_SUMMARY_MAX_HEADERS)
 		return -1;
-	free(s->headers);
-	s->headers = sb_memdup(headers, len);
-	s->headers_len = len;
+	sb_summary_replace(&s->headers, &s->headers_len, headers, len);
+	return 0;
+}
+
+int
+sb_summary_set_structure(struct sb_summary *s, const void *structure,
+                         size_t len)
+{
+	if (len > SB_SUMMARY_MAX_STRUCTURE)
+		return -1;
+	sb_summary_replace(&s->structure, &s->structure_len, structure, len);
 	return 0;
 }
 
 /*
  * The bytes a signature covers: a domain tag, the body hash and size, the
  * sender and the sorted visible recipients, each length-prefixed so no two
- * lists encode alike.
+ * lists encode alike, and the hashes of the header and structure records,
+ * so what a list shows cannot be changed either.
  */
-static int
+static int SB_WUR
 sb_summary_signed_bytes(const struct sb_summary *s, struct sb_buf *out)
 {
 	unsigned char fixed[SB_MAGIC_BYTES + 1 + SB_HASH_BYTES + 8];
-	unsigned char len[2];
+	unsigned char len[2], hash[SB_HASH_BYTES];
 	size_t i;
 
 	if (s->sender == NULL)
@@ -182,24 +203,31 @@ sb_summary_signed_bytes(const struct sb_summary *s, struct sb_buf *out)
 		    sb_buf_add_str(out, s->recipients[i]) != 0)
 			return -1;
 	}
-	return 0;
+	crypto_generichash(hash, sizeof(hash), s->headers, s->headers_len, NULL,
+	                   0);
+	if (sb_buf_add(out, hash, sizeof(hash)) != 0)
+		return -1;
+	crypto_generichash(hash, sizeof(hash), s->structure, s->structure_len,
+	                   NULL, 0);
+	return sb_buf_add(out, hash, sizeof(hash));
 }
 
-#define SB_SIGNED_MAX                                                  \
-	(SB_MAGIC_BYTES + 1 + SB_HASH_BYTES + 8 + 4 +                 \
-	 (SB_SUMMARY_MAX_RECIPIENTS + 1) * (2 + SB_SUMMARY_MAX_ADDRESS))
+#define SB_SIGNED_MAX                                                     \
+	(SB_MAGIC_BYTES + 1 + SB_HASH_BYTES + 8 + 4 +                     \
+	 (SB_SUMMARY_MAX_RECIPIENTS + 1) * (2 + SB_SUMMARY_MAX_ADDRESS) + \
+	 2 * SB_HASH_BYTES)
 
 int
 sb_summary_sign(struct sb_summary *s,
-		const unsigned char sign_sk[SB_SIGN_SECRET_BYTES])
+                const unsigned char sign_sk[SB_SIGN_SECRET_BYTES])
 {
 	struct sb_buf msg;
 
 	sb_buf_init(&msg, SB_SIGNED_MAX);
 	if (sb_summary_signed_bytes(s, &msg) != 0)
 		return -1;
-	crypto_sign_detached(s->signature, NULL, (const unsigned char *)msg.data,
-			     msg.len, sign_sk);
+	crypto_sign_detached(s->signature, NULL,
+	                     (const unsigned char *)msg.data, msg.len, sign_sk);
 	/* The public half is the second half of an Ed25519 secret key. */
 	memcpy(s->signer_pk, sign_sk + 32, SB_KEY_BYTES);
 	s->is_signed = true;
@@ -207,101 +235,125 @@ sb_summary_sign(struct sb_summary *s,
 	return 0;
 }
 
-static int
-sb_rec_add(struct sb_buf *b, unsigned type, const void *data, size_t len)
+/* Appends one record at *p, moving *p past it. */
+static void
+sb_rec_put(unsigned char **p, unsigned type, const void *data, size_t len)
 {
-	unsigned char hdr[SB_REC_HEADER_BYTES];
-
-	hdr[0] = (unsigned char)type;
-	sb_put_u32(hdr + 1, (uint32_t)len);
-	return sb_buf_add(b, hdr, sizeof(hdr)) != 0 ||
-			       sb_buf_add(b, data, len) != 0
-		       ? -1
-		       : 0;
+	(*p)[0] = (unsigned char)type;
+	sb_put_u32(*p + 1, (uint32_t)len);
+	if (len > 0)
+		memcpy(*p + SB_REC_HEADER_BYTES, data, len);
+	*p += SB_REC_HEADER_BYTES + len;
 }
 
-/* Encodes the summary's records into plain (secret contents). */
-static int
-sb_summary_encode(const struct sb_summary *s, struct sb_buf *plain)
+/*
+ * Checks what a reader will check, so the writer never makes a summary
+ * that readers refuse; returns the encoded size, or 0 when it is invalid.
+ */
+static size_t
+sb_summary_encoded_size(const struct sb_summary *s)
+{
+	size_t i, size = 2 * SB_REC_HEADER_BYTES + 8 + SB_HASH_BYTES;
+
+	if ((s->is_signed && s->sender == NULL) ||
+	    s->n_recipients > SB_SUMMARY_MAX_RECIPIENTS ||
+	    s->headers_len > SB_SUMMARY_MAX_HEADERS ||
+	    s->structure_len > SB_SUMMARY_MAX_STRUCTURE)
+		return 0;
+	if (s->sender != NULL)
+		size += SB_REC_HEADER_BYTES + strlen(s->sender);
+	for (i = 0; i < s->n_recipients; i++) {
+		/* Sorted, unique, and in normal form, as they were signed. */
+		if (strlen(s->recipients[i]) > SB_SUMMARY_MAX_ADDRESS ||
+		    (i > 0 &&
+		     strcmp(s->recipients[i - 1], s->recipients[i]) >= 0))
+			return 0;
+		size += SB_REC_HEADER_BYTES + strlen(s->recipients[i]);
+	}
+	if (s->headers != NULL)
+		size += SB_REC_HEADER_BYTES + s->headers_len;
+	if (s->is_signed)
+		size += SB_REC_HEADER_BYTES + SB_KEY_BYTES + SB_SIGNATURE_BYTES;
+	if (s->structure != NULL)
+		size += SB_REC_HEADER_BYTES + s->structure_len;
+	return size;
+}
+
+/* Encodes the summary's records into plain, of the size computed above. */
+static void
+sb_summary_encode(const struct sb_summary *s, unsigned char *plain)
 {
 	unsigned char size[8], sig[SB_KEY_BYTES + SB_SIGNATURE_BYTES];
+	unsigned char *p = plain;
 	size_t i;
 
 	sb_put_u64(size, s->size);
-	if (sb_rec_add(plain, SB_REC_SIZE, size, 8) != 0 ||
-	    sb_rec_add(plain, SB_REC_BODY_HASH, s->body_hash,
-		       SB_HASH_BYTES) != 0)
-		return -1;
-	if (s->sender != NULL &&
-	    sb_rec_add(plain, SB_REC_SENDER, s->sender, strlen(s->sender)) != 0)
-		return -1;
-	for (i = 0; i < s->n_recipients; i++) {
-		if (sb_rec_add(plain, SB_REC_RECIPIENT, s->recipients[i],
-			       strlen(s->recipients[i])) != 0)
-			return -1;
-	}
-	if (s->headers != NULL &&
-	    sb_rec_add(plain, SB_REC_HEADERS, s->headers, s->headers_len) != 0)
-		return -1;
+	sb_rec_put(&p, SB_REC_SIZE, size, 8);
+	sb_rec_put(&p, SB_REC_BODY_HASH, s->body_hash, SB_HASH_BYTES);
+	if (s->sender != NULL)
+		sb_rec_put(&p, SB_REC_SENDER, s->sender, strlen(s->sender));
+	for (i = 0; i < s->n_recipients; i++)
+		sb_rec_put(&p, SB_REC_RECIPIENT, s->recipients[i],
+		           strlen(s->recipients[i]));
+	if (s->headers != NULL)
+		sb_rec_put(&p, SB_REC_HEADERS, s->headers, s->headers_len);
 	if (s->is_signed) {
 		memcpy(sig, s->signer_pk, SB_KEY_BYTES);
 		memcpy(sig + SB_KEY_BYTES, s->signature, SB_SIGNATURE_BYTES);
-		if (sb_rec_add(plain, SB_REC_SIGNATURE, sig, sizeof(sig)) != 0)
-			return -1;
+		sb_rec_put(&p, SB_REC_SIGNATURE, sig, sizeof(sig));
 	}
-	if (s->structure != NULL &&
-	    sb_rec_add(plain, SB_REC_STRUCTURE, s->structure,
-		       s->structure_len) != 0)
-		return -1;
-	return 0;
+	if (s->structure != NULL)
+		sb_rec_put(&p, SB_REC_STRUCTURE, s->structure,
+		           s->structure_len);
 }
 
 int
 sb_summary_seal(const struct sb_summary *s,
-		const unsigned char key[SB_KEY_BYTES], struct sb_buf *out)
+                const unsigned char key[SB_KEY_BYTES], struct sb_buf *out)
 {
 	unsigned char head[SB_MAGIC_BYTES + 1 + SB_AEAD_NONCE_BYTES];
-	unsigned char *ct = NULL;
-	unsigned long long ct_len;
-	struct sb_buf plain;
-	int ret = -1;
+	size_t plain_len = sb_summary_encoded_size(s);
+	unsigned char *plain, *ct;
+	int ret;
 
-	if (s->is_signed && s->sender == NULL)
+	if (plain_len == 0)
 		return -1;
-	sb_buf_init(&plain, SB_SUMMARY_MAX_PLAINTEXT);
-	if (sb_summary_encode(s, &plain) != 0)
-		goto out;
+	/* The plaintext is message content: it lives in secure memory. */
+	plain = sb_secure_alloc(plain_len);
+	sb_summary_encode(s, plain);
 	memcpy(head, SB_MAGIC_SUMMARY, SB_MAGIC_BYTES);
 	head[4] = SB_FORMAT_V1;
 	randombytes_buf(head + 5, SB_AEAD_NONCE_BYTES);
-	ct = sb_malloc(plain.len + SB_AEAD_TAG_BYTES);
+	ct = sb_malloc(plain_len + SB_AEAD_TAG_BYTES);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(
-		ct, &ct_len, (const unsigned char *)plain.data, plain.len, head,
-		5, NULL, head + 5, key);
-	if (sb_buf_add(out, head, sizeof(head)) != 0 ||
-	    sb_buf_add(out, ct, (size_t)ct_len) != 0)
-		goto out;
-	ret = 0;
-out:
+	        ct, NULL, plain, plain_len, head, 5, NULL, head + 5, key);
+	sb_secure_free(&plain);
+	ret = sb_buf_add(out, head, sizeof(head)) != 0 ||
+	                      sb_buf_add(out, ct,
+	                                 plain_len + SB_AEAD_TAG_BYTES) != 0
+	              ? -1
+	              : 0;
 	free(ct);
-	sb_buf_free_wipe(&plain);
 	return ret;
 }
 
 /* Takes one record's value into s; enforces each record's rules. */
-static int
+static int SB_WUR
 sb_summary_take_record(struct sb_summary *s, unsigned type,
-		       const unsigned char *v, size_t len, bool *seen,
-		       const char **error_r)
+                       const unsigned char *v, size_t len, bool *seen,
+                       const char **error_r)
 {
 	char *addr;
 
-	if (type != SB_REC_RECIPIENT && type < 8 && seen[type]) {
-		*error_r = "the summary repeats a record";
-		return -1;
-	}
-	if (type < 8)
+	/* Records 1 to 7 are known; each but a recipient comes once. */
+	if (type >= SB_REC_SIZE && type <= SB_REC_STRUCTURE &&
+	    type != SB_REC_RECIPIENT) {
+		if (seen[type]) {
+			*error_r = "the summary repeats a record";
+			return -1;
+		}
 		seen[type] = true;
+	}
 	switch (type) {
 	case SB_REC_SIZE:
 		if (len != 8)
@@ -331,9 +383,8 @@ sb_summary_take_record(struct sb_summary *s, unsigned type,
 			free(addr);
 			break;
 		}
-		s->recipients = sb_reallocarray(s->recipients,
-						s->n_recipients + 1,
-						sizeof(char *));
+		s->recipients = sb_reallocarray(
+		        s->recipients, s->n_recipients + 1, sizeof(char *));
 		s->recipients[s->n_recipients++] = addr;
 		return 0;
 	case SB_REC_HEADERS:
@@ -368,11 +419,11 @@ sb_summary_take_record(struct sb_summary *s, unsigned type,
 }
 
 /* Decodes the records of a summary's plaintext. */
-static int
+static int SB_WUR
 sb_summary_decode(const unsigned char *p, size_t len, struct sb_summary *s,
-		  const char **error_r)
+                  const char **error_r)
 {
-	bool seen[8] = { false };
+	bool seen[8] = {false};
 	unsigned type;
 	size_t vlen;
 
@@ -389,7 +440,8 @@ sb_summary_decode(const unsigned char *p, size_t len, struct sb_summary *s,
 			*error_r = "the summary ends inside a record";
 			return -1;
 		}
-		if (sb_summary_take_record(s, type, p, vlen, seen, error_r) != 0)
+		if (sb_summary_take_record(s, type, p, vlen, seen, error_r) !=
+		    0)
 			return -1;
 		p += vlen;
 		len -= vlen;
@@ -407,7 +459,7 @@ sb_summary_decode(const unsigned char *p, size_t len, struct sb_summary *s,
 
 int
 sb_summary_open(const unsigned char key[SB_KEY_BYTES], const void *in,
-		size_t len, struct sb_summary **s_r, const char **error_r)
+                size_t len, struct sb_summary **s_r, const char **error_r)
 {
 	const size_t head = SB_MAGIC_BYTES + 1 + SB_AEAD_NONCE_BYTES;
 	const unsigned char *p = in;
@@ -426,9 +478,9 @@ sb_summary_open(const unsigned char key[SB_KEY_BYTES], const void *in,
 		return -1;
 	}
 	plain = sb_secure_alloc(len - head);
-	if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-		    plain, &plain_len, NULL, p + head, len - head, p, 5, p + 5,
-		    key) != 0) {
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(plain, &plain_len, NULL,
+	                                               p + head, len - head, p,
+	                                               5, p + 5, key) != 0) {
 		sb_secure_free(&plain);
 		*error_r = "the message summary is damaged or was altered";
 		return -1;
@@ -448,7 +500,7 @@ static bool
 sb_summary_lists(const struct sb_summary *s, const char *reader)
 {
 	char *r = reader != NULL ? sb_address_normalize(reader, strlen(reader))
-				 : NULL;
+	                         : NULL;
 	bool found = false;
 	size_t i;
 
@@ -460,9 +512,9 @@ sb_summary_lists(const struct sb_summary *s, const char *reader)
 
 void
 sb_summary_verify(const struct sb_summary *s,
-		  const unsigned char body_hash[SB_HASH_BYTES],
-		  const unsigned char *trusted_pk, const char *reader,
-		  struct sb_verdict *v)
+                  const unsigned char body_hash[SB_HASH_BYTES],
+                  const unsigned char *trusted_pk, const char *reader,
+                  struct sb_verdict *v)
 {
 	struct sb_buf msg;
 
@@ -480,29 +532,29 @@ sb_summary_verify(const struct sb_summary *s,
 	if (trusted_pk == NULL) {
 		v->status = SB_VERDICT_KEY_UNKNOWN;
 		v->reason = "the message is signed, but the sender's key is "
-			    "unknown";
+		            "unknown";
 		return;
 	}
 	if (sodium_memcmp(s->signer_pk, trusted_pk, SB_KEY_BYTES) != 0) {
 		v->status = SB_VERDICT_INVALID;
 		v->reason = "the message is signed by another key than the "
-			    "sender's";
+		            "sender's";
 		return;
 	}
 	sb_buf_init(&msg, SB_SIGNED_MAX);
 	if (sb_summary_signed_bytes(s, &msg) != 0 ||
 	    crypto_sign_verify_detached(s->signature,
-					(const unsigned char *)msg.data,
-					msg.len, trusted_pk) != 0) {
+	                                (const unsigned char *)msg.data,
+	                                msg.len, trusted_pk) != 0) {
 		v->status = SB_VERDICT_INVALID;
 		v->reason = "the signature does not verify";
 	} else {
 		v->status = SB_VERDICT_VALID;
 		v->reason = v->reader_listed
-				    ? "the signature is valid"
-				    : "the signature is valid, but you are not "
-				      "among the signed recipients (Bcc or "
-				      "forwarded)";
+		                    ? "the signature is valid"
+		                    : "the signature is valid, but you are not "
+		                      "among the signed recipients (Bcc or "
+		                      "forwarded)";
 	}
 	sb_buf_free(&msg);
 }

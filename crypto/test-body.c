@@ -26,7 +26,7 @@ pattern(unsigned char *p, size_t len, unsigned seed)
 
 static void
 encrypt(const unsigned char *key, const unsigned char *plain, size_t len,
-	size_t piece, struct sb_buf *out, unsigned char hash_r[SB_HASH_BYTES])
+        size_t piece, struct sb_buf *out, unsigned char hash_r[SB_HASH_BYTES])
 {
 	struct sb_body_encryptor *enc;
 	uint64_t size;
@@ -46,7 +46,7 @@ encrypt(const unsigned char *key, const unsigned char *plain, size_t len,
 /* Decrypts, feeding `piece` bytes at a time; returns 0 or -1. */
 static int
 decrypt(const unsigned char *key, const void *ct, size_t len, size_t piece,
-	struct sb_buf *out, unsigned char hash_r[SB_HASH_BYTES])
+        struct sb_buf *out, unsigned char hash_r[SB_HASH_BYTES])
 {
 	struct sb_body_decryptor *dec;
 	const char *error = NULL;
@@ -153,13 +153,13 @@ test_body_every_bit_flip(void)
 
 	sb_message_key_new(key);
 	encrypt(key, (const unsigned char *)"Subject: hi\r\n\r\nyo", 18, 18,
-		&ct, h);
+	        &ct, h);
 	for (i = 0; i < ct.len; i++) {
 		for (bit = 0; bit < 8; bit++) {
 			ct.data[i] ^= (char)(1 << bit);
-			TEST_EQ_INT(decrypt(key, ct.data, ct.len, ct.len, &pt,
-					    h),
-				    -1);
+			TEST_EQ_INT(
+			        decrypt(key, ct.data, ct.len, ct.len, &pt, h),
+			        -1);
 			/* Nothing reached the sink: the only chunk failed. */
 			TEST_EQ_UINT(pt.len, 0);
 			sb_buf_free(&pt);
@@ -190,8 +190,8 @@ test_body_truncation(void)
 	TEST_EQ_INT(decrypt(key, ct.data, cut, 4096, &pt, h), -1);
 	sb_buf_free(&pt);
 	TEST_EQ_INT(decrypt(key, ct.data, 2 * cut - SB_BODY_HEADER_BYTES, 4096,
-			    &pt, h),
-		    -1);
+	                    &pt, h),
+	            -1);
 	sb_buf_free(&pt);
 	TEST_EQ_INT(decrypt(key, ct.data, ct.len - 1, 4096, &pt, h), -1);
 	sb_buf_free(&pt);
@@ -256,7 +256,7 @@ test_body_size_limit(void)
 		uint64_t size;
 
 		TEST_EQ_INT(sb_body_decryptor_finish(&dec, &size, h, &error),
-			    -1);
+		            -1);
 		TEST_ASSERT(strstr(error, "larger") != NULL);
 	}
 	TEST_EQ_UINT(pt.len, 0);
@@ -264,19 +264,61 @@ test_body_size_limit(void)
 	sb_buf_free(&ct);
 }
 
+/* A sink that takes `left` bytes, then fails. */
+static int
+sink_limited(void *ctx, const void *data, size_t len)
+{
+	size_t *left = ctx;
+
+	(void)data;
+	if (len > *left)
+		return -1;
+	*left -= len;
+	return 0;
+}
+
+/* Once the sink failed, the encryptor never reports success again. */
+static void
+test_body_sink_failure(void)
+{
+	unsigned char key[SB_KEY_BYTES], h[SB_HASH_BYTES];
+	unsigned char *plain = calloc(1, 3 * SB_BODY_CHUNK);
+	struct sb_body_encryptor *enc;
+	size_t left = 100;
+	uint64_t size;
+
+	sb_message_key_new(key);
+	/* The header (33 bytes) fits; the first chunk does not. */
+	TEST_EQ_INT(sb_body_encryptor_new(key, sink_limited, &left, &enc), 0);
+	TEST_EQ_INT(sb_body_encryptor_write(enc, plain, 3 * SB_BODY_CHUNK), -1);
+	TEST_EQ_INT(sb_body_encryptor_write(enc, plain, 10), -1);
+	TEST_EQ_INT(sb_body_encryptor_finish(&enc, &size, h), -1);
+	TEST_ASSERT(enc == NULL);
+	/* A sink that fails at the header fails the start. */
+	left = 10;
+	TEST_EQ_INT(sb_body_encryptor_new(key, sink_limited, &left, &enc), -1);
+	/* One that fails on the final chunk fails the finish. */
+	left = SB_BODY_HEADER_BYTES;
+	TEST_EQ_INT(sb_body_encryptor_new(key, sink_limited, &left, &enc), 0);
+	TEST_EQ_INT(sb_body_encryptor_write(enc, plain, 10), 0);
+	TEST_EQ_INT(sb_body_encryptor_finish(&enc, &size, h), -1);
+	free(plain);
+}
+
 int
 main(void)
 {
 	static const struct test_case cases[] = {
-		{ "round trips", test_body_round_trips },
-		{ "25 MB", test_body_25mb },
-		{ "byte at a time", test_body_byte_at_a_time },
-		{ "every bit flip", test_body_every_bit_flip },
-		{ "truncation", test_body_truncation },
-		{ "reorder, append, wrong key",
-		  test_body_reorder_append_wrong_key },
-		{ "size limit", test_body_size_limit },
-		{ NULL, NULL },
+	        {"round trips", test_body_round_trips},
+	        {"25 MB", test_body_25mb},
+	        {"byte at a time", test_body_byte_at_a_time},
+	        {"every bit flip", test_body_every_bit_flip},
+	        {"truncation", test_body_truncation},
+	        {"reorder, append, wrong key",
+	         test_body_reorder_append_wrong_key},
+	        {"size limit", test_body_size_limit},
+	        {"sink failure", test_body_sink_failure},
+	        {NULL, NULL},
 	};
 
 	if (sb_crypto_init() != 0)

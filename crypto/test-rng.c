@@ -43,9 +43,9 @@ sb_test_rng_buf(void *const buf, const size_t size)
 }
 
 static randombytes_implementation sb_test_rng = {
-	.implementation_name = sb_test_rng_name,
-	.random = sb_test_rng_random,
-	.buf = sb_test_rng_buf,
+        .implementation_name = sb_test_rng_name,
+        .random = sb_test_rng_random,
+        .buf = sb_test_rng_buf,
 };
 
 void

@@ -16,16 +16,15 @@ fixture_init(struct fixture *f)
 {
 	sb_message_key_new(f->key);
 	crypto_sign_keypair(f->pk, f->sk);
-	crypto_generichash(f->hash, SB_HASH_BYTES, (const unsigned char *)"body",
-			   4, NULL, 0);
+	crypto_generichash(f->hash, SB_HASH_BYTES,
+	                   (const unsigned char *)"body", 4, NULL, 0);
 }
 
 static struct sb_summary *
 signed_summary(const struct fixture *f)
 {
-	static const char *const rcpts[] = { "Bob@Example.org",
-					     "carol@example.org",
-					     "bob@example.org" };
+	static const char *const rcpts[] = {
+	        "Bob@Example.org", "carol@example.org", "bob@example.org"};
 	struct sb_summary *s = sb_summary_new();
 
 	s->size = 4;
@@ -82,8 +81,8 @@ test_summary_round_trip_and_normalisation(void)
 
 static void
 expect_verdict(const struct sb_summary *s, const unsigned char *hash,
-	       const unsigned char *pk, const char *reader,
-	       enum sb_verdict_status status, bool listed)
+               const unsigned char *pk, const char *reader,
+               enum sb_verdict_status status, bool listed)
 {
 	struct sb_verdict v;
 
@@ -105,40 +104,83 @@ test_summary_verdicts(void)
 	s = signed_summary(&f);
 	o = reseal_and_open(s, f.key);
 	expect_verdict(o, f.hash, f.pk, "BOB@example.org", SB_VERDICT_VALID,
-		       true);
+	               true);
 	/* A Bcc'd or forwarded reader: valid, but not listed. */
 	expect_verdict(o, f.hash, f.pk, "dave@example.org", SB_VERDICT_VALID,
-		       false);
+	               false);
 	expect_verdict(o, f.hash, NULL, "bob@example.org",
-		       SB_VERDICT_KEY_UNKNOWN, true);
+	               SB_VERDICT_KEY_UNKNOWN, true);
 	expect_verdict(o, f.hash, other_pk, "bob@example.org",
-		       SB_VERDICT_INVALID, true);
+	               SB_VERDICT_INVALID, true);
 	memcpy(bad_hash, f.hash, 32);
 	bad_hash[31] ^= 1;
-	expect_verdict(o, bad_hash, f.pk, "bob@example.org",
-		       SB_VERDICT_INVALID, true);
+	expect_verdict(o, bad_hash, f.pk, "bob@example.org", SB_VERDICT_INVALID,
+	               true);
 	sb_summary_free(&o);
 
 	/* Re-addressed after signing: the signature no longer holds. */
 	{
-		static const char *const rcpts[] = { "mallory@example.org" };
+		static const char *const rcpts[] = {"mallory@example.org"};
 
 		TEST_EQ_INT(sb_summary_set_recipients(s, rcpts, 1), 0);
 		o = reseal_and_open(s, f.key);
 		expect_verdict(o, f.hash, f.pk, "mallory@example.org",
-			       SB_VERDICT_INVALID, true);
+		               SB_VERDICT_INVALID, true);
 		sb_summary_free(&o);
 		TEST_EQ_INT(sb_summary_set_sender(s, "eve@example.org"), 0);
 		o = reseal_and_open(s, f.key);
 		expect_verdict(o, f.hash, f.pk, "mallory@example.org",
-			       SB_VERDICT_INVALID, true);
+		               SB_VERDICT_INVALID, true);
 		sb_summary_free(&o);
 	}
+	/* The signer key field swapped to the key the reader trusts. */
+	TEST_EQ_INT(sb_summary_set_sender(s, "alice@example.org"), 0);
+	{
+		static const char *const rcpts[] = {"bob@example.org"};
+
+		TEST_EQ_INT(sb_summary_set_recipients(s, rcpts, 1), 0);
+	}
+	TEST_EQ_INT(sb_summary_sign(s, f.sk), 0);
+	o = reseal_and_open(s, f.key);
+	expect_verdict(o, f.hash, f.pk, "bob@example.org", SB_VERDICT_VALID,
+	               true);
+	memcpy(o->signer_pk, other_pk, 32);
+	expect_verdict(o, f.hash, other_pk, "bob@example.org",
+	               SB_VERDICT_INVALID, true);
+	sb_summary_free(&o);
+	/* Headers or structure changed after signing. */
+	{
+		static const char forged[] = "Subject: pay mallory\r\n\r\n";
+
+		TEST_EQ_INT(
+		        sb_summary_set_headers(s, forged, sizeof(forged) - 1),
+		        0);
+	}
+	o = reseal_and_open(s, f.key);
+	expect_verdict(o, f.hash, f.pk, "bob@example.org", SB_VERDICT_INVALID,
+	               true);
+	sb_summary_free(&o);
+	TEST_EQ_INT(sb_summary_set_headers(s, "Subject: hi\r\n\r\n", 15), 0);
+	TEST_EQ_INT(sb_summary_set_structure(s, "(forged)", 8), 0);
+	o = reseal_and_open(s, f.key);
+	expect_verdict(o, f.hash, f.pk, "bob@example.org", SB_VERDICT_INVALID,
+	               true);
+	sb_summary_free(&o);
+	/* Size changed with the signature kept. */
+	TEST_EQ_INT(sb_summary_set_structure(s, "", 0), 0);
+	TEST_EQ_INT(sb_summary_sign(s, f.sk), 0);
+	s->size = 5;
+	o = reseal_and_open(s, f.key);
+	expect_verdict(o, f.hash, f.pk, "bob@example.org", SB_VERDICT_INVALID,
+	               true);
+	sb_summary_free(&o);
+	s->size = 4;
+
 	/* A signature by someone else, claimed as the sender's. */
 	TEST_EQ_INT(sb_summary_sign(s, other_sk), 0);
 	o = reseal_and_open(s, f.key);
-	expect_verdict(o, f.hash, f.pk, "mallory@example.org",
-		       SB_VERDICT_INVALID, true);
+	expect_verdict(o, f.hash, f.pk, "bob@example.org", SB_VERDICT_INVALID,
+	               true);
 	sb_summary_free(&o);
 	sb_summary_free(&s);
 
@@ -149,8 +191,8 @@ test_summary_verdicts(void)
 	o = reseal_and_open(s, f.key);
 	TEST_ASSERT(!o->is_signed);
 	TEST_ASSERT(o->sender == NULL);
-	expect_verdict(o, f.hash, f.pk, "bob@example.org",
-		       SB_VERDICT_UNSIGNED, false);
+	expect_verdict(o, f.hash, f.pk, "bob@example.org", SB_VERDICT_UNSIGNED,
+	               false);
 	sb_summary_free(&o);
 	sb_summary_free(&s);
 }
@@ -173,7 +215,7 @@ test_summary_tampering(void)
 	for (i = 0; i < b.len; i++) {
 		b.data[i] ^= 0x10;
 		TEST_EQ_INT(sb_summary_open(f.key, b.data, b.len, &o, &error),
-			    -1);
+		            -1);
 		b.data[i] ^= 0x10;
 	}
 	for (i = 0; i < b.len; i++)
@@ -187,7 +229,7 @@ test_summary_tampering(void)
 /* Seals hand-made records, as a hostile or newer sender could. */
 static int
 open_records(const unsigned char *key, const void *plain, size_t len,
-	     struct sb_summary **s_r, const char **error_r)
+             struct sb_summary **s_r, const char **error_r)
 {
 	unsigned char *in = malloc(29 + len + 16);
 	int ret;
@@ -195,20 +237,20 @@ open_records(const unsigned char *key, const void *plain, size_t len,
 	memcpy(in, "SBMS\x01", 5);
 	randombytes_buf(in + 5, 24);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(in + 29, NULL, plain, len,
-						   in, 5, NULL, in + 5, key);
+	                                           in, 5, NULL, in + 5, key);
 	ret = sb_summary_open(key, in, 29 + len + 16, s_r, error_r);
 	free(in);
 	return ret;
 }
 
 #define REC_SIZE "\x01\x00\x00\x00\x08\x00\x00\x00\x00\x00\x00\x00\x04"
-#define REC_HASH                                                              \
-	"\x02\x00\x00\x00\x20"                                                \
+#define REC_HASH               \
+	"\x02\x00\x00\x00\x20" \
 	"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 
 static void
-expect_records(const unsigned char *key, const char *plain, size_t len,
-	       int ret, const char *error_part)
+expect_records(const unsigned char *key, const char *plain, size_t len, int ret,
+               const char *error_part)
 {
 	struct sb_summary *s = NULL;
 	const char *error = NULL;
@@ -232,25 +274,36 @@ test_summary_record_rules(void)
 	expect_records(key, REC_SIZE REC_HASH, 13 + 37, 0, NULL);
 	/* An unknown ordinary record is skipped; a critical one is not. */
 	expect_records(key, REC_SIZE REC_HASH "\x30\x00\x00\x00\x01z",
-		       13 + 37 + 6, 0, NULL);
+	               13 + 37 + 6, 0, NULL);
 	expect_records(key, REC_SIZE REC_HASH "\x90\x00\x00\x00\x01z",
-		       13 + 37 + 6, -1, "newer version");
+	               13 + 37 + 6, -1, "newer version");
+	/* Type 0 is an unknown ordinary type: skipped, even twice. */
+	expect_records(key,
+	               REC_SIZE REC_HASH "\x00\x00\x00\x00\x00"
+	                                 "\x00\x00\x00\x00\x00",
+	               13 + 37 + 10, 0, NULL);
 	expect_records(key, REC_SIZE, 13, -1, "lacks");
 	expect_records(key, REC_SIZE REC_SIZE REC_HASH, 13 + 13 + 37, -1,
-		       "repeats");
-	expect_records(key, REC_SIZE REC_HASH "\x04\x00\x00\x00\x09", 13 + 37 + 5,
-		       -1, "ends inside");
+	               "repeats");
+	expect_records(key, REC_SIZE REC_HASH "\x04\x00\x00\x00\x09",
+	               13 + 37 + 5, -1, "ends inside");
 	/* Recipients must be sorted, unique and lower case. */
 	expect_records(key,
-		       REC_SIZE REC_HASH "\x04\x00\x00\x00\x03" "b@c"
-				       "\x04\x00\x00\x00\x03" "a@c",
-		       13 + 37 + 16, -1, "malformed");
+	               REC_SIZE REC_HASH "\x04\x00\x00\x00\x03"
+	                                 "b@c"
+	                                 "\x04\x00\x00\x00\x03"
+	                                 "a@c",
+	               13 + 37 + 16, -1, "malformed");
 	expect_records(key,
-		       REC_SIZE REC_HASH "\x04\x00\x00\x00\x03" "a@c"
-				       "\x04\x00\x00\x00\x03" "a@c",
-		       13 + 37 + 16, -1, "malformed");
-	expect_records(key, REC_SIZE REC_HASH "\x04\x00\x00\x00\x03" "A@c",
-		       13 + 37 + 8, -1, "malformed");
+	               REC_SIZE REC_HASH "\x04\x00\x00\x00\x03"
+	                                 "a@c"
+	                                 "\x04\x00\x00\x00\x03"
+	                                 "a@c",
+	               13 + 37 + 16, -1, "malformed");
+	expect_records(key,
+	               REC_SIZE REC_HASH "\x04\x00\x00\x00\x03"
+	                                 "A@c",
+	               13 + 37 + 8, -1, "malformed");
 	/* A signature with no sender is refused. */
 	{
 		char rec[13 + 37 + 5 + 96];
@@ -266,12 +319,12 @@ int
 main(void)
 {
 	static const struct test_case cases[] = {
-		{ "round trip and normalisation",
-		  test_summary_round_trip_and_normalisation },
-		{ "verdicts", test_summary_verdicts },
-		{ "tampering", test_summary_tampering },
-		{ "record rules", test_summary_record_rules },
-		{ NULL, NULL },
+	        {"round trip and normalisation",
+	         test_summary_round_trip_and_normalisation},
+	        {"verdicts", test_summary_verdicts},
+	        {"tampering", test_summary_tampering},
+	        {"record rules", test_summary_record_rules},
+	        {NULL, NULL},
 	};
 
 	if (sb_crypto_init() != 0)

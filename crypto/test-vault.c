@@ -17,7 +17,7 @@ static void
 paths_init(struct paths *p, const char *name)
 {
 	snprintf(p->vault, sizeof(p->vault), "%s/%s.vault", test_tmpdir(),
-		 name);
+	         name);
 	snprintf(p->key, sizeof(p->key), "%s/%s.key", test_tmpdir(), name);
 }
 
@@ -39,7 +39,7 @@ test_vault_entries(void)
 
 	crypto_secretbox_keygen(key);
 	TEST_EQ_INT(sb_vault_decode(key, "", 0, &v, &error), -1);
-	/* Build an empty vault through the encoder's inverse. */
+	/* An empty vault, opened the ordinary way. */
 	{
 		struct sb_vault_keystore ks;
 		struct paths p;
@@ -48,21 +48,21 @@ test_vault_entries(void)
 
 		paths_init(&p, "entries");
 		sb_vault_keystore_file(&ks, p.key);
-		TEST_EQ_INT(sb_vault_open(p.vault, &ks, &v, &k, &created,
-					  &error),
-			    0);
+		TEST_EQ_INT(
+		        sb_vault_open(p.vault, &ks, &v, &k, &created, &error),
+		        0);
 		TEST_ASSERT(created);
 		sb_secure_free(&k);
 	}
 	TEST_EQ_UINT(sb_vault_count(v), 0);
 	TEST_EQ_INT(sb_vault_set(v, "account/1/refresh", "tok-1", 5, &error),
-		    0);
-	TEST_EQ_INT(sb_vault_set(v, "account/1/bridge-password", "pw", 2,
-				 &error),
-		    0);
+	            0);
+	TEST_EQ_INT(
+	        sb_vault_set(v, "account/1/bridge-password", "pw", 2, &error),
+	        0);
 	TEST_EQ_INT(sb_vault_set(v, "empty", "", 0, &error), 0);
 	TEST_EQ_INT(sb_vault_set(v, "account/1/refresh", "tok-2", 5, &error),
-		    0);
+	            0);
 	TEST_EQ_UINT(sb_vault_count(v), 3);
 	TEST_EQ_INT(sb_vault_set(v, "bad name", "x", 1, &error), -1);
 	TEST_EQ_INT(sb_vault_set(v, "", "x", 1, &error), -1);
@@ -89,7 +89,7 @@ test_vault_entries(void)
 	for (len = 0; len < b.len; len++) {
 		b.data[len] ^= 0x01;
 		TEST_EQ_INT(sb_vault_decode(key, b.data, b.len, &d, &error),
-			    -1);
+		            -1);
 		b.data[len] ^= 0x01;
 		TEST_EQ_INT(sb_vault_decode(key, b.data, len, &d, &error), -1);
 	}
@@ -113,9 +113,8 @@ test_vault_limits(void)
 	paths_init(&p, "limits");
 	sb_vault_keystore_file(&ks, p.key);
 	TEST_EQ_INT(sb_vault_open(p.vault, &ks, &v, &k, &created, &error), 0);
-	TEST_EQ_INT(sb_vault_set(v, "big", big, SB_VAULT_MAX_VALUE + 1,
-				 &error),
-		    -1);
+	TEST_EQ_INT(sb_vault_set(v, "big", big, SB_VAULT_MAX_VALUE + 1, &error),
+	            -1);
 	TEST_EQ_INT(sb_vault_set(v, "big", big, SB_VAULT_MAX_VALUE, &error), 0);
 	memset(name, 'n', sizeof(name));
 	name[SB_VAULT_MAX_NAME + 1] = '\0';
@@ -174,18 +173,32 @@ expect_open_fails(const struct paths *p, const char *error_part)
 	char *before, *after;
 	bool created;
 
+	size_t key_before_len = 0, key_after_len = 0;
+	char *key_before = NULL, *key_after = NULL;
+
 	before = slurp(p->vault, &before_len);
+	if (access(p->key, F_OK) == 0)
+		key_before = slurp(p->key, &key_before_len);
 	sb_vault_keystore_file(&ks, p->key);
-	TEST_EQ_INT(sb_vault_open(p->vault, &ks, &v, &k, &created, &error),
-		    -1);
+	TEST_EQ_INT(sb_vault_open(p->vault, &ks, &v, &k, &created, &error), -1);
 	TEST_ASSERT(v == NULL && k == NULL);
 	if (strstr(error, error_part) == NULL)
 		test_fail(__FILE__, __LINE__, "error \"%s\" lacks \"%s\"",
-			  error, error_part);
+		          error, error_part);
 	after = slurp(p->vault, &after_len);
 	TEST_EQ_MEM(after, after_len, before, before_len);
+	/* The key file is untouched too (or still absent). */
+	if (key_before != NULL) {
+		key_after = slurp(p->key, &key_after_len);
+		TEST_EQ_MEM(key_after, key_after_len, key_before,
+		            key_before_len);
+	} else {
+		TEST_ASSERT(access(p->key, F_OK) != 0);
+	}
 	free(before);
 	free(after);
+	free(key_before);
+	free(key_after);
 }
 
 static void
@@ -238,16 +251,117 @@ test_vault_failures_change_nothing(void)
 	free(data);
 }
 
+/* While one process holds a vault open, a second open fails. */
+static void
+test_vault_lock(void)
+{
+	struct sb_vault_keystore ks;
+	struct sb_vault *v, *v2 = NULL;
+	unsigned char *k, *k2 = NULL;
+	const char *error;
+	struct paths p;
+	bool created;
+
+	paths_init(&p, "lock");
+	sb_vault_keystore_file(&ks, p.key);
+	TEST_EQ_INT(sb_vault_open(p.vault, &ks, &v, &k, &created, &error), 0);
+	TEST_EQ_INT(sb_vault_open(p.vault, &ks, &v2, &k2, &created, &error),
+	            -1);
+	TEST_ASSERT(strstr(error, "in use") != NULL);
+	TEST_ASSERT(v2 == NULL && k2 == NULL);
+	sb_vault_free(&v);
+	sb_secure_free(&k);
+	/* Freed: the lock is gone. */
+	TEST_EQ_INT(sb_vault_open(p.vault, &ks, &v, &k, &created, &error), 0);
+	sb_vault_free(&v);
+	sb_secure_free(&k);
+}
+
+/* A vault path that is a link (dangling or not) is refused as it is. */
+static void
+test_vault_symlink(void)
+{
+	struct sb_vault_keystore ks;
+	struct sb_vault *v = NULL;
+	unsigned char *k = NULL;
+	const char *error;
+	struct paths p;
+	bool created;
+
+	paths_init(&p, "link");
+	TEST_EQ_INT(symlink("/nonexistent/saltbridge.vault", p.vault), 0);
+	sb_vault_keystore_file(&ks, p.key);
+	TEST_EQ_INT(sb_vault_open(p.vault, &ks, &v, &k, &created, &error), -1);
+	TEST_ASSERT(strstr(error, "symbolic link") != NULL);
+	/* Nothing was made: no key file, and the link is still a link. */
+	TEST_ASSERT(access(p.key, F_OK) != 0);
+	{
+		struct stat st;
+
+		TEST_EQ_INT(lstat(p.vault, &st), 0);
+		TEST_ASSERT(S_ISLNK(st.st_mode));
+	}
+}
+
+/* A save that cannot complete leaves the previous vault as it was. */
+static void
+test_vault_failed_save_keeps_old(void)
+{
+	struct sb_vault_keystore ks;
+	struct sb_vault *v;
+	unsigned char *k;
+	const char *error;
+	struct paths p;
+	bool created;
+	char *before, *after, *big = calloc(1, SB_VAULT_MAX_VALUE);
+	size_t before_len, after_len, i;
+	char name[32];
+
+	paths_init(&p, "full");
+	sb_vault_keystore_file(&ks, p.key);
+	TEST_EQ_INT(sb_vault_open(p.vault, &ks, &v, &k, &created, &error), 0);
+	TEST_EQ_INT(sb_vault_set(v, "a", "1", 1, &error), 0);
+	TEST_EQ_INT(sb_vault_save(v, p.vault, k, &error), 0);
+	before = slurp(p.vault, &before_len);
+	/* The 16 MiB bound: the 16th full-size value does not fit. */
+	for (i = 0; i < 15; i++) {
+		snprintf(name, sizeof(name), "big%zu", i);
+		TEST_EQ_INT(
+		        sb_vault_set(v, name, big, SB_VAULT_MAX_VALUE, &error),
+		        0);
+	}
+	TEST_EQ_INT(sb_vault_set(v, "big15", big, SB_VAULT_MAX_VALUE, &error),
+	            -1);
+	TEST_ASSERT(strstr(error, "full") != NULL);
+	/* A save into a folder that is gone fails; the old file stays. */
+	{
+		char gone[600];
+
+		snprintf(gone, sizeof(gone), "%s/no/such/vault", test_tmpdir());
+		TEST_EQ_INT(sb_vault_save(v, gone, k, &error), -1);
+	}
+	after = slurp(p.vault, &after_len);
+	TEST_EQ_MEM(after, after_len, before, before_len);
+	sb_vault_free(&v);
+	sb_secure_free(&k);
+	free(before);
+	free(after);
+	free(big);
+}
+
 int
 main(void)
 {
 	static const struct test_case cases[] = {
-		{ "entries", test_vault_entries },
-		{ "limits", test_vault_limits },
-		{ "open, save, reopen", test_vault_open_save_reopen },
-		{ "failures change nothing",
-		  test_vault_failures_change_nothing },
-		{ NULL, NULL },
+	        {"entries", test_vault_entries},
+	        {"limits", test_vault_limits},
+	        {"open, save, reopen", test_vault_open_save_reopen},
+	        {"failures change nothing", test_vault_failures_change_nothing},
+	        {"lock", test_vault_lock},
+	        {"symbolic link", test_vault_symlink},
+	        {"failed save keeps the old vault",
+	         test_vault_failed_save_keeps_old},
+	        {NULL, NULL},
 	};
 
 	if (sb_crypto_init() != 0)

@@ -8,13 +8,15 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/alloc.h"
 #include "crypto-private.h"
 
 #define SB_VAULT_HEAD_BYTES (SB_MAGIC_BYTES + 1 + SB_AEAD_NONCE_BYTES)
-#define SB_VAULT_MAX_FILE                                                    \
+#define SB_VAULT_MAX_FILE \
 	(SB_VAULT_HEAD_BYTES + SB_VAULT_MAX_PLAINTEXT + SB_AEAD_TAG_BYTES)
+_Static_assert(SB_VAULT_MAX_FILE == SB_VAULT_MAX_FILE_BYTES, "vault size");
 
 struct sb_vault_entry {
 	char *name;
@@ -26,12 +28,22 @@ struct sb_vault {
 	struct sb_vault_entry *entries;
 	size_t count;
 	size_t plain_size; /* encoded size of the entries */
+	int lock_fd;       /* the lock held while open, or -1 */
 };
 
 struct sb_vault *
 sb_vault_new_empty(void)
 {
-	return sb_calloc(1, sizeof(struct sb_vault));
+	struct sb_vault *v = sb_calloc(1, sizeof(struct sb_vault));
+
+	v->lock_fd = -1;
+	return v;
+}
+
+void
+sb_vault_hold_lock(struct sb_vault *v, int fd)
+{
+	v->lock_fd = fd;
 }
 
 void
@@ -47,6 +59,8 @@ sb_vault_free(struct sb_vault **vp)
 		sb_secure_free(&v->entries[i].value);
 	}
 	free(v->entries);
+	if (v->lock_fd >= 0)
+		close(v->lock_fd);
 	free(v);
 	*vp = NULL;
 }
@@ -59,7 +73,9 @@ sb_vault_name_ok(const char *name, size_t len)
 	if (len == 0 || len > SB_VAULT_MAX_NAME)
 		return false;
 	for (i = 0; i < len; i++) {
-		if (name[i] <= 0x20 || name[i] >= 0x7f)
+		unsigned char c = (unsigned char)name[i];
+
+		if (c <= 0x20 || c >= 0x7f)
 			return false;
 	}
 	return true;
@@ -79,9 +95,9 @@ sb_vault_find(const struct sb_vault *v, const char *name, size_t len)
 }
 
 /* Adds or replaces an entry; name need not be NUL-terminated. */
-static int
+static int SB_WUR
 sb_vault_put(struct sb_vault *v, const char *name, size_t name_len,
-	     const void *value, size_t len, const char **error_r)
+             const void *value, size_t len, const char **error_r)
 {
 	struct sb_vault_entry *e = sb_vault_find(v, name, name_len);
 	size_t grow = 2 + name_len + 4 + len, shrink = 0;
@@ -106,7 +122,7 @@ sb_vault_put(struct sb_vault *v, const char *name, size_t name_len,
 	}
 	if (e == NULL) {
 		v->entries = sb_reallocarray(v->entries, v->count + 1,
-					     sizeof(*v->entries));
+		                             sizeof(*v->entries));
 		e = &v->entries[v->count++];
 		e->name = sb_memdupz(name, name_len);
 	} else {
@@ -122,14 +138,14 @@ sb_vault_put(struct sb_vault *v, const char *name, size_t name_len,
 
 int
 sb_vault_set(struct sb_vault *v, const char *name, const void *value,
-	     size_t len, const char **error_r)
+             size_t len, const char **error_r)
 {
 	return sb_vault_put(v, name, strlen(name), value, len, error_r);
 }
 
 bool
 sb_vault_get(const struct sb_vault *v, const char *name,
-	     const unsigned char **value_r, size_t *len_r)
+             const unsigned char **value_r, size_t *len_r)
 {
 	const struct sb_vault_entry *e = sb_vault_find(v, name, strlen(name));
 
@@ -168,7 +184,7 @@ sb_vault_name(const struct sb_vault *v, size_t i)
 
 int
 sb_vault_encode(const struct sb_vault *v, const unsigned char key[SB_KEY_BYTES],
-		struct sb_buf *out)
+                struct sb_buf *out)
 {
 	unsigned char head[SB_VAULT_HEAD_BYTES], *plain, *ct, *p;
 	size_t i, nlen;
@@ -187,23 +203,22 @@ sb_vault_encode(const struct sb_vault *v, const unsigned char key[SB_KEY_BYTES],
 	head[4] = SB_FORMAT_V1;
 	randombytes_buf(head + 5, SB_AEAD_NONCE_BYTES);
 	ct = sb_malloc(v->plain_size + SB_AEAD_TAG_BYTES);
-	crypto_aead_xchacha20poly1305_ietf_encrypt(ct, NULL, plain,
-						   v->plain_size, head, 5, NULL,
-						   head + 5, key);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(
+	        ct, NULL, plain, v->plain_size, head, 5, NULL, head + 5, key);
 	sb_secure_free(&plain);
 	ret = sb_buf_add(out, head, sizeof(head)) != 0 ||
-			      sb_buf_add(out, ct, v->plain_size +
-							  SB_AEAD_TAG_BYTES) != 0
-		      ? -1
-		      : 0;
+	                      sb_buf_add(out, ct,
+	                                 v->plain_size + SB_AEAD_TAG_BYTES) != 0
+	              ? -1
+	              : 0;
 	free(ct);
 	return ret;
 }
 
 /* Decodes the entries of a vault's plaintext into v. */
-static int
+static int SB_WUR
 sb_vault_parse(struct sb_vault *v, const unsigned char *p, size_t len,
-	       const char **error_r)
+               const char **error_r)
 {
 	size_t nlen, vlen;
 
@@ -223,7 +238,7 @@ sb_vault_parse(struct sb_vault *v, const unsigned char *p, size_t len,
 			return -1;
 		}
 		if (sb_vault_put(v, (const char *)p + 2, nlen, p + 6 + nlen,
-				 vlen, error_r) != 0)
+		                 vlen, error_r) != 0)
 			return -1;
 		p += 6 + nlen + vlen;
 		len -= 6 + nlen + vlen;
@@ -233,7 +248,7 @@ sb_vault_parse(struct sb_vault *v, const unsigned char *p, size_t len,
 
 int
 sb_vault_decode(const unsigned char key[SB_KEY_BYTES], const void *in,
-		size_t len, struct sb_vault **vault_r, const char **error_r)
+                size_t len, struct sb_vault **vault_r, const char **error_r)
 {
 	const unsigned char *p = in;
 	unsigned char *plain;
@@ -253,11 +268,11 @@ sb_vault_decode(const unsigned char key[SB_KEY_BYTES], const void *in,
 	plain_len = len - SB_VAULT_HEAD_BYTES - SB_AEAD_TAG_BYTES;
 	plain = sb_secure_alloc(plain_len + 1);
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-		    plain, NULL, NULL, p + SB_VAULT_HEAD_BYTES,
-		    len - SB_VAULT_HEAD_BYTES, p, 5, p + 5, key) != 0) {
+	            plain, NULL, NULL, p + SB_VAULT_HEAD_BYTES,
+	            len - SB_VAULT_HEAD_BYTES, p, 5, p + 5, key) != 0) {
 		sb_secure_free(&plain);
 		*error_r = "the vault does not open with its key (wrong key "
-			   "file, or the vault is damaged)";
+		           "file, or the vault is damaged)";
 		return -1;
 	}
 	v = sb_vault_new_empty();

@@ -14,14 +14,24 @@ import sys
 
 import nacl.bindings as nb
 
-SS = "crypto_secretstream_xchacha20poly1305_"
+
+
+class Mismatch(Exception):
+    """A value that does not match docs/crypto.md."""
+
+
+def check(ok, what):
+    # Explicit, so the checks hold under python3 -O too.
+    if not ok:
+        raise Mismatch(what)
 
 
 def load(path):
     kat = {}
     with open(path, encoding="ascii") as f:
         for line in f:
-            name, value = line.split()
+            name, value = line.split(" ", 1)
+            value = value.strip()
             kat[name] = bytes.fromhex(value)
     return kat
 
@@ -38,8 +48,9 @@ def kdf(root, subkey_id, context):
 
 
 def unwrap(wrapped, key, kind, account_id):
-    assert len(wrapped) == 78
-    assert wrapped[:4] == b"SBWK" and wrapped[4] == 1 and wrapped[5] == kind
+    check(len(wrapped) == 78, "wrapped key size")
+    check(wrapped[:5] == b"SBWK\x01" and wrapped[5] == kind,
+          "wrapped key header")
     ad = wrapped[:6] + account_id
     return aead_open(wrapped[30:], ad, wrapped[6:30], key)
 
@@ -49,15 +60,19 @@ def fingerprint(enc_pk, sign_pk):
     return " ".join(h[i:i + 4] for i in range(0, 40, 4))
 
 
+def h32(data):
+    return hashlib.blake2b(data, digest_size=32).digest()
+
+
 def body_open(ct, key):
-    assert ct[:4] == b"SBMB" and ct[4] == 1
+    check(ct[:5] == b"SBMB\x01", "body header")
     chunk = struct.unpack(">I", ct[5:9])[0]
     prefix = ct[:9]
     state = nb.crypto_secretstream_xchacha20poly1305_state()
     nb.crypto_secretstream_xchacha20poly1305_init_pull(state, ct[9:33], key)
     pos, out, final = 33, b"", False
     while pos < len(ct):
-        assert not final, "data after the final chunk"
+        check(not final, "data after the final chunk")
         piece = ct[pos:pos + chunk + 17]
         pos += len(piece)
         plain, tag = nb.crypto_secretstream_xchacha20poly1305_pull(
@@ -66,8 +81,9 @@ def body_open(ct, key):
         if tag == nb.crypto_secretstream_xchacha20poly1305_TAG_FINAL:
             final = True
         else:
-            assert tag == nb.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE
-    assert final, "no final chunk"
+            check(tag == nb.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE,
+                  "chunk tag")
+    check(final, "no final chunk")
     return out
 
 
@@ -78,81 +94,94 @@ def summary_records(plain):
         length = struct.unpack(">I", plain[pos + 1:pos + 5])[0]
         records.append((rtype, plain[pos + 5:pos + 5 + length]))
         pos += 5 + length
-    assert pos == len(plain)
+    check(pos == len(plain), "summary records end")
     return records
 
 
-def signed_bytes(body_hash, size, sender, recipients):
+def signed_bytes(body_hash, size, sender, recipients, headers, structure):
     out = b"SBSG\x01" + body_hash + struct.pack(">Q", size)
     out += struct.pack(">H", len(sender)) + sender
     out += struct.pack(">H", len(recipients))
     for r in recipients:
         out += struct.pack(">H", len(r)) + r
-    return out
+    return out + h32(headers) + h32(structure)
 
 
-def check(kat, long_body):
-    k = kat
+def check_keys(k):
     root = nb.crypto_pwhash_alg(32, k["password"], k["kdf.salt"],
                                 struct.unpack(">Q", k["kdf.opslimit"])[0],
                                 struct.unpack(">Q", k["kdf.memlimit"])[0],
                                 nb.crypto_pwhash_ALG_ARGON2ID13)
-    assert kdf(root, 1, b"sbpass01") == k["auth_key"], "auth key"
-    assert kdf(root, 2, b"sbpass01") == k["kek"], "key-encryption key"
-
+    check(kdf(root, 1, b"sbpass01") == k["auth_key"], "auth key")
+    check(kdf(root, 2, b"sbpass01") == k["kek"], "key-encryption key")
     acct = k["account_id"]
     account_key = unwrap(k["wrapped.account_key"], k["kek"], 1, acct)
-    assert account_key == k["account_key"], "account key"
+    check(account_key == k["account_key"], "account key")
     enc_sk = unwrap(k["wrapped.enc_sk"], account_key, 2, acct)
-    assert nb.crypto_scalarmult_base(enc_sk) == k["enc_pk"], "X25519 key"
+    check(nb.crypto_scalarmult_base(enc_sk) == k["enc_pk"], "X25519 key")
     seed = unwrap(k["wrapped.sign_seed"], account_key, 3, acct)
     sign_pk, _ = nb.crypto_sign_seed_keypair(seed)
-    assert sign_pk == k["sign_pk"], "Ed25519 key"
-    assert fingerprint(k["enc_pk"], sign_pk).encode() == k["fingerprint"]
+    check(sign_pk == k["sign_pk"], "Ed25519 key")
+    check(fingerprint(k["enc_pk"], sign_pk).encode() == k["fingerprint"],
+          "fingerprint")
+    return sign_pk
 
+
+def check_bodies(k, long_body, exact_body):
     key = k["message_key"]
     plain = body_open(k["body.cipher"], key)
-    assert plain == k["body.plain"], "body"
-    assert hashlib.blake2b(plain, digest_size=32).digest() == k["body.hash"]
-    expected_long = bytes(i % 251 for i in range(
-        struct.unpack(">Q", k["long_body.size"])[0]))
-    assert body_open(long_body, key) == expected_long, "long body"
-    assert hashlib.blake2b(expected_long,
-                           digest_size=32).digest() == k["long_body.hash"]
+    check(plain == k["body.plain"], "body")
+    check(h32(plain) == k["body.hash"], "body hash")
+    check(body_open(k["empty_body.cipher"], key) == b"", "empty body")
+    check(len(k["empty_body.cipher"]) == 33 + 17, "empty body size")
+    size = struct.unpack(">Q", k["long_body.size"])[0]
+    expected = bytes(i % 251 for i in range(size))
+    check(body_open(long_body, key) == expected, "long body")
+    check(h32(expected) == k["long_body.hash"], "long body hash")
+    exact_size = struct.unpack(">Q", k["exact_body.size"])[0]
+    check(exact_size == 65536, "exact body is one chunk")
+    check(len(exact_body) == 33 + 65536 + 17, "exact body: one full chunk")
+    check(body_open(exact_body, key) == expected[:exact_size], "exact body")
+    return plain
 
+
+def check_summary(k, plain, sign_pk):
     sealed = k["summary.sealed"]
-    assert sealed[:5] == b"SBMS\x01"
+    check(sealed[:5] == b"SBMS\x01", "summary header")
     recs = summary_records(aead_open(sealed[29:], sealed[:5], sealed[5:29],
-                                     key))
-    fields = {}
-    recipients = []
+                                     k["message_key"]))
+    fields, recipients = {}, []
     for rtype, value in recs:
         if rtype == 4:
             recipients.append(value)
         else:
             fields[rtype] = value
     size = struct.unpack(">Q", fields[1])[0]
-    assert size == len(plain) and fields[2] == k["body.hash"]
-    assert fields[3] == b"alice@example.org"
-    assert recipients == [b"bob@example.org", b"carol@example.org"]
-    assert fields[5] == plain[:plain.index(b"\r\n\r\n") + 4], "headers"
+    check(size == len(plain) and fields[2] == k["body.hash"], "size, hash")
+    check(fields[3] == b"alice@example.org", "sender")
+    check(recipients == [b"bob@example.org", b"carol@example.org"],
+          "recipients: lower case, sorted")
+    check(fields[5] == plain[:plain.index(b"\r\n\r\n") + 4], "headers")
+    check(fields[7] == b"(text plain)", "structure")
     signer, signature = fields[6][:32], fields[6][32:]
-    assert signer == sign_pk
-    msg = signed_bytes(fields[2], size, fields[3], recipients)
-    assert nb.crypto_sign_open(signature + msg, signer) == msg, "signature"
+    check(signer == sign_pk, "signer key")
+    msg = signed_bytes(fields[2], size, fields[3], recipients, fields[5],
+                       fields[7])
+    check(nb.crypto_sign_open(signature + msg, signer) == msg, "signature")
 
+
+def check_small_formats(k):
     packet = k["key_packet"]
-    assert packet[:5] == b"SBKP\x01" and len(packet) == 85
-    assert nb.crypto_box_seal_open(packet[5:], k["recipient.enc_pk"],
-                                   k["recipient.enc_sk"]) == key
-
+    check(packet[:5] == b"SBKP\x01" and len(packet) == 85, "key packet")
+    check(nb.crypto_box_seal_open(packet[5:], k["recipient.enc_pk"],
+                                  k["recipient.enc_sk"]) == k["message_key"],
+          "key packet opens to the message key")
     c = k["cache.sealed"]
-    assert c[:5] == b"SBCE\x01"
-    assert aead_open(c[29:], c[:5] + k["cache.context"], c[5:29],
-                     k["cache.key"]) == k["cache.plain"], "cache"
-
+    check(c[:5] == b"SBCE\x01", "cache header")
+    check(aead_open(c[29:], c[:5] + k["cache.context"], c[5:29],
+                    k["cache.key"]) == k["cache.plain"], "cache value")
     v = k["vault.file"]
-    assert v[:5] == b"SBVT\x01"
+    check(v[:5] == b"SBVT\x01", "vault header")
     vp = aead_open(v[29:], v[:5], v[5:29], k["vault.key"])
     entries, pos = {}, 0
     while pos < len(vp):
@@ -161,8 +190,11 @@ def check(kat, long_body):
         vlen = struct.unpack(">I", vp[pos + 2 + nlen:pos + 6 + nlen])[0]
         entries[name] = vp[pos + 6 + nlen:pos + 6 + nlen + vlen]
         pos += 6 + nlen + vlen
-    assert entries == {b"account/acct-kat/refresh-token": b"rt-1",
-                       b"account/acct-kat/bridge-password": b"bp-1"}
+    check(entries == {b"account/acct-kat/refresh-token": b"rt-1",
+                      b"account/acct-kat/bridge-password": b"bp-1"},
+          "vault entries")
+    check(k["vault.key_file"] == b"SBVK\x01" + k["vault.key"],
+          "vault key file")
 
 
 def main():
@@ -170,7 +202,12 @@ def main():
     kat = load(folder + "/kat-v1.txt")
     with open(folder + "/kat-v1-long-body.bin", "rb") as f:
         long_body = f.read()
-    check(kat, long_body)
+    with open(folder + "/kat-v1-exact-body.bin", "rb") as f:
+        exact_body = f.read()
+    sign_pk = check_keys(kat)
+    plain = check_bodies(kat, long_body, exact_body)
+    check_summary(kat, plain, sign_pk)
+    check_small_formats(kat)
     print("1 passed, 0 failed")
 
 
