@@ -1,0 +1,90 @@
+/*
+ * Fuzzes the API model: any bytes go through the strict JSON parser, and
+ * every object decoder in both modes. Whatever decodes must encode and
+ * decode again to the same JSON text.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+
+/* Decodes, re-encodes and re-decodes one kind of object. */
+#define FUZZ_KIND(type, decode, to_json, free_fn, init)                        \
+	static void fuzz_##type(struct json_object *obj, enum api_mode mode) \
+	{                                                                      \
+		struct type a, b;                                              \
+		const char *error;                                             \
+		struct json_object *j1, *j2;                                   \
+		init;                                                          \
+		if (decode(obj, mode, &a, &error) != 0)                        \
+			return;                                                \
+		j1 = to_json(&a);                                              \
+		if (decode(j1, API_STRICT, &b, &error) != 0)                   \
+			abort();                                               \
+		j2 = to_json(&b);                                              \
+		if (strcmp(json_object_to_json_string(j1),                     \
+			   json_object_to_json_string(j2)) != 0)               \
+			abort();                                               \
+		json_object_put(j1);                                           \
+		json_object_put(j2);                                           \
+		free_fn(&a);                                                   \
+		free_fn(&b);                                                   \
+	}
+
+FUZZ_KIND(api_signup, api_signup_decode, api_signup_to_json, api_signup_free,
+	  (void)0)
+FUZZ_KIND(api_session, api_session_decode, api_session_to_json,
+	  api_session_free, (void)0)
+FUZZ_KIND(api_mailbox, api_mailbox_decode, api_mailbox_to_json,
+	  api_mailbox_free, (void)0)
+FUZZ_KIND(api_message, api_message_decode, api_message_to_json,
+	  api_message_free, (void)0)
+FUZZ_KIND(api_import, api_import_decode, api_import_to_json, api_import_free,
+	  (void)0)
+FUZZ_KIND(api_update, api_update_decode, api_update_to_json, api_update_free,
+	  (void)0)
+FUZZ_KIND(api_changes, api_changes_decode, api_changes_to_json,
+	  api_changes_free, (void)0)
+FUZZ_KIND(api_submission, api_submission_decode, api_submission_to_json,
+	  api_submission_free, (void)0)
+FUZZ_KIND(api_key_lookup, api_key_lookup_decode, api_key_lookup_to_json,
+	  api_key_lookup_free, (void)0)
+
+static void
+fuzz_error(struct json_object *obj)
+{
+	enum api_error_type type;
+	char *message = NULL;
+	const char *error;
+
+	if (api_error_decode(obj, &type, &message, &error) == 0)
+		free(message);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct json_object *obj;
+	const char *error;
+	int mode;
+
+	if (api_json_parse(data, size, &obj, &error) != 0)
+		return 0;
+	for (mode = API_STRICT; mode <= API_LENIENT; mode++) {
+		fuzz_api_signup(obj, mode);
+		fuzz_api_session(obj, mode);
+		fuzz_api_mailbox(obj, mode);
+		fuzz_api_message(obj, mode);
+		fuzz_api_import(obj, mode);
+		fuzz_api_update(obj, mode);
+		fuzz_api_changes(obj, mode);
+		fuzz_api_submission(obj, mode);
+		fuzz_api_key_lookup(obj, mode);
+	}
+	fuzz_error(obj);
+	json_object_put(obj);
+	return 0;
+}
