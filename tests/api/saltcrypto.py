@@ -274,13 +274,17 @@ def normal_address(addr):
     return bytes(c + 32 if 65 <= c <= 90 else c for c in addr)
 
 
-def signed_bytes(body_hash, size, sender, recipients):
+def signed_bytes(body_hash, size, sender, recipients, headers, structure):
+    """What the signature covers; an absent header or structure record
+    hashes as empty (docs/crypto.md, Signature)."""
     out = [b"SBSG\x01", body_hash, struct.pack(">Q", size),
            struct.pack(">H", len(sender)), sender,
            struct.pack(">H", len(recipients))]
     for r in recipients:
         out.append(struct.pack(">H", len(r)))
         out.append(r)
+    out.append(h32(headers or b""))
+    out.append(h32(structure or b""))
     return b"".join(out)
 
 
@@ -305,7 +309,8 @@ def summary_records(size, body_hash, sender=None, recipients=(),
     if sign_sk is not None:
         if sender is None:
             raise FormatError("a signed summary needs a sender")
-        sig = nb.crypto_sign(signed_bytes(body_hash, size, sender, rcpts),
+        sig = nb.crypto_sign(signed_bytes(body_hash, size, sender, rcpts,
+                                          headers, structure),
                              sign_sk)[:64]
         recs.append(_record(REC_SIGNATURE, sign_pk + sig))
     if structure is not None:
@@ -401,7 +406,8 @@ def verdict(fields, body, sender_sign_pk):
     if fields["signer_pk"] != sender_sign_pk:
         return "invalid"
     msg = signed_bytes(fields["body_hash"], fields["size"], fields["sender"],
-                       fields["recipients"])
+                       fields["recipients"], fields["headers"],
+                       fields["structure"])
     try:
         nb.crypto_sign_open(fields["signature"] + msg, sender_sign_pk)
     except Exception:

@@ -233,7 +233,7 @@ class TestSummary(unittest.TestCase):
             len(plain), sc.h32(plain), sender="Alice@Example.org",
             recipients=["carol@example.org", "bob@example.org"],
             headers=plain[:plain.index(b"\r\n\r\n") + 4],
-            sign_sk=sk, sign_pk=pk)
+            sign_sk=sk, sign_pk=pk, structure=b"(text plain)")
         again = sc.summary_seal(recs, KAT["message_key"], nonce=sealed[5:29])
         self.assertEqual(again, sealed)
 
@@ -274,7 +274,7 @@ class TestSummary(unittest.TestCase):
         self.assertEqual([r[0] for r in recs], [1, 2, 3, 4, 6])
         sig = recs[4][1][32:]
         msg = KAT_CHECK.signed_bytes(sc.h32(body), len(body), b"a@b.c",
-                                     [b"x@y.z"])
+                                     [b"x@y.z"], b"", b"")
         self.assertEqual(nb.crypto_sign_open(sig + msg, pk), msg)
 
 
