@@ -22,7 +22,7 @@ sb_file_err(const char *what, const char *path, int err)
 	return sb_file_error;
 }
 
-static int
+static int SB_WUR
 sb_write_all_fd(int fd, const unsigned char *p, size_t len)
 {
 	while (len > 0) {
@@ -39,7 +39,7 @@ sb_write_all_fd(int fd, const unsigned char *p, size_t len)
 }
 
 /* fsyncs the folder that holds path, so a rename in it is durable. */
-static int
+static int SB_WUR
 sb_fsync_parent(const char *path)
 {
 	char *copy = sb_strdup(path);
@@ -200,9 +200,15 @@ sb_file_read_all(const char *path, struct sb_buf *out, int *errno_r,
 int
 sb_mkdir_p(const char *path, mode_t mode, const char **error_r)
 {
-	char *copy = sb_strdup(path);
-	char *p;
+	char *copy, *p;
+	struct stat st;
 
+	if (path[0] == '\0') {
+		*error_r = "cannot create a folder with an empty name";
+		return -1;
+	}
+	copy = sb_strdup(path);
+	/* Each prefix ending before a '/', then the whole path. */
 	for (p = copy + 1;; p++) {
 		if (*p != '/' && *p != '\0')
 			continue;
@@ -220,5 +226,9 @@ sb_mkdir_p(const char *path, mode_t mode, const char **error_r)
 			break;
 	}
 	free(copy);
+	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		*error_r = sb_file_err("not a folder:", path, ENOTDIR);
+		return -1;
+	}
 	return 0;
 }

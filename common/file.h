@@ -15,7 +15,9 @@
  * Replaces path with the given bytes atomically: writes a temporary file
  * in the same folder with the given mode (never wider, whatever the
  * umask), fsyncs it, renames it over path and fsyncs the folder. After a
- * crash path holds either the old or the new contents, never a mix.
+ * crash path holds either the old or the new contents, never a mix. A
+ * failure to fsync the folder is reported although the new contents are
+ * in place: they may not survive a crash.
  */
 int sb_file_write_atomic(const char *path, const void *data, size_t len,
                          mode_t mode, const char **error_r) SB_WUR;
@@ -43,7 +45,10 @@ int sb_file_read_all(const char *path, struct sb_buf *out, int *errno_r,
 int sb_file_read_fd(int fd, const char *path, struct sb_buf *out, int *errno_r,
                     const char **error_r) SB_WUR;
 
-/* Creates the folder and its missing parents with the given mode. */
+/*
+ * Creates the folder and its missing parents with the given mode. Fails on
+ * an empty path, and when path exists but is not a folder.
+ */
 int sb_mkdir_p(const char *path, mode_t mode, const char **error_r) SB_WUR;
 
 #endif

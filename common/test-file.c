@@ -90,6 +90,12 @@ test_mkdir_p(void)
 	TEST_EQ_INT(stat(path, &st), 0);
 	TEST_ASSERT(S_ISDIR(st.st_mode));
 	TEST_EQ_INT(sb_mkdir_p(path, 0700, &error), 0);
+	TEST_EQ_INT(sb_mkdir_p("", 0700, &error), -1);
+	/* A file in the way is an error, not a success. */
+	snprintf(path, sizeof(path), "%s/a/file", test_tmpdir());
+	TEST_EQ_INT(sb_file_write_atomic(path, "x", 1, 0600, &error), 0);
+	TEST_EQ_INT(sb_mkdir_p(path, 0700, &error), -1);
+	TEST_ASSERT(strstr(error, "not a folder") != NULL);
 }
 
 static void
