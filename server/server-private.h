@@ -1,0 +1,180 @@
+/* Internals shared by saltmaild's files. */
+#ifndef SB_SERVER_PRIVATE_H
+#define SB_SERVER_PRIVATE_H
+
+#include <microhttpd.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "api/api.h"
+#include "common/buf.h"
+#include "common/compiler.h"
+#include "server.h"
+
+/* Ids of objects: a prefix, '_', and 24 hex digits. */
+#define SRV_ID_SIZE 32
+
+/* The shared state of a running server. */
+struct srv {
+	struct srv_config config;
+	char *data_dir;
+	char *db_path;
+	char *blob_dir;
+	unsigned char secret[32]; /* for plausible unknown-address answers */
+	pthread_mutex_t lock;     /* guards the rate-limit table */
+	struct srv_limit *limits;
+	size_t n_limits;
+	volatile sig_atomic_t stopping;
+};
+
+/* What a route needs. */
+enum srv_route_flag {
+	SRV_AUTH = 1 << 0,   /* a valid access token */
+	SRV_WRITE = 1 << 1,  /* Idempotency-Key, one transaction */
+	SRV_UPLOAD = 1 << 2, /* the body is a blob, streamed to a file */
+	SRV_JSON = 1 << 3,   /* the body is a JSON object */
+};
+
+struct srv_req;
+
+struct srv_route {
+	const char *method;
+	const char *pattern; /* "/api/v1/mailboxes/{}" */
+	unsigned flags;
+	int (*handler)(struct srv_req *req);
+};
+
+#define SRV_MAX_PARAMS 2
+
+/* One request, from its first byte to its response. */
+struct srv_req {
+	struct srv *srv;
+	struct MHD_Connection *conn;
+	const struct srv_route *route;
+	const char *method;
+	char path[256];
+	char params[SRV_MAX_PARAMS][API_ID_MAX + 1];
+	char remote[64];
+	sqlite3 *db;
+
+	/* Authentication. */
+	char account_id[API_ACCOUNT_ID_LEN + 1];
+	int64_t session_id;
+
+	/* The body: JSON, or a blob on its way to a file. */
+	struct sb_buf body;
+	struct json_object *json;
+	int upload_fd;
+	char *upload_path;
+	uint64_t upload_size;
+	bool too_large;
+
+	/* Idempotency: the key and a hash of method, path and body. */
+	char idem_key[API_ID_MAX + 1];
+	unsigned char req_hash[32];
+	void *hash_state; /* crypto_generichash_state while receiving */
+
+	/* The answer. */
+	unsigned status;
+	struct json_object *reply;
+	struct MHD_Response *response; /* set by raw handlers */
+	bool failed;
+	enum api_error_type error_type;
+	char error_message[256];
+	unsigned retry_after;
+	bool responded; /* a response was queued */
+};
+
+/* ---- Requests (http.c) ---- */
+
+/* Records an error answer; returns -1 for handlers to return. */
+int srv_fail(struct srv_req *req, enum api_error_type type, const char *fmt,
+	     ...) SB_PRINTF(3, 4);
+/* Sets the JSON answer (owned by the request from now). */
+void srv_reply(struct srv_req *req, unsigned status, struct json_object *obj);
+/* A query parameter, or NULL. */
+const char *srv_query(struct srv_req *req, const char *name);
+/* A request header, or NULL. */
+const char *srv_header(struct srv_req *req, const char *name);
+
+/* ---- Data (db.c) ---- */
+
+/* This thread's connection to the database (opened on first use). */
+sqlite3 *srv_db(struct srv *srv);
+/* Opens a connection: WAL, busy timeout, foreign keys. */
+int srv_db_open(const char *path, sqlite3 **db_r, const char **error_r) SB_WUR;
+int srv_db_schema(sqlite3 *db, const char **error_r) SB_WUR;
+int srv_db_exec(sqlite3 *db, const char *sql) SB_WUR;
+/* Prepares sql; aborts on a statement that does not compile (a bug). */
+sqlite3_stmt *srv_db_prepare(sqlite3 *db, const char *sql);
+/* Runs a statement that returns no rows, and finalizes it. */
+int srv_db_step_done(sqlite3_stmt *st) SB_WUR;
+
+/* A new random id: prefix "_" 24 hex digits. */
+void srv_new_id(const char *prefix, char out[SRV_ID_SIZE]);
+/* Seconds since the epoch. */
+uint64_t srv_now(void);
+
+/*
+ * Starts a change of an account: bumps its modseq (inside the caller's
+ * transaction) and returns the new value.
+ */
+int srv_bump(sqlite3 *db, const char *account_id, int64_t *modseq_r) SB_WUR;
+/* Logs one change of that modseq: kind 'm' or 'b', op 'c', 'u' or 'd'. */
+int srv_change(sqlite3 *db, const char *account_id, int64_t modseq, char kind,
+	       const char *object_id, char op) SB_WUR;
+/* Drops old changes past the kept number, moving the account's floor. */
+int srv_prune_changes(sqlite3 *db, const char *account_id,
+		      uint64_t keep) SB_WUR;
+/* The account's state string "s<modseq>" (malloc'd), or NULL. */
+char *srv_state(sqlite3 *db, const char *account_id);
+
+/* Account lookup by address: 1 found, 0 not, -1 error. */
+int srv_account_by_email(sqlite3 *db, const char *email,
+			 char account_id_r[API_ACCOUNT_ID_LEN + 1]) SB_WUR;
+/* Creates an account and its role mailboxes, inside a transaction. */
+int srv_account_create(sqlite3 *db, const struct api_signup *s,
+		       const char **error_r) SB_WUR;
+
+/* ---- Blobs (blobs.c) ---- */
+
+/* The file of a blob: DIR/blobs/ab/cd/ID. malloc'd. */
+char *srv_blob_path(const struct srv *srv, const char *blob_id);
+char *srv_blob_path_in(const char *blob_dir, const char *blob_id);
+
+/* ---- Handlers ---- */
+
+int srv_h_prelogin(struct srv_req *req);
+int srv_h_login(struct srv_req *req);
+int srv_h_refresh(struct srv_req *req);
+int srv_h_logout(struct srv_req *req);
+int srv_h_signup(struct srv_req *req);
+int srv_h_account(struct srv_req *req);
+int srv_h_password(struct srv_req *req);
+int srv_h_keys(struct srv_req *req);
+
+int srv_h_mailboxes_list(struct srv_req *req);
+int srv_h_mailbox_create(struct srv_req *req);
+int srv_h_mailbox_update(struct srv_req *req);
+int srv_h_mailbox_delete(struct srv_req *req);
+
+int srv_h_messages_list(struct srv_req *req);
+int srv_h_message_get(struct srv_req *req);
+int srv_h_messages_import(struct srv_req *req);
+int srv_h_messages_update(struct srv_req *req);
+int srv_h_messages_destroy(struct srv_req *req);
+
+int srv_h_blob_upload(struct srv_req *req);
+int srv_h_blob_download(struct srv_req *req);
+
+int srv_h_submission(struct srv_req *req);
+int srv_h_changes(struct srv_req *req);
+int srv_h_events(struct srv_req *req);
+
+/* Checks an access token; fills req->account_id. 0, or -1 with the error. */
+int srv_authenticate(struct srv_req *req) SB_WUR;
+
+#endif
