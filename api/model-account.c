@@ -185,7 +185,7 @@ api_signup_decode(struct json_object *obj, enum api_mode mode,
 	    api_kdf_decode(kdf, mode, &s->kdf, error_r) != 0 ||
 	    api_json_get_object(obj, "keys", true, &keys, error_r) != 0 ||
 	    api_keys_decode(keys, mode, &s->keys, error_r) != 0 ||
-	    api_json_get_string(obj, "invite", false, 1, 128, &invite,
+	    api_json_get_string(obj, "invite", false, 0, 128, &invite,
 	                        error_r) != 0) {
 		api_signup_free(s);
 		return -1;

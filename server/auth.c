@@ -289,9 +289,11 @@ srv_refresh_reused(struct srv_req *req, const unsigned char hash[32])
 	sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
 	if (srv_db_step_done(st) != 0)
 		return srv_fail(req, API_ERR_SERVER_ERROR, "database error");
-	if (sqlite3_changes(req->db) > 0)
+	if (sqlite3_changes(req->db) > 0) {
 		sb_log_warn("a rotated refresh token was used again; its "
 			    "session is revoked");
+		req->keep_changes = true;
+	}
 	return srv_fail(req, API_ERR_UNAUTHORIZED,
 			"the refresh token is unknown or revoked");
 }

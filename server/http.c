@@ -175,10 +175,35 @@ srv_send_error(struct srv_req *req)
 			     req->retry_after);
 }
 
+void
+srv_req_unlink_later(struct srv_req *req, char *path)
+{
+	req->unlink_after = sb_reallocarray(req->unlink_after, req->n_unlink + 1,
+					    sizeof(char *));
+	req->unlink_after[req->n_unlink++] = path;
+}
+
+/* Unlinks (committed) or forgets (rolled back) the files of a request. */
+static void
+srv_req_unlink_files(struct srv_req *req, bool committed)
+{
+	size_t i;
+
+	for (i = 0; i < req->n_unlink; i++) {
+		if (committed)
+			unlink(req->unlink_after[i]);
+		free(req->unlink_after[i]);
+	}
+	free(req->unlink_after);
+	req->unlink_after = NULL;
+	req->n_unlink = 0;
+}
+
 /* Frees what a request holds; unlinks an upload that was not kept. */
 static void
 srv_req_free(struct srv_req *req)
 {
+	srv_req_unlink_files(req, false);
 	if (req->upload_fd >= 0)
 		close(req->upload_fd);
 	if (req->upload_path != NULL) {
@@ -428,14 +453,25 @@ srv_run_write(struct srv_req *req)
 		rc = srv_fail(req, API_ERR_SERVER_ERROR,
 			      "cannot record the Idempotency-Key");
 	if (rc >= 0 && !req->failed) {
-		if (srv_db_exec(req->db, "COMMIT") != 0)
+		if (srv_db_exec(req->db, "COMMIT") != 0) {
 			srv_fail(req, API_ERR_SERVER_ERROR,
 				 "cannot commit the change");
+			(void)!srv_db_exec(req->db, "ROLLBACK");
+			srv_req_unlink_files(req, false);
+			return;
+		}
+		srv_req_unlink_files(req, true);
 		return;
 	}
 	if (!req->failed)
 		srv_fail(req, API_ERR_SERVER_ERROR, "database error");
+	/* Some refusals change state too: a reused refresh token. */
+	if (req->keep_changes && srv_db_exec(req->db, "COMMIT") == 0) {
+		srv_req_unlink_files(req, true);
+		return;
+	}
 	(void)!srv_db_exec(req->db, "ROLLBACK");
+	srv_req_unlink_files(req, false);
 }
 
 /* The request is whole: parse its body and run its handler. */

@@ -85,7 +85,10 @@ struct srv_req {
 	enum api_error_type error_type;
 	char error_message[256];
 	unsigned retry_after;
-	bool responded; /* a response was queued */
+	bool responded;    /* a response was queued */
+	bool keep_changes; /* commit even though the answer is an error */
+	char **unlink_after; /* files to unlink once the change commits */
+	size_t n_unlink;
 };
 
 /* ---- Requests (http.c) ---- */
@@ -141,9 +144,62 @@ int srv_account_create(sqlite3 *db, const struct api_signup *s,
 
 /* ---- Blobs (blobs.c) ---- */
 
-/* The file of a blob: DIR/blobs/ab/cd/ID. malloc'd. */
-char *srv_blob_path(const struct srv *srv, const char *blob_id);
+/* The file of a blob: BLOBDIR/ab/cd/ID (sharded). malloc'd. */
 char *srv_blob_path_in(const char *blob_dir, const char *blob_id);
+
+/*
+ * Claims a blob this account uploaded for one message (import, a
+ * submission's message or sent copy): fails with not_found when the
+ * account did not upload it, and with invalid_request when it is already
+ * used or is transient. Counts one reference.
+ */
+int srv_blob_claim(struct srv_req *req, const char *blob_id,
+		   uint64_t *size_r) SB_WUR;
+/* Counts one more reference (a copy delivered to another account). */
+int srv_blob_ref(sqlite3 *db, const char *blob_id) SB_WUR;
+/*
+ * Drops one reference. At zero the blob's row goes, its uploader's quota
+ * shrinks, and its file is unlinked once the transaction commits (see
+ * srv_req_unlink_later); with req NULL (a command, not a request) the
+ * caller unlinks the returned path itself: *path_r (may be NULL) gets the
+ * malloc'd path of a file to unlink, or NULL.
+ */
+int srv_blob_unref(struct srv_req *req, sqlite3 *db, const char *blob_dir,
+		   const char *blob_id, char **path_r) SB_WUR;
+/* Unlinks path (malloc'd, taken) after the request's transaction commits. */
+void srv_req_unlink_later(struct srv_req *req, char *path);
+
+/* ---- Messages (messages.c, mail.c) ---- */
+
+/*
+ * Files a message in an account: a new id, the given mailboxes (which must
+ * be the account's) and keywords, the change logged at modseq for the
+ * message and each mailbox whose counts change. The blob reference is the
+ * caller's (srv_blob_claim or srv_blob_ref).
+ */
+struct srv_new_message {
+	const char *account_id;
+	const char *blob_id;
+	uint64_t size;
+	uint64_t received_at;
+	const void *summary;
+	size_t summary_len;
+	const unsigned char *key_packet; /* API_KEY_PACKET_BYTES */
+	const struct api_strings *mailbox_ids;
+	const struct api_strings *keywords;
+};
+
+int srv_message_insert(sqlite3 *db, const struct srv_new_message *m,
+		       int64_t modseq, char id_r[SRV_ID_SIZE]) SB_WUR;
+/* The id of the account's mailbox with that role: 1 found, 0 not, -1. */
+int srv_mailbox_by_role(sqlite3 *db, const char *account_id, const char *role,
+			char id_r[SRV_ID_SIZE]) SB_WUR;
+/* The id of the account's top-level mailbox with that name: 1, 0, -1. */
+int srv_mailbox_by_name(sqlite3 *db, const char *account_id, const char *name,
+			char id_r[SRV_ID_SIZE]) SB_WUR;
+/* Adds quota to an account's use; fails (over_quota) past the limit. */
+int srv_quota_add(struct srv_req *req, const char *account_id,
+		  uint64_t bytes) SB_WUR;
 
 /* ---- Handlers ---- */
 
