@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "charset.h"
 #include "rfc2047.h"
 #include "sv.h"
 
@@ -21,7 +22,10 @@ struct sb_addr_tok {
 	bool space_before; /* whitespace or a comment came before it */
 };
 
-/* Entries take a display name's decoded form at most this long. */
+/*
+ * Entries take a display name's decoded form at most this long; a longer
+ * one falls back to the name as written, made valid UTF-8 and cut.
+ */
 #define SB_ADDRESS_MAX_DISPLAY (SB_ADDRESS_MAX_PART * 4)
 
 struct sb_addr_parser {
@@ -30,6 +34,7 @@ struct sb_addr_parser {
 	unsigned int item_flags; /* problems of the current entry */
 	struct sb_sv comment;    /* the last comment in the current entry */
 	bool have_comment;
+	size_t comment_ntoks; /* how many tokens came before that comment */
 
 	struct sb_addr_tok *toks;
 	size_t ntoks, toks_alloc;
@@ -45,18 +50,24 @@ sb_addr_is_space(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-/* Bytes that end an atom; everything else (8-bit too) belongs to it. */
+/*
+ * Bytes that end an atom; everything else (8-bit too) belongs to it. A NUL
+ * belongs to it as well (and becomes U+FFFD, see sb_addr_put), so that it
+ * can never cut a part short.
+ */
 static bool
 sb_addr_is_delim(char c)
 {
-	return sb_addr_is_space(c) || strchr("()<>[]:;@,.\"", c) != NULL ||
-	       c == '\0';
+	return sb_addr_is_space(c) ||
+	       (c != '\0' && strchr("()<>[]:;@,.\"", c) != NULL);
 }
 
 /*
- * Skips a comment starting at the '(' at in.p[pos], nested without
- * recursion; nesting past the limit is taken as text. Records the text
- * inside the outer parentheses as the entry's last comment.
+ * Skips a comment starting at the '(' at in.p[pos]. Nesting is counted
+ * without a limit (a loop, no recursion), so that every ')' closes what
+ * a '(' opened, as RFC 5322 and other readers see it; nesting past
+ * SB_ADDRESS_MAX_COMMENT_DEPTH is only flagged. Records the text inside
+ * the outer parentheses as the entry's last comment.
  */
 static void
 sb_addr_skip_comment(struct sb_addr_parser *ps)
@@ -70,9 +81,8 @@ sb_addr_skip_comment(struct sb_addr_parser *ps)
 			continue;
 		}
 		if (p[i] == '(') {
-			if (depth < SB_ADDRESS_MAX_COMMENT_DEPTH)
-				depth++;
-			else
+			depth++;
+			if (depth > SB_ADDRESS_MAX_COMMENT_DEPTH)
 				ps->item_flags |= SB_ADDRESS_ERR_DEPTH;
 		} else if (p[i] == ')') {
 			depth--;
@@ -86,6 +96,7 @@ sb_addr_skip_comment(struct sb_addr_parser *ps)
 		ps->comment = sb_sv(p + start, i - 1 - start);
 	}
 	ps->have_comment = true;
+	ps->comment_ntoks = ps->ntoks;
 	ps->pos = i;
 }
 
@@ -181,13 +192,10 @@ sb_addr_push_tok(struct sb_addr_parser *ps, const struct sb_addr_tok *tok)
 	ps->toks[ps->ntoks++] = *tok;
 }
 
-/*
- * Appends what fits of p[0..len) to a part, cutting (and flagging) what
- * would pass its maximum, so that a part never fails as a whole.
- */
+/* Appends what fits of p[0..len), cutting (and flagging) the rest. */
 static void
-sb_addr_put(struct sb_addr_parser *ps, struct sb_buf *b, const char *p,
-            size_t len)
+sb_addr_put_clamped(struct sb_addr_parser *ps, struct sb_buf *b, const char *p,
+                    size_t len)
 {
 	if (len > b->max - b->len) {
 		ps->item_flags |= SB_ADDRESS_ERR_TOO_LONG;
@@ -197,7 +205,31 @@ sb_addr_put(struct sb_addr_parser *ps, struct sb_buf *b, const char *p,
 		abort(); /* cannot happen: the length was clamped */
 }
 
-/* Appends quoted or comment text without its quoted-pairs and folding. */
+/*
+ * Appends what fits of p[0..len) to a part, cutting (and flagging) what
+ * would pass its maximum, so that a part never fails as a whole. A NUL
+ * becomes U+FFFD (flagged), so that no part is cut short as a C string.
+ */
+static void
+sb_addr_put(struct sb_addr_parser *ps, struct sb_buf *b, const char *p,
+            size_t len)
+{
+	const char *nul;
+
+	while ((nul = memchr(p, '\0', len)) != NULL) {
+		sb_addr_put_clamped(ps, b, p, (size_t)(nul - p));
+		sb_addr_put_clamped(ps, b, "\xef\xbf\xbd", 3);
+		ps->item_flags |= SB_ADDRESS_ERR_NUL;
+		len -= (size_t)(nul - p) + 1;
+		p = nul + 1;
+	}
+	sb_addr_put_clamped(ps, b, p, len);
+}
+
+/*
+ * Appends quoted or comment text without its quoted-pairs and folding:
+ * a CR or LF goes, also when a backslash stands before it.
+ */
 static void
 sb_addr_put_unescaped(struct sb_addr_parser *ps, struct sb_buf *b,
                       struct sb_sv text)
@@ -205,12 +237,48 @@ sb_addr_put_unescaped(struct sb_addr_parser *ps, struct sb_buf *b,
 	size_t i;
 
 	for (i = 0; i < text.len; i++) {
-		if (text.p[i] == '\r' || text.p[i] == '\n')
-			continue;
 		if (text.p[i] == '\\' && i + 1 < text.len)
 			i++;
+		if (text.p[i] == '\r' || text.p[i] == '\n')
+			continue;
 		sb_addr_put(ps, b, text.p + i, 1);
 	}
+}
+
+/*
+ * Appends a domain literal with its brackets and quoted-pairs but without
+ * its folding whitespace (which carries no meaning there).
+ */
+static void
+sb_addr_put_literal(struct sb_addr_parser *ps, struct sb_buf *b,
+                    struct sb_sv text)
+{
+	size_t i;
+
+	for (i = 0; i < text.len; i++) {
+		if (sb_addr_is_space(text.p[i]))
+			continue;
+		if (text.p[i] == '\\' && i + 1 < text.len) {
+			i++;
+			if (text.p[i] == '\r' || text.p[i] == '\n')
+				continue;
+			sb_addr_put(ps, b, "\\", 1);
+		}
+		sb_addr_put(ps, b, text.p + i, 1);
+	}
+}
+
+/* Appends a token's text as its type wants it, without folding. */
+static void
+sb_addr_put_tok(struct sb_addr_parser *ps, struct sb_buf *b,
+                const struct sb_addr_tok *t)
+{
+	if (t->type == SB_TOK_QUOTED)
+		sb_addr_put_unescaped(ps, b, t->text);
+	else if (t->type == SB_TOK_LITERAL)
+		sb_addr_put_literal(ps, b, t->text);
+	else
+		sb_addr_put(ps, b, t->text.p, t->text.len);
 }
 
 /* Joins the words of a display name, one space where the input had any. */
@@ -231,7 +299,7 @@ sb_addr_join_phrase(struct sb_addr_parser *ps, const struct sb_addr_tok *t,
 		if (t[i].type == SB_TOK_SPECIAL &&
 		    !sb_addr_is_special(&t[i], '.'))
 			ps->item_flags |= SB_ADDRESS_ERR_SYNTAX;
-		sb_addr_put(ps, b, t[i].text.p, t[i].text.len);
+		sb_addr_put_tok(ps, b, &t[i]);
 	}
 }
 
@@ -257,10 +325,7 @@ sb_addr_join_dotted(struct sb_addr_parser *ps, const struct sb_addr_tok *t,
 				ps->item_flags |= SB_ADDRESS_ERR_SYNTAX;
 			want_word = false;
 		}
-		if (t[i].type == SB_TOK_QUOTED)
-			sb_addr_put_unescaped(ps, b, t[i].text);
-		else
-			sb_addr_put(ps, b, t[i].text.p, t[i].text.len);
+		sb_addr_put_tok(ps, b, &t[i]);
 	}
 }
 
@@ -308,9 +373,60 @@ sb_addr_take(struct sb_buf *b, bool empty_null)
 	return sb_buf_take(b, NULL);
 }
 
-/* The UTF-8 form of a name, for display. */
+/* The length of the UTF-8 character at p, or 0 when it is not one. */
+static size_t SB_WUR
+sb_addr_utf8_char(const char *p, size_t left)
+{
+	size_t n;
+
+	for (n = 1; n <= 4 && n <= left; n++) {
+		if (sb_utf8_valid(p, n))
+			return n;
+	}
+	return 0;
+}
+
+/*
+ * The name as written, as valid UTF-8 for display: bytes that are not
+ * UTF-8 and control characters but TAB become U+FFFD (as in
+ * sb_rfc2047_decode), and it is cut at a
+ * character boundary within SB_ADDRESS_MAX_DISPLAY.
+ */
 static char *
-sb_addr_decode_name(const char *name)
+sb_addr_sanitise_name(const char *name)
+{
+	size_t i = 0, len = strlen(name), n, clen;
+	const char *c;
+	struct sb_buf b;
+
+	sb_buf_init(&b, SB_ADDRESS_MAX_DISPLAY);
+	while (i < len) {
+		n = sb_addr_utf8_char(name + i, len - i);
+		if (n == 0 ||
+		    (n == 1 && name[i] != '\t' &&
+		     ((unsigned char)name[i] < 0x20 || name[i] == 0x7f))) {
+			c = "\xef\xbf\xbd";
+			clen = 3;
+			n = 1;
+		} else {
+			c = name + i;
+			clen = n;
+		}
+		if (clen > b.max - b.len)
+			break; /* cut before the character that does not fit */
+		if (sb_buf_add(&b, c, clen) != 0)
+			abort(); /* cannot happen: checked against the max */
+		i += n;
+	}
+	return sb_buf_take(&b, NULL);
+}
+
+/*
+ * The UTF-8 form of a name, for display. When decoding would pass the
+ * bound, the name as written serves, made valid UTF-8 (flagged).
+ */
+static char *
+sb_addr_decode_name(struct sb_addr_parser *ps, const char *name)
 {
 	struct sb_buf b;
 
@@ -318,8 +434,8 @@ sb_addr_decode_name(const char *name)
 		return NULL;
 	sb_buf_init(&b, SB_ADDRESS_MAX_DISPLAY);
 	if (sb_rfc2047_decode(name, strlen(name), &b, NULL) != 0) {
-		/* Cannot happen within the bound, but never lose the name. */
-		return sb_strdup(name);
+		ps->item_flags |= SB_ADDRESS_ERR_TOO_LONG;
+		return sb_addr_sanitise_name(name);
 	}
 	return sb_buf_take(&b, NULL);
 }
@@ -376,7 +492,7 @@ sb_addr_route(struct sb_addr_parser *ps, const struct sb_addr_tok *t,
 	}
 	sb_buf_init(&b, SB_ADDRESS_MAX_PART);
 	for (i = start; i < colon; i++)
-		sb_addr_put(ps, &b, t[i].text.p, t[i].text.len);
+		sb_addr_put_tok(ps, &b, &t[i]);
 	a->route = sb_addr_take(&b, true);
 	return colon + 1;
 }
@@ -470,9 +586,14 @@ sb_addr_mailbox(struct sb_addr_parser *ps)
 	}
 	sb_addr_spec(ps, t + spec_start, spec_end - spec_start, &a);
 	a.name = sb_addr_take(&name, true);
-	if (a.name == NULL && ps->have_comment)
+	/*
+	 * "addr@example.com (Name)": a comment after a bare addr-spec names
+	 * it, as mail readers do; one before it or inside it does not.
+	 */
+	if (a.name == NULL && lt == n && ps->have_comment &&
+	    ps->comment_ntoks == n)
 		a.name = sb_addr_comment_name(ps);
-	a.display_name = sb_addr_decode_name(a.name);
+	a.display_name = sb_addr_decode_name(ps, a.name);
 	sb_addr_commit(ps, &a);
 }
 
@@ -488,7 +609,7 @@ sb_addr_group_start(struct sb_addr_parser *ps)
 	if (name.len == 0)
 		ps->item_flags |= SB_ADDRESS_ERR_SYNTAX;
 	a.mailbox = sb_addr_take(&name, false);
-	a.display_name = sb_addr_decode_name(a.mailbox);
+	a.display_name = sb_addr_decode_name(ps, a.mailbox);
 	sb_addr_commit(ps, &a);
 	ps->in_group = true;
 }
@@ -645,12 +766,45 @@ sb_addr_is_dot_atom(const char *s)
 	return !after_dot;
 }
 
+/* A C0 control character or DEL: never written into a header. */
+static bool
+sb_addr_has_control(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	}
+	return false;
+}
+
+/* "[...]" of dtext (RFC 5322 3.4.1): printable ASCII but '[', ']', '\\'. */
+static bool
+sb_addr_is_domain_literal(const char *s)
+{
+	size_t len = strlen(s), i;
+
+	if (len < 2 || s[0] != '[' || s[len - 1] != ']')
+		return false;
+	for (i = 1; i < len - 1; i++) {
+		if ((unsigned char)s[i] < 33 || (unsigned char)s[i] > 126 ||
+		    s[i] == '[' || s[i] == ']' || s[i] == '\\')
+			return false;
+	}
+	return true;
+}
+
 int
 sb_address_write_addr_spec(const struct sb_address *addr, struct sb_buf *out)
 {
 	const char *s;
 
 	if (addr->type != SB_ADDRESS_MAILBOX || addr->mailbox == NULL)
+		return -1;
+	if (sb_addr_has_control(addr->mailbox))
+		return -1;
+	if (addr->domain != NULL && addr->domain[0] != '\0' &&
+	    !sb_addr_is_dot_atom(addr->domain) &&
+	    !sb_addr_is_domain_literal(addr->domain))
 		return -1;
 	if (sb_addr_is_dot_atom(addr->mailbox)) {
 		if (sb_buf_add_str(out, addr->mailbox) != 0)

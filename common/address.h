@@ -39,11 +39,16 @@ enum sb_address_flag {
 	SB_ADDRESS_ERR_TOO_MANY = 1 << 6,
 	/* Comments nested deeper than SB_ADDRESS_MAX_COMMENT_DEPTH. */
 	SB_ADDRESS_ERR_DEPTH = 1 << 7,
+	/* A NUL byte in a part; it became U+FFFD. */
+	SB_ADDRESS_ERR_NUL = 1 << 8,
 };
 
 /* The longest name, route, mailbox or domain kept (a header line). */
 #define SB_ADDRESS_MAX_PART 998
-/* Deeper comment nesting is taken as text. */
+/*
+ * Deeper comment nesting is flagged (SB_ADDRESS_ERR_DEPTH); it is still
+ * counted, so every ')' closes what a '(' opened.
+ */
 #define SB_ADDRESS_MAX_COMMENT_DEPTH 32
 /* Words and specials in one address; more are dropped. */
 #define SB_ADDRESS_MAX_TOKENS 4096
@@ -52,17 +57,30 @@ struct sb_address {
 	enum sb_address_type type;
 	/*
 	 * The display name as written, unfolded, quotes and quoted-pairs
-	 * removed, encoded words kept (what ENVELOPE sends); a comment
-	 * after a bare address serves when there is no name. NULL if none.
+	 * removed, encoded words kept (what ENVELOPE sends). Without one, a
+	 * comment after a bare addr-spec ("a@b.example (Name)") serves; a
+	 * comment before or inside an address never does. NULL if none.
 	 */
 	char *name;
-	/* The name (or a group's name) decoded to UTF-8; NULL if none. */
+	/*
+	 * The name (or a group's name) decoded to UTF-8, always valid UTF-8
+	 * without control characters but TAB; NULL if none. When decoding would
+	 * pass SB_ADDRESS_MAX_PART * 4 bytes, the name as written with
+	 * U+FFFD for what is not UTF-8, cut there (SB_ADDRESS_ERR_TOO_LONG).
+	 */
 	char *display_name;
 	/* An obsolete source route such as "@a.example,@b.example". */
 	char *route;
-	/* The local part, unquoted; a group's name; NULL for a group end. */
+	/*
+	 * The local part, unquoted; a group's name; NULL for a group end.
+	 * Folding line breaks are removed from every part (a CR or LF after
+	 * a backslash too), and a NUL becomes U+FFFD.
+	 */
 	char *mailbox;
-	/* The domain; "" when missing; NULL for a group start or end. */
+	/*
+	 * The domain; "" when missing; NULL for a group start or end. A
+	 * domain literal keeps its brackets, without folding whitespace.
+	 */
 	char *domain;
 	unsigned int flags; /* enum sb_address_flag: this entry's problems */
 };
@@ -87,7 +105,10 @@ void sb_address_list_free(struct sb_address_list **list);
 /*
  * Appends "mailbox@domain" to out, quoting the local part when it is not
  * a dot-atom; just the mailbox when the domain is empty. Returns 0, or -1
- * when out passed its maximum or the entry is not a mailbox.
+ * (out unchanged) when the entry is not a mailbox, its local part holds a
+ * control character (C0 or DEL: it cannot be written safely even quoted),
+ * or its domain is neither a dot-atom nor a domain literal of dtext; or -1
+ * when out passed its maximum (out is then freed, see buf.h).
  */
 int sb_address_write_addr_spec(const struct sb_address *addr,
                                struct sb_buf *out) SB_WUR;

@@ -10,6 +10,8 @@
 /* Smallest allocation, so that tiny appends do not each reallocate. */
 #define SB_BUF_MIN_ALLOC 64
 
+void (*sb_buf_secret_release_hook)(const void *p, size_t size);
+
 void
 sb_buf_init(struct sb_buf *b, size_t max)
 {
@@ -17,29 +19,70 @@ sb_buf_init(struct sb_buf *b, size_t max)
 	b->len = 0;
 	b->alloc = 0;
 	b->max = max;
+	b->wipe = false;
+}
+
+void
+sb_buf_init_secret(struct sb_buf *b, size_t max)
+{
+	sb_buf_init(b, max);
+	b->wipe = true;
+}
+
+/* Frees a block, wiping its `size` bytes first when wipe is set. */
+static void
+sb_buf_release(char *p, size_t size, bool wipe)
+{
+	if (p == NULL)
+		return;
+	if (wipe) {
+		/* explicit_bzero is in glibc and cannot be optimised out. */
+		explicit_bzero(p, size);
+		if (sb_buf_secret_release_hook != NULL)
+			sb_buf_secret_release_hook(p, size);
+	}
+	free(p);
+}
+
+/* Empties the buffer without freeing: its max and wipe flag stay. */
+static void
+sb_buf_clear(struct sb_buf *b)
+{
+	b->data = NULL;
+	b->len = 0;
+	b->alloc = 0;
 }
 
 void
 sb_buf_free(struct sb_buf *b)
 {
-	free(b->data);
-	sb_buf_init(b, b->max);
+	sb_buf_release(b->data, b->alloc, b->wipe);
+	sb_buf_clear(b);
 }
 
 void
 sb_buf_free_wipe(struct sb_buf *b)
 {
-	if (b->data != NULL) {
-		/* explicit_bzero is in glibc and cannot be optimised out. */
-		explicit_bzero(b->data, b->alloc);
-	}
+	bool wipe = b->wipe;
+
+	b->wipe = true;
 	sb_buf_free(b);
+	b->wipe = wipe;
+}
+
+/* Wipes the allocated bytes from `from` on, in a secret buffer. */
+static void
+sb_buf_wipe_tail(struct sb_buf *b, size_t from)
+{
+	if (b->wipe && b->data != NULL && from < b->alloc)
+		explicit_bzero(b->data + from, b->alloc - from);
 }
 
 void
 sb_buf_reset(struct sb_buf *b)
 {
 	b->len = 0;
+	sb_buf_wipe_tail(b, 0);
 	if (b->data != NULL)
 		b->data[0] = '\0';
 }
@@ -66,7 +109,17 @@ sb_buf_grow(struct sb_buf *b, size_t extra)
 	/* Never allocate much more than the maximum allows. */
 	if (b->max < SIZE_MAX && a > b->max + 1)
 		a = b->max + 1;
-	b->data = sb_reallocarray(b->data, a, 1);
+	if (b->wipe) {
+		/* No realloc: it could leave a copy of the secret behind. */
+		char *p = sb_malloc(a);
+
+		if (b->data != NULL)
+			memcpy(p, b->data, b->len + 1);
+		sb_buf_release(b->data, b->alloc, true);
+		b->data = p;
+	} else {
+		b->data = sb_reallocarray(b->data, a, 1);
+	}
 	b->alloc = a;
 	return 0;
 }
@@ -137,6 +190,7 @@ sb_buf_consume(struct sb_buf *b, size_t n)
 	memmove(b->data, b->data + n, b->len - n);
 	b->len -= n;
 	b->data[b->len] = '\0';
+	sb_buf_wipe_tail(b, b->len + 1);
 }
 
 void
@@ -145,6 +199,7 @@ sb_buf_truncate(struct sb_buf *b, size_t len)
 	if (len < b->len) {
 		b->len = len;
 		b->data[len] = '\0';
+		sb_buf_wipe_tail(b, len + 1);
 	}
 }
 
@@ -161,6 +216,6 @@ sb_buf_take(struct sb_buf *b, size_t *len_r)
 
 	if (len_r != NULL)
 		*len_r = b->len;
-	sb_buf_init(b, b->max);
+	sb_buf_clear(b);
 	return p;
 }

@@ -1,11 +1,13 @@
 #include "cert.h"
 
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -43,14 +45,14 @@ cert_openssl_reason(void)
 	return reason != NULL ? reason : "unknown OpenSSL error";
 }
 
-static int
+static int SB_WUR
 cert_write_key(BIO *bio, const void *obj)
 {
 	return PEM_write_bio_PrivateKey(bio, (EVP_PKEY *)obj, NULL, NULL, 0,
 	                                NULL, NULL);
 }
 
-static int
+static int SB_WUR
 cert_write_x509(BIO *bio, const void *obj)
 {
 	return PEM_write_bio_X509(bio, (X509 *)obj);
@@ -61,7 +63,7 @@ cert_write_x509(BIO *bio, const void *obj)
  * The PEM text is built in memory, which is wiped afterwards: for the key
  * it is a secret.
  */
-static int
+static int SB_WUR
 cert_write_pem(const char *path, mode_t mode,
                int (*write_pem)(BIO *, const void *), const void *obj,
                const char **error_r)
@@ -85,7 +87,7 @@ cert_write_pem(const char *path, mode_t mode,
 }
 
 /* Adds one extension written in openssl.cnf syntax. */
-static int
+static int SB_WUR
 cert_add_ext(X509 *x, int nid, const char *value)
 {
 	X509V3_CTX ctx;
@@ -102,7 +104,7 @@ cert_add_ext(X509 *x, int nid, const char *value)
 }
 
 /* A positive random serial number of CERT_SERIAL_BYTES bytes. */
-static int
+static int SB_WUR
 cert_set_serial(X509 *x)
 {
 	unsigned char bytes[CERT_SERIAL_BYTES];
@@ -121,7 +123,7 @@ cert_set_serial(X509 *x)
 	return ret;
 }
 
-static int
+static int SB_WUR
 cert_set_names(X509 *x)
 {
 	X509_NAME *name = X509_get_subject_name(x);
@@ -137,7 +139,7 @@ cert_set_names(X509 *x)
 }
 
 /* Builds and signs the certificate described in cert.h for key. */
-static X509 *
+static X509 *SB_WUR
 cert_build(EVP_PKEY *key, unsigned valid_days)
 {
 	X509 *x = X509_new();
@@ -210,7 +212,7 @@ cert_no_password(char *buf, int size, int rwflag, void *u)
 	return 0;
 }
 
-static X509 *
+static X509 *SB_WUR
 cert_load_x509(const char *path)
 {
 	BIO *bio = BIO_new_file(path, "r");
@@ -222,16 +224,87 @@ cert_load_x509(const char *path)
 	return x;
 }
 
-static EVP_PKEY *
-cert_load_key(const char *path)
+/*
+ * Loads the private key if the file is fit to hold one: a regular file of
+ * this user that nobody else may read or write. The checks are made on
+ * the opened file, so that it cannot be swapped in between. NULL with
+ * *reason_r when it cannot be used.
+ */
+static EVP_PKEY *SB_WUR
+cert_load_key(const char *path, const char **reason_r)
 {
-	BIO *bio = BIO_new_file(path, "r");
-	EVP_PKEY *key = bio != NULL ? PEM_read_bio_PrivateKey(
-	                                      bio, NULL, cert_no_password, NULL)
-	                            : NULL;
+	EVP_PKEY *key = NULL;
+	struct stat st;
+	FILE *f;
+	int fd;
 
-	BIO_free(bio);
+	/* O_NONBLOCK: a FIFO in its place must not hang the daemon. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		*reason_r = "no readable private key";
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		*reason_r = "the private key is not a regular file";
+		close(fd);
+		return NULL;
+	}
+	if (st.st_uid != geteuid()) {
+		*reason_r = "the private key belongs to another user";
+		close(fd);
+		return NULL;
+	}
+	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+		*reason_r = "the private key is open to other users";
+		close(fd);
+		return NULL;
+	}
+	f = fdopen(fd, "r");
+	if (f == NULL) {
+		*reason_r = "no readable private key";
+		close(fd);
+		return NULL;
+	}
+	key = PEM_read_PrivateKey(f, NULL, cert_no_password, NULL);
+	fclose(f);
+	if (key == NULL)
+		*reason_r = "no readable private key";
 	return key;
+}
+
+/*
+ * True when the certificate names every address clients connect with,
+ * in its subjectAltName (the subject's CN does not count).
+ */
+static bool
+cert_has_names(X509 *x)
+{
+	unsigned flags = X509_CHECK_FLAG_NEVER_CHECK_SUBJECT |
+	                 X509_CHECK_FLAG_NO_WILDCARDS;
+
+	return X509_check_ip_asc(x, "127.0.0.1", 0) == 1 &&
+	       X509_check_ip_asc(x, "::1", 0) == 1 &&
+	       X509_check_host(x, "localhost", 0, flags, NULL) == 1;
+}
+
+/* Why the certificate itself must be made again, or NULL. */
+static const char *
+cert_check_x509(X509 *x, unsigned renew_days)
+{
+	time_t limit = time(NULL) + (time_t)renew_days * 24 * 60 * 60;
+	int cmp;
+
+	if (X509_check_ca(x) != 0)
+		return "the certificate is a CA certificate";
+	if (!cert_has_names(x))
+		return "the certificate lacks 127.0.0.1, ::1 or localhost";
+	/* 0 is an error: a time that cannot be read is no better. */
+	cmp = X509_cmp_time(X509_get0_notBefore(x), NULL);
+	if (cmp >= 0)
+		return "the certificate is not valid yet";
+	if (X509_cmp_time(X509_get0_notAfter(x), &limit) <= 0)
+		return "the certificate expires soon";
+	return NULL;
 }
 
 /* Why the files must be made again, or NULL when they are fine. */
@@ -239,20 +312,19 @@ static const char *
 cert_check(const char *cert_path, const char *key_path, unsigned renew_days)
 {
 	X509 *x = cert_load_x509(cert_path);
-	EVP_PKEY *key = cert_load_key(key_path);
-	time_t limit = time(NULL) + (time_t)renew_days * 24 * 60 * 60;
 	const char *reason = NULL;
+	EVP_PKEY *key = NULL;
 
 	if (x == NULL)
 		reason = "no readable certificate";
-	else if (key == NULL)
-		reason = "no readable private key";
-	else if (X509_check_private_key(x, key) != 1)
-		reason = "the key does not match the certificate";
-	else if (X509_check_ca(x) != 0)
-		reason = "the certificate is a CA certificate";
-	else if (X509_cmp_time(X509_get0_notAfter(x), &limit) <= 0)
-		reason = "the certificate expires soon";
+	else
+		key = cert_load_key(key_path, &reason);
+	if (key != NULL) {
+		if (X509_check_private_key(x, key) != 1)
+			reason = "the key does not match the certificate";
+		else
+			reason = cert_check_x509(x, renew_days);
+	}
 	ERR_clear_error();
 	X509_free(x);
 	EVP_PKEY_free(key);

@@ -36,9 +36,12 @@ int sb_cert_generate(const char *cert_path, const char *key_path,
 
 /*
  * Makes sure a usable certificate is in place: generates one (valid
- * SB_CERT_VALID_DAYS) when either file is missing or unreadable, when the
- * key does not match the certificate, when the certificate is a CA, or
- * when it expires within renew_days. Otherwise leaves both files alone.
+ * SB_CERT_VALID_DAYS) when either file is missing or unreadable; when the
+ * key file is not a regular file, belongs to another user or has any
+ * group or other permission bit; when the key does not match the
+ * certificate; when the certificate is a CA, lacks any of the
+ * subjectAltNames above, is not valid yet (notBefore in the future) or
+ * expires within renew_days. Otherwise leaves both files alone.
  * *created_r tells whether new files were written.
  */
 int sb_cert_ensure(const char *cert_path, const char *key_path,

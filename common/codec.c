@@ -1,5 +1,6 @@
 #include "codec.h"
 
+#include <stdint.h>
 #include <string.h>
 
 static const char sb_base64_alphabet[] =
@@ -52,7 +53,7 @@ sb_chunk_put_mem(const struct sb_codec_sink *sink, unsigned char *out,
 	return 0;
 }
 
-static int
+static int SB_WUR
 sb_base64_value(unsigned char c)
 {
 	if (c >= 'A' && c <= 'Z')
@@ -68,7 +69,7 @@ sb_base64_value(unsigned char c)
 	return -1;
 }
 
-static int
+static int SB_WUR
 sb_hex_value(unsigned char c)
 {
 	if (c >= '0' && c <= '9')
@@ -468,7 +469,11 @@ sb_qp_decode(const void *in, size_t len, struct sb_buf *out,
 size_t
 sb_base64_encoded_len(size_t len)
 {
-	return (len / 3 + (len % 3 != 0 ? 1 : 0)) * 4;
+	size_t quanta = len / 3 + (len % 3 != 0 ? 1 : 0);
+
+	if (quanta > SIZE_MAX / 4)
+		return SIZE_MAX; /* saturates: see codec.h */
+	return quanta * 4;
 }
 
 void

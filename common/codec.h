@@ -129,7 +129,11 @@ int sb_base64_decode(const void *in, size_t len, struct sb_buf *out,
 int sb_qp_decode(const void *in, size_t len, struct sb_buf *out,
                  unsigned int *flags_r) SB_WUR;
 
-/* The length of the base64 form of len bytes, without line breaks. */
+/*
+ * The length of the base64 form of len bytes, without line breaks. It
+ * saturates: SIZE_MAX when that length does not fit in a size_t (len
+ * above about 3/4 of SIZE_MAX), which no buffer maximum admits.
+ */
 size_t sb_base64_encoded_len(size_t len);
 
 struct sb_base64_encoder {

@@ -104,7 +104,7 @@ sb_date_take_word(struct sb_sv *cur, struct sb_sv *word_r)
 }
 
 /* Index of a day or month name: its first three letters or all of it. */
-static int
+static int SB_WUR
 sb_date_lookup(struct sb_sv word, const char *const *names, int n)
 {
 	int i;
@@ -122,7 +122,12 @@ sb_date_lookup(struct sb_sv word, const char *const *names, int n)
 	return -1;
 }
 
-/* Numeric zone "+hhmm" or "-hhmm"; "-0000" means unknown. */
+/*
+ * Numeric zone "+hhmm" or "-hhmm"; "-0000" means unknown. RFC 5322 allows
+ * any hours (up to +-9959), and so does the formatter: the minutes must
+ * be 0..59. The time that results stays within a few days of the year
+ * range that sb_date_finish checks, far from any overflow.
+ */
 static int SB_WUR
 sb_date_numeric_zone(struct sb_sv *cur, struct sb_date_fields *f)
 {
@@ -131,8 +136,7 @@ sb_date_numeric_zone(struct sb_sv *cur, struct sb_date_fields *f)
 	int v;
 
 	sb_sv_advance(cur, 1);
-	if (sb_date_take_num(cur, 4, &v, &nd) != 0 || nd != 4 || v / 100 > 23 ||
-	    v % 100 > 59)
+	if (sb_date_take_num(cur, 4, &v, &nd) != 0 || nd != 4 || v % 100 > 59)
 		return -1;
 	f->tz_offset = (v / 100) * 60 + v % 100;
 	if (sign == '-')

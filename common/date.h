@@ -25,6 +25,8 @@ struct sb_date {
  * GMT, EST ... PDT; military letters and unknown names count as unknown),
  * "UTC", a missing zone, comments such as "(CEST)", extra whitespace,
  * '-' between the date's parts, and ctime's "Tue Jul  1 10:52:37 2003".
+ * Numeric zones take any hours and minutes 0..59 (RFC 5322: up to
+ * +-9959), so whatever sb_date_format_* writes parses back.
  * Impossible dates (Feb 30) and values out of range are refused. Returns
  * 0, or -1 with *error_r set.
  */

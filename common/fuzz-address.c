@@ -1,6 +1,8 @@
 /*
  * Address-list parsing of any input: groups balanced and never nested,
- * the maximum kept, every part bounded, display names valid UTF-8.
+ * the maximum kept, every part bounded and free of CR, LF and NUL,
+ * display names valid UTF-8 without control characters but TAB, and what
+ * sb_address_write_addr_spec writes free of control characters.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -16,8 +18,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void
 check_part(const char *s)
 {
-	if (s != NULL && strlen(s) > SB_ADDRESS_MAX_PART)
+	if (s != NULL &&
+	    (strlen(s) > SB_ADDRESS_MAX_PART || strpbrk(s, "\r\n") != NULL))
 		abort();
+}
+
+/* A C0 control or DEL; TAB too unless tab_ok. */
+static bool
+has_control(const char *s, size_t len, bool tab_ok)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (s[i] == '\t' && tab_ok)
+			continue;
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return true;
+	}
+	return false;
 }
 
 static void
@@ -30,14 +48,22 @@ check_entry(const struct sb_address *a, bool *in_group)
 	check_part(a->mailbox);
 	check_part(a->domain);
 	if (a->display_name != NULL &&
-	    !sb_utf8_valid(a->display_name, strlen(a->display_name)))
+	    (!sb_utf8_valid(a->display_name, strlen(a->display_name)) ||
+	     has_control(a->display_name, strlen(a->display_name), true)))
 		abort();
 	switch (a->type) {
 	case SB_ADDRESS_MAILBOX:
 		if (a->mailbox == NULL || a->domain == NULL)
 			abort();
 		sb_buf_init(&b, 4 * SB_ADDRESS_MAX_PART);
-		if (sb_address_write_addr_spec(a, &b) != 0)
+		/* It may refuse (control characters, a bad domain), never
+		 * write what could break a header line. */
+		if (sb_address_write_addr_spec(a, &b) == 0 &&
+		    has_control(sb_buf_str(&b), b.len, false))
+			abort();
+		if (!has_control(a->mailbox, strlen(a->mailbox), false) &&
+		    a->domain[0] == '\0' &&
+		    sb_address_write_addr_spec(a, &b) != 0)
 			abort();
 		sb_buf_free(&b);
 		break;

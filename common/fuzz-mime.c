@@ -3,12 +3,15 @@
  * where to split the rest and how small the limits are; the message is
  * parsed whole, in two pieces at that split, and one byte at a time (for
  * short inputs). Every tree must pass mime_part_check and all must be
- * equal; any difference aborts.
+ * equal, and every part must keep the promises of mime.h on its fields;
+ * any difference aborts.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "common/charset.h"
 #include "common/mime.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -28,6 +31,44 @@ fuzz_check_same(const struct mime_part *whole, struct mime_part *other,
 
 	if (mime_part_compare(whole, other, &error) != 0)
 		fuzz_fail(what, error);
+}
+
+/* RFC 2231 values are UTF-8 (mime.h). */
+static void
+fuzz_check_params(const struct mime_params *params)
+{
+	for (unsigned i = 0; i < params->count; i++) {
+		const struct mime_param *p = &params->v[i];
+
+		if (p->extended && !sb_utf8_valid(p->value, p->value_len))
+			fuzz_fail("parameter", "extended value not UTF-8");
+	}
+}
+
+/* The encoding is one lowercase token (mime.h). */
+static void
+fuzz_check_encoding(const char *enc)
+{
+	if (enc[0] == '\0')
+		fuzz_fail("encoding", "empty");
+	for (const char *c = enc; *c != '\0'; c++) {
+		unsigned char u = (unsigned char)*c;
+
+		if (u <= ' ' || u == 0x7f || (u >= 'A' && u <= 'Z') ||
+		    strchr("()<>@,;:\\\"/[]?=", *c) != NULL)
+			fuzz_fail("encoding", enc);
+	}
+}
+
+static void
+fuzz_check_fields(struct mime_part *root)
+{
+	for (struct mime_part *p = root; p != NULL;
+	     p = mime_part_next(p, root)) {
+		fuzz_check_params(&p->params);
+		fuzz_check_params(&p->disposition_params);
+		fuzz_check_encoding(p->encoding);
+	}
 }
 
 static struct mime_part *
@@ -70,6 +111,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	whole = mime_parse(msg, len, &limits);
 	if (mime_part_check(whole, msg, len, &error) != 0)
 		fuzz_fail("invariant", error);
+	fuzz_check_fields(whole);
 	other = fuzz_parse_split(msg, len, split, &limits);
 	fuzz_check_same(whole, other, "split in two");
 	mime_part_free(&other);

@@ -1,5 +1,6 @@
 #include "log.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -10,33 +11,37 @@
 /* A logged message is cut to this many bytes before escaping. */
 #define SB_LOG_MAX_MESSAGE 2048
 
-static enum sb_log_level sb_log_threshold = SB_LOG_INFO;
-static const char *sb_log_ident = "saltbridge";
+/*
+ * Threads read the threshold and the ident while one may set them: both
+ * are atomic (relaxed is enough, they guard nothing else).
+ */
+static _Atomic int sb_log_threshold = SB_LOG_INFO;
+static const char *_Atomic sb_log_ident = "saltbridge";
 
 static const char *const sb_log_names[] = {
-	[SB_LOG_DEBUG] = "debug",
-	[SB_LOG_INFO] = "info",
-	[SB_LOG_WARN] = "warn",
-	[SB_LOG_ERROR] = "error",
-	[SB_LOG_NONE] = "none",
+        [SB_LOG_DEBUG] = "debug", [SB_LOG_INFO] = "info",
+        [SB_LOG_WARN] = "warn",   [SB_LOG_ERROR] = "error",
+        [SB_LOG_NONE] = "none",
 };
 
 void
 sb_log_set_level(enum sb_log_level level)
 {
-	sb_log_threshold = level;
+	atomic_store_explicit(&sb_log_threshold, (int)level,
+	                      memory_order_relaxed);
 }
 
 enum sb_log_level
 sb_log_get_level(void)
 {
-	return sb_log_threshold;
+	return (enum sb_log_level)atomic_load_explicit(&sb_log_threshold,
+	                                               memory_order_relaxed);
 }
 
 bool
 sb_log_enabled(enum sb_log_level level)
 {
-	return level >= sb_log_threshold && level != SB_LOG_NONE;
+	return level >= sb_log_get_level() && level != SB_LOG_NONE;
 }
 
 int
@@ -68,7 +73,7 @@ sb_log_level_name(enum sb_log_level level)
 void
 sb_log_set_ident(const char *ident)
 {
-	sb_log_ident = ident;
+	atomic_store_explicit(&sb_log_ident, ident, memory_order_relaxed);
 }
 
 /* Escapes everything but printable ASCII, so one message is one line. */
@@ -108,10 +113,11 @@ sb_logv(enum sb_log_level level, const char *fmt, va_list ap)
 
 	flockfile(stderr);
 	fprintf(stderr, "%s.%03ldZ %s %s: ", stamp, ts.tv_nsec / 1000000,
-		sb_log_ident, sb_log_level_name(level));
+	        atomic_load_explicit(&sb_log_ident, memory_order_relaxed),
+	        sb_log_level_name(level));
 	sb_log_put_escaped(stderr, msg,
-			   (size_t)n < sizeof(msg) ? (size_t)n
-						   : sizeof(msg) - 1);
+	                   (size_t)n < sizeof(msg) ? (size_t)n
+	                                           : sizeof(msg) - 1);
 	if ((size_t)n >= sizeof(msg))
 		fputs("...", stderr);
 	putc_unlocked('\n', stderr);
@@ -128,65 +134,171 @@ sb_log(enum sb_log_level level, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Space, tab, CR and LF all separate words of a command line. */
 static bool
-sb_log_is_word(char c)
+sb_log_is_sep(char c)
 {
-	return c != ' ' && c != '\t' && c != '\r' && c != '\n';
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-/* Copies `keep` followed by " <redacted>" (or only keep) into out. */
-static void
-sb_log_put_redacted(struct sb_sv keep, bool redacted, char *out,
-		    size_t outsize)
+/* A SASL mechanism name (RFC 4422): letters, digits, '-' and '_'. */
+static bool
+sb_log_is_mech(const char *p, size_t len)
 {
-	snprintf(out, outsize, "%.*s%s", (int)keep.len, keep.p,
-		 redacted ? " <redacted>" : "");
+	size_t i;
+
+	if (len == 0 || len > 20)
+		return false;
+	for (i = 0; i < len; i++) {
+		char c = p[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		      (c >= '0' && c <= '9') || c == '-' || c == '_'))
+			return false;
+	}
+	return true;
+}
+
+/* Where the first words of a command line start and end, as offsets. */
+struct sb_log_words {
+	size_t start[3], end[3];
+	size_t count;
+};
+
+static void
+sb_log_split(const char *line, size_t len, struct sb_log_words *w)
+{
+	size_t i = 0;
+
+	w->count = 0;
+	while (w->count < SB_N_ELEMENTS(w->start)) {
+		while (i < len && sb_log_is_sep(line[i]))
+			i++;
+		if (i == len)
+			break;
+		w->start[w->count] = i;
+		while (i < len && !sb_log_is_sep(line[i]))
+			i++;
+		w->end[w->count++] = i;
+	}
+}
+
+static bool
+sb_log_word_is(const char *line, const struct sb_log_words *w, size_t n,
+               const char *name)
+{
+	return n < w->count && sb_sv_eq_cstr_ci(sb_sv(line + w->start[n],
+	                                              w->end[n] - w->start[n]),
+	                                        name);
+}
+
+/* True when something other than separators follows offset `from`. */
+static bool
+sb_log_has_more(const char *line, size_t len, size_t from)
+{
+	for (; from < len; from++) {
+		if (!sb_log_is_sep(line[from]))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * How many of the first words stay visible; the rest of the line is
+ * redacted. Returns 0 words kept when the line is not sensitive: *redact_r
+ * is then false.
+ */
+static size_t
+sb_log_sensitive_words(const char *line, const struct sb_log_words *w,
+                       bool *redact_r)
+{
+	size_t keep;
+
+	*redact_r = true;
+	if (sb_log_word_is(line, w, 0, "PASS")) {
+		/* POP3 "PASS secret". */
+		keep = 1;
+	} else if (sb_log_word_is(line, w, 0, "AUTH")) {
+		/* SMTP and POP3 "AUTH mech [initial-response]". */
+		keep = w->count > 1 && sb_log_is_mech(line + w->start[1],
+		                                      w->end[1] - w->start[1])
+		               ? 2
+		               : 1;
+	} else if (sb_log_word_is(line, w, 1, "LOGIN")) {
+		/* IMAP "tag LOGIN user password": the user stays hidden. */
+		keep = 2;
+	} else if (sb_log_word_is(line, w, 1, "AUTHENTICATE")) {
+		/* IMAP "tag AUTHENTICATE mech [initial-response]". */
+		keep = w->count > 2 && sb_log_is_mech(line + w->start[2],
+		                                      w->end[2] - w->start[2])
+		               ? 3
+		               : 2;
+	} else {
+		*redact_r = false;
+		return 0;
+	}
+	if (keep > w->count)
+		keep = w->count;
+	return keep;
+}
+
+bool
+sb_log_command_is_sensitive(const char *line, size_t len)
+{
+	struct sb_log_words w;
+	bool redact;
+
+	sb_log_split(line, len, &w);
+	(void)sb_log_sensitive_words(line, &w, &redact);
+	return redact;
 }
 
 void
 sb_log_redact_command(const char *line, size_t len, bool in_sasl, char *out,
-		      size_t outsize)
+                      size_t outsize)
 {
-	struct sb_sv cur = sb_sv(line, len), w1, w2, w3;
-	struct sb_sv all;
+	struct sb_log_words w;
+	size_t keep, i, pos = 0, n;
+	bool redact;
 
 	if (outsize == 0)
 		return;
-	/* Without the line end. */
-	while (cur.len > 0 &&
-	       (cur.p[cur.len - 1] == '\n' || cur.p[cur.len - 1] == '\r'))
-		cur.len--;
-	all = cur;
+	out[0] = '\0';
 	if (in_sasl) {
-		sb_log_put_redacted(sb_sv("", 0), true, out, outsize);
+		snprintf(out, outsize, " <redacted>");
 		return;
 	}
-	/* Up to three words: [tag] command [mechanism]. */
-	w1 = w2 = w3 = sb_sv("", 0);
-	if (sb_sv_take_while(&cur, sb_log_is_word, SIZE_MAX, &w1) == 0) {
-		sb_sv_skip_ws(&cur, SIZE_MAX);
-		if (sb_sv_take_while(&cur, sb_log_is_word, SIZE_MAX, &w2) == 0) {
-			sb_sv_skip_ws(&cur, SIZE_MAX);
-			if (sb_sv_take_while(&cur, sb_log_is_word, SIZE_MAX,
-					     &w3) != 0)
-				w3 = sb_sv("", 0);
-		}
+	sb_log_split(line, len, &w);
+	keep = sb_log_sensitive_words(line, &w, &redact);
+	if (!redact) {
+		/* Copied as it is, without the line end. */
+		while (len > 0 &&
+		       (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			len--;
+		n = len < outsize - 1 ? len : outsize - 1;
+		memcpy(out, line, n);
+		out[n] = '\0';
+		return;
 	}
-	/* SMTP "AUTH mech [initial]", POP3 "PASS secret". */
-	if (sb_sv_eq_cstr_ci(w1, "AUTH") && w3.len > 0) {
-		sb_log_put_redacted(sb_sv(all.p, (size_t)(w2.p + w2.len - all.p)),
-				    true, out, outsize);
-	} else if (sb_sv_eq_cstr_ci(w1, "PASS") && w2.len > 0) {
-		sb_log_put_redacted(w1, true, out, outsize);
-	} else if (sb_sv_eq_cstr_ci(w2, "LOGIN") && w3.len > 0) {
-		/* IMAP "tag LOGIN user password": the user stays hidden too. */
-		sb_log_put_redacted(sb_sv(all.p, (size_t)(w2.p + w2.len - all.p)),
-				    true, out, outsize);
-	} else if (sb_sv_eq_cstr_ci(w2, "AUTHENTICATE") && cur.len > 0) {
-		/* IMAP SASL-IR: "tag AUTHENTICATE mech initial-response". */
-		sb_log_put_redacted(sb_sv(all.p, (size_t)(w3.p + w3.len - all.p)),
-				    true, out, outsize);
-	} else {
-		sb_log_put_redacted(all, false, out, outsize);
+	/* The kept words, joined by single spaces: only offsets in line. */
+	for (i = 0; i < keep; i++) {
+		n = w.end[i] - w.start[i];
+		if (i > 0 && pos < outsize - 1)
+			out[pos++] = ' ';
+		if (n > outsize - 1 - pos)
+			n = outsize - 1 - pos;
+		memcpy(out + pos, line + w.start[i], n);
+		pos += n;
 	}
+	out[pos] = '\0';
+	if (sb_log_has_more(line, len, keep > 0 ? w.end[keep - 1] : 0))
+		snprintf(out + pos, outsize - pos, " <redacted>");
+}
+
+void
+sb_log_redact_data(size_t len, char *out, size_t outsize)
+{
+	if (outsize == 0)
+		return;
+	snprintf(out, outsize, "<redacted %zu bytes>", len);
 }

@@ -40,21 +40,47 @@ void sb_log_set_ident(const char *ident);
 
 void sb_log(enum sb_log_level level, const char *fmt, ...) SB_PRINTF(2, 3);
 void sb_logv(enum sb_log_level level, const char *fmt, va_list ap)
-	SB_PRINTF(2, 0);
+        SB_PRINTF(2, 0);
 
 #define sb_log_debug(...) sb_log(SB_LOG_DEBUG, __VA_ARGS__)
-#define sb_log_info(...) sb_log(SB_LOG_INFO, __VA_ARGS__)
-#define sb_log_warn(...) sb_log(SB_LOG_WARN, __VA_ARGS__)
+#define sb_log_info(...)  sb_log(SB_LOG_INFO, __VA_ARGS__)
+#define sb_log_warn(...)  sb_log(SB_LOG_WARN, __VA_ARGS__)
 #define sb_log_error(...) sb_log(SB_LOG_ERROR, __VA_ARGS__)
 
 /*
  * Writes into out (always NUL-terminated, truncated to outsize) a copy of
- * one IMAP, SMTP or POP command line fit for a log: the arguments of
- * commands that carry credentials (LOGIN, AUTHENTICATE, AUTH, PASS, and a
- * bare SASL continuation when `in_sasl` is true) are replaced by
- * "<redacted>". Other lines are copied as they are, without the line end.
+ * one IMAP, SMTP or POP command line fit for a log. Space, tab, CR and LF
+ * all separate words. For the commands that carry credentials only the
+ * command word stays visible, plus the mechanism name when it is a plain
+ * SASL name, and everything after it becomes " <redacted>":
+ *   IMAP "tag LOGIN ...", "tag AUTHENTICATE mech ...",
+ *   SMTP and POP3 "AUTH mech ...", POP3 "PASS ...".
+ * The kept words are joined by single spaces. A bare SASL continuation
+ * line (`in_sasl` true) becomes " <redacted>". Other lines are copied as
+ * they are, without the line end.
  */
 void sb_log_redact_command(const char *line, size_t len, bool in_sasl,
-			   char *out, size_t outsize);
+                           char *out, size_t outsize);
+
+/*
+ * True when the command line is one of those whose arguments
+ * sb_log_redact_command hides (LOGIN, AUTHENTICATE, AUTH, PASS).
+ */
+bool sb_log_command_is_sensitive(const char *line, size_t len);
+
+/*
+ * Writes "<redacted N bytes>" into out (always NUL-terminated): what to log
+ * in place of data that belongs to a sensitive command but does not arrive
+ * on its first line.
+ *
+ * IMAP must use it for literals: when sb_log_command_is_sensitive() is
+ * true for the line that opened a command ("a LOGIN {5}", "a LOGIN alice
+ * {7}", "a AUTHENTICATE PLAIN {20}"), then every literal of that command
+ * and every line that continues it after a literal, up to the end of the
+ * command, is logged only through this function, never as text. SASL
+ * exchanges after "+ " go through sb_log_redact_command with in_sasl true
+ * (or through this function).
+ */
+void sb_log_redact_data(size_t len, char *out, size_t outsize);
 
 #endif

@@ -13,7 +13,7 @@ mime_range_end_offset(const struct mime_range *r)
 }
 
 /* The range lies inside the message and its line counts are right. */
-static int
+static int SB_WUR
 mime_check_range(const struct mime_range *r, const unsigned char *data,
                  size_t size, const char **error_r)
 {
@@ -75,7 +75,7 @@ mime_epilogue_ok(const unsigned char *s, size_t len)
 	return len - i >= 2 && s[i] == '-' && s[i + 1] == '-';
 }
 
-static int
+static int SB_WUR
 mime_check_multipart(const struct mime_part *part, const unsigned char *data,
                      const char **error_r)
 {
@@ -108,7 +108,7 @@ mime_check_multipart(const struct mime_part *part, const unsigned char *data,
 }
 
 /* A message part's body is exactly its one child. */
-static int
+static int SB_WUR
 mime_check_message(const struct mime_part *part, const char **error_r)
 {
 	const struct mime_part *c = part->children;
@@ -127,7 +127,7 @@ mime_check_message(const struct mime_part *part, const char **error_r)
 }
 
 /* Links, depth, child count, and header followed by body. */
-static int
+static int SB_WUR
 mime_check_links(const struct mime_part *part, const char **error_r)
 {
 	const struct mime_part *c;

@@ -184,21 +184,30 @@ mime_part_set_default_type(struct mime_part *part, bool in_digest)
 	part->params.count = 1;
 }
 
-/* Content-Transfer-Encoding: the first token, lowercased. */
+/*
+ * Content-Transfer-Encoding (RFC 2045 6.1), from the raw, still folded
+ * value: one token, lowercased, with the folding and comments around it
+ * skipped. When there is no token, "7bit"; both that and anything but
+ * comments after the token set MIME_PART_FLAG_BAD_ENCODING.
+ */
 static char *
-mime_encoding_dup(struct sb_sv value)
+mime_encoding_dup(struct sb_sv value, unsigned *flags)
 {
-	struct sb_sv v = sb_sv_trim(value);
-	size_t n = 0;
+	struct sb_sv cur = value, token;
 	char *s;
 
-	while (n < v.len && !mime_is_wsp(v.p[n]) && v.p[n] != '(' &&
-	       v.p[n] != ';')
-		n++;
-	if (n == 0)
+	mime_skip_cfws(&cur);
+	token = sb_sv(cur.p, 0);
+	while (token.len < cur.len && mime_is_token_char(cur.p[token.len]))
+		token.len++;
+	sb_sv_advance(&cur, token.len);
+	mime_skip_cfws(&cur);
+	if (token.len == 0 || cur.len > 0)
+		*flags |= MIME_PART_FLAG_BAD_ENCODING;
+	if (token.len == 0)
 		return sb_strdup("7bit");
-	s = sb_memdupz(v.p, n);
-	for (size_t i = 0; i < n; i++)
+	s = sb_memdupz(token.p, token.len);
+	for (size_t i = 0; i < token.len; i++)
 		s[i] = mime_ascii_lower(s[i]);
 	return s;
 }
@@ -271,7 +280,8 @@ mime_part_apply_field(struct mime_part *part, const struct mime_header_field *f,
 		sb_buf_free(&buf);
 	} else if (sb_sv_eq_cstr_ci(v, "transfer-encoding")) {
 		if (part->encoding == NULL)
-			part->encoding = mime_encoding_dup(f->value);
+			part->encoding =
+			        mime_encoding_dup(f->value, &part->flags);
 	} else if (sb_sv_eq_cstr_ci(v, "id")) {
 		(void)mime_take_raw(&part->content_id, f->value, max);
 	} else if (sb_sv_eq_cstr_ci(v, "description")) {

@@ -65,8 +65,7 @@ mime_limits_fill(struct mime_limits *limits_r, const struct mime_limits *limits)
 #undef MIME_FILL
 }
 
-/* RFC 2045 token characters; 8-bit bytes are let in, as mail has them. */
-static bool
+bool
 mime_is_token_char(char c)
 {
 	unsigned char u = (unsigned char)c;
@@ -76,11 +75,8 @@ mime_is_token_char(char c)
 	return strchr("()<>@,;:\\\"/[]?=", c) == NULL;
 }
 
-/*
- * Skips whitespace, line ends and comments. Comments nest; a counter
- * tracks the depth, so no input can make this recurse.
- */
-static void
+/* Comments nest; a counter tracks the depth, so nothing recurses. */
+void
 mime_skip_cfws(struct sb_sv *cur)
 {
 	size_t depth = 0;
@@ -103,7 +99,7 @@ mime_skip_cfws(struct sb_sv *cur)
 	}
 }
 
-static bool
+static bool SB_WUR
 mime_take_token(struct sb_sv *cur, struct sb_sv *token_r)
 {
 	return sb_sv_take_while(cur, mime_is_token_char, SIZE_MAX, token_r) ==
@@ -187,7 +183,8 @@ mime_take_unquoted(struct sb_sv *cur, size_t *len_r, unsigned *flags)
 {
 	struct sb_sv start = *cur, tok = sb_sv(cur->p, 0), rest;
 
-	(void)mime_take_token(cur, &tok);
+	if (!mime_take_token(cur, &tok))
+		tok = sb_sv(cur->p, 0); /* no token: an empty value so far */
 	rest = *cur;
 	mime_skip_cfws(&rest);
 	if (rest.len == 0 || rest.p[0] == ';' || mime_next_is_param(rest)) {
@@ -208,7 +205,7 @@ mime_take_unquoted(struct sb_sv *cur, size_t *len_r, unsigned *flags)
  * Splits "name*3*" into the base name, section 3 and encoded. Returns
  * false for a section past the limit: that entry is dropped.
  */
-static bool
+static bool SB_WUR
 mime_raw_param_name(struct mime_raw_param *rp, struct sb_sv name,
                     const struct mime_limits *limits, unsigned *flags)
 {
@@ -246,7 +243,7 @@ mime_raw_param_name(struct mime_raw_param *rp, struct sb_sv name,
 }
 
 /* Reads one "name=value" into a raw entry; false when malformed. */
-static bool
+static bool SB_WUR
 mime_take_param(struct sb_sv *cur, struct mime_raw_params *raw,
                 const struct mime_limits *limits)
 {
@@ -301,7 +298,7 @@ mime_collect_params(struct sb_sv *cur, struct mime_raw_params *raw,
 	}
 }
 
-static int
+static int SB_WUR
 mime_hex(char c)
 {
 	if (c >= '0' && c <= '9')
@@ -313,7 +310,7 @@ mime_hex(char c)
 }
 
 /* Appends an RFC 2231 %XX-encoded value, decoded; bad escapes as is. */
-static int
+static int SB_WUR
 mime_add_pct_decoded(struct sb_buf *out, const char *s, size_t len,
                      unsigned *flags)
 {
@@ -359,28 +356,48 @@ mime_split_2231(const struct mime_raw_param *rp, char **charset_r,
 }
 
 /*
+ * Replaces bytes with their conversion from charset to UTF-8. Returns
+ * what sb_charset_to_utf8 returns; on -1 bytes are left as they were.
+ */
+static int SB_WUR
+mime_convert(struct sb_buf *bytes, const char *charset,
+             const struct mime_limits *limits)
+{
+	struct sb_buf utf8;
+	int ret;
+
+	/* Each input byte gives at most 3 bytes (U+FFFD) of UTF-8. */
+	sb_buf_init(&utf8, limits->max_header_size * 4 + 16);
+	ret = sb_charset_to_utf8(charset, sb_buf_str(bytes), sb_buf_len(bytes),
+	                         &utf8);
+	if (ret >= 0) {
+		sb_buf_free(bytes);
+		*bytes = utf8;
+	} else {
+		sb_buf_free(&utf8);
+	}
+	return ret;
+}
+
+/*
  * Converts the reassembled bytes of an RFC 2231 value to UTF-8 and stores
- * them in param. An unknown charset leaves the bytes as they are.
+ * them in param. Whatever the charset said (none, an unknown one, a wrong
+ * one), the result is valid UTF-8, as mime.h promises: what is not
+ * becomes U+FFFD and is flagged.
  */
 static void
 mime_param_set_converted(struct mime_param *param, struct sb_buf *bytes,
                          const char *charset, const struct mime_limits *limits,
                          unsigned *flags)
 {
-	struct sb_buf utf8;
-	int ret;
-
-	if (charset != NULL) {
-		sb_buf_init(&utf8, limits->max_header_size * 4 + 16);
-		ret = sb_charset_to_utf8(charset, sb_buf_str(bytes),
-		                         sb_buf_len(bytes), &utf8);
-		if (ret != 0)
-			*flags |= MIME_FIELD_BAD_CHARSET;
-		if (ret >= 0) {
+	if (charset != NULL && mime_convert(bytes, charset, limits) != 0)
+		*flags |= MIME_FIELD_BAD_CHARSET;
+	if (!sb_utf8_valid(sb_buf_str(bytes), sb_buf_len(bytes))) {
+		*flags |= MIME_FIELD_BAD_CHARSET;
+		if (mime_convert(bytes, "utf-8", limits) < 0) {
+			/* Cannot happen: UTF-8 is known, the size bounded. */
 			sb_buf_free(bytes);
-			*bytes = utf8;
-		} else {
-			sb_buf_free(&utf8);
+			*flags |= MIME_FIELD_BAD_PARAMS;
 		}
 	}
 	param->value_len = sb_buf_len(bytes);
@@ -467,6 +484,9 @@ mime_param_build(struct mime_param *param, struct mime_raw_params *raw,
 		}
 	}
 	param->name = sb_strdup(name);
+	/* Both "name*=" and "name*0*=": the sections win, flagged. */
+	if (ext != UINT32_MAX && nsec > 0)
+		raw->flags |= MIME_FIELD_BAD_PARAMS;
 	if (ext != UINT32_MAX && nsec == 0) {
 		sec[0] = &raw->v[ext];
 		nsec = 1;

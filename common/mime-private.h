@@ -23,6 +23,15 @@ void mime_part_set_default_type(struct mime_part *part, bool in_digest);
 /* Frees the strings and parameters of one part (not its children). */
 void mime_part_free_fields(struct mime_part *part);
 
+/* RFC 2045 token characters; 8-bit bytes are let in, as mail has them. */
+bool mime_is_token_char(char c);
+
+/*
+ * Skips whitespace, line ends (so folding too) and comments, which may
+ * nest, from the front of cur. Never recurses.
+ */
+void mime_skip_cfws(struct sb_sv *cur);
+
 static inline char
 mime_ascii_lower(char c)
 {

@@ -301,7 +301,7 @@ mime_close_parts(struct mime_parser *p, const struct mime_part *stop,
  * Which active boundary the candidate line is, innermost first; -1 if
  * none. Trailing whitespace (and CRs) after the boundary is allowed.
  */
-static int
+static int SB_WUR
 mime_match_delimiter(const struct mime_parser *p, bool *close_r)
 {
 	const char *s = p->cand;

@@ -98,7 +98,12 @@ struct mime_param {
 	char *value; /* NUL-terminated; may hold NULs, see value_len */
 	size_t value_len;
 	char *language; /* RFC 2231 language tag, or NULL */
-	bool extended;  /* came in RFC 2231 form; value is then UTF-8 */
+	/* Came in RFC 2231 form. The value is then always valid UTF-8:
+	   converted from its charset, and where that could not be done
+	   (no charset, an unknown one, bytes that are not UTF-8) any byte
+	   that is not valid UTF-8 became U+FFFD, with
+	   MIME_FIELD_BAD_CHARSET set. */
+	bool extended;
 };
 
 struct mime_params {
@@ -110,8 +115,9 @@ struct mime_params {
 enum mime_field_flags {
 	/* A parameter was malformed, repeated, or past a limit. */
 	MIME_FIELD_BAD_PARAMS = 1u << 0,
-	/* An RFC 2231 charset was unknown (value left as raw bytes) or some
-	   of its bytes did not convert (replaced by U+FFFD). */
+	/* An RFC 2231 value had an unknown charset (its bytes kept where
+	   they were valid UTF-8), no charset and bytes that were not UTF-8,
+	   or bytes that did not convert; such bytes became U+FFFD. */
 	MIME_FIELD_BAD_CHARSET = 1u << 1,
 };
 
@@ -176,6 +182,9 @@ enum mime_part_flags {
 	/* max_parts was reached: this part's body took in what would have
 	   been further parts (or, for a message, its encapsulation). */
 	MIME_PART_FLAG_PART_LIMIT = 1u << 12,
+	/* Content-Transfer-Encoding held no token ("7bit" was used), or
+	   something other than comments after it (ignored). */
+	MIME_PART_FLAG_BAD_ENCODING = 1u << 13,
 };
 
 /*
@@ -201,7 +210,9 @@ struct mime_part {
 	char *type;
 	char *subtype;
 	struct mime_params params;
-	char *encoding;    /* Content-Transfer-Encoding, lowercased; "7bit" */
+	/* Content-Transfer-Encoding: its token only (RFC 2045 token
+	   characters), lowercased; "7bit" when absent or empty. */
+	char *encoding;
 	char *disposition; /* lowercased, or NULL */
 	struct mime_params disposition_params;
 	/* Unfolded and trimmed, NULL when absent: kept as the message had

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -32,16 +33,35 @@ struct sb_listener {
 	char name[INET6_ADDRSTRLEN + 8];
 };
 
+/* A deadline that never passes. */
+#define NET_NO_DEADLINE INT64_MAX
+
 struct sb_conn {
 	int fd;
-	int timeout_ms;
-	bool broken; /* a TLS handshake failed: nothing can be trusted */
+	int timeout_ms;   /* idle: the longest wait without progress */
+	int deadline_ms;  /* total of one read or write call; see net.h */
+	int handshake_ms; /* total of a TLS handshake */
+	bool broken;      /* a TLS handshake failed: nothing can be trusted */
+	/* A write failed or timed out: its bytes may be half sent. */
+	bool write_broken;
 	struct sb_tls *tls;
 	struct sb_linereader reader;
 	char error[256];
 };
 
 static _Thread_local char net_error_buf[256];
+static _Thread_local char net_errno_buf[128];
+
+/*
+ * strerror() for threaded code: the text goes to a thread-local buffer
+ * (GNU strerror_r returns either it or a static string). Valid until the
+ * next call in the same thread.
+ */
+static const char *
+net_strerror(int err)
+{
+	return strerror_r(err, net_errno_buf, sizeof(net_errno_buf));
+}
 
 static const char *SB_PRINTF(1, 2) net_error(const char *fmt, ...)
 {
@@ -66,7 +86,7 @@ net_now_ms(void)
  * poll() that restarts after a signal with the time that is left. Returns
  * what poll() returns: the number of ready fds, 0 on timeout, -1 on error.
  */
-static int
+static int SB_WUR
 net_poll(struct pollfd *fds, nfds_t n, int timeout_ms)
 {
 	int64_t deadline = timeout_ms < 0 ? 0 : net_now_ms() + timeout_ms;
@@ -85,7 +105,7 @@ net_poll(struct pollfd *fds, nfds_t n, int timeout_ms)
 }
 
 /* Waits for one fd: 1 ready (or hung up), 0 timeout, -1 error. */
-static int
+static int SB_WUR
 net_wait_fd(int fd, short events, int timeout_ms)
 {
 	struct pollfd pfd = {.fd = fd, .events = events};
@@ -121,7 +141,7 @@ net_format_addr(const struct sockaddr_storage *sa, char *out, size_t size)
 }
 
 /* Creates, binds and listens on one resolved address. */
-static int
+static int SB_WUR
 net_listen_on(const struct addrinfo *ai, const char *what, int *fd_r,
               const char **error_r)
 {
@@ -132,7 +152,7 @@ net_listen_on(const struct addrinfo *ai, const char *what, int *fd_r,
 	            ai->ai_protocol);
 	if (fd < 0) {
 		*error_r = net_error("cannot listen on %s: socket: %s", what,
-		                     strerror(errno));
+		                     net_strerror(errno));
 		return -1;
 	}
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
@@ -140,14 +160,14 @@ net_listen_on(const struct addrinfo *ai, const char *what, int *fd_r,
 	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) <
 	             0)) {
 		*error_r = net_error("cannot listen on %s: setsockopt: %s",
-		                     what, strerror(errno));
+		                     what, net_strerror(errno));
 		close(fd);
 		return -1;
 	}
 	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
 	    listen(fd, NET_LISTEN_BACKLOG) < 0) {
 		*error_r = net_error("cannot listen on %s: %s", what,
-		                     strerror(errno));
+		                     net_strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -191,7 +211,7 @@ sb_listener_new(const char *addr, unsigned port,
 		return -1;
 	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) < 0) {
 		*error_r = net_error("cannot listen on %s: getsockname: %s",
-		                     what, strerror(errno));
+		                     what, net_strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -257,12 +277,12 @@ sb_listener_accept(struct sb_listener *listener, int timeout_ms, int *fd_r,
 			break;
 	}
 	*error_r = net_error("cannot accept on %s: %s", listener->name,
-	                     strerror(errno));
+	                     net_strerror(errno));
 	return -1;
 }
 
 /* Connects a non-blocking socket to one address within the timeout. */
-static int
+static int SB_WUR
 net_connect_one(const struct addrinfo *ai, int timeout_ms, int *fd_r)
 {
 	socklen_t len = sizeof(int);
@@ -329,7 +349,7 @@ sb_net_connect(const char *host, unsigned port, int timeout_ms, int *fd_r,
 	}
 	freeaddrinfo(ai);
 	*error_r = net_error("cannot connect to %s:%u: %s", host, port,
-	                     strerror(err));
+	                     net_strerror(err));
 	return -1;
 }
 
@@ -339,7 +359,7 @@ sb_event_new(int *fd_r, const char **error_r)
 	int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 
 	if (fd < 0) {
-		*error_r = net_error("eventfd: %s", strerror(errno));
+		*error_r = net_error("eventfd: %s", net_strerror(errno));
 		return -1;
 	}
 	*fd_r = fd;
@@ -381,12 +401,15 @@ sb_conn_new(int fd, size_t max_line, int timeout_ms)
 
 	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
 		/* Only a bad fd fails here: a caller's bug. */
-		sb_log_error("connection on fd %d: %s", fd, strerror(errno));
+		sb_log_error("connection on fd %d: %s", fd,
+		             net_strerror(errno));
 		abort();
 	}
 	c = sb_calloc(1, sizeof(*c));
 	c->fd = fd;
 	c->timeout_ms = timeout_ms;
+	c->deadline_ms = SB_CONN_DEADLINE_DEFAULT;
+	c->handshake_ms = SB_CONN_HANDSHAKE_MS;
 	sb_linereader_init(&c->reader, max_line);
 	return c;
 }
@@ -398,7 +421,8 @@ sb_conn_free(struct sb_conn **conn)
 
 	if (c == NULL)
 		return;
-	sb_tls_free(&c->tls, !c->broken);
+	/* After a failed write the TLS stream may end in half a record. */
+	sb_tls_free(&c->tls, !c->broken && !c->write_broken);
 	sb_linereader_free(&c->reader);
 	close(c->fd);
 	free(c);
@@ -409,6 +433,18 @@ void
 sb_conn_set_timeout(struct sb_conn *conn, int timeout_ms)
 {
 	conn->timeout_ms = timeout_ms;
+}
+
+void
+sb_conn_set_deadline(struct sb_conn *conn, int deadline_ms)
+{
+	conn->deadline_ms = deadline_ms;
+}
+
+void
+sb_conn_set_handshake_timeout(struct sb_conn *conn, int timeout_ms)
+{
+	conn->handshake_ms = timeout_ms;
 }
 
 int
@@ -430,7 +466,7 @@ sb_conn_tls_version(const struct sb_conn *conn)
 }
 
 /* Records why the connection failed; returns -1 for the caller to return. */
-static int SB_PRINTF(3, 4)
+static int SB_WUR SB_PRINTF(3, 4)
         conn_fail(struct sb_conn *c, const char **error_r, const char *fmt, ...)
 {
 	va_list ap;
@@ -442,24 +478,72 @@ static int SB_PRINTF(3, 4)
 	return -1;
 }
 
+/* The absolute deadline of an operation allowed total_ms (-1: none). */
+static int64_t
+net_deadline(int total_ms)
+{
+	return total_ms < 0 ? NET_NO_DEADLINE : net_now_ms() + total_ms;
+}
+
+static bool
+net_deadline_passed(int64_t deadline)
+{
+	return deadline != NET_NO_DEADLINE && net_now_ms() >= deadline;
+}
+
+/* The deadline of a read or write call starting now; see net.h. */
+static int64_t
+conn_call_deadline(const struct sb_conn *c)
+{
+	int total = c->deadline_ms;
+
+	if (total == SB_CONN_DEADLINE_DEFAULT) {
+		if (c->timeout_ms < 0)
+			return NET_NO_DEADLINE;
+		total = c->timeout_ms > INT_MAX / SB_CONN_DEADLINE_FACTOR
+		                ? INT_MAX
+		                : c->timeout_ms * SB_CONN_DEADLINE_FACTOR;
+	}
+	return net_deadline(total);
+}
+
 /*
  * Waits for what a TLS step or a socket call asked for, within the idle
- * timeout: 1 ready, 0 timeout, -1 error (errno).
+ * timeout and before deadline: 1 ready, 0 timeout (*why_r says which
+ * limit ended the wait), -1 error (errno).
  */
-static int
-conn_wait_io(struct sb_conn *c, enum sb_tls_io want)
+static int SB_WUR
+conn_wait_io(struct sb_conn *c, enum sb_tls_io want, int64_t deadline,
+             const char **why_r)
 {
-	return net_wait_fd(c->fd,
-	                   want == SB_TLS_IO_WANT_WRITE ? POLLOUT : POLLIN,
-	                   c->timeout_ms);
+	int wait = c->timeout_ms, ret;
+	bool by_deadline = false;
+
+	if (deadline != NET_NO_DEADLINE) {
+		int64_t left = deadline - net_now_ms();
+
+		if (left <= 0) {
+			*why_r = "deadline passed";
+			return 0;
+		}
+		if (wait < 0 || left < wait) {
+			wait = left > INT_MAX ? INT_MAX : (int)left;
+			by_deadline = true;
+		}
+	}
+	ret = net_wait_fd(
+	        c->fd, want == SB_TLS_IO_WANT_WRITE ? POLLOUT : POLLIN, wait);
+	if (ret == 0)
+		*why_r = by_deadline ? "deadline passed" : "idle timeout";
+	return ret;
 }
 
 /* Runs the handshake on a fresh session until it is done or fails. */
-static int
-conn_handshake(struct sb_conn *c, const char **error_r)
+static int SB_WUR
+conn_handshake(struct sb_conn *c, int64_t deadline, const char **error_r)
 {
 	enum sb_tls_io io;
-	const char *error;
+	const char *error, *why = NULL;
 	int ret;
 
 	for (;;) {
@@ -472,25 +556,26 @@ conn_handshake(struct sb_conn *c, const char **error_r)
 			                 "connection closed");
 		if (io == SB_TLS_IO_ERROR)
 			return conn_fail(c, error_r, "%s", error);
-		ret = conn_wait_io(c, io);
+		ret = conn_wait_io(c, io, deadline, &why);
 		if (ret == 0)
-			return conn_fail(c, error_r,
-			                 "TLS handshake failed: timeout");
+			return conn_fail(c, error_r, "TLS handshake failed: %s",
+			                 why);
 		if (ret < 0)
 			return conn_fail(c, error_r, "TLS handshake failed: %s",
-			                 strerror(errno));
+			                 net_strerror(errno));
 	}
 }
 
 /* Starts TLS in either role; see sb_conn_tls_accept. */
-static int
+static int SB_WUR
 conn_start_tls(struct sb_conn *c, struct sb_tls_ctx *ctx, const char *host,
                const char **error_r)
 {
+	int64_t deadline = net_deadline(c->handshake_ms);
 	const char *error;
 	size_t buffered = sb_linereader_buffered_len(&c->reader);
 
-	if (c->broken)
+	if (c->broken || c->write_broken)
 		return conn_fail(c, error_r, "connection unusable");
 	if (c->tls != NULL)
 		return conn_fail(c, error_r, "TLS is already active");
@@ -501,7 +586,7 @@ conn_start_tls(struct sb_conn *c, struct sb_tls_ctx *ctx, const char *host,
 		                 buffered);
 	if (sb_tls_new(ctx, c->fd, host, &c->tls, &error) != 0)
 		return conn_fail(c, error_r, "%s", error);
-	if (conn_handshake(c, error_r) != 0) {
+	if (conn_handshake(c, deadline, error_r) != 0) {
 		sb_tls_free(&c->tls, false);
 		c->broken = true;
 		return -1;
@@ -530,7 +615,7 @@ sb_conn_tls_connect(struct sb_conn *conn, struct sb_tls_ctx *ctx,
 }
 
 /* One non-blocking read from the plain socket, told as a TLS step is. */
-static enum sb_tls_io
+static enum sb_tls_io SB_WUR
 conn_recv_plain(int fd, void *buf, size_t size, size_t *got_r,
                 const char **error_r)
 {
@@ -544,21 +629,21 @@ conn_recv_plain(int fd, void *buf, size_t size, size_t *got_r,
 		return SB_TLS_IO_EOF;
 	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 		return SB_TLS_IO_WANT_READ;
-	*error_r = strerror(errno);
+	*error_r = net_strerror(errno);
 	return SB_TLS_IO_ERROR;
 }
 
 /*
  * Reads 1..size bytes from the socket (through TLS if active), waiting at
- * most the idle timeout between steps. 1 with *got_r > 0; 0 with status
- * EOF or TIMEOUT; -1 with status ERROR.
+ * most the idle timeout between steps and not past deadline. 1 with
+ * *got_r > 0; 0 with status EOF or TIMEOUT; -1 with status ERROR.
  */
-static int
-conn_recv(struct sb_conn *c, void *buf, size_t size, size_t *got_r,
-          enum sb_conn_status *status_r, const char **error_r)
+static int SB_WUR
+conn_recv(struct sb_conn *c, void *buf, size_t size, int64_t deadline,
+          size_t *got_r, enum sb_conn_status *status_r, const char **error_r)
 {
 	enum sb_tls_io io;
-	const char *error;
+	const char *error, *why = NULL;
 	int ret;
 
 	*status_r = SB_CONN_ERROR;
@@ -586,15 +671,15 @@ conn_recv(struct sb_conn *c, void *buf, size_t size, size_t *got_r,
 		case SB_TLS_IO_WANT_WRITE:
 			break;
 		}
-		ret = conn_wait_io(c, io);
+		ret = conn_wait_io(c, io, deadline, &why);
 		if (ret == 0) {
 			*status_r = SB_CONN_TIMEOUT;
-			*error_r = "idle timeout";
+			*error_r = why;
 			return 0;
 		}
 		if (ret < 0)
 			return conn_fail(c, error_r, "poll failed: %s",
-			                 strerror(errno));
+			                 net_strerror(errno));
 	}
 }
 
@@ -602,8 +687,10 @@ int
 sb_conn_read_line(struct sb_conn *conn, struct sb_sv *line_r,
                   enum sb_conn_status *status_r, const char **error_r)
 {
+	int64_t deadline = conn_call_deadline(conn);
 	char chunk[NET_READ_CHUNK];
 	size_t size, got;
+	bool fed = false;
 	int ret;
 
 	for (;;) {
@@ -617,16 +704,28 @@ sb_conn_read_line(struct sb_conn *conn, struct sb_sv *line_r,
 			*error_r = "line too long";
 			return 0;
 		}
+		/*
+		 * Bytes may keep coming without a line end (a trickle, or
+		 * the rest of a too long line being skipped): the whole
+		 * call has a deadline, not only each wait.
+		 */
+		if (fed && net_deadline_passed(deadline)) {
+			*status_r = SB_CONN_TIMEOUT;
+			*error_r = "deadline passed";
+			return 0;
+		}
 		size = sb_linereader_space(&conn->reader);
 		if (size > sizeof(chunk))
 			size = sizeof(chunk);
-		ret = conn_recv(conn, chunk, size, &got, status_r, error_r);
+		ret = conn_recv(conn, chunk, size, deadline, &got, status_r,
+		                error_r);
 		if (ret <= 0)
 			return ret;
 		if (sb_linereader_feed(&conn->reader, chunk, got) != got) {
 			sb_log_error("line reader refused promised space");
 			abort();
 		}
+		fed = true;
 	}
 }
 
@@ -647,16 +746,21 @@ sb_conn_read(struct sb_conn *conn, void *buf, size_t size, size_t *got_r,
 		*status_r = SB_CONN_OK;
 		return 1;
 	}
-	return conn_recv(conn, buf, size, got_r, status_r, error_r);
+	return conn_recv(conn, buf, size, conn_call_deadline(conn), got_r,
+	                 status_r, error_r);
 }
 
-/* Writes some of data: 1..len bytes, or an error or a timeout. */
-static int
-conn_send_some(struct sb_conn *c, const char *data, size_t len, size_t *done_r,
-               const char **error_r)
+/*
+ * Writes some of data: 1..len bytes, or an error or a timeout. A TLS
+ * write that was told to wait is repeated with the same data, as OpenSSL
+ * requires.
+ */
+static int SB_WUR
+conn_send_some(struct sb_conn *c, const char *data, size_t len,
+               int64_t deadline, size_t *done_r, const char **error_r)
 {
 	enum sb_tls_io io;
-	const char *error;
+	const char *error, *why = NULL;
 	ssize_t n;
 	int ret;
 
@@ -681,15 +785,15 @@ conn_send_some(struct sb_conn *c, const char *data, size_t len, size_t *done_r,
 			if (errno != EAGAIN && errno != EWOULDBLOCK &&
 			    errno != EINTR)
 				return conn_fail(c, error_r, "write failed: %s",
-				                 strerror(errno));
+				                 net_strerror(errno));
 			io = SB_TLS_IO_WANT_WRITE;
 		}
-		ret = conn_wait_io(c, io);
+		ret = conn_wait_io(c, io, deadline, &why);
 		if (ret == 0)
-			return conn_fail(c, error_r, "write failed: timeout");
+			return conn_fail(c, error_r, "write failed: %s", why);
 		if (ret < 0)
 			return conn_fail(c, error_r, "poll failed: %s",
-			                 strerror(errno));
+			                 net_strerror(errno));
 	}
 }
 
@@ -697,14 +801,26 @@ int
 sb_conn_write(struct sb_conn *conn, const void *data, size_t len,
               const char **error_r)
 {
+	int64_t deadline = conn_call_deadline(conn);
 	const char *p = data;
 	size_t done;
 
 	if (conn->broken)
 		return conn_fail(conn, error_r, "connection unusable");
+	if (conn->write_broken)
+		return conn_fail(conn, error_r,
+		                 "write refused: an earlier write failed");
 	while (len > 0) {
-		if (conn_send_some(conn, p, len, &done, error_r) != 0)
+		if (conn_send_some(conn, p, len, deadline, &done, error_r) !=
+		    0) {
+			/*
+			 * Part of the data may be on the wire, or held by
+			 * OpenSSL waiting for this very buffer: nothing
+			 * written after it could be trusted.
+			 */
+			conn->write_broken = true;
 			return -1;
+		}
 		p += done;
 		len -= done;
 	}
@@ -752,7 +868,7 @@ sb_conn_wait(struct sb_conn *conn, int event_fd, int timeout_ms,
 	ret = net_poll(pfd, event_fd >= 0 ? 2 : 1, timeout_ms);
 	if (ret < 0)
 		return conn_fail(conn, error_r, "poll failed: %s",
-		                 strerror(errno));
+		                 net_strerror(errno));
 	if (((pfd[0].revents | pfd[1].revents) & POLLNVAL) != 0)
 		return conn_fail(conn, error_r, "poll on a closed fd");
 	if ((pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0)

@@ -2,22 +2,46 @@
  * TCP listeners and connections, plain or TLS, with limits and timeouts.
  *
  * A connection (struct sb_conn) owns a non-blocking socket, a line reader
- * with a maximum line length, and an idle timeout used by every wait. It
- * starts in plain text and can switch to TLS in place: right away for
- * implicit TLS, or after a STARTTLS exchange.
+ * with a maximum line length, and two time limits. It starts in plain text
+ * and can switch to TLS in place: right away for implicit TLS, or after a
+ * STARTTLS exchange.
+ *
+ * Time limits. The idle timeout bounds every single wait for the peer. As
+ * a peer that sends or takes one byte now and then would reset it forever,
+ * every call also has a total deadline, counted from its start:
+ *  - sb_conn_read_line, sb_conn_read, sb_conn_write and sb_conn_printf:
+ *    the call deadline, by default SB_CONN_DEADLINE_FACTOR times the idle
+ *    timeout (so never shorter than it; none when the idle timeout is -1),
+ *    or what sb_conn_set_deadline set. A line that is not complete by
+ *    then, or the rest of a too long line that has not ended by then, gives
+ *    SB_CONN_TIMEOUT; a write that has not finished by then fails.
+ *  - sb_conn_tls_accept and sb_conn_tls_connect: the whole handshake,
+ *    SB_CONN_HANDSHAKE_MS unless sb_conn_set_handshake_timeout set another.
+ * A deadline is per call: a protocol that sends a large body in several
+ * writes gives each of them the full deadline.
  *
  * Reading a line returns 1, 0 or -1, with a status that says which
  * outcome it was:
  *   1  SB_CONN_OK             a line, without its CRLF or LF
  *   0  SB_CONN_EOF            the peer closed the connection
- *   0  SB_CONN_TIMEOUT        nothing arrived within the idle timeout
+ *   0  SB_CONN_TIMEOUT        nothing arrived within the idle timeout, or
+ *                             the line was not complete by the deadline
  *   0  SB_CONN_LINE_TOO_LONG  the line passed the maximum; the connection
  *                             skips it and the next read returns the line
- *                             after it
+ *                             after it (or SB_CONN_TIMEOUT when the rest
+ *                             of it keeps coming past the deadline)
  *  -1  SB_CONN_ERROR          an I/O or TLS error; the connection can only
  *                             be freed
- * After a timeout the connection can still be used: to write a goodbye, or
- * to read again.
+ * After a read timeout the connection can still be used: to write a
+ * goodbye, or to read again (the bytes of an unfinished line are kept).
+ *
+ * A write that failed or timed out may have left part of its data on the
+ * wire, or, with TLS, inside OpenSSL waiting for that same buffer. The
+ * connection is then broken for writing: every later write or printf
+ * fails at once ("write refused: an earlier write failed"), and STARTTLS
+ * is refused. Reading still works, for a caller that wants to see what
+ * the peer sent before it frees the connection; sb_conn_free then sends
+ * no TLS close_notify.
  *
  * SIGPIPE never comes from here: plain writes use send(MSG_NOSIGNAL), TLS
  * writes a socket BIO that does the same (tls.h).
@@ -105,6 +129,13 @@ enum sb_conn_status {
 /* Longest output of one sb_conn_printf call. */
 #define SB_CONN_PRINTF_MAX 16384
 
+/* The call deadline by default: this many times the idle timeout. */
+#define SB_CONN_DEADLINE_FACTOR 4
+/* For sb_conn_set_deadline: back to the default. */
+#define SB_CONN_DEADLINE_DEFAULT 0
+/* The longest a TLS handshake may take by default, in milliseconds. */
+#define SB_CONN_HANDSHAKE_MS 30000
+
 /* Bits of the result of sb_conn_wait. */
 #define SB_CONN_WAIT_INPUT 0x1
 #define SB_CONN_WAIT_EVENT 0x2
@@ -113,12 +144,25 @@ enum sb_conn_status {
  * A plain-text connection on the connected socket fd, which it takes over
  * and makes non-blocking. Lines may be up to max_line bytes (see
  * linereader.h); every wait for the peer ends after timeout_ms without
- * progress (-1: never).
+ * progress (-1: never), and every call has a deadline (see the top of
+ * this file).
  */
 struct sb_conn *sb_conn_new(int fd, size_t max_line, int timeout_ms);
-/* Sends a TLS close_notify when it can do so without waiting, closes. */
+/*
+ * Sends a TLS close_notify when it can do so without waiting (and no
+ * write failed), closes.
+ */
 void sb_conn_free(struct sb_conn **conn);
+/* The idle timeout; a default call deadline follows it. */
 void sb_conn_set_timeout(struct sb_conn *conn, int timeout_ms);
+/*
+ * The total time one read or write call may take, in milliseconds: -1 for
+ * none, SB_CONN_DEADLINE_DEFAULT for SB_CONN_DEADLINE_FACTOR times the
+ * idle timeout. A deadline shorter than the idle timeout wins over it.
+ */
+void sb_conn_set_deadline(struct sb_conn *conn, int deadline_ms);
+/* The total time a TLS handshake may take (-1: none). */
+void sb_conn_set_handshake_timeout(struct sb_conn *conn, int timeout_ms);
 int sb_conn_fd(const struct sb_conn *conn);
 bool sb_conn_is_tls(const struct sb_conn *conn);
 /* "TLSv1.3" and the like, or NULL on a plain connection. */
@@ -134,7 +178,8 @@ const char *sb_conn_tls_version(const struct sb_conn *conn);
  * (the STARTTLS command injection attack). The caller then answers with
  * an error and may go on reading them as plain-text commands.
  *
- * When the handshake fails the connection is unusable: free it.
+ * When the handshake fails, also when it takes longer than the handshake
+ * timeout, the connection is unusable: free it.
  */
 int sb_conn_tls_accept(struct sb_conn *conn, struct sb_tls_ctx *ctx,
                        const char **error_r) SB_WUR;
@@ -166,12 +211,17 @@ int sb_conn_read(struct sb_conn *conn, void *buf, size_t size, size_t *got_r,
                  enum sb_conn_status *status_r, const char **error_r) SB_WUR;
 
 /*
- * Writes all of data. Fails when the peer has taken nothing for the
- * idle timeout, or on an I/O or TLS error.
+ * Writes all of data. Fails when the peer has taken nothing for the idle
+ * timeout, when the call deadline passes first, or on an I/O or TLS
+ * error; the connection is then broken for writing (see the top of this
+ * file).
  */
 int sb_conn_write(struct sb_conn *conn, const void *data, size_t len,
                   const char **error_r) SB_WUR;
-/* Formats and writes; fails without writing past SB_CONN_PRINTF_MAX. */
+/*
+ * Formats and writes. Output longer than SB_CONN_PRINTF_MAX fails before
+ * anything is written (and does not break the connection).
+ */
 int sb_conn_printf(struct sb_conn *conn, const char **error_r, const char *fmt,
                    ...) SB_WUR SB_PRINTF(3, 4);
 

@@ -2,9 +2,11 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "alloc.h"
 #include "charset.h"
 #include "codec.h"
 #include "sv.h"
@@ -26,6 +28,7 @@ struct sb_rfc2047_group {
 	const char *start; /* the words as written, kept when they fail */
 	const char *end;
 	bool active;
+	struct sb_charset_cache *cache;
 };
 
 /* A character allowed in a charset name (RFC 2047's token). */
@@ -71,7 +74,7 @@ sb_rfc2047_parse_word(const char *p, size_t left, struct sb_rfc2047_word *w)
 	return true;
 }
 
-static int
+static int SB_WUR
 sb_rfc2047_hex(unsigned char c)
 {
 	if (c >= '0' && c <= '9')
@@ -131,23 +134,67 @@ sb_rfc2047_decode_word(const struct sb_rfc2047_word *w, struct sb_buf *raw)
 	return 0;
 }
 
+/* A byte that must not reach decoded text: C0 but TAB, and DEL. */
+static bool
+sb_rfc2047_is_control(unsigned char c)
+{
+	return (c < 0x20 && c != '\t') || c == 0x7f;
+}
+
 /*
- * Appends plain text: folding line breaks are dropped and bytes that are
- * not UTF-8 become U+FFFD.
+ * Replaces the control characters appended to out from offset `from` on:
+ * CR and LF by a space, the others by U+FFFD. In UTF-8 these bytes are
+ * always characters of their own.
+ */
+static int SB_WUR
+sb_rfc2047_sanitise(struct sb_buf *out, size_t from, unsigned int *flags)
+{
+	size_t i, n;
+	char *tail;
+	int ret = 0;
+
+	for (i = from; i < out->len; i++) {
+		if (sb_rfc2047_is_control((unsigned char)out->data[i]))
+			break;
+	}
+	if (i == out->len)
+		return 0;
+	*flags |= SB_RFC2047_CONTROL;
+	n = out->len - i;
+	tail = sb_memdup(out->data + i, n);
+	sb_buf_truncate(out, i);
+	for (i = 0; i < n && ret == 0; i++) {
+		unsigned char c = (unsigned char)tail[i];
+
+		if (c == '\r' || c == '\n')
+			ret = sb_buf_add_char(out, ' ');
+		else if (sb_rfc2047_is_control(c))
+			ret = sb_buf_add(out, "\xef\xbf\xbd", 3);
+		else
+			ret = sb_buf_add_char(out, (char)c);
+	}
+	free(tail);
+	return ret;
+}
+
+/*
+ * Appends plain text: folding line breaks are dropped, bytes that are
+ * not UTF-8 become U+FFFD and control characters are replaced.
  */
 static int SB_WUR
 sb_rfc2047_put_text(const char *p, size_t len, struct sb_buf *out,
                     unsigned int *flags)
 {
-	size_t i = 0, start;
+	size_t i = 0, start, from;
 	int ret;
 
 	while (i < len) {
 		start = i;
 		while (i < len && p[i] != '\r' && p[i] != '\n')
 			i++;
+		from = out->len;
 		ret = sb_charset_to_utf8("UTF-8", p + start, i - start, out);
-		if (ret < 0)
+		if (ret < 0 || sb_rfc2047_sanitise(out, from, flags) != 0)
 			return -1;
 		if (ret > 0)
 			*flags |= SB_RFC2047_REPLACED;
@@ -158,36 +205,34 @@ sb_rfc2047_put_text(const char *p, size_t len, struct sb_buf *out,
 }
 
 /*
- * Converts the pending group to UTF-8 and appends it to out; a group in an
+ * Converts the pending group to UTF-8 straight into out; a group in an
  * unknown charset is appended as it was written.
  */
 static int SB_WUR
 sb_rfc2047_flush(struct sb_rfc2047_group *g, struct sb_buf *out,
                  unsigned int *flags)
 {
-	struct sb_buf utf8;
+	enum sb_charset_error err;
+	size_t from = out->len;
 	int ret;
 
 	if (!g->active)
 		return 0;
 	g->active = false;
-	/* No charset turns one byte into more than 8 bytes of UTF-8. */
-	sb_buf_init(&utf8, g->raw.len * 8 + 64);
-	ret = sb_charset_to_utf8(g->charset,
-	                         g->raw.data == NULL ? "" : g->raw.data,
-	                         g->raw.len, &utf8);
+	ret = sb_charset_to_utf8_ex(g->charset,
+	                            g->raw.data == NULL ? "" : g->raw.data,
+	                            g->raw.len, out, g->cache, &err);
 	sb_buf_reset(&g->raw);
-	if (ret < 0) {
-		sb_buf_free(&utf8);
+	if (ret < 0 && err == SB_CHARSET_ERR_UNKNOWN) {
 		*flags |= SB_RFC2047_UNKNOWN_CHARSET;
 		return sb_rfc2047_put_text(
 		        g->start, (size_t)(g->end - g->start), out, flags);
 	}
+	if (ret < 0)
+		return -1; /* out passed its maximum */
 	if (ret > 0)
 		*flags |= SB_RFC2047_REPLACED;
-	ret = sb_buf_add(out, sb_buf_str(&utf8), utf8.len);
-	sb_buf_free(&utf8);
-	return ret;
+	return sb_rfc2047_sanitise(out, from, flags);
 }
 
 static bool
@@ -237,6 +282,7 @@ int
 sb_rfc2047_decode(const char *in, size_t len, struct sb_buf *out,
                   unsigned int *flags_r)
 {
+	struct sb_charset_cache cache;
 	struct sb_rfc2047_group g;
 	struct sb_rfc2047_word w;
 	struct sb_buf word_raw;
@@ -248,6 +294,8 @@ sb_rfc2047_decode(const char *in, size_t len, struct sb_buf *out,
 		in = ""; /* an empty value may come without a pointer */
 	raw_max = out->max < SIZE_MAX / 2 - 64 ? out->max * 2 + 64 : SIZE_MAX;
 	memset(&g, 0, sizeof(g));
+	sb_charset_cache_init(&cache);
+	g.cache = &cache;
 	sb_buf_init(&g.raw, raw_max);
 	sb_buf_init(&word_raw, raw_max);
 	while (i < len) {
@@ -285,6 +333,7 @@ sb_rfc2047_decode(const char *in, size_t len, struct sb_buf *out,
 		                          out, &flags);
 	sb_buf_free(&g.raw);
 	sb_buf_free(&word_raw);
+	sb_charset_cache_deinit(&cache);
 	if (ret != 0) {
 		sb_buf_free(out);
 		return -1;
@@ -341,8 +390,8 @@ sb_utf8_char_len(unsigned char c)
 }
 
 /*
- * Writes `sep` spaces and then a token of `next` characters, folding the
- * line first when the token would pass its end and something already
+ * Writes `sep` spaces and then a token of `tok_len` characters, folding
+ * the line first when the token would pass its end and something already
  * stands on it.
  */
 static int SB_WUR
@@ -351,7 +400,9 @@ sb_rfc2047_put_token(struct sb_rfc2047_out *o, size_t sep, const char *tok,
 {
 	size_t i;
 
-	if (sep > 0 && o->col > 0 && o->col + sep + tok_len > SB_RFC2047_LINE) {
+	/* Spaces alone never go to a line of their own. */
+	if (sep > 0 && tok_len > 0 && o->col > 0 &&
+	    o->col + sep + tok_len > SB_RFC2047_LINE) {
 		if (sb_buf_add(o->buf, "\r\n", 2) != 0)
 			return -1;
 		o->col = 0;
@@ -487,12 +538,41 @@ sb_rfc2047_word_end(const char *p, size_t len, size_t i)
 	return i;
 }
 
+/* An RFC 5322 special: a word holding one cannot stand in a phrase. */
+static bool
+sb_rfc2047_has_special(const char *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (strchr("()<>[]:;@\\,.\"", p[i]) != NULL && p[i] != '\0')
+			return true;
+	}
+	return false;
+}
+
+/* How the words of one value are written. */
+struct sb_rfc2047_mode {
+	enum sb_rfc2047_encoding encoding;
+	bool phrase; /* words with specials are encoded too */
+};
+
+static bool
+sb_rfc2047_word_needs(const struct sb_rfc2047_mode *m, const char *p,
+                      size_t len)
+{
+	return sb_rfc2047_needs_encoding(p, len) ||
+	       (m->phrase && sb_rfc2047_has_special(p, len));
+}
+
 /*
  * The end of the run of words needing encoding that starts with the word
  * p[i..end): later such words join it when only spaces stand between.
+ * Spaces that end the value join it too.
  */
 static size_t
-sb_rfc2047_run_end(const char *p, size_t len, size_t end)
+sb_rfc2047_run_end(const struct sb_rfc2047_mode *m, const char *p, size_t len,
+                   size_t end)
 {
 	size_t next, next_end;
 
@@ -501,22 +581,130 @@ sb_rfc2047_run_end(const char *p, size_t len, size_t end)
 		while (next < len && p[next] == ' ')
 			next++;
 		if (next == len)
-			return end;
+			return len;
 		next_end = sb_rfc2047_word_end(p, len, next);
-		if (!sb_rfc2047_needs_encoding(p + next, next_end - next))
+		if (!sb_rfc2047_word_needs(m, p + next, next_end - next))
 			return end;
 		end = next_end;
 	}
 }
 
-int
-sb_rfc2047_encode(const char *in, size_t len, size_t column,
-                  enum sb_rfc2047_encoding encoding, struct sb_buf *out,
-                  const char **error_r)
+/* The length of p without the spaces that end it. */
+static size_t
+sb_rfc2047_trimmed_len(const char *p, size_t len)
+{
+	while (len > 0 && p[len - 1] == ' ')
+		len--;
+	return len;
+}
+
+/*
+ * Writes a phrase of printable ASCII as one quoted string, folded at its
+ * spaces (folding whitespace inside quotes unfolds to the same spaces).
+ */
+static int SB_WUR
+sb_rfc2047_put_quoted(struct sb_rfc2047_out *o, const char *in, size_t len)
+{
+	size_t i = 0, sep, end, k, trimmed = sb_rfc2047_trimmed_len(in, len);
+	struct sb_buf tok;
+	int ret;
+
+	sb_buf_init(&tok, 2 * len + 2);
+	ret = sb_rfc2047_put_token(o, 0, "\"", 1);
+	while (i < trimmed && ret == 0) {
+		sep = i;
+		while (in[i] == ' ')
+			i++;
+		sep = i - sep;
+		end = sb_rfc2047_word_end(in, len, i);
+		sb_buf_reset(&tok);
+		for (k = i; k < end && ret == 0; k++) {
+			if (in[k] == '"' || in[k] == '\\')
+				ret = sb_buf_add_char(&tok, '\\');
+			if (ret == 0)
+				ret = sb_buf_add_char(&tok, in[k]);
+		}
+		if (end == trimmed && ret == 0)
+			ret = sb_buf_add(&tok, in + end, len - end);
+		if (ret == 0)
+			ret = sb_rfc2047_put_token(o, sep, tok.data, tok.len);
+		i = end;
+	}
+	sb_buf_free(&tok);
+	if (ret == 0)
+		ret = sb_rfc2047_put_token(o, 0, "\"", 1);
+	return ret;
+}
+
+/* True when a phrase goes out as a quoted string: see rfc2047.h. */
+static bool
+sb_rfc2047_quote_phrase(const char *in, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)in[i] < 32 || (unsigned char)in[i] > 126)
+			return false;
+		if (in[i] == '=' && i + 1 < len && in[i + 1] == '?')
+			return false;
+	}
+	return sb_rfc2047_has_special(in, len);
+}
+
+/* Control characters but TAB, and DEL: refused in a header value. */
+static bool
+sb_rfc2047_has_control(const char *in, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (sb_rfc2047_is_control((unsigned char)in[i]))
+			return true;
+	}
+	return false;
+}
+
+static int SB_WUR
+sb_rfc2047_encode_words(struct sb_rfc2047_out *o,
+                        const struct sb_rfc2047_mode *m, const char *in,
+                        size_t len)
+{
+	size_t i = 0, sep, end, trimmed = sb_rfc2047_trimmed_len(in, len);
+	int ret = 0;
+
+	while (i < len && ret == 0) {
+		sep = i;
+		while (i < len && in[i] == ' ')
+			i++;
+		sep = i - sep;
+		if (i == len) {
+			/* The value is spaces only. */
+			ret = sb_rfc2047_put_token(o, sep, "", 0);
+			break;
+		}
+		end = sb_rfc2047_word_end(in, len, i);
+		if (!sb_rfc2047_word_needs(m, in + i, end - i)) {
+			/* The last word carries the spaces after it. */
+			if (end == trimmed)
+				end = len;
+			ret = sb_rfc2047_put_token(o, sep, in + i, end - i);
+		} else {
+			end = sb_rfc2047_run_end(m, in, len, end);
+			ret = sb_rfc2047_put_run(o, sep, in + i, end - i,
+			                         m->encoding);
+		}
+		i = end;
+	}
+	return ret;
+}
+
+static int SB_WUR
+sb_rfc2047_encode_mode(const char *in, size_t len, size_t column,
+                       const struct sb_rfc2047_mode *m, struct sb_buf *out,
+                       const char **error_r)
 {
 	struct sb_rfc2047_out o = {out, column};
-	size_t i = 0, sep, end;
-	int ret = 0;
+	int ret;
 
 	if (in == NULL)
 		in = "";
@@ -524,29 +712,38 @@ sb_rfc2047_encode(const char *in, size_t len, size_t column,
 		*error_r = "header value is not UTF-8";
 		return -1;
 	}
-	while (i < len && ret == 0) {
-		sep = i;
-		while (i < len && in[i] == ' ')
-			i++;
-		sep = i - sep;
-		if (i == len) {
-			ret = sb_rfc2047_put_token(&o, sep, "", 0);
-			break;
-		}
-		end = sb_rfc2047_word_end(in, len, i);
-		if (!sb_rfc2047_needs_encoding(in + i, end - i)) {
-			ret = sb_rfc2047_put_token(&o, sep, in + i, end - i);
-		} else {
-			end = sb_rfc2047_run_end(in, len, end);
-			ret = sb_rfc2047_put_run(&o, sep, in + i, end - i,
-			                         encoding);
-		}
-		i = end;
+	if (sb_rfc2047_has_control(in, len)) {
+		*error_r = "header value has control characters";
+		return -1;
 	}
+	if (m->phrase && sb_rfc2047_quote_phrase(in, len))
+		ret = sb_rfc2047_put_quoted(&o, in, len);
+	else
+		ret = sb_rfc2047_encode_words(&o, m, in, len);
 	if (ret != 0) {
 		sb_buf_free(out);
 		*error_r = "encoded header value is too long";
 		return -1;
 	}
 	return 0;
+}
+
+int
+sb_rfc2047_encode(const char *in, size_t len, size_t column,
+                  enum sb_rfc2047_encoding encoding, struct sb_buf *out,
+                  const char **error_r)
+{
+	struct sb_rfc2047_mode m = {encoding, false};
+
+	return sb_rfc2047_encode_mode(in, len, column, &m, out, error_r);
+}
+
+int
+sb_rfc2047_encode_phrase(const char *in, size_t len, size_t column,
+                         enum sb_rfc2047_encoding encoding, struct sb_buf *out,
+                         const char **error_r)
+{
+	struct sb_rfc2047_mode m = {encoding, true};
+
+	return sb_rfc2047_encode_mode(in, len, column, &m, out, error_r);
 }

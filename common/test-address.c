@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "common/address.h"
+#include "common/charset.h"
 #include "test.h"
 
 static void
@@ -266,7 +267,7 @@ test_limits(void)
 	TEST_EQ_UINT(list->flags, SB_ADDRESS_ERR_TOO_LONG);
 	sb_address_list_free(&list);
 
-	/* Deep comments: the nesting past the limit is text. */
+	/* Deep comments: flagged, but every ')' closes a '('. */
 	for (i = 0; i < 40; i++) {
 		in[i] = '(';
 		in[40 + i] = ')';
@@ -275,9 +276,140 @@ test_limits(void)
 	list = sb_address_list_parse_new(in, strlen(in), 10);
 	TEST_EQ_UINT(list->count, 1);
 	TEST_EQ_STR(list->addrs[0].mailbox, "a");
-	TEST_EQ_UINT(list->flags, SB_ADDRESS_ERR_DEPTH | SB_ADDRESS_ERR_SYNTAX);
+	TEST_ASSERT(list->addrs[0].name == NULL);
+	TEST_EQ_UINT(list->flags, SB_ADDRESS_ERR_DEPTH);
 	sb_address_list_free(&list);
 	free(in);
+}
+
+/*
+ * 33 '(' closed by only 32 ')': the comment goes on, so what looks like
+ * an address inside it is not one (as other readers see it).
+ */
+static void
+test_deep_comment_unbalanced(void)
+{
+	struct sb_address_list *list;
+	char in[256];
+	size_t i, n = 0;
+
+	for (i = 0; i < 33; i++)
+		in[n++] = '(';
+	in[n++] = 'x';
+	for (i = 0; i < 32; i++)
+		in[n++] = ')';
+	memcpy(in + n, " evil@attacker.example, ) real@example.com", 43);
+	list = sb_address_list_parse_new(in, strlen(in), 10);
+	TEST_EQ_UINT(list->count, 1);
+	TEST_EQ_STR(list->addrs[0].mailbox, "real");
+	TEST_EQ_STR(list->addrs[0].domain, "example.com");
+	TEST_ASSERT(list->addrs[0].name == NULL);
+	TEST_EQ_UINT(list->flags, SB_ADDRESS_ERR_DEPTH);
+	sb_address_list_free(&list);
+
+	/* Never closed: all of it is a comment. */
+	in[n] = '\0';
+	memcpy(in + n, " evil@attacker.example", 23);
+	list = sb_address_list_parse_new(in, strlen(in), 10);
+	TEST_EQ_UINT(list->count, 0);
+	TEST_EQ_UINT(list->flags,
+	             SB_ADDRESS_ERR_DEPTH | SB_ADDRESS_ERR_UNTERMINATED);
+	sb_address_list_free(&list);
+}
+
+/* No CR or LF gets into a part, whatever quoting or literal holds it. */
+static void
+test_no_line_breaks(void)
+{
+	struct sb_address_list *list;
+
+	expect("a@[1.2.3.4\r\n ]", "(NIL NIL \"a\" \"[1.2.3.4]\")", 0);
+	expect("a@[ 1.2.3.4 ]", "(NIL NIL \"a\" \"[1.2.3.4]\")", 0);
+	expect("a@[IPv6:\r\n ::1]", "(NIL NIL \"a\" \"[IPv6:::1]\")", 0);
+	expect("a@[1.2\\\r\n .3]", "(NIL NIL \"a\" \"[1.2.3]\")", 0);
+	expect("\"a\\\r\n b\"@x.test", "(NIL NIL \"a b\" \"x.test\")", 0);
+	expect("\"N\\\r\n ame\" <a@x.test>", "(\"N ame\" NIL \"a\" \"x.test\")",
+	       0);
+	expect("a@x.test (c\\\r\n d)", "(\"c d\" NIL \"a\" \"x.test\")", 0);
+	list = sb_address_list_parse_new("\"a\\\rb\"@x.test", 12, 10);
+	TEST_EQ_STR(list->addrs[0].mailbox, "ab");
+	sb_address_list_free(&list);
+}
+
+/* A NUL never cuts a part short: it becomes U+FFFD, flagged. */
+static void
+test_nul_in_atom(void)
+{
+	struct sb_address_list *list;
+
+	list = sb_address_list_parse_new("ab\0cd@x.y", 9, 10);
+	TEST_EQ_UINT(list->count, 1);
+	TEST_EQ_STR(list->addrs[0].mailbox, "ab\xef\xbf\xbd"
+	                                    "cd");
+	TEST_EQ_STR(list->addrs[0].domain, "x.y");
+	TEST_EQ_UINT(list->flags, SB_ADDRESS_ERR_NUL);
+	sb_address_list_free(&list);
+	list = sb_address_list_parse_new("\"a\0b\" <c@d\0e>", 13, 10);
+	TEST_EQ_UINT(list->count, 1);
+	TEST_EQ_STR(list->addrs[0].name, "a\xef\xbf\xbd"
+	                                 "b");
+	TEST_EQ_STR(list->addrs[0].domain, "d\xef\xbf\xbd"
+	                                   "e");
+	TEST_EQ_UINT(list->flags, SB_ADDRESS_ERR_NUL);
+	sb_address_list_free(&list);
+}
+
+/* Only a comment after a bare addr-spec names it. */
+static void
+test_comment_names(void)
+{
+	expect("(c)d@e.test", "(NIL NIL \"d\" \"e.test\")", 0);
+	expect("d(c)@e.test", "(NIL NIL \"d\" \"e.test\")", 0);
+	expect("d@e.test(c)", "(\"c\" NIL \"d\" \"e.test\")", 0);
+	expect("(a) d@e.test (b)", "(\"b\" NIL \"d\" \"e.test\")", 0);
+	expect("<d@e.test> (c)", "(NIL NIL \"d\" \"e.test\")", 0);
+	expect("a@b.test, (c) d@e.test",
+	       "(NIL NIL \"a\" \"b.test\")(NIL NIL \"d\" \"e.test\")", 0);
+}
+
+/* A display name too long to decode still comes out as valid UTF-8. */
+static void
+test_display_name_fallback(void)
+{
+	struct sb_address_list *list;
+	struct sb_buf in;
+	size_t i;
+	const char *d;
+
+	sb_buf_init(&in, 4096);
+	/* 342 bytes of TSCII 0x82: 4104 bytes of UTF-8, past the bound. */
+	TEST_EQ_INT(sb_buf_add_str(&in, "\xe9t\xe9 =?TSCII?B?"), 0);
+	for (i = 0; i < 114; i++) {
+		/* 0x82 0x82 0x82 in base64 */
+		TEST_EQ_INT(sb_buf_add_str(&in, "goKC"), 0);
+	}
+	TEST_EQ_INT(sb_buf_add_str(&in, "?= <a@b.test>"), 0);
+	list = sb_address_list_parse_new(in.data, in.len, 10);
+	TEST_EQ_UINT(list->count, 1);
+	d = list->addrs[0].display_name;
+	TEST_ASSERT(d != NULL);
+	TEST_ASSERT(sb_utf8_valid(d, strlen(d)));
+	TEST_ASSERT(strncmp(d, "\xef\xbf\xbdt\xef\xbf\xbd =?TSCII?B?goKC",
+	                    22) == 0);
+	TEST_EQ_UINT(list->flags, SB_ADDRESS_ERR_TOO_LONG);
+	sb_address_list_free(&list);
+
+	/* Within the bound, a 12-fold growth decodes as it should. */
+	sb_buf_reset(&in);
+	TEST_EQ_INT(sb_buf_add_str(&in, "=?TSCII?B?"), 0);
+	for (i = 0; i < 100; i++)
+		TEST_EQ_INT(sb_buf_add_str(&in, "goKC"), 0);
+	TEST_EQ_INT(sb_buf_add_str(&in, "?= <a@b.test>"), 0);
+	list = sb_address_list_parse_new(in.data, in.len, 10);
+	TEST_EQ_UINT(strlen(list->addrs[0].display_name), 3600);
+	TEST_EQ_UINT(list->flags, 0);
+	sb_address_list_free(&list);
+	sb_buf_free(&in);
 }
 
 static void
@@ -307,8 +439,55 @@ test_write_addr_spec(void)
 	expect_addr_spec("\"a\\\"b\"@x.test", "\"a\\\"b\"@x.test");
 	expect_addr_spec("\"john.\"@x.test", "\"john.\"@x.test");
 	expect_addr_spec("nodomain", "nodomain");
+	expect_addr_spec("a@[1.2.3.4\r\n ]", "a@[1.2.3.4]");
 	sb_buf_init(&b, 100);
 	TEST_EQ_INT(sb_address_write_addr_spec(&group, &b), -1);
+	sb_buf_free(&b);
+}
+
+static void
+expect_addr_spec_refused(const char *mailbox, const char *domain)
+{
+	struct sb_address a = {.type = SB_ADDRESS_MAILBOX};
+	struct sb_buf b;
+
+	a.mailbox = (char *)mailbox;
+	a.domain = (char *)domain;
+	sb_buf_init(&b, 1000);
+	TEST_EQ_INT(sb_address_write_addr_spec(&a, &b), -1);
+	TEST_EQ_STR(sb_buf_str(&b), "");
+	sb_buf_free(&b);
+}
+
+/* Nothing that could break a header line or an address is written. */
+static void
+test_write_addr_spec_refuses(void)
+{
+	struct sb_address a = {.type = SB_ADDRESS_MAILBOX};
+	struct sb_buf b;
+
+	expect_addr_spec_refused("a\rb", "x.test");
+	expect_addr_spec_refused("a\nb", "x.test");
+	expect_addr_spec_refused("a\x01", "x.test");
+	expect_addr_spec_refused("a\x7f", "x.test");
+	expect_addr_spec_refused("a", "x.test\r\nBcc: evil@x.test");
+	expect_addr_spec_refused("a", "[1.2.3.4\r\n ]");
+	expect_addr_spec_refused("a", "x..test");
+	expect_addr_spec_refused("a", "x test");
+	expect_addr_spec_refused("a", "x.test>, b@y.test");
+	expect_addr_spec_refused("a", "[1.2]3]");
+	expect_addr_spec_refused("a", "[a\\]");
+	/* A tab is a control character too; a space and 8-bit are fine. */
+	a.mailbox = "a\tb";
+	a.domain = "b\xc3\xbc"
+	           "cher.example";
+	sb_buf_init(&b, 1000);
+	TEST_EQ_INT(sb_address_write_addr_spec(&a, &b), -1);
+	sb_buf_free(&b);
+	a.mailbox = "a b";
+	TEST_EQ_INT(sb_address_write_addr_spec(&a, &b), 0);
+	TEST_EQ_STR(sb_buf_str(&b), "\"a b\"@b\xc3\xbc"
+	                            "cher.example");
 	sb_buf_free(&b);
 }
 
@@ -323,6 +502,12 @@ main(void)
 	        {"broken groups", test_groups_broken},
 	        {"limits", test_limits},
 	        {"write addr-spec", test_write_addr_spec},
+	        {"write addr-spec refuses", test_write_addr_spec_refuses},
+	        {"deep comment unbalanced", test_deep_comment_unbalanced},
+	        {"no line breaks in parts", test_no_line_breaks},
+	        {"NUL in an atom", test_nul_in_atom},
+	        {"comment names", test_comment_names},
+	        {"display name fallback", test_display_name_fallback},
 	        {NULL, NULL},
 	};
 	return test_run(cases);

@@ -1,4 +1,5 @@
 #include <dirent.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -279,6 +280,220 @@ test_cert_repairs(void)
 	TEST_ASSERT(!created);
 }
 
+/*
+ * Replaces the certificate by one made here for the key in place: with
+ * the given subjectAltName (NULL: none), basicConstraints CA:TRUE or
+ * CA:FALSE, and notBefore that many seconds from now.
+ */
+static void
+write_custom_cert(const char *san, bool ca, long not_before)
+{
+	EVP_PKEY *key = load_key();
+	X509 *x = X509_new();
+	X509_NAME *name;
+	X509V3_CTX ctx;
+	X509_EXTENSION *ext;
+	FILE *f;
+
+	TEST_ASSERT(x != NULL);
+	TEST_EQ_INT(X509_set_version(x, X509_VERSION_3), 1);
+	TEST_EQ_INT(ASN1_INTEGER_set(X509_get_serialNumber(x), 4242), 1);
+	name = X509_get_subject_name(x);
+	TEST_EQ_INT(X509_NAME_add_entry_by_txt(
+	                    name, "CN", MBSTRING_ASC,
+	                    (const unsigned char *)"localhost", -1, -1, 0),
+	            1);
+	TEST_EQ_INT(X509_set_issuer_name(x, name), 1);
+	TEST_ASSERT(X509_gmtime_adj(X509_getm_notBefore(x), not_before) !=
+	            NULL);
+	TEST_ASSERT(X509_gmtime_adj(X509_getm_notAfter(x), 200L * 86400) !=
+	            NULL);
+	TEST_EQ_INT(X509_set_pubkey(x, key), 1);
+	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
+	ext = X509V3_EXT_nconf_nid(NULL, &ctx, NID_basic_constraints,
+	                           ca ? "critical,CA:TRUE"
+	                              : "critical,CA:FALSE");
+	TEST_ASSERT(ext != NULL);
+	TEST_EQ_INT(X509_add_ext(x, ext, -1), 1);
+	X509_EXTENSION_free(ext);
+	if (san != NULL) {
+		ext = X509V3_EXT_nconf_nid(NULL, &ctx, NID_subject_alt_name,
+		                           san);
+		TEST_ASSERT(ext != NULL);
+		TEST_EQ_INT(X509_add_ext(x, ext, -1), 1);
+		X509_EXTENSION_free(ext);
+	}
+	TEST_ASSERT(X509_sign(x, key, EVP_sha256()) != 0);
+	f = fopen(cert_path, "w");
+	TEST_ASSERT(f != NULL);
+	TEST_EQ_INT(PEM_write_X509(f, x), 1);
+	TEST_EQ_INT(fclose(f), 0);
+	X509_free(x);
+	EVP_PKEY_free(key);
+}
+
+/* The serial of the certificate in place: 4242 for write_custom_cert. */
+static long
+cert_serial(void)
+{
+	X509 *x = load_cert();
+	long serial = ASN1_INTEGER_get(X509_get0_serialNumber(x));
+
+	X509_free(x);
+	return serial;
+}
+
+/* sb_cert_ensure replaces the files, for `why`, and the result is sound. */
+static void
+expect_replaced(const char *why)
+{
+	const char *error = NULL;
+	bool created = false;
+	struct stat st;
+	X509 *x;
+
+	if (sb_cert_ensure(cert_path, key_path, 30, &created, &error) != 0)
+		test_fail(__FILE__, __LINE__, "%s: %s", why, error);
+	if (!created)
+		test_fail(__FILE__, __LINE__, "%s: kept", why);
+	TEST_EQ_INT(lstat(key_path, &st), 0);
+	TEST_ASSERT(S_ISREG(st.st_mode));
+	TEST_EQ_INT(st.st_mode & 07777, 0600);
+	TEST_EQ_UINT(st.st_uid, geteuid());
+	x = load_cert();
+	TEST_EQ_INT(X509_check_ca(x), 0);
+	TEST_EQ_INT(X509_check_ip_asc(x, "127.0.0.1", 0), 1);
+	X509_free(x);
+	TEST_ASSERT(cert_serial() != 4242);
+}
+
+/* A certificate made elsewhere but fit for use is kept. */
+static void
+test_cert_custom_kept(void)
+{
+	const char *error = NULL;
+	bool created = true;
+
+	paths("custom-kept");
+	TEST_EQ_INT(sb_cert_generate(cert_path, key_path, SB_CERT_VALID_DAYS,
+	                             &error),
+	            0);
+	write_custom_cert("IP:127.0.0.1,IP:::1,DNS:localhost", false, -60);
+	TEST_EQ_INT(sb_cert_ensure(cert_path, key_path, 30, &created, &error),
+	            0);
+	TEST_ASSERT(!created);
+	TEST_EQ_INT(cert_serial(), 4242);
+}
+
+static void
+test_cert_replace_ca(void)
+{
+	const char *error = NULL;
+
+	paths("replace-ca");
+	TEST_EQ_INT(sb_cert_generate(cert_path, key_path, SB_CERT_VALID_DAYS,
+	                             &error),
+	            0);
+	write_custom_cert("IP:127.0.0.1,IP:::1,DNS:localhost", true, -60);
+	expect_replaced("a CA certificate");
+}
+
+static void
+test_cert_replace_missing_names(void)
+{
+	static const char *const sans[] = {
+	        NULL, /* the CN alone is not enough */
+	        "DNS:localhost",
+	        "IP:127.0.0.1,DNS:localhost",
+	        "IP:127.0.0.1,IP:::1",
+	        "IP:127.0.0.1,IP:::1,DNS:*.localhost",
+	};
+	const char *error = NULL;
+	char name[32];
+
+	for (size_t i = 0; i < SB_N_ELEMENTS(sans); i++) {
+		snprintf(name, sizeof(name), "names-%zu", i);
+		paths(name);
+		TEST_EQ_INT(sb_cert_generate(cert_path, key_path,
+		                             SB_CERT_VALID_DAYS, &error),
+		            0);
+		write_custom_cert(sans[i], false, -60);
+		expect_replaced(sans[i] != NULL ? sans[i] : "no SAN");
+	}
+}
+
+static void
+test_cert_replace_not_yet_valid(void)
+{
+	const char *error = NULL;
+
+	paths("not-yet-valid");
+	TEST_EQ_INT(sb_cert_generate(cert_path, key_path, SB_CERT_VALID_DAYS,
+	                             &error),
+	            0);
+	write_custom_cert("IP:127.0.0.1,IP:::1,DNS:localhost", false, 86400);
+	expect_replaced("notBefore tomorrow");
+}
+
+/* A key that others may read, or may have read, is replaced. */
+static void
+test_cert_bad_key_permissions(void)
+{
+	static const mode_t modes[] = {0644, 0640, 0604, 0620, 0602, 0700};
+	const char *error = NULL;
+	bool created = true;
+	char name[32];
+
+	for (size_t i = 0; i < SB_N_ELEMENTS(modes); i++) {
+		snprintf(name, sizeof(name), "key-mode-%zu", i);
+		paths(name);
+		TEST_EQ_INT(sb_cert_generate(cert_path, key_path,
+		                             SB_CERT_VALID_DAYS, &error),
+		            0);
+		TEST_EQ_INT(chmod(key_path, modes[i]), 0);
+		if (modes[i] == 0700) {
+			/* Only the owner's bits: fine. */
+			TEST_EQ_INT(sb_cert_ensure(cert_path, key_path, 30,
+			                           &created, &error),
+			            0);
+			TEST_ASSERT(!created);
+			continue;
+		}
+		expect_replaced("key open to others");
+	}
+}
+
+static void
+test_cert_key_owner(void)
+{
+	const char *error = NULL;
+
+	if (geteuid() != 0) {
+		printf("     skipped: only root can give a file away\n");
+		return;
+	}
+	paths("key-owner");
+	TEST_EQ_INT(sb_cert_generate(cert_path, key_path, SB_CERT_VALID_DAYS,
+	                             &error),
+	            0);
+	TEST_EQ_INT(chown(key_path, 65534, 65534), 0);
+	expect_replaced("key of another user");
+}
+
+static void
+test_cert_key_not_regular(void)
+{
+	const char *error = NULL;
+
+	paths("key-fifo");
+	TEST_EQ_INT(sb_cert_generate(cert_path, key_path, SB_CERT_VALID_DAYS,
+	                             &error),
+	            0);
+	TEST_EQ_INT(unlink(key_path), 0);
+	TEST_EQ_INT(mkfifo(key_path, 0600), 0);
+	expect_replaced("a FIFO for a key");
+}
+
 static void
 test_cert_errors(void)
 {
@@ -310,6 +525,16 @@ main(void)
 	         test_cert_fresh_left_alone},
 	        {"renewal", test_cert_renewal},
 	        {"repairs", test_cert_repairs},
+	        {"a fit certificate made elsewhere is kept",
+	         test_cert_custom_kept},
+	        {"replace a CA certificate", test_cert_replace_ca},
+	        {"replace a certificate without the names",
+	         test_cert_replace_missing_names},
+	        {"replace a certificate not valid yet",
+	         test_cert_replace_not_yet_valid},
+	        {"bad key permissions", test_cert_bad_key_permissions},
+	        {"key of another user", test_cert_key_owner},
+	        {"key not a regular file", test_cert_key_not_regular},
 	        {"errors", test_cert_errors},
 	        {NULL, NULL},
 	};

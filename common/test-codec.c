@@ -1,4 +1,5 @@
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "common/codec.h"
@@ -367,6 +368,21 @@ test_qp_encode(void)
 	expect_qp_encode(in, 200, SB_QP_ENCODE_BINARY, NULL);
 }
 
+/* The encoded length saturates instead of wrapping around. */
+static void
+test_base64_encoded_len_saturates(void)
+{
+	TEST_EQ_UINT(sb_base64_encoded_len(0), 0);
+	TEST_EQ_UINT(sb_base64_encoded_len(1), 4);
+	TEST_EQ_UINT(sb_base64_encoded_len(3), 4);
+	TEST_EQ_UINT(sb_base64_encoded_len(4), 8);
+	TEST_EQ_UINT(sb_base64_encoded_len(SIZE_MAX / 4 * 3), SIZE_MAX / 4 * 4);
+	TEST_EQ_UINT(sb_base64_encoded_len(SIZE_MAX / 4 * 3 + 1), SIZE_MAX);
+	TEST_EQ_UINT(sb_base64_encoded_len(SIZE_MAX / 4 * 3 + 3), SIZE_MAX);
+	TEST_EQ_UINT(sb_base64_encoded_len(SIZE_MAX - 1), SIZE_MAX);
+	TEST_EQ_UINT(sb_base64_encoded_len(SIZE_MAX), SIZE_MAX);
+}
+
 int
 main(void)
 {
@@ -381,6 +397,8 @@ main(void)
 	        {"qp broken", test_qp_broken},
 	        {"qp long whitespace", test_qp_long_space},
 	        {"qp encode", test_qp_encode},
+	        {"base64 encoded length saturates",
+	         test_base64_encoded_len_saturates},
 	        {NULL, NULL},
 	};
 	return test_run(cases);

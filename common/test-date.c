@@ -118,8 +118,9 @@ test_rfc5322_rejects(void)
 	expect_rfc_bad("1 Jul 1899 10:00 +0000");
 	expect_rfc_bad("1 Jul 10000 10:00 +0000");
 	expect_rfc_bad("1 Jul 2003");
-	expect_rfc_bad("1 Jul 2003 10:52:37 +2400");
 	expect_rfc_bad("1 Jul 2003 10:52:37 +0260");
+	expect_rfc_bad("1 Jul 2003 10:52:37 +9960");
+	expect_rfc_bad("1 Jul 2003 10:52:37 -2460");
 	expect_rfc_bad("1 Jul 2003 10:52:37 +02");
 	expect_rfc_bad("1 Jul 2003 10:52:37 +020000");
 	expect_rfc_bad("1 Jul 2003 10:52:37 Abcdefghijklmnopqrstu");
@@ -223,7 +224,8 @@ test_format_roundtrip(void)
 	static const long long times[] = {0,         JUL_2003,
 	                                  MAR_2024,  -2208988800LL,
 	                                  951825600, 253402300799LL};
-	static const int zones[] = {0, 120, -210, -840, 840, 345};
+	static const int zones[] = {0,   120,  -210, -840, 840,
+	                            345, 1440, 5999, -5999};
 	char r[SB_DATE_RFC5322_SIZE], i[SB_DATE_IMAP_SIZE];
 	const char *error;
 	struct sb_date d;
@@ -249,6 +251,47 @@ test_format_roundtrip(void)
 	}
 }
 
+/* RFC 5322 zones: hours up to 99, as the formatter writes them. */
+static void
+test_wide_zones(void)
+{
+	expect_rfc("Tue, 1 Jul 2003 10:52:37 +2400", JUL_2003 + 7200 - 86400,
+	           1440, true);
+	expect_rfc("1 Jul 2003 10:52:37 +9959", JUL_2003 + 7200 - 5999 * 60,
+	           5999, true);
+	expect_rfc("1 Jul 2003 10:52:37 -9959", JUL_2003 + 7200 + 5999 * 60,
+	           -5999, true);
+	expect_rfc("1 Jan 1900 00:00 +9959", -2208988800LL - 5999 * 60, 5999,
+	           true);
+	expect_imap("01-Jul-2003 10:52:37 +5959", JUL_2003 + 7200 - 3599 * 60,
+	            3599);
+	expect_imap_bad("01-Jul-2003 10:52:37 +0960");
+}
+
+/* Every offset the formatter accepts parses back. */
+static void
+test_format_roundtrip_all_zones(void)
+{
+	char r[SB_DATE_RFC5322_SIZE], i[SB_DATE_IMAP_SIZE];
+	const char *error;
+	struct sb_date d;
+	int z;
+
+	for (z = -(99 * 60 + 59); z <= 99 * 60 + 59; z++) {
+		TEST_EQ_INT(sb_date_format_rfc5322(MAR_2024, z, r), 0);
+		TEST_EQ_INT(sb_date_parse_rfc5322(r, strlen(r), &d, &error), 0);
+		TEST_EQ_INT(d.time, MAR_2024);
+		TEST_EQ_INT(d.tz_offset, z);
+		TEST_EQ_INT(sb_date_format_imap(MAR_2024, z, i), 0);
+		TEST_EQ_INT(
+		        sb_date_parse_imap_datetime(i, strlen(i), &d, &error),
+		        0);
+		TEST_EQ_INT(d.time, MAR_2024);
+		TEST_EQ_INT(d.tz_offset, z);
+	}
+	TEST_EQ_INT(sb_date_format_rfc5322(MAR_2024, 99 * 60 + 60, r), -1);
+}
+
 int
 main(void)
 {
@@ -260,6 +303,8 @@ main(void)
 	        {"IMAP date", test_imap_date},
 	        {"format", test_format},
 	        {"format round trip", test_format_roundtrip},
+	        {"wide zones", test_wide_zones},
+	        {"round trip of every zone", test_format_roundtrip_all_zones},
 	        {NULL, NULL},
 	};
 	return test_run(cases);

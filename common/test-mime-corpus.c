@@ -117,6 +117,61 @@ test_big_attachment(void)
 	free(msg);
 }
 
+/*
+ * The structure of a few of Python's samples, as its email package sees
+ * it: a parser that made one leaf of everything would fail here.
+ */
+struct py_expect {
+	const char *name;
+	const char *type; /* top level, "type/subtype" */
+	unsigned children;
+	const char *first; /* the first child's type, or NULL */
+};
+
+static const struct py_expect py_expected[] = {
+        {"msg_01.txt", "text/plain", 0, NULL},
+        {"msg_02.txt", "multipart/mixed", 4, "text/plain"},
+        {"msg_06.txt", "message/rfc822", 1, "text/plain"},
+        {"msg_10.txt", "multipart/mixed", 5, "text/plain"},
+        {"msg_28.txt", "multipart/digest", 2, "message/rfc822"},
+        {"msg_38.txt", "multipart/mixed", 3, "multipart/mixed"},
+        {"msg_39.txt", "multipart/mixed", 2, "multipart/mixed"},
+        {"msg_45.txt", "multipart/signed", 2, "text/plain"},
+};
+
+static bool
+part_is(const struct mime_part *part, const char *type)
+{
+	size_t n = strlen(part->type);
+
+	return strncmp(type, part->type, n) == 0 && type[n] == '/' &&
+	       strcmp(type + n + 1, part->subtype) == 0;
+}
+
+/* Checks root against py_expected when name is listed; true if so. */
+static bool
+check_py_structure(const char *name, const struct mime_part *root)
+{
+	for (size_t i = 0; i < SB_N_ELEMENTS(py_expected); i++) {
+		const struct py_expect *e = &py_expected[i];
+
+		if (strcmp(e->name, name) != 0)
+			continue;
+		if (!part_is(root, e->type) || root->child_count != e->children)
+			test_fail(__FILE__, __LINE__,
+			          "%s: %s/%s with %u children, want %s with %u",
+			          name, root->type, root->subtype,
+			          root->child_count, e->type, e->children);
+		if (e->first != NULL && !part_is(root->children, e->first))
+			test_fail(__FILE__, __LINE__,
+			          "%s: first child %s/%s, want %s", name,
+			          root->children->type, root->children->subtype,
+			          e->first);
+		return true;
+	}
+	return false;
+}
+
 static int
 name_cmp(const void *a, const void *b)
 {
@@ -129,7 +184,7 @@ test_python_samples(void)
 	DIR *d = opendir(PY_EMAIL_DATA);
 	struct dirent *de;
 	char **names = NULL;
-	size_t count = 0, alloc = 0;
+	size_t count = 0, alloc = 0, checked = 0;
 
 	if (d == NULL) {
 		printf("note: %s missing (install libpython3.11-testsuite); "
@@ -160,11 +215,16 @@ test_python_samples(void)
 		data = test_read_file(path, &len);
 		/* Checks invariants, whole vs byte-at-a-time vs pieces. */
 		root = tmu_parse_all_ways(data, len, NULL);
+		if (check_py_structure(names[i], root))
+			checked++;
 		mime_part_free(&root);
 		free(data);
 		free(names[i]);
 	}
-	printf("note: %zu python email samples parsed\n", count);
+	TEST_EQ_UINT(checked, SB_N_ELEMENTS(py_expected));
+	printf("note: %zu python email samples parsed, %zu structures "
+	       "checked\n",
+	       count, checked);
 	free(names);
 }
 

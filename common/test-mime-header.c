@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/charset.h"
 #include "common/mime.h"
 #include "test.h"
 
@@ -186,14 +187,19 @@ test_rfc2231(void)
 
 	/* Charsets are converted to UTF-8. */
 	parse_ct("a/b; x*=iso-8859-1''%E9t%E9; y*=koi8-r'ru'%F0%D2%C9; "
-	         "z*=''raw%FF",
+	         "z*=''%C3%A4",
 	         "a", "b", 0, &params);
 	expect_param(&params, 0, "x", "\xc3\xa9t\xc3\xa9", NULL, true);
 	expect_param(&params, 1, "y", "\xd0\x9f\xd1\x80\xd0\xb8", "ru", true);
-	expect_param(&params, 2, "z", "raw\xff", NULL, true);
+	/* No charset, but valid UTF-8: kept. */
+	expect_param(&params, 2, "z", "\xc3\xa4", NULL, true);
 	mime_params_free(&params);
 
 	/* Unknown charset: raw bytes, flagged. A gap: flagged, skipped. */
+	parse_ct("a/b; x*=no-such-charset''%41%FF", "a", "b",
+	         MIME_FIELD_BAD_CHARSET, &params);
+	expect_param(&params, 0, "x", "A\xef\xbf\xbd", NULL, true);
+	mime_params_free(&params);
 	parse_ct("a/b; x*=no-such-charset''%41%42", "a", "b",
 	         MIME_FIELD_BAD_CHARSET, &params);
 	expect_param(&params, 0, "x", "AB", NULL, true);
@@ -212,6 +218,79 @@ test_rfc2231(void)
 	         &params);
 	TEST_EQ_UINT(params.count, 1);
 	expect_param(&params, 0, "x", "ac", NULL, true);
+	mime_params_free(&params);
+}
+
+/* Checks that every extended parameter's value is valid UTF-8. */
+static void
+expect_utf8_values(const struct mime_params *params)
+{
+	for (unsigned i = 0; i < params->count; i++) {
+		if (params->v[i].extended)
+			TEST_ASSERT(sb_utf8_valid(params->v[i].value,
+			                          params->v[i].value_len));
+	}
+}
+
+/* RFC 2231 values are UTF-8 whatever they held: bad bytes are U+FFFD. */
+static void
+test_rfc2231_utf8(void)
+{
+	struct mime_params params;
+
+	/* No charset: the bytes are not UTF-8. */
+	parse_ct("a/b; name*=''%FF%FE", "a", "b", MIME_FIELD_BAD_CHARSET,
+	         &params);
+	expect_param(&params, 0, "name", "\xef\xbf\xbd\xef\xbf\xbd", NULL,
+	             true);
+	expect_utf8_values(&params);
+	mime_params_free(&params);
+
+	/* No quotes at all: no charset either. */
+	parse_ct("a/b; name*=abc%FF", "a", "b",
+	         MIME_FIELD_BAD_PARAMS | MIME_FIELD_BAD_CHARSET, &params);
+	expect_param(&params, 0, "name", "abc\xef\xbf\xbd", NULL, true);
+	expect_utf8_values(&params);
+	mime_params_free(&params);
+
+	/* Plain sections of raw 8-bit bytes. */
+	parse_ct("a/b; name*0=\"\xff\xfe\"; name*1=x", "a", "b",
+	         MIME_FIELD_BAD_CHARSET, &params);
+	expect_param(&params, 0, "name",
+	             "\xef\xbf\xbd\xef\xbf\xbd"
+	             "x",
+	             NULL, true);
+	expect_utf8_values(&params);
+	mime_params_free(&params);
+
+	/* Plain sections that are UTF-8 already: kept, not flagged. */
+	parse_ct("a/b; name*0=\"\xc3\xa4\"; name*1=x", "a", "b", 0, &params);
+	expect_param(&params, 0, "name",
+	             "\xc3\xa4"
+	             "x",
+	             NULL, true);
+	mime_params_free(&params);
+
+	/* A plain parameter is not RFC 2231: its bytes are left alone. */
+	parse_ct("a/b; name=\"\xff\"", "a", "b", 0, &params);
+	expect_param(&params, 0, "name", "\xff", NULL, false);
+	mime_params_free(&params);
+}
+
+/* "name*=" and "name*0*=" together: the sections win, flagged. */
+static void
+test_rfc2231_both_forms(void)
+{
+	struct mime_params params;
+
+	parse_ct("a/b; n*=utf-8''one; n*0*=utf-8''tw; n*1=o", "a", "b",
+	         MIME_FIELD_BAD_PARAMS, &params);
+	TEST_EQ_UINT(params.count, 1);
+	expect_param(&params, 0, "n", "two", NULL, true);
+	mime_params_free(&params);
+	/* A plain fallback next to the RFC 2231 form is normal. */
+	parse_ct("a/b; n=one; n*0*=utf-8''tw; n*1=o", "a", "b", 0, &params);
+	expect_param(&params, 0, "n", "two", NULL, true);
 	mime_params_free(&params);
 }
 
@@ -295,6 +374,8 @@ static const struct test_case cases[] = {
         {"unfold", test_unfold},
         {"content type", test_content_type},
         {"rfc2231", test_rfc2231},
+        {"rfc2231 values are UTF-8", test_rfc2231_utf8},
+        {"rfc2231 both forms", test_rfc2231_both_forms},
         {"parameter limits", test_param_limits},
         {"disposition", test_disposition},
         {NULL, NULL},

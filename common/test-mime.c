@@ -622,6 +622,59 @@ test_encoded_message_is_leaf(void)
 	mime_part_free(&root);
 }
 
+/* A folded Content-Transfer-Encoding with a comment is still 7bit. */
+static void
+test_folded_encoding(void)
+{
+	static const char msg[] = "Content-Type: message/rfc822\r\n"
+	                          "Content-Transfer-Encoding: 7Bit\r\n"
+	                          " (folded, with a comment)\r\n\r\n"
+	                          "Subject: inner\r\n\r\nbody\r\n";
+	struct mime_part *root = tmu_parse_all_ways(msg, strlen(msg), NULL);
+
+	TEST_EQ_STR(root->encoding, "7bit");
+	TEST_EQ_UINT(root->flags, 0);
+	/* So the encapsulated message is looked into. */
+	TEST_EQ_UINT(root->child_count, 1);
+	TEST_EQ_STR(root->children->type, "text");
+	mime_part_free(&root);
+}
+
+/* Only a token is taken; junk or nothing is flagged. */
+static void
+expect_encoding(const char *field, const char *want, unsigned flags)
+{
+	char msg[256];
+	struct mime_part *root;
+
+	snprintf(msg, sizeof(msg),
+	         "Content-Type: text/plain\r\n"
+	         "Content-Transfer-Encoding:%s\r\n\r\nbody\r\n",
+	         field);
+	root = mime_parse(msg, strlen(msg), NULL);
+	if (strcmp(root->encoding, want) != 0)
+		test_fail(__FILE__, __LINE__, "\"%s\": got \"%s\", want \"%s\"",
+		          field, root->encoding, want);
+	TEST_EQ_UINT(root->flags, flags);
+	mime_part_free(&root);
+}
+
+static void
+test_encoding_junk(void)
+{
+	const unsigned bad = MIME_PART_FLAG_BAD_ENCODING;
+
+	expect_encoding(" Base64", "base64", 0);
+	expect_encoding("\r\n\tquoted-printable", "quoted-printable", 0);
+	expect_encoding(" (c) 8bit (c (nested))", "8bit", 0);
+	expect_encoding(" 7bit\"x", "7bit", bad);
+	expect_encoding(" 7bit; x=y", "7bit", bad);
+	expect_encoding(" \"7bit\"", "7bit", bad);
+	expect_encoding(" (only a comment)", "7bit", bad);
+	expect_encoding("", "7bit", bad);
+	expect_encoding(" x-uu\r\n  ", "x-uu", 0);
+}
+
 static const struct test_case cases[] = {
         {"corpus trees", test_corpus_trees},
         {"corpus fields", test_corpus_fields},
@@ -635,6 +688,8 @@ static const struct test_case cases[] = {
         {"header limit", test_header_limit},
         {"total header limit", test_total_header_limit},
         {"encoded message is a leaf", test_encoded_message_is_leaf},
+        {"folded Content-Transfer-Encoding", test_folded_encoding},
+        {"Content-Transfer-Encoding junk", test_encoding_junk},
         {NULL, NULL},
 };
 

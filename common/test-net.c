@@ -1,11 +1,19 @@
 /*
  * Plain-text connections over loopback: listeners, lines, limits,
- * timeouts, waiting on a socket and an eventfd, and SIGPIPE. Both ends
- * live in this one thread; the kernel's socket buffers are enough.
+ * timeouts, deadlines, waiting on a socket and an eventfd, and SIGPIPE.
+ * Both ends live in this one thread, the kernel's socket buffers being
+ * enough, except for a peer that trickles bytes: it runs in a thread of
+ * its own, which never calls the TEST_ macros.
  */
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/net.h"
@@ -281,12 +289,245 @@ test_net_no_sigpipe(void)
 	const char *error = NULL;
 	int i, ret = 0;
 
+	/* A SIGPIPE would end the test, as it would the daemon. */
+	TEST_ASSERT(signal(SIGPIPE, SIG_DFL) != SIG_ERR);
 	conn_pair(64, TIMEOUT_MS, &s, &c);
 	sb_conn_free(&c);
 	for (i = 0; i < 100 && ret == 0; i++)
 		ret = sb_conn_write(s, chunk, sizeof(chunk), &error);
 	TEST_EQ_INT(ret, -1);
 	TEST_ASSERT(strstr(error, "write failed") != NULL);
+	sb_conn_free(&s);
+}
+
+/*
+ * A peer in a thread that, every interval_ms, sends one byte of `byte`
+ * (after `prefix`, sent at once) or reads up to read_size bytes, `count`
+ * times. `finished` is set when it did all of that; `stop` ends it early.
+ */
+struct trickle {
+	pthread_t thread;
+	int fd;
+	const char *prefix;
+	char byte;
+	size_t read_size; /* 0: send */
+	int count, interval_ms;
+	atomic_bool stop, finished;
+	char error[128];
+};
+
+static void
+trickle_sleep(int ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000,
+	                      .tv_nsec = (long)(ms % 1000) * 1000000};
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static void *
+trickle_main(void *arg)
+{
+	struct trickle *t = arg;
+	static char buf[65536];
+	size_t len = t->prefix != NULL ? strlen(t->prefix) : 0;
+
+	if (len > 0 &&
+	    send(t->fd, t->prefix, len, MSG_NOSIGNAL) != (ssize_t)len) {
+		snprintf(t->error, sizeof(t->error), "prefix: %s",
+		         strerror(errno));
+		return NULL;
+	}
+	for (int i = 0; i < t->count; i++) {
+		if (atomic_load(&t->stop))
+			return NULL;
+		trickle_sleep(t->interval_ms);
+		if (t->read_size == 0 &&
+		    send(t->fd, &t->byte, 1, MSG_NOSIGNAL) != 1) {
+			snprintf(t->error, sizeof(t->error), "send: %s",
+			         strerror(errno));
+			return NULL;
+		}
+		if (t->read_size > 0 && recv(t->fd, buf, t->read_size, 0) < 0 &&
+		    errno != EAGAIN) {
+			snprintf(t->error, sizeof(t->error), "recv: %s",
+			         strerror(errno));
+			return NULL;
+		}
+	}
+	atomic_store(&t->finished, true);
+	return NULL;
+}
+
+/* Starts a peer that sends prefix, then byte every 100 ms for 4 s. */
+static void
+trickle_start_send(struct trickle *t, int fd, const char *prefix, char byte)
+{
+	memset(t, 0, sizeof(*t));
+	t->fd = fd;
+	t->prefix = prefix;
+	t->byte = byte;
+	t->count = 40;
+	t->interval_ms = 100;
+	atomic_init(&t->stop, false);
+	atomic_init(&t->finished, false);
+	TEST_EQ_INT(pthread_create(&t->thread, NULL, trickle_main, t), 0);
+}
+
+static void
+trickle_join(struct trickle *t)
+{
+	atomic_store(&t->stop, true);
+	TEST_EQ_INT(pthread_join(t->thread, NULL), 0);
+	TEST_EQ_STR(t->error, "");
+}
+
+/* A line that never ends, one byte per 100 ms: the deadline ends it. */
+static void
+test_net_trickled_line(void)
+{
+	struct sb_conn *s, *c;
+	enum sb_conn_status status = SB_CONN_OK;
+	const char *error = NULL;
+	struct trickle t;
+	struct sb_sv line;
+	int ret;
+
+	conn_pair(64, 200, &s, &c);
+	sb_conn_set_deadline(s, 600);
+	trickle_start_send(&t, sb_conn_fd(c), "A1 LOGIN ", 'x');
+	ret = sb_conn_read_line(s, &line, &status, &error);
+	/* Returned while the peer was still sending. */
+	TEST_ASSERT(!atomic_load(&t.finished));
+	trickle_join(&t);
+	TEST_EQ_INT(ret, 0);
+	TEST_EQ_INT(status, SB_CONN_TIMEOUT);
+	TEST_EQ_STR(error, "deadline passed");
+	/* The connection is still usable, and nothing was lost. */
+	send_str(c, "\r\n");
+	sb_conn_set_deadline(s, SB_CONN_DEADLINE_DEFAULT);
+	ret = sb_conn_read_line(s, &line, &status, &error);
+	TEST_EQ_INT(ret, 1);
+	TEST_ASSERT(line.len > 9 && memcmp(line.p, "A1 LOGIN x", 10) == 0);
+	sb_conn_free(&c);
+	sb_conn_free(&s);
+}
+
+/*
+ * The rest of a too long line, trickled: skipping it has the same
+ * deadline, here the default one (SB_CONN_DEADLINE_FACTOR times idle).
+ */
+static void
+test_net_trickled_long_line(void)
+{
+	struct sb_conn *s, *c;
+	struct trickle t;
+
+	conn_pair(8, 200, &s, &c);
+	trickle_start_send(&t, sb_conn_fd(c), "A1 far too long ", 'x');
+	expect_status(s, 0, SB_CONN_LINE_TOO_LONG);
+	expect_status(s, 0, SB_CONN_TIMEOUT);
+	TEST_ASSERT(!atomic_load(&t.finished));
+	trickle_join(&t);
+	sb_conn_free(&c);
+	sb_conn_free(&s);
+}
+
+/* Makes the socket buffers of a pair small, so that a writer waits. */
+static void
+small_buffers(struct sb_conn *writer, struct sb_conn *reader)
+{
+	int size = 32768;
+
+	TEST_EQ_INT(setsockopt(sb_conn_fd(writer), SOL_SOCKET, SO_SNDBUF, &size,
+	                       sizeof(size)),
+	            0);
+	TEST_EQ_INT(setsockopt(sb_conn_fd(reader), SOL_SOCKET, SO_RCVBUF, &size,
+	                       sizeof(size)),
+	            0);
+}
+
+/*
+ * A peer that reads a little now and then, each time before the idle
+ * timeout, cannot hold a write forever.
+ */
+static void
+test_net_slow_reader(void)
+{
+	/* More than the peer takes in the 4 s it reads. */
+	static char big[16 * 1024 * 1024];
+	struct sb_conn *s, *c;
+	const char *error = NULL;
+	struct trickle t;
+	int ret;
+
+	conn_pair(64, 200, &s, &c);
+	sb_conn_set_deadline(s, 600);
+	small_buffers(s, c);
+	memset(&t, 0, sizeof(t));
+	t.fd = sb_conn_fd(c);
+	t.read_size = 65536;
+	t.count = 40;
+	t.interval_ms = 100;
+	atomic_init(&t.stop, false);
+	atomic_init(&t.finished, false);
+	TEST_EQ_INT(pthread_create(&t.thread, NULL, trickle_main, &t), 0);
+	ret = sb_conn_write(s, big, sizeof(big), &error);
+	TEST_ASSERT(!atomic_load(&t.finished));
+	trickle_join(&t);
+	TEST_EQ_INT(ret, -1);
+	TEST_ASSERT(strstr(error, "write failed") != NULL);
+	sb_conn_free(&c);
+	sb_conn_free(&s);
+}
+
+/*
+ * Reads whatever the socket holds, until it stays empty for 100 ms.
+ * Returns true when a '*' was among the bytes.
+ */
+static bool
+drain(int fd)
+{
+	static char buf[65536];
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	bool star = false;
+	ssize_t n;
+
+	while (poll(&pfd, 1, 100) > 0 &&
+	       (n = recv(fd, buf, sizeof(buf), 0)) > 0)
+		star = star || memchr(buf, '*', (size_t)n) != NULL;
+	return star;
+}
+
+/*
+ * After a write that timed out, part of its bytes may be on the wire:
+ * later writes are refused at once, even when the peer reads again.
+ */
+static void
+test_net_write_broken(void)
+{
+	static char big[4 * 1024 * 1024];
+	struct sb_conn *s, *c;
+	const char *error = NULL;
+
+	/* Without a reader, the write stalls: the idle timeout ends it. */
+	conn_pair(64, 100, &s, &c);
+	small_buffers(s, c);
+	TEST_EQ_INT(sb_conn_write(s, big, sizeof(big), &error), -1);
+	TEST_EQ_STR(error, "write failed: idle timeout");
+	/* The peer takes everything: there would be room now. */
+	TEST_ASSERT(!drain(sb_conn_fd(c)));
+	TEST_EQ_INT(sb_conn_write(s, "* BYE\r\n", 7, &error), -1);
+	TEST_EQ_STR(error, "write refused: an earlier write failed");
+	TEST_EQ_INT(sb_conn_printf(s, &error, "* BYE %s\r\n", "now"), -1);
+	TEST_EQ_STR(error, "write refused: an earlier write failed");
+	/* Nothing of them arrived, only the rest of the big write. */
+	TEST_ASSERT(!drain(sb_conn_fd(c)));
+	/* Reading still works. */
+	send_str(c, "A1 LOGOUT\r\n");
+	expect_line(s, "A1 LOGOUT");
+	sb_conn_free(&c);
 	sb_conn_free(&s);
 }
 
@@ -321,6 +562,11 @@ main(void)
 	        {"wait on socket and eventfd", test_net_wait},
 	        {"no SIGPIPE", test_net_no_sigpipe},
 	        {"printf limit", test_net_printf_limit},
+	        {"trickled line", test_net_trickled_line},
+	        {"trickled too long line", test_net_trickled_long_line},
+	        {"slow reader", test_net_slow_reader},
+	        {"broken for writing after a failed write",
+	         test_net_write_broken},
 	        {NULL, NULL},
 	};
 

@@ -1,5 +1,7 @@
+#include <stdio.h>
 #include <string.h>
 
+#include "common/address.h"
 #include "common/charset.h"
 #include "common/rfc2047.h"
 #include "test.h"
@@ -213,6 +215,8 @@ expect_roundtrip(const char *in, size_t column, enum sb_rfc2047_encoding enc)
 			if (*p == '\0')
 				break;
 			line = p + 2;
+			/* No continuation line is whitespace only. */
+			TEST_ASSERT(strspn(line, " \t") < strcspn(line, "\r"));
 		}
 	}
 	for (w = strstr(out.data, "=?"); w != NULL; w = strstr(end, "=?")) {
@@ -255,6 +259,202 @@ test_encode_roundtrip(void)
 	}
 }
 
+/* A charset that turns one byte into 12 bytes of UTF-8 still decodes. */
+static void
+test_decode_growth(void)
+{
+	char in[128], expected[512];
+	size_t i, n = 0, e = 0;
+
+	n += (size_t)snprintf(in, sizeof(in), "=?TSCII?Q?");
+	for (i = 0; i < 20; i++) {
+		memcpy(in + n, "=82", 3);
+		n += 3;
+		memcpy(expected + e,
+		       "\xe0\xae\xb8\xe0\xaf\x8d\xe0\xae\xb0\xe0\xaf\x80", 12);
+		e += 12;
+	}
+	memcpy(in + n, "?=", 3);
+	expected[e] = '\0';
+	expect_decode(in, expected, 0);
+}
+
+/* No control character (and never NUL) reaches the decoded text. */
+static void
+test_decode_controls(void)
+{
+	struct sb_buf out;
+	unsigned int flags;
+
+	expect_decode("=?utf-8?q?a=0D=0Ab=00c?=",
+	              "a  b\xef\xbf\xbd"
+	              "c",
+	              SB_RFC2047_CONTROL);
+	expect_decode("=?utf-8?b?YQFif2MJZA==?=",
+	              "a\xef\xbf\xbd"
+	              "b\xef\xbf\xbd"
+	              "c\td",
+	              SB_RFC2047_CONTROL);
+	expect_decode("=?UTF-16BE?B?AEEAAABC?=",
+	              "A\xef\xbf\xbd"
+	              "B",
+	              SB_RFC2047_CONTROL);
+	expect_decode("plain\x01text\x7f", "plain\xef\xbf\xbdtext\xef\xbf\xbd",
+	              SB_RFC2047_CONTROL);
+	expect_decode("=?x-unknown?Q?a?=\x02", "=?x-unknown?Q?a?=\xef\xbf\xbd",
+	              SB_RFC2047_UNKNOWN_CHARSET | SB_RFC2047_CONTROL);
+	expect_decode("tab\tkept", "tab\tkept", 0);
+	/* An embedded NUL in the raw value is replaced too. */
+	sb_buf_init(&out, 64);
+	TEST_EQ_INT(sb_rfc2047_decode("a\0b", 3, &out, &flags), 0);
+	TEST_EQ_STR(sb_buf_str(&out), "a\xef\xbf\xbd"
+	                              "b");
+	TEST_EQ_UINT(out.len, 5);
+	TEST_EQ_UINT(flags, SB_RFC2047_CONTROL);
+	sb_buf_free(&out);
+	/* The replacement counts against the maximum. */
+	sb_buf_init(&out, 4);
+	TEST_EQ_INT(sb_rfc2047_decode("=?utf-8?q?ab=00?=", 17, &out, &flags),
+	            -1);
+	TEST_ASSERT(out.data == NULL);
+	sb_buf_free(&out);
+}
+
+/* Words in many charsets, alternating: all decode (through the cache). */
+static void
+test_decode_alternating(void)
+{
+	struct sb_buf in, out, expected;
+	unsigned int flags;
+	size_t i;
+
+	sb_buf_init(&in, 1 << 16);
+	sb_buf_init(&out, 1 << 16);
+	sb_buf_init(&expected, 1 << 16);
+	for (i = 0; i < 200; i++) {
+		TEST_EQ_INT(
+		        sb_buf_add_str(
+		                &in,
+		                i % 3 == 0 ? "=?koi8-r?q?=F0?= x "
+		                : i % 3 == 1
+		                        ? "=?ISO-2022-JP?B?GyRCJDMbKEI=?= x "
+		                        : "=?x-nope?q?z?= x "),
+		        0);
+		TEST_EQ_INT(sb_buf_add_str(&expected,
+		                           i % 3 == 0   ? "\xd0\x9f x "
+		                           : i % 3 == 1 ? "\xe3\x81\x93 x "
+		                                        : "=?x-nope?q?z?= x "),
+		            0);
+	}
+	TEST_EQ_INT(sb_rfc2047_decode(in.data, in.len, &out, &flags), 0);
+	TEST_EQ_STR(sb_buf_str(&out), sb_buf_str(&expected));
+	TEST_EQ_UINT(flags, SB_RFC2047_UNKNOWN_CHARSET);
+	sb_buf_free(&in);
+	sb_buf_free(&out);
+	sb_buf_free(&expected);
+}
+
+static void
+expect_phrase(const char *in, size_t column, enum sb_rfc2047_encoding enc,
+              const char *expected)
+{
+	struct sb_address_list *list;
+	struct sb_buf out;
+	const char *error = NULL;
+
+	sb_buf_init(&out, 4096);
+	TEST_EQ_INT(sb_rfc2047_encode_phrase(in, strlen(in), column, enc, &out,
+	                                     &error),
+	            0);
+	if (expected != NULL)
+		TEST_EQ_STR(sb_buf_str(&out), expected);
+	/* As the display name of an address: one address, the same name. */
+	TEST_EQ_INT(sb_buf_add_str(&out, " <a@b.test>"), 0);
+	list = sb_address_list_parse_new(out.data, out.len, 10);
+	TEST_EQ_UINT(list->count, 1);
+	TEST_EQ_UINT(list->flags, 0);
+	TEST_EQ_STR(list->addrs[0].mailbox, "a");
+	TEST_ASSERT(list->addrs[0].display_name != NULL);
+	/* Outer spaces of a name are not kept, inner runs are one space. */
+	if (strchr(in, ' ') == NULL || strstr(in, "  ") == NULL)
+		TEST_EQ_STR(list->addrs[0].display_name, in);
+	sb_address_list_free(&list);
+	sb_buf_free(&out);
+}
+
+static void
+test_encode_phrase(void)
+{
+	char long_name[300];
+	size_t i;
+
+	/* The plain encoder keeps specials: fine in a Subject only. */
+	expect_encode("Smith, John", 0, SB_RFC2047_AUTO, "Smith, John");
+	expect_phrase("Smith, John", 6, SB_RFC2047_AUTO, "\"Smith, John\"");
+	expect_phrase("Joe Q. Public", 6, SB_RFC2047_AUTO, "\"Joe Q. Public\"");
+	expect_phrase("a\"b\\c <d@e>", 0, SB_RFC2047_AUTO,
+	              "\"a\\\"b\\\\c <d@e>\"");
+	expect_phrase("John Smith", 6, SB_RFC2047_AUTO, "John Smith");
+	expect_phrase("J\xc3\xb6rg, Dr.", 6, SB_RFC2047_Q,
+	              "=?UTF-8?Q?J=C3=B6rg=2C_Dr=2E?=");
+	expect_phrase("Dr. J\xc3\xb6rg Smith", 6, SB_RFC2047_Q,
+	              "=?UTF-8?Q?Dr=2E_J=C3=B6rg?= Smith");
+	expect_phrase("evil@attacker.example, J\xc3\xb6rg", 6, SB_RFC2047_Q,
+	              NULL);
+	expect_phrase("\xc3\xa9 (x) [y] a:b;c", 6, SB_RFC2047_B, NULL);
+	/* A long quoted phrase folds inside the quotes. */
+	for (i = 0; i < 28; i++)
+		memcpy(long_name + i * 10, "Smith, Jo ", 10);
+	long_name[279] = '\0';
+	expect_phrase(long_name, 6, SB_RFC2047_AUTO, NULL);
+	expect_roundtrip(long_name, 6, SB_RFC2047_AUTO);
+}
+
+/* Trailing spaces never make a whitespace-only line; see rfc2047.h. */
+static void
+test_encode_folding_edges(void)
+{
+	struct sb_buf out;
+	const char *error;
+
+	expect_encode("aaaaaaaaaa bbbbbbbbbb cccccccccc dddddddddd eeeeeeeeee "
+	              "ffffffffff        ",
+	              9, SB_RFC2047_AUTO,
+	              "aaaaaaaaaa bbbbbbbbbb cccccccccc dddddddddd eeeeeeeeee"
+	              "\r\n ffffffffff        ");
+	expect_roundtrip("aaaaaaaaaa bbbbbbbbbb cccccccccc dddddddddd "
+	                 "eeeeeeeeee ffffffffff        ",
+	                 9, SB_RFC2047_AUTO);
+	expect_encode("caf\xc3\xa9   ", 9, SB_RFC2047_Q,
+	              "=?UTF-8?Q?caf=C3=A9___?=");
+	expect_roundtrip("x caf\xc3\xa9                                      "
+	                 "                                ",
+	                 30, SB_RFC2047_Q);
+	expect_roundtrip("x caf\xc3\xa9                                      "
+	                 "                                ",
+	                 30, SB_RFC2047_B);
+	/* Spaces only: kept on the line, however long. */
+	expect_encode("   ", 75, SB_RFC2047_AUTO, "   ");
+	/* High column, no leading space: the first word cannot move. */
+	expect_encode("caf\xc3\xa9", 74, SB_RFC2047_Q, "=?UTF-8?Q?caf=C3=A9?=");
+	/* With a leading space it can, and every line fits. */
+	expect_encode(" caf\xc3\xa9", 74, SB_RFC2047_Q,
+	              "\r\n =?UTF-8?Q?caf=C3=A9?=");
+	/* Control characters are refused. */
+	sb_buf_init(&out, 100);
+	TEST_EQ_INT(sb_rfc2047_encode("a\r\nb", 4, 0, SB_RFC2047_AUTO, &out,
+	                              &error),
+	            -1);
+	TEST_EQ_STR(error, "header value has control characters");
+	TEST_EQ_INT(sb_rfc2047_encode_phrase("a\x7f", 2, 0, SB_RFC2047_AUTO,
+	                                     &out, &error),
+	            -1);
+	TEST_EQ_INT(
+	        sb_rfc2047_encode("a\tb", 3, 0, SB_RFC2047_AUTO, &out, &error),
+	        0);
+	sb_buf_free(&out);
+}
+
 static void
 test_encode_errors(void)
 {
@@ -288,6 +488,11 @@ main(void)
 	        {"encode known answers", test_encode_known},
 	        {"encode round trip", test_encode_roundtrip},
 	        {"encode errors", test_encode_errors},
+	        {"decode growth", test_decode_growth},
+	        {"decode controls", test_decode_controls},
+	        {"decode alternating charsets", test_decode_alternating},
+	        {"encode phrase", test_encode_phrase},
+	        {"encode folding edges", test_encode_folding_edges},
 	        {NULL, NULL},
 	};
 	return test_run(cases);

@@ -13,10 +13,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <spawn.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -393,6 +397,8 @@ test_tls_no_sigpipe(void)
 	const char *error = NULL;
 	int i, ret = 0;
 
+	/* A SIGPIPE would end the test, as it would the daemon. */
+	TEST_ASSERT(signal(SIGPIPE, SIG_DFL) != SIG_ERR);
 	setup();
 	conn_pair(256, &s, &c);
 	handshake_start(&h, s);
@@ -403,6 +409,121 @@ test_tls_no_sigpipe(void)
 	for (i = 0; i < 100 && ret == 0; i++)
 		ret = sb_conn_write(s, chunk, sizeof(chunk), &error);
 	TEST_EQ_INT(ret, -1);
+	sb_conn_free(&s);
+}
+
+/* A TLS pair: the server's handshake in a thread, the client's here. */
+static void
+tls_pair(struct sb_conn **server_r, struct sb_conn **client_r)
+{
+	struct handshake h;
+	const char *error = NULL;
+
+	conn_pair(256, server_r, client_r);
+	handshake_start(&h, *server_r);
+	if (sb_conn_tls_connect(*client_r, client_ctx, "localhost", &error) !=
+	    0)
+		test_fail(__FILE__, __LINE__, "connect: %s", error);
+	handshake_join(&h);
+	TEST_EQ_STR(h.error, "");
+}
+
+/* A peer that sends one byte every 100 ms for 4 s, in a thread. */
+struct trickle {
+	pthread_t thread;
+	int fd;
+	const char *prefix;
+	size_t prefix_len;
+	atomic_bool stop, finished;
+	char error[128];
+};
+
+static void *
+trickle_main(void *arg)
+{
+	struct trickle *t = arg;
+	struct timespec ts = {.tv_sec = 0, .tv_nsec = 100 * 1000000L};
+	const char byte = 1;
+
+	if (send(t->fd, t->prefix, t->prefix_len, MSG_NOSIGNAL) !=
+	    (ssize_t)t->prefix_len) {
+		snprintf(t->error, sizeof(t->error), "send: %s",
+		         strerror(errno));
+		return NULL;
+	}
+	for (int i = 0; i < 40; i++) {
+		if (atomic_load(&t->stop))
+			return NULL;
+		nanosleep(&ts, NULL);
+		if (send(t->fd, &byte, 1, MSG_NOSIGNAL) != 1) {
+			snprintf(t->error, sizeof(t->error), "send: %s",
+			         strerror(errno));
+			return NULL;
+		}
+	}
+	atomic_store(&t->finished, true);
+	return NULL;
+}
+
+/*
+ * A ClientHello trickled one byte at a time, each before the idle
+ * timeout: the handshake's own time limit ends it.
+ */
+static void
+test_tls_trickled_handshake(void)
+{
+	/* A handshake record of 512 bytes that never all arrive. */
+	static const char record[] = "\x16\x03\x01\x02\x00";
+	struct sb_conn *s, *c;
+	struct trickle t = {0};
+	const char *error = NULL;
+	int ret;
+
+	setup();
+	conn_pair(256, &s, &c);
+	sb_conn_set_timeout(s, 200);
+	sb_conn_set_handshake_timeout(s, 600);
+	t.fd = sb_conn_fd(c);
+	t.prefix = record;
+	t.prefix_len = sizeof(record) - 1;
+	atomic_init(&t.stop, false);
+	atomic_init(&t.finished, false);
+	TEST_EQ_INT(pthread_create(&t.thread, NULL, trickle_main, &t), 0);
+	ret = sb_conn_tls_accept(s, server_ctx, &error);
+	/* It gave up while the peer was still sending. */
+	TEST_ASSERT(!atomic_load(&t.finished));
+	atomic_store(&t.stop, true);
+	TEST_EQ_INT(pthread_join(t.thread, NULL), 0);
+	TEST_EQ_STR(t.error, "");
+	TEST_EQ_INT(ret, -1);
+	TEST_EQ_STR(error, "TLS handshake failed: deadline passed");
+	sb_conn_free(&c);
+	sb_conn_free(&s);
+}
+
+/*
+ * A TLS write that timed out leaves OpenSSL waiting for that same
+ * buffer: later writes, of other data, are refused at once.
+ */
+static void
+test_tls_write_broken(void)
+{
+	static char big[4 * 1024 * 1024];
+	struct sb_conn *s, *c;
+	const char *error = NULL;
+
+	setup();
+	tls_pair(&s, &c);
+	sb_conn_set_timeout(s, 100);
+	/* The client reads nothing: the write stalls. */
+	TEST_EQ_INT(sb_conn_write(s, big, sizeof(big), &error), -1);
+	TEST_EQ_STR(error, "write failed: idle timeout");
+	TEST_EQ_INT(sb_conn_write(s, "* BYE\r\n", 7, &error), -1);
+	TEST_EQ_STR(error, "write refused: an earlier write failed");
+	/* Reading still works. */
+	send_str(c, "a LOGOUT\r\n");
+	expect_line(s, "a LOGOUT");
+	sb_conn_free(&c);
 	sb_conn_free(&s);
 }
 
@@ -524,6 +645,9 @@ main(void)
 	         test_tls_starttls_injection_client},
 	        {"wait sees input pending in OpenSSL", test_tls_wait_pending},
 	        {"no SIGPIPE through TLS", test_tls_no_sigpipe},
+	        {"trickled handshake", test_tls_trickled_handshake},
+	        {"broken for writing after a failed TLS write",
+	         test_tls_write_broken},
 	        {"Python ssl client", test_tls_python_client},
 	        {"context errors", test_tls_ctx_errors},
 	        {NULL, NULL},

@@ -29,6 +29,18 @@ struct sb_tls {
 };
 
 static _Thread_local char tls_error_buf[256];
+static _Thread_local char tls_errno_buf[128];
+
+/*
+ * strerror() for threaded code: the text goes to a thread-local buffer
+ * (GNU strerror_r returns either it or a static string). Valid until the
+ * next call in the same thread.
+ */
+static const char *
+tls_strerror(int err)
+{
+	return strerror_r(err, tls_errno_buf, sizeof(tls_errno_buf));
+}
 
 /*
  * The reason of the most recent OpenSSL error, or `fallback` when the
@@ -55,7 +67,7 @@ static const char *SB_PRINTF(1, 2) tls_ctx_error(const char *fmt, ...)
 }
 
 /* The settings both sides share: TLS 1.2 or newer, no renegotiation. */
-static SSL_CTX *
+static SSL_CTX *SB_WUR
 tls_ctx_base(const SSL_METHOD *method, const char **error_r)
 {
 	SSL_CTX *ctx = SSL_CTX_new(method);
@@ -71,6 +83,16 @@ tls_ctx_base(const SSL_METHOD *method, const char **error_r)
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
+	/*
+	 * SSL_OP_IGNORE_UNEXPECTED_EOF: a peer that closes the socket
+	 * without a close_notify alert reads as a plain EOF, not as an
+	 * error. Many mail clients leave that way, and the alert adds no
+	 * safety here: IMAP (LOGOUT, tagged completions, literal sizes)
+	 * and SMTP (QUIT, the "." ending DATA) end their sessions and
+	 * their data at the protocol level, so a stream cut short by an
+	 * attacker is seen as an unfinished command or transaction, and
+	 * is never taken for a complete one.
+	 */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION |
 	                                 SSL_OP_NO_RENEGOTIATION |
 	                                 SSL_OP_IGNORE_UNEXPECTED_EOF);
@@ -200,11 +222,13 @@ static long
 tls_bio_ctrl(BIO *bio, int cmd, long num, void *ptr)
 {
 	(void)num;
-	(void)ptr;
 	switch (cmd) {
 	case BIO_CTRL_FLUSH:
 		return 1;
 	case BIO_C_GET_FD:
+		/* As BIO_get_fd(): the fd is returned, and stored in ptr. */
+		if (ptr != NULL)
+			*(int *)ptr = tls_bio_fd(bio);
 		return tls_bio_fd(bio);
 	default:
 		return 0;
@@ -236,7 +260,7 @@ tls_bio_method_init(void)
 }
 
 /* Sets what the client checks the certificate against: a name or an IP. */
-static int
+static int SB_WUR
 tls_set_host(struct sb_tls *t, const char *host, const char **error_r)
 {
 	unsigned char addr[16];
@@ -320,7 +344,7 @@ sb_tls_free(struct sb_tls **tls, bool notify)
  * Turns the result of an SSL call into what comes next. `ret` is what the
  * call returned and `saved_errno` the errno right after it.
  */
-static enum sb_tls_io
+static enum sb_tls_io SB_WUR
 tls_result(struct sb_tls *t, int ret, int saved_errno, const char *what,
            const char **error_r)
 {
@@ -338,7 +362,7 @@ tls_result(struct sb_tls *t, int ret, int saved_errno, const char *what,
 			if (saved_errno == 0)
 				return SB_TLS_IO_EOF;
 			snprintf(t->error, sizeof(t->error), "%s: %s", what,
-			         strerror(saved_errno));
+			         tls_strerror(saved_errno));
 			break;
 		}
 		/* fall through */

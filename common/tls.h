@@ -15,6 +15,11 @@
  * SIGPIPE: sessions write to the socket with send(MSG_NOSIGNAL), so a peer
  * that has gone away gives an error, never a signal.
  *
+ * A peer that closes the connection without a TLS close_notify gives
+ * SB_TLS_IO_EOF, as a clean close does: IMAP and SMTP end their sessions
+ * and data with their own commands, so truncation shows at that level
+ * (see tls_ctx_base in tls.c).
+ *
  * Strings returned through error_r by the context functions live in
  * thread-local storage until the next failing call of this module in the
  * same thread; those of a session live in the session.
