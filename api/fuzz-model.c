@@ -10,46 +10,46 @@
 #include "api/api.h"
 
 /* Decodes, re-encodes and re-decodes one kind of object. */
-#define FUZZ_KIND(type, decode, to_json, free_fn, init)                        \
+#define FUZZ_KIND(type, decode, to_json, free_fn, init)                      \
 	static void fuzz_##type(struct json_object *obj, enum api_mode mode) \
-	{                                                                      \
-		struct type a, b;                                              \
-		const char *error;                                             \
-		struct json_object *j1, *j2;                                   \
-		init;                                                          \
-		if (decode(obj, mode, &a, &error) != 0)                        \
-			return;                                                \
-		j1 = to_json(&a);                                              \
-		if (decode(j1, API_STRICT, &b, &error) != 0)                   \
-			abort();                                               \
-		j2 = to_json(&b);                                              \
-		if (strcmp(json_object_to_json_string(j1),                     \
-			   json_object_to_json_string(j2)) != 0)               \
-			abort();                                               \
-		json_object_put(j1);                                           \
-		json_object_put(j2);                                           \
-		free_fn(&a);                                                   \
-		free_fn(&b);                                                   \
+	{                                                                    \
+		struct type a, b;                                            \
+		const char *error;                                           \
+		struct json_object *j1, *j2;                                 \
+		init;                                                        \
+		if (decode(obj, mode, &a, &error) != 0)                      \
+			return;                                              \
+		j1 = to_json(&a);                                            \
+		if (decode(j1, API_STRICT, &b, &error) != 0)                 \
+			abort();                                             \
+		j2 = to_json(&b);                                            \
+		if (strcmp(json_object_to_json_string(j1),                   \
+		           json_object_to_json_string(j2)) != 0)             \
+			abort();                                             \
+		json_object_put(j1);                                         \
+		json_object_put(j2);                                         \
+		free_fn(&a);                                                 \
+		free_fn(&b);                                                 \
 	}
 
 FUZZ_KIND(api_signup, api_signup_decode, api_signup_to_json, api_signup_free,
-	  (void)0)
+          (void)0)
 FUZZ_KIND(api_session, api_session_decode, api_session_to_json,
-	  api_session_free, (void)0)
+          api_session_free, (void)0)
 FUZZ_KIND(api_mailbox, api_mailbox_decode, api_mailbox_to_json,
-	  api_mailbox_free, (void)0)
+          api_mailbox_free, (void)0)
 FUZZ_KIND(api_message, api_message_decode, api_message_to_json,
-	  api_message_free, (void)0)
+          api_message_free, (void)0)
 FUZZ_KIND(api_import, api_import_decode, api_import_to_json, api_import_free,
-	  (void)0)
+          (void)0)
 FUZZ_KIND(api_update, api_update_decode, api_update_to_json, api_update_free,
-	  (void)0)
+          (void)0)
 FUZZ_KIND(api_changes, api_changes_decode, api_changes_to_json,
-	  api_changes_free, (void)0)
+          api_changes_free, (void)0)
 FUZZ_KIND(api_submission, api_submission_decode, api_submission_to_json,
-	  api_submission_free, (void)0)
+          api_submission_free, (void)0)
 FUZZ_KIND(api_key_lookup, api_key_lookup_decode, api_key_lookup_to_json,
-	  api_key_lookup_free, (void)0)
+          api_key_lookup_free, (void)0)
 
 static void
 fuzz_error(struct json_object *obj)

@@ -26,7 +26,7 @@ expect_parse_error(const char *text, size_t len, const char *part)
 	TEST_ASSERT(obj == NULL);
 	if (strstr(error, part) == NULL)
 		test_fail(__FILE__, __LINE__, "\"%s\" lacks \"%s\"", error,
-			  part);
+		          part);
 }
 
 static void
@@ -60,8 +60,8 @@ test_json_parse_hostile(void)
 static void
 test_json_parse_every_prefix(void)
 {
-	static const char text[] =
-		"{\"email\":\"a@b.c\",\"n\":[1,2,{\"x\":null}],\"s\":\"\\u00e9\"}";
+	static const char text[] = "{\"email\":\"a@b.c\",\"n\":[1,2,{\"x\":"
+	                           "null}],\"s\":\"\\u00e9\"}";
 	struct json_object *obj;
 	const char *error;
 	size_t i;
@@ -79,10 +79,12 @@ static void
 test_fields(void)
 {
 	struct json_object *o = parse(
-		"{\"s\":\"abc\",\"n\":5,\"neg\":-1,\"big\":18446744073709551615,"
-		"\"nul\":\"a\\u0000b\",\"id\":\"m_1-A\",\"badid\":\"a b\","
-		"\"e\":\"Alice@Example.ORG\",\"b64\":\"aGk=\",\"b64ws\":\"aG k=\","
-		"\"b64nopad\":\"aGk\",\"t\":true,\"o\":{},\"null\":null}");
+	        "{\"s\":\"abc\",\"n\":5,\"neg\":-1,\"big\":"
+	        "18446744073709551615,"
+	        "\"nul\":\"a\\u0000b\",\"id\":\"m_1-A\",\"badid\":\"a b\","
+	        "\"e\":\"Alice@Example.ORG\",\"b64\":\"aGk=\",\"b64ws\":\"aG "
+	        "k=\","
+	        "\"b64nopad\":\"aGk\",\"t\":true,\"o\":{},\"null\":null}");
 	const char *s = NULL, *error;
 	char *email = NULL;
 	uint64_t n = 0;
@@ -106,9 +108,8 @@ test_fields(void)
 	TEST_EQ_UINT(n, 5);
 	TEST_EQ_INT(api_json_get_u64(o, "n", true, 6, 10, &n, &error), -1);
 	TEST_EQ_INT(api_json_get_u64(o, "neg", true, 0, 10, &n, &error), -1);
-	TEST_EQ_INT(api_json_get_u64(o, "big", true, 0, UINT64_MAX, &n,
-				     &error),
-		    -1);
+	TEST_EQ_INT(api_json_get_u64(o, "big", true, 0, UINT64_MAX, &n, &error),
+	            -1);
 	TEST_EQ_INT(api_json_get_u64(o, "s", true, 0, 10, &n, &error), -1);
 
 	TEST_EQ_INT(api_json_get_id(o, "id", true, &s, &error), 0);
@@ -121,10 +122,9 @@ test_fields(void)
 
 	TEST_EQ_INT(api_json_get_fixed(o, "b64", true, fixed, 2, &error), 0);
 	TEST_EQ_MEM(fixed, 2, "hi", 2);
-	TEST_EQ_INT(api_json_get_fixed(o, "b64ws", true, fixed, 2, &error),
-		    -1);
+	TEST_EQ_INT(api_json_get_fixed(o, "b64ws", true, fixed, 2, &error), -1);
 	TEST_EQ_INT(api_json_get_fixed(o, "b64nopad", true, fixed, 2, &error),
-		    -1);
+	            -1);
 	sb_buf_init(&b, 100);
 	TEST_EQ_INT(api_json_get_bytes(o, "b64", true, 3, 10, &b, &error), -1);
 	TEST_EQ_INT(api_json_get_bytes(o, "b64", true, 0, 10, &b, &error), 0);
@@ -143,7 +143,7 @@ test_fields(void)
 		TEST_ASSERT(s == NULL);
 	}
 	{
-		static const char *const allowed[] = { "s", NULL };
+		static const char *const allowed[] = {"s", NULL};
 
 		TEST_EQ_INT(api_json_only(o, allowed, &error), -1);
 		TEST_ASSERT(strstr(error, "unknown field") != NULL);
@@ -183,14 +183,15 @@ test_errors(void)
 	const char *error;
 
 	TEST_EQ_STR(api_error_name(API_ERR_CANNOT_CALCULATE_CHANGES),
-		    "cannot_calculate_changes");
+	            "cannot_calculate_changes");
 	TEST_EQ_UINT(api_error_status(API_ERR_RATE_LIMITED), 429);
 	TEST_EQ_UINT(api_error_status(API_ERR_TOKEN_EXPIRED), 401);
 	TEST_EQ_UINT(api_error_status(API_ERR_RANGE_NOT_SATISFIABLE), 416);
 	TEST_ASSERT(api_error_name(API_ERR_COUNT) == NULL);
 	o = api_error_to_json(API_ERR_OVER_QUOTA, "full");
-	TEST_EQ_STR(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
-		    "{\"error\":{\"type\":\"over_quota\",\"message\":\"full\"}}");
+	TEST_EQ_STR(
+	        json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
+	        "{\"error\":{\"type\":\"over_quota\",\"message\":\"full\"}}");
 	TEST_EQ_INT(api_error_decode(o, &t, &message, &error), 0);
 	TEST_EQ_INT(t, API_ERR_OVER_QUOTA);
 	TEST_EQ_STR(message, "full");
@@ -239,7 +240,7 @@ make_signup(struct api_signup *s)
 /* Decodes obj as a signup in mode; returns the result code. */
 static int
 signup_decodes(struct json_object *obj, enum api_mode mode,
-	       const char **error_r)
+               const char **error_r)
 {
 	struct api_signup s;
 	int ret = api_signup_decode(obj, mode, &s, error_r);
@@ -282,12 +283,13 @@ test_signup(void)
 	json_object_object_add(kdf, "opslimit", json_object_new_int(3));
 	json_object_object_add(kdf, "alg", json_object_new_string("scrypt"));
 	TEST_EQ_INT(signup_decodes(o, API_STRICT, &error), -1);
-	json_object_object_add(kdf, "alg", json_object_new_string("argon2id13"));
+	json_object_object_add(kdf, "alg",
+	                       json_object_new_string("argon2id13"));
 
 	/* Wrapped keys must carry their magic and kind. */
 	TEST_ASSERT(json_object_object_get_ex(o, "keys", &keys));
 	api_json_add_bytes(keys, "wrapped_enc_sk", s.keys.wrapped_sign_seed,
-			   78);
+	                   78);
 	TEST_EQ_INT(signup_decodes(o, API_STRICT, &error), -1);
 	TEST_ASSERT(strstr(error, "wrapped_enc_sk") != NULL);
 	api_json_add_bytes(keys, "wrapped_enc_sk", s.keys.wrapped_enc_sk, 77);
@@ -297,7 +299,7 @@ test_signup(void)
 
 	/* The account id is 32 lower-case hex digits. */
 	api_json_add_string(o, "account_id",
-			    "9F0C4E2A7B1D3C5E8F6A0B2C4D6E8F01");
+	                    "9F0C4E2A7B1D3C5E8F6A0B2C4D6E8F01");
 	TEST_EQ_INT(signup_decodes(o, API_STRICT, &error), -1);
 	json_object_put(o);
 	api_signup_free(&s);
@@ -312,9 +314,9 @@ make_message(struct api_message *m)
 	m->size = 4096;
 	m->received_at = 1795000000;
 	TEST_EQ_INT(sb_buf_add(&m->summary, "SBMS\x01", 5), 0);
-	TEST_EQ_INT(sb_buf_add(&m->summary, "0123456789012345678901234567890123456789",
-			       40),
-		    0);
+	TEST_EQ_INT(sb_buf_add(&m->summary,
+	                       "0123456789012345678901234567890123456789", 40),
+	            0);
 	memcpy(m->key_packet, "SBKP\x01", 5);
 	api_strings_add(&m->mailbox_ids, "mb_inbox");
 	api_strings_add(&m->keywords, "$seen");
@@ -334,7 +336,7 @@ test_message(void)
 	TEST_EQ_STR(d.id, "m_1");
 	TEST_EQ_UINT(d.size, 4096);
 	TEST_EQ_MEM(d.summary.data, d.summary.len, m.summary.data,
-		    m.summary.len);
+	            m.summary.len);
 	TEST_EQ_UINT(d.keywords.count, 2);
 	TEST_EQ_STR(d.keywords.items[1], "$flagged");
 	api_message_free(&d);
@@ -346,11 +348,12 @@ test_message(void)
 	TEST_ASSERT(strstr(error, "repeats") != NULL);
 	json_object_object_add(o, "keywords", api_strings_to_json(&m.keywords));
 	json_object_array_add(json_object_object_get(o, "keywords"),
-			      json_object_new_string("Bad Word"));
+	                      json_object_new_string("Bad Word"));
 	TEST_EQ_INT(api_message_decode(o, API_STRICT, &d, &error), -1);
 	json_object_object_add(o, "keywords", api_strings_to_json(&m.keywords));
-	api_json_add_bytes(o, "summary", "SBKP\x01xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-			   45);
+	api_json_add_bytes(o, "summary",
+	                   "SBKP\x01xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+	                   45);
 	TEST_EQ_INT(api_message_decode(o, API_STRICT, &d, &error), -1);
 	TEST_ASSERT(strstr(error, "summary") != NULL);
 	json_object_put(o);
@@ -365,8 +368,8 @@ test_update(void)
 	const char *error;
 
 	o = parse("{\"update\":{\"m_1\":{\"add_keywords\":[\"$seen\"],"
-		  "\"remove_mailbox_ids\":[\"mb_inbox\"]},"
-		  "\"m_2\":{\"keywords\":[],\"mailbox_ids\":[\"mb_trash\"]}}}");
+	          "\"remove_mailbox_ids\":[\"mb_inbox\"]},"
+	          "\"m_2\":{\"keywords\":[],\"mailbox_ids\":[\"mb_trash\"]}}}");
 	TEST_EQ_INT(api_update_decode(o, API_STRICT, &u, &error), 0);
 	TEST_EQ_UINT(u.count, 2);
 	TEST_EQ_STR(u.patches[0].id, "m_1");
@@ -380,14 +383,14 @@ test_update(void)
 		struct json_object *again = api_update_to_json(&u);
 
 		TEST_EQ_STR(json_object_to_json_string(again),
-			    json_object_to_json_string(o));
+		            json_object_to_json_string(o));
 		json_object_put(again);
 	}
 	api_update_free(&u);
 	json_object_put(o);
 
 	o = parse("{\"update\":{\"m_1\":{\"keywords\":[],"
-		  "\"add_keywords\":[\"$seen\"]}}}");
+	          "\"add_keywords\":[\"$seen\"]}}}");
 	TEST_EQ_INT(api_update_decode(o, API_STRICT, &u, &error), -1);
 	TEST_ASSERT(strstr(error, "not both") != NULL);
 	json_object_put(o);
@@ -410,10 +413,11 @@ test_changes_and_lookup(void)
 	struct api_key_lookup k;
 	const char *error;
 
-	o = parse("{\"old_state\":\"s1\",\"new_state\":\"s9\",\"has_more\":true,"
-		  "\"messages\":{\"created\":[\"m_1\"],\"updated\":[],"
-		  "\"destroyed\":[\"m_0\"]},\"mailboxes\":{\"created\":[],"
-		  "\"updated\":[\"mb_inbox\"],\"destroyed\":[]},\"new\":1}");
+	o = parse(
+	        "{\"old_state\":\"s1\",\"new_state\":\"s9\",\"has_more\":true,"
+	        "\"messages\":{\"created\":[\"m_1\"],\"updated\":[],"
+	        "\"destroyed\":[\"m_0\"]},\"mailboxes\":{\"created\":[],"
+	        "\"updated\":[\"mb_inbox\"],\"destroyed\":[]},\"new\":1}");
 	TEST_EQ_INT(api_changes_decode(o, API_STRICT, &c, &error), -1);
 	TEST_EQ_INT(api_changes_decode(o, API_LENIENT, &c, &error), 0);
 	TEST_ASSERT(c.has_more);
@@ -443,10 +447,11 @@ test_submission(void)
 	api_submission_init(&s);
 	s.from = sb_strdup("alice@example.org");
 	s.blob_id = sb_strdup("b_1");
-	TEST_EQ_INT(sb_buf_add(&s.summary,
-			       "SBMS\x01........................................",
-			       45),
-		    0);
+	TEST_EQ_INT(
+	        sb_buf_add(&s.summary,
+	                   "SBMS\x01........................................",
+	                   45),
+	        0);
 	s.recipients = calloc(2, sizeof(*s.recipients));
 	s.n_recipients = 2;
 	s.recipients[0].email = sb_strdup("bob@example.org");
@@ -479,17 +484,17 @@ int
 main(void)
 {
 	static const struct test_case cases[] = {
-		{ "parse: hostile input", test_json_parse_hostile },
-		{ "parse: every prefix", test_json_parse_every_prefix },
-		{ "fields", test_fields },
-		{ "predicates", test_predicates },
-		{ "errors", test_errors },
-		{ "signup", test_signup },
-		{ "message", test_message },
-		{ "update", test_update },
-		{ "changes and key lookup", test_changes_and_lookup },
-		{ "submission", test_submission },
-		{ NULL, NULL },
+	        {"parse: hostile input", test_json_parse_hostile},
+	        {"parse: every prefix", test_json_parse_every_prefix},
+	        {"fields", test_fields},
+	        {"predicates", test_predicates},
+	        {"errors", test_errors},
+	        {"signup", test_signup},
+	        {"message", test_message},
+	        {"update", test_update},
+	        {"changes and key lookup", test_changes_and_lookup},
+	        {"submission", test_submission},
+	        {NULL, NULL},
 	};
 	return test_run(cases);
 }

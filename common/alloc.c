@@ -14,7 +14,7 @@ sb_oom(size_t size)
 
 	/* No stdio buffering and no allocation: memory is gone. */
 	n = snprintf(msg, sizeof(msg), "fatal: out of memory (%zu bytes)\n",
-		     size);
+	             size);
 	if (n > 0 && write(STDERR_FILENO, msg, (size_t)n) < 0) {
 		/* Nothing more can be done. */
 	}

@@ -6,8 +6,8 @@
 #define SB_WUR __attribute__((warn_unused_result))
 /* printf-like: argument `fmt` is the format, `args` the first variadic. */
 #define SB_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
-#define SB_NORETURN __attribute__((noreturn))
-#define SB_UNUSED __attribute__((unused))
+#define SB_NORETURN          __attribute__((noreturn))
+#define SB_UNUSED            __attribute__((unused))
 
 #define SB_N_ELEMENTS(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -125,9 +125,10 @@ sb_sv_take_prefix_ci(struct sb_sv *cur, const char *s)
 
 int
 sb_sv_take_until(struct sb_sv *cur, char delim, size_t max,
-		 struct sb_sv *token_r)
+                 struct sb_sv *token_r)
 {
-	struct sb_sv window = sb_sv_sub(*cur, 0, max == SIZE_MAX ? max : max + 1);
+	struct sb_sv window =
+	        sb_sv_sub(*cur, 0, max == SIZE_MAX ? max : max + 1);
 	ptrdiff_t at = sb_sv_find_char(window, delim);
 
 	if (at < 0)
@@ -139,7 +140,7 @@ sb_sv_take_until(struct sb_sv *cur, char delim, size_t max,
 
 int
 sb_sv_take_while(struct sb_sv *cur, bool (*accept)(char c), size_t max,
-		 struct sb_sv *token_r)
+                 struct sb_sv *token_r)
 {
 	size_t n = 0;
 

@@ -20,18 +20,18 @@ struct sb_sv {
 	size_t len;
 };
 
-#define SB_SV_LIT(s) ((struct sb_sv){ (s), sizeof(s) - 1 })
+#define SB_SV_LIT(s) ((struct sb_sv){(s), sizeof(s) - 1})
 
 static inline struct sb_sv
 sb_sv(const void *p, size_t len)
 {
-	return (struct sb_sv){ (const char *)p, len };
+	return (struct sb_sv){(const char *)p, len};
 }
 
 static inline struct sb_sv
 sb_sv_cstr(const char *s)
 {
-	return (struct sb_sv){ s, strlen(s) };
+	return (struct sb_sv){s, strlen(s)};
 }
 
 bool sb_sv_eq(struct sb_sv a, struct sb_sv b);
@@ -61,13 +61,13 @@ bool sb_sv_take_prefix_ci(struct sb_sv *cur, const char *s);
  * the delimiter too. Fails when delim is not within max bytes.
  */
 int sb_sv_take_until(struct sb_sv *cur, char delim, size_t max,
-		     struct sb_sv *token_r) SB_WUR;
+                     struct sb_sv *token_r) SB_WUR;
 /*
  * Takes 1..max bytes for which accept() is true. Fails on none or on more
  * than max.
  */
 int sb_sv_take_while(struct sb_sv *cur, bool (*accept)(char c), size_t max,
-		     struct sb_sv *token_r) SB_WUR;
+                     struct sb_sv *token_r) SB_WUR;
 /*
  * Takes a decimal number of at most `max` value (no sign, no leading '+',
  * at least one digit). Fails on overflow past max.

@@ -17,7 +17,8 @@ test_sv_compare(void)
 	TEST_ASSERT(sb_sv_eq_ci(SB_SV_LIT("InBoX"), SB_SV_LIT("INBOX")));
 	TEST_ASSERT(!sb_sv_eq_ci(SB_SV_LIT("INBOX"), SB_SV_LIT("INBOX2")));
 	TEST_ASSERT(sb_sv_eq_cstr_ci(SB_SV_LIT("Login"), "LOGIN"));
-	TEST_ASSERT(sb_sv_starts_with_ci(SB_SV_LIT("Content-Type"), "content-"));
+	TEST_ASSERT(
+	        sb_sv_starts_with_ci(SB_SV_LIT("Content-Type"), "content-"));
 	TEST_ASSERT(!sb_sv_starts_with_ci(SB_SV_LIT("Con"), "content-"));
 	TEST_EQ_INT(sb_sv_find_char(SB_SV_LIT("a:b"), ':'), 1);
 	TEST_EQ_INT(sb_sv_find_char(SB_SV_LIT("ab"), ':'), -1);
@@ -89,11 +90,13 @@ test_sv_numbers(void)
 	TEST_EQ_INT(sb_sv_take_u64(&cur, 4294967295u, &v), 0);
 	TEST_EQ_UINT(v, 4294967295u);
 	TEST_EQ_INT(sb_sv_take_u64(&cur, 10, &v), -1);
-	TEST_EQ_INT(sb_sv_to_u64(SB_SV_LIT("18446744073709551615"), UINT64_MAX,
-				 &v), 0);
+	TEST_EQ_INT(
+	        sb_sv_to_u64(SB_SV_LIT("18446744073709551615"), UINT64_MAX, &v),
+	        0);
 	TEST_EQ_UINT(v, UINT64_MAX);
-	TEST_EQ_INT(sb_sv_to_u64(SB_SV_LIT("18446744073709551616"), UINT64_MAX,
-				 &v), -1);
+	TEST_EQ_INT(
+	        sb_sv_to_u64(SB_SV_LIT("18446744073709551616"), UINT64_MAX, &v),
+	        -1);
 	/* A digit larger than the maximum itself. */
 	TEST_EQ_INT(sb_sv_to_u64(SB_SV_LIT("7"), 5, &v), -1);
 	TEST_EQ_INT(sb_sv_to_u64(SB_SV_LIT("5"), 5, &v), 0);
@@ -106,12 +109,12 @@ int
 main(void)
 {
 	static const struct test_case cases[] = {
-		{ "compare", test_sv_compare },
-		{ "trim, sub, dup", test_sv_trim_sub_dup },
-		{ "take until", test_sv_take_until },
-		{ "take while and whitespace", test_sv_take_while_and_ws },
-		{ "numbers", test_sv_numbers },
-		{ NULL, NULL },
+	        {"compare", test_sv_compare},
+	        {"trim, sub, dup", test_sv_trim_sub_dup},
+	        {"take until", test_sv_take_until},
+	        {"take while and whitespace", test_sv_take_while_and_ws},
+	        {"numbers", test_sv_numbers},
+	        {NULL, NULL},
 	};
 	return test_run(cases);
 }

@@ -41,10 +41,10 @@ srv_h_account(struct srv_req *req)
 	bool ok;
 
 	st = srv_db_prepare(req->db,
-			    "SELECT email, quota_used, kdf_ops, kdf_mem, "
-			    "kdf_salt, enc_pk, sign_pk, wrapped_account_key, "
-			    "wrapped_enc_sk, wrapped_sign_seed FROM accounts "
-			    "WHERE id = ?1");
+	                    "SELECT email, quota_used, kdf_ops, kdf_mem, "
+	                    "kdf_salt, enc_pk, sign_pk, wrapped_account_key, "
+	                    "wrapped_enc_sk, wrapped_sign_seed FROM accounts "
+	                    "WHERE id = ?1");
 	sqlite3_bind_text(st, 1, req->account_id, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_ROW) {
 		sqlite3_finalize(st);
@@ -56,22 +56,22 @@ srv_h_account(struct srv_req *req)
 	     srv_column_fixed(st, 5, keys.enc_pk, API_KEY_BYTES) &&
 	     srv_column_fixed(st, 6, keys.sign_pk, API_KEY_BYTES) &&
 	     srv_column_fixed(st, 7, keys.wrapped_account_key,
-			      API_WRAPPED_KEY_BYTES) &&
+	                      API_WRAPPED_KEY_BYTES) &&
 	     srv_column_fixed(st, 8, keys.wrapped_enc_sk,
-			      API_WRAPPED_KEY_BYTES) &&
+	                      API_WRAPPED_KEY_BYTES) &&
 	     srv_column_fixed(st, 9, keys.wrapped_sign_seed,
-			      API_WRAPPED_KEY_BYTES);
+	                      API_WRAPPED_KEY_BYTES);
 	if (!ok) {
 		sqlite3_finalize(st);
 		return srv_fail(req, API_ERR_SERVER_ERROR,
-				"the account's keys are damaged");
+		                "the account's keys are damaged");
 	}
 	out = json_object_new_object();
 	api_json_add_string(out, "account_id", req->account_id);
 	addrs = json_object_new_array();
-	json_object_array_add(addrs, json_object_new_string(
-					     (const char *)sqlite3_column_text(
-						     st, 0)));
+	json_object_array_add(
+	        addrs, json_object_new_string(
+	                       (const char *)sqlite3_column_text(st, 0)));
 	json_object_object_add(out, "addresses", addrs);
 	quota = json_object_new_object();
 	api_json_add_u64(quota, "used", (uint64_t)sqlite3_column_int64(st, 1));
@@ -79,7 +79,7 @@ srv_h_account(struct srv_req *req)
 	json_object_object_add(out, "quota", quota);
 	sqlite3_finalize(st);
 	json_object_object_add(out, "limits",
-			       srv_limits_json(&req->srv->config));
+	                       srv_limits_json(&req->srv->config));
 	json_object_object_add(out, "kdf", api_kdf_to_json(&kdf));
 	sb_fingerprint(keys.enc_pk, keys.sign_pk, fp);
 	json_object_object_add(out, "keys", api_keys_to_json(&keys, fp));
@@ -87,9 +87,8 @@ srv_h_account(struct srv_req *req)
 	return 0;
 }
 
-static const char *const srv_password_fields[] = {
-	"auth_key", "kdf", "wrapped_account_key", NULL
-};
+static const char *const srv_password_fields[] = {"auth_key", "kdf",
+                                                  "wrapped_account_key", NULL};
 
 int
 srv_h_password(struct srv_req *req)
@@ -103,23 +102,23 @@ srv_h_password(struct srv_req *req)
 
 	if (api_json_only(req->json, srv_password_fields, &error) != 0 ||
 	    api_json_get_fixed(req->json, "auth_key", true, key, sizeof(key),
-			       &error) != 0 ||
+	                       &error) != 0 ||
 	    api_json_get_object(req->json, "kdf", true, &kdf_obj, &error) !=
-		    0 ||
+	            0 ||
 	    api_kdf_decode(kdf_obj, API_STRICT, &kdf, &error) != 0 ||
 	    api_json_get_fixed(req->json, "wrapped_account_key", true, wrapped,
-			       sizeof(wrapped), &error) != 0)
+	                       sizeof(wrapped), &error) != 0)
 		return srv_fail(req, API_ERR_INVALID_REQUEST, "%s", error);
 	if (memcmp(wrapped, "SBWK\x01\x01", 6) != 0)
 		return srv_fail(req, API_ERR_INVALID_REQUEST,
-				"field 'wrapped_account_key' is not a wrapped "
-				"account key");
+		                "field 'wrapped_account_key' is not a wrapped "
+		                "account key");
 	crypto_generichash(hash, sizeof(hash), key, sizeof(key), NULL, 0);
 	sodium_memzero(key, sizeof(key));
 	st = srv_db_prepare(req->db, "UPDATE accounts SET auth_hash = ?2, "
-				     "kdf_ops = ?3, kdf_mem = ?4, "
-				     "kdf_salt = ?5, wrapped_account_key = ?6 "
-				     "WHERE id = ?1");
+	                             "kdf_ops = ?3, kdf_mem = ?4, "
+	                             "kdf_salt = ?5, wrapped_account_key = ?6 "
+	                             "WHERE id = ?1");
 	sqlite3_bind_text(st, 1, req->account_id, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, hash, 32, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, (int64_t)kdf.opslimit);
@@ -130,7 +129,7 @@ srv_h_password(struct srv_req *req)
 		return srv_fail(req, API_ERR_SERVER_ERROR, "database error");
 	/* Every other session of the account ends. */
 	st = srv_db_prepare(req->db, "UPDATE sessions SET revoked = 1 WHERE "
-				     "account_id = ?1 AND id != ?2");
+	                             "account_id = ?1 AND id != ?2");
 	sqlite3_bind_text(st, 1, req->account_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, req->session_id);
 	if (srv_db_step_done(st) != 0)
@@ -152,8 +151,8 @@ srv_h_keys(struct srv_req *req)
 
 	if (email == NULL || !api_is_email(email, strlen(email)))
 		return srv_fail(req, API_ERR_INVALID_REQUEST,
-				"the query parameter 'email' must be an "
-				"address");
+		                "the query parameter 'email' must be an "
+		                "address");
 	lower = sb_strdup(email);
 	for (i = 0; lower[i] != '\0'; i++) {
 		if (lower[i] >= 'A' && lower[i] <= 'Z')
@@ -162,7 +161,7 @@ srv_h_keys(struct srv_req *req)
 	memset(&k, 0, sizeof(k));
 	k.email = lower;
 	st = srv_db_prepare(req->db, "SELECT enc_pk, sign_pk FROM accounts "
-				     "WHERE email = ?1");
+	                             "WHERE email = ?1");
 	sqlite3_bind_text(st, 1, lower, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		ok = srv_column_fixed(st, 0, k.enc_pk, API_KEY_BYTES) &&

@@ -15,7 +15,7 @@
 
 #define SRV_TOKEN_BYTES 32
 /* "at_" or "rt_" and 64 hex digits. */
-#define SRV_TOKEN_SIZE (3 + 2 * SRV_TOKEN_BYTES + 1)
+#define SRV_TOKEN_SIZE   (3 + 2 * SRV_TOKEN_BYTES + 1)
 #define SRV_LIMIT_WINDOW 60
 
 /* Failed logins of one address (or client address) in the window. */
@@ -27,15 +27,15 @@ struct srv_limit {
 
 static void
 srv_token_new(const char *prefix, char out[SRV_TOKEN_SIZE],
-	      unsigned char hash_r[32])
+              unsigned char hash_r[32])
 {
 	unsigned char raw[SRV_TOKEN_BYTES];
 
 	randombytes_buf(raw, sizeof(raw));
 	memcpy(out, prefix, 3);
 	sodium_bin2hex(out + 3, SRV_TOKEN_SIZE - 3, raw, sizeof(raw));
-	crypto_generichash(hash_r, 32, (const unsigned char *)out,
-			   strlen(out), NULL, 0);
+	crypto_generichash(hash_r, 32, (const unsigned char *)out, strlen(out),
+	                   NULL, 0);
 	sodium_memzero(raw, sizeof(raw));
 }
 
@@ -43,7 +43,7 @@ static void
 srv_token_hash(const char *token, unsigned char hash_r[32])
 {
 	crypto_generichash(hash_r, 32, (const unsigned char *)token,
-			   strlen(token), NULL, 0);
+	                   strlen(token), NULL, 0);
 }
 
 int
@@ -57,23 +57,23 @@ srv_authenticate(struct srv_req *req)
 	if (auth == NULL || strncmp(auth, "Bearer ", 7) != 0 ||
 	    strlen(auth + 7) > API_TOKEN_MAX)
 		return srv_fail(req, API_ERR_UNAUTHORIZED,
-				"a bearer access token is needed");
+		                "a bearer access token is needed");
 	srv_token_hash(auth + 7, hash);
 	st = srv_db_prepare(req->db, "SELECT id, account_id, access_expires, "
-				     "revoked FROM sessions WHERE "
-				     "access_hash = ?1");
+	                             "revoked FROM sessions WHERE "
+	                             "access_hash = ?1");
 	sqlite3_bind_blob(st, 1, hash, sizeof(hash), SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW || sqlite3_column_int(st, 3) != 0) {
 		srv_fail(req, API_ERR_UNAUTHORIZED,
-			 "the access token is unknown or revoked");
+		         "the access token is unknown or revoked");
 	} else if ((uint64_t)sqlite3_column_int64(st, 2) <= srv_now()) {
 		srv_fail(req, API_ERR_TOKEN_EXPIRED,
-			 "the access token expired; refresh it");
+		         "the access token expired; refresh it");
 	} else {
 		req->session_id = sqlite3_column_int64(st, 0);
 		snprintf(req->account_id, sizeof(req->account_id), "%s",
-			 (const char *)sqlite3_column_text(st, 1));
+		         (const char *)sqlite3_column_text(st, 1));
 		ret = 0;
 	}
 	sqlite3_finalize(st);
@@ -101,7 +101,7 @@ srv_limit_check(struct srv *srv, const char *key, unsigned limit, bool fail)
 	}
 	if (l == NULL && fail) {
 		srv->limits = sb_reallocarray(srv->limits, srv->n_limits + 1,
-					      sizeof(*srv->limits));
+		                              sizeof(*srv->limits));
 		l = &srv->limits[srv->n_limits++];
 		snprintf(l->key, sizeof(l->key), "%s", key);
 		l->window_start = now;
@@ -124,8 +124,8 @@ srv_rate_limited(struct srv_req *req, unsigned wait)
 {
 	req->retry_after = wait > 0 ? wait : 1;
 	return srv_fail(req, API_ERR_RATE_LIMITED,
-			"too many failed logins; retry in %u seconds",
-			req->retry_after);
+	                "too many failed logins; retry in %u seconds",
+	                req->retry_after);
 }
 
 static void
@@ -135,7 +135,7 @@ srv_default_kdf(struct api_kdf *kdf)
 	kdf->memlimit = 64ULL * 1024 * 1024;
 }
 
-static const char *const srv_prelogin_fields[] = { "email", NULL };
+static const char *const srv_prelogin_fields[] = {"email", NULL};
 
 int
 srv_h_prelogin(struct srv_req *req)
@@ -151,7 +151,7 @@ srv_h_prelogin(struct srv_req *req)
 	    api_json_get_email(req->json, "email", true, &email, &error) != 0)
 		return srv_fail(req, API_ERR_INVALID_REQUEST, "%s", error);
 	st = srv_db_prepare(req->db, "SELECT kdf_ops, kdf_mem, kdf_salt "
-				     "FROM accounts WHERE email = ?1");
+	                             "FROM accounts WHERE email = ?1");
 	sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 2) == API_SALT_BYTES) {
@@ -162,9 +162,8 @@ srv_h_prelogin(struct srv_req *req)
 		/* Stable and plausible: a salt derived from the address. */
 		srv_default_kdf(&kdf);
 		crypto_generichash(kdf.salt, API_SALT_BYTES,
-				   (const unsigned char *)email,
-				   strlen(email), req->srv->secret,
-				   sizeof(req->srv->secret));
+		                   (const unsigned char *)email, strlen(email),
+		                   req->srv->secret, sizeof(req->srv->secret));
 	}
 	sqlite3_finalize(st);
 	free(email);
@@ -177,7 +176,7 @@ srv_h_prelogin(struct srv_req *req)
 /* Makes a session for the account and answers with its tokens. */
 static int
 srv_session_reply(struct srv_req *req, const char *account_id,
-		  int64_t replace_session)
+                  int64_t replace_session)
 {
 	char access[SRV_TOKEN_SIZE], refresh[SRV_TOKEN_SIZE];
 	unsigned char ahash[32], rhash[32];
@@ -189,15 +188,15 @@ srv_session_reply(struct srv_req *req, const char *account_id,
 	srv_token_new("rt_", refresh, rhash);
 	if (replace_session > 0)
 		st = srv_db_prepare(req->db,
-				    "UPDATE sessions SET access_hash = ?2, "
-				    "access_expires = ?3, refresh_hash = ?4, "
-				    "refresh_expires = ?5 WHERE id = ?1");
+		                    "UPDATE sessions SET access_hash = ?2, "
+		                    "access_expires = ?3, refresh_hash = ?4, "
+		                    "refresh_expires = ?5 WHERE id = ?1");
 	else
-		st = srv_db_prepare(req->db,
-				    "INSERT INTO sessions(account_id, "
-				    "access_hash, access_expires, refresh_hash, "
-				    "refresh_expires) VALUES(?6, ?2, ?3, ?4, "
-				    "?5)");
+		st = srv_db_prepare(
+		        req->db, "INSERT INTO sessions(account_id, "
+		                 "access_hash, access_expires, refresh_hash, "
+		                 "refresh_expires) VALUES(?6, ?2, ?3, ?4, "
+		                 "?5)");
 	if (replace_session > 0)
 		sqlite3_bind_int64(st, 1, replace_session);
 	sqlite3_bind_blob(st, 2, ahash, 32, SQLITE_STATIC);
@@ -208,7 +207,7 @@ srv_session_reply(struct srv_req *req, const char *account_id,
 		sqlite3_bind_text(st, 6, account_id, -1, SQLITE_STATIC);
 	if (srv_db_step_done(st) != 0)
 		return srv_fail(req, API_ERR_SERVER_ERROR,
-				"cannot store the session");
+		                "cannot store the session");
 	memset(&s, 0, sizeof(s));
 	snprintf(s.account_id, sizeof(s.account_id), "%s", account_id);
 	s.access_token = access;
@@ -221,7 +220,7 @@ srv_session_reply(struct srv_req *req, const char *account_id,
 	return 0;
 }
 
-static const char *const srv_login_fields[] = { "email", "auth_key", NULL };
+static const char *const srv_login_fields[] = {"email", "auth_key", NULL};
 
 int
 srv_h_login(struct srv_req *req)
@@ -239,7 +238,7 @@ srv_h_login(struct srv_req *req)
 	if (api_json_only(req->json, srv_login_fields, &error) != 0 ||
 	    api_json_get_email(req->json, "email", true, &email, &error) != 0 ||
 	    api_json_get_fixed(req->json, "auth_key", true, key, sizeof(key),
-			       &error) != 0) {
+	                       &error) != 0) {
 		free(email);
 		return srv_fail(req, API_ERR_INVALID_REQUEST, "%s", error);
 	}
@@ -252,12 +251,12 @@ srv_h_login(struct srv_req *req)
 	/* The same work for a known and an unknown address. */
 	memset(stored, 0, sizeof(stored));
 	st = srv_db_prepare(req->db, "SELECT id, auth_hash FROM accounts "
-				     "WHERE email = ?1");
+	                             "WHERE email = ?1");
 	sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW &&
 	    sqlite3_column_bytes(st, 1) == 32) {
 		snprintf(account_id, sizeof(account_id), "%s",
-			 (const char *)sqlite3_column_text(st, 0));
+		         (const char *)sqlite3_column_text(st, 0));
 		memcpy(stored, sqlite3_column_blob(st, 1), 32);
 	}
 	sqlite3_finalize(st);
@@ -266,36 +265,37 @@ srv_h_login(struct srv_req *req)
 	sodium_memzero(key, sizeof(key));
 	if (!ok) {
 		(void)srv_limit_check(req->srv, limit_key, c->login_limit,
-				      true);
+		                      true);
 		free(email);
 		return srv_fail(req, API_ERR_INVALID_CREDENTIALS,
-				"the address or the password is wrong");
+		                "the address or the password is wrong");
 	}
 	free(email);
 	ret = srv_session_reply(req, account_id, 0);
 	return ret;
 }
 
-static const char *const srv_refresh_fields[] = { "refresh_token", NULL };
+static const char *const srv_refresh_fields[] = {"refresh_token", NULL};
 
 /* A refresh token seen before: the session it belonged to is revoked. */
 static int
 srv_refresh_reused(struct srv_req *req, const unsigned char hash[32])
 {
 	sqlite3_stmt *st = srv_db_prepare(
-		req->db, "UPDATE sessions SET revoked = 1 WHERE id = "
-			 "(SELECT session_id FROM old_refresh WHERE hash = ?1)");
+	        req->db,
+	        "UPDATE sessions SET revoked = 1 WHERE id = "
+	        "(SELECT session_id FROM old_refresh WHERE hash = ?1)");
 
 	sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
 	if (srv_db_step_done(st) != 0)
 		return srv_fail(req, API_ERR_SERVER_ERROR, "database error");
 	if (sqlite3_changes(req->db) > 0) {
 		sb_log_warn("a rotated refresh token was used again; its "
-			    "session is revoked");
+		            "session is revoked");
 		req->keep_changes = true;
 	}
 	return srv_fail(req, API_ERR_UNAUTHORIZED,
-			"the refresh token is unknown or revoked");
+	                "the refresh token is unknown or revoked");
 }
 
 int
@@ -310,12 +310,12 @@ srv_h_refresh(struct srv_req *req)
 
 	if (api_json_only(req->json, srv_refresh_fields, &error) != 0 ||
 	    api_json_get_string(req->json, "refresh_token", true, 1,
-				API_TOKEN_MAX, &token, &error) != 0)
+	                        API_TOKEN_MAX, &token, &error) != 0)
 		return srv_fail(req, API_ERR_INVALID_REQUEST, "%s", error);
 	srv_token_hash(token, hash);
 	st = srv_db_prepare(req->db, "SELECT id, account_id, refresh_expires, "
-				     "revoked FROM sessions WHERE "
-				     "refresh_hash = ?1");
+	                             "revoked FROM sessions WHERE "
+	                             "refresh_hash = ?1");
 	sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
@@ -324,15 +324,15 @@ srv_h_refresh(struct srv_req *req)
 	}
 	session = sqlite3_column_int64(st, 0);
 	snprintf(account_id, sizeof(account_id), "%s",
-		 (const char *)sqlite3_column_text(st, 1));
+	         (const char *)sqlite3_column_text(st, 1));
 	rc = sqlite3_column_int(st, 3) != 0 ||
 	     (uint64_t)sqlite3_column_int64(st, 2) <= srv_now();
 	sqlite3_finalize(st);
 	if (rc)
 		return srv_fail(req, API_ERR_UNAUTHORIZED,
-				"the refresh token expired or was revoked");
+		                "the refresh token expired or was revoked");
 	st = srv_db_prepare(req->db, "INSERT OR IGNORE INTO old_refresh(hash, "
-				     "session_id) VALUES(?1, ?2)");
+	                             "session_id) VALUES(?1, ?2)");
 	sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, session);
 	if (srv_db_step_done(st) != 0)
@@ -344,7 +344,7 @@ int
 srv_h_logout(struct srv_req *req)
 {
 	sqlite3_stmt *st = srv_db_prepare(
-		req->db, "UPDATE sessions SET revoked = 1 WHERE id = ?1");
+	        req->db, "UPDATE sessions SET revoked = 1 WHERE id = ?1");
 
 	sqlite3_bind_int64(st, 1, req->session_id);
 	if (srv_db_step_done(st) != 0)
@@ -365,8 +365,8 @@ srv_signup_allowed(struct srv_req *req, const char *invite)
 	    sodium_memcmp(code, invite, strlen(code)) == 0)
 		return 0;
 	return srv_fail(req, API_ERR_FORBIDDEN,
-			code != NULL ? "signup needs a valid invite code"
-				     : "signup is closed on this server");
+	                code != NULL ? "signup needs a valid invite code"
+	                             : "signup is closed on this server");
 }
 
 int
@@ -382,8 +382,7 @@ srv_h_signup(struct srv_req *req)
 		return srv_fail(req, API_ERR_INVALID_REQUEST, "%s", error);
 	ret = srv_signup_allowed(req, s.invite);
 	if (ret == 0 && srv_account_by_email(req->db, s.email, existing) != 0)
-		ret = srv_fail(req, API_ERR_CONFLICT,
-			       "the address is taken");
+		ret = srv_fail(req, API_ERR_CONFLICT, "the address is taken");
 	if (ret == 0 && srv_account_create(req->db, &s, &error) != 0)
 		ret = srv_fail(req, API_ERR_CONFLICT, "%s", error);
 	if (ret == 0) {

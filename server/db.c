@@ -11,60 +11,60 @@
 #include "common/log.h"
 
 static const char srv_schema[] =
-	"CREATE TABLE IF NOT EXISTS meta("
-	" key TEXT PRIMARY KEY, value BLOB);"
-	"CREATE TABLE IF NOT EXISTS accounts("
-	" id TEXT PRIMARY KEY, email TEXT NOT NULL UNIQUE,"
-	" auth_hash BLOB NOT NULL, kdf_ops INTEGER NOT NULL,"
-	" kdf_mem INTEGER NOT NULL, kdf_salt BLOB NOT NULL,"
-	" enc_pk BLOB NOT NULL, sign_pk BLOB NOT NULL,"
-	" wrapped_account_key BLOB NOT NULL, wrapped_enc_sk BLOB NOT NULL,"
-	" wrapped_sign_seed BLOB NOT NULL,"
-	" modseq INTEGER NOT NULL DEFAULT 1,"
-	" changes_floor INTEGER NOT NULL DEFAULT 0,"
-	" quota_used INTEGER NOT NULL DEFAULT 0,"
-	" created_at INTEGER NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS sessions("
-	" id INTEGER PRIMARY KEY, account_id TEXT NOT NULL,"
-	" access_hash BLOB NOT NULL UNIQUE, access_expires INTEGER NOT NULL,"
-	" refresh_hash BLOB NOT NULL UNIQUE, refresh_expires INTEGER NOT NULL,"
-	" revoked INTEGER NOT NULL DEFAULT 0);"
-	"CREATE INDEX IF NOT EXISTS sessions_account ON sessions(account_id);"
-	"CREATE TABLE IF NOT EXISTS old_refresh("
-	" hash BLOB PRIMARY KEY, session_id INTEGER NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS mailboxes("
-	" id TEXT PRIMARY KEY, account_id TEXT NOT NULL, name TEXT NOT NULL,"
-	" parent_id TEXT, role TEXT);"
-	"CREATE INDEX IF NOT EXISTS mailboxes_account ON mailboxes(account_id);"
-	"CREATE TABLE IF NOT EXISTS blobs("
-	" id TEXT PRIMARY KEY, account_id TEXT NOT NULL, size INTEGER NOT NULL,"
-	" created_at INTEGER NOT NULL, transient INTEGER NOT NULL DEFAULT 0,"
-	" refs INTEGER NOT NULL DEFAULT 0);"
-	"CREATE TABLE IF NOT EXISTS messages("
-	" id TEXT PRIMARY KEY, account_id TEXT NOT NULL, blob_id TEXT NOT NULL,"
-	" size INTEGER NOT NULL, received_at INTEGER NOT NULL,"
-	" summary BLOB NOT NULL, key_packet BLOB NOT NULL,"
-	" keywords TEXT NOT NULL DEFAULT '');"
-	"CREATE INDEX IF NOT EXISTS messages_list"
-	" ON messages(account_id, received_at DESC, id DESC);"
-	"CREATE TABLE IF NOT EXISTS message_mailboxes("
-	" message_id TEXT NOT NULL, mailbox_id TEXT NOT NULL,"
-	" PRIMARY KEY(message_id, mailbox_id));"
-	"CREATE INDEX IF NOT EXISTS mm_mailbox"
-	" ON message_mailboxes(mailbox_id);"
-	"CREATE TABLE IF NOT EXISTS changes("
-	" account_id TEXT NOT NULL, modseq INTEGER NOT NULL,"
-	" kind TEXT NOT NULL, object_id TEXT NOT NULL, op TEXT NOT NULL);"
-	"CREATE INDEX IF NOT EXISTS changes_account"
-	" ON changes(account_id, modseq);"
-	"CREATE TABLE IF NOT EXISTS idempotency("
-	" scope TEXT NOT NULL, key TEXT NOT NULL, req_hash BLOB NOT NULL,"
-	" status INTEGER NOT NULL, body BLOB NOT NULL,"
-	" created_at INTEGER NOT NULL, PRIMARY KEY(scope, key));"
-	"CREATE TABLE IF NOT EXISTS relay_queue("
-	" id INTEGER PRIMARY KEY, blob_id TEXT NOT NULL, sender TEXT NOT NULL,"
-	" rcpt TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
-	" next_at INTEGER NOT NULL);";
+        "CREATE TABLE IF NOT EXISTS meta("
+        " key TEXT PRIMARY KEY, value BLOB);"
+        "CREATE TABLE IF NOT EXISTS accounts("
+        " id TEXT PRIMARY KEY, email TEXT NOT NULL UNIQUE,"
+        " auth_hash BLOB NOT NULL, kdf_ops INTEGER NOT NULL,"
+        " kdf_mem INTEGER NOT NULL, kdf_salt BLOB NOT NULL,"
+        " enc_pk BLOB NOT NULL, sign_pk BLOB NOT NULL,"
+        " wrapped_account_key BLOB NOT NULL, wrapped_enc_sk BLOB NOT NULL,"
+        " wrapped_sign_seed BLOB NOT NULL,"
+        " modseq INTEGER NOT NULL DEFAULT 1,"
+        " changes_floor INTEGER NOT NULL DEFAULT 0,"
+        " quota_used INTEGER NOT NULL DEFAULT 0,"
+        " created_at INTEGER NOT NULL);"
+        "CREATE TABLE IF NOT EXISTS sessions("
+        " id INTEGER PRIMARY KEY, account_id TEXT NOT NULL,"
+        " access_hash BLOB NOT NULL UNIQUE, access_expires INTEGER NOT NULL,"
+        " refresh_hash BLOB NOT NULL UNIQUE, refresh_expires INTEGER NOT NULL,"
+        " revoked INTEGER NOT NULL DEFAULT 0);"
+        "CREATE INDEX IF NOT EXISTS sessions_account ON sessions(account_id);"
+        "CREATE TABLE IF NOT EXISTS old_refresh("
+        " hash BLOB PRIMARY KEY, session_id INTEGER NOT NULL);"
+        "CREATE TABLE IF NOT EXISTS mailboxes("
+        " id TEXT PRIMARY KEY, account_id TEXT NOT NULL, name TEXT NOT NULL,"
+        " parent_id TEXT, role TEXT);"
+        "CREATE INDEX IF NOT EXISTS mailboxes_account ON mailboxes(account_id);"
+        "CREATE TABLE IF NOT EXISTS blobs("
+        " id TEXT PRIMARY KEY, account_id TEXT NOT NULL, size INTEGER NOT NULL,"
+        " created_at INTEGER NOT NULL, transient INTEGER NOT NULL DEFAULT 0,"
+        " refs INTEGER NOT NULL DEFAULT 0);"
+        "CREATE TABLE IF NOT EXISTS messages("
+        " id TEXT PRIMARY KEY, account_id TEXT NOT NULL, blob_id TEXT NOT NULL,"
+        " size INTEGER NOT NULL, received_at INTEGER NOT NULL,"
+        " summary BLOB NOT NULL, key_packet BLOB NOT NULL,"
+        " keywords TEXT NOT NULL DEFAULT '');"
+        "CREATE INDEX IF NOT EXISTS messages_list"
+        " ON messages(account_id, received_at DESC, id DESC);"
+        "CREATE TABLE IF NOT EXISTS message_mailboxes("
+        " message_id TEXT NOT NULL, mailbox_id TEXT NOT NULL,"
+        " PRIMARY KEY(message_id, mailbox_id));"
+        "CREATE INDEX IF NOT EXISTS mm_mailbox"
+        " ON message_mailboxes(mailbox_id);"
+        "CREATE TABLE IF NOT EXISTS changes("
+        " account_id TEXT NOT NULL, modseq INTEGER NOT NULL,"
+        " kind TEXT NOT NULL, object_id TEXT NOT NULL, op TEXT NOT NULL);"
+        "CREATE INDEX IF NOT EXISTS changes_account"
+        " ON changes(account_id, modseq);"
+        "CREATE TABLE IF NOT EXISTS idempotency("
+        " scope TEXT NOT NULL, key TEXT NOT NULL, req_hash BLOB NOT NULL,"
+        " status INTEGER NOT NULL, body BLOB NOT NULL,"
+        " created_at INTEGER NOT NULL, PRIMARY KEY(scope, key));"
+        "CREATE TABLE IF NOT EXISTS relay_queue("
+        " id INTEGER PRIMARY KEY, blob_id TEXT NOT NULL, sender TEXT NOT NULL,"
+        " rcpt TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+        " next_at INTEGER NOT NULL);";
 
 int
 srv_db_exec(sqlite3 *db, const char *sql)
@@ -87,7 +87,7 @@ srv_db_prepare(sqlite3 *db, const char *sql)
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
 		/* Our own SQL failed to compile: a bug, not bad input. */
 		sb_log_error("database: cannot prepare: %s",
-			     sqlite3_errmsg(db));
+		             sqlite3_errmsg(db));
 		abort();
 	}
 	return st;
@@ -108,18 +108,18 @@ srv_db_open(const char *path, sqlite3 **db_r, const char **error_r)
 	sqlite3 *db = NULL;
 
 	if (sqlite3_open_v2(path, &db,
-			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-				    SQLITE_OPEN_NOMUTEX,
-			    NULL) != SQLITE_OK) {
+	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	                            SQLITE_OPEN_NOMUTEX,
+	                    NULL) != SQLITE_OK) {
 		*error_r = db != NULL ? sqlite3_errmsg(db)
-				      : "cannot open the database";
+		                      : "cannot open the database";
 		sqlite3_close(db);
 		return -1;
 	}
 	sqlite3_busy_timeout(db, 10000);
 	if (srv_db_exec(db, "PRAGMA journal_mode=WAL;"
-			    "PRAGMA synchronous=NORMAL;"
-			    "PRAGMA foreign_keys=ON;") != 0) {
+	                    "PRAGMA synchronous=NORMAL;"
+	                    "PRAGMA foreign_keys=ON;") != 0) {
 		*error_r = "cannot set up the database";
 		sqlite3_close(db);
 		return -1;
@@ -194,8 +194,8 @@ int
 srv_bump(sqlite3 *db, const char *account_id, int64_t *modseq_r)
 {
 	sqlite3_stmt *st = srv_db_prepare(
-		db, "UPDATE accounts SET modseq = modseq + 1 WHERE id = ?1 "
-		    "RETURNING modseq");
+	        db, "UPDATE accounts SET modseq = modseq + 1 WHERE id = ?1 "
+	            "RETURNING modseq");
 	int ret = -1;
 
 	sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
@@ -209,12 +209,12 @@ srv_bump(sqlite3 *db, const char *account_id, int64_t *modseq_r)
 
 int
 srv_change(sqlite3 *db, const char *account_id, int64_t modseq, char kind,
-	   const char *object_id, char op)
+           const char *object_id, char op)
 {
 	sqlite3_stmt *st = srv_db_prepare(
-		db, "INSERT INTO changes(account_id, modseq, kind, object_id, "
-		    "op) VALUES(?1, ?2, ?3, ?4, ?5)");
-	char k[2] = { kind, '\0' }, o[2] = { op, '\0' };
+	        db, "INSERT INTO changes(account_id, modseq, kind, object_id, "
+	            "op) VALUES(?1, ?2, ?3, ?4, ?5)");
+	char k[2] = {kind, '\0'}, o[2] = {op, '\0'};
 
 	sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, modseq);
@@ -232,8 +232,8 @@ srv_prune_changes(sqlite3 *db, const char *account_id, uint64_t keep)
 
 	/* The modseq at or below which changes go: keep whole modseqs. */
 	st = srv_db_prepare(db, "SELECT modseq FROM changes WHERE "
-				"account_id = ?1 ORDER BY modseq DESC "
-				"LIMIT 1 OFFSET ?2");
+	                        "account_id = ?1 ORDER BY modseq DESC "
+	                        "LIMIT 1 OFFSET ?2");
 	sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (int64_t)keep);
 	if (sqlite3_step(st) == SQLITE_ROW)
@@ -242,13 +242,13 @@ srv_prune_changes(sqlite3 *db, const char *account_id, uint64_t keep)
 	if (cut < 0)
 		return 0;
 	st = srv_db_prepare(db, "DELETE FROM changes WHERE account_id = ?1 "
-				"AND modseq <= ?2");
+	                        "AND modseq <= ?2");
 	sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, cut);
 	if (srv_db_step_done(st) != 0)
 		return -1;
 	st = srv_db_prepare(db, "UPDATE accounts SET changes_floor = "
-				"MAX(changes_floor, ?2) WHERE id = ?1");
+	                        "MAX(changes_floor, ?2) WHERE id = ?1");
 	sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, cut);
 	return srv_db_step_done(st);
@@ -257,8 +257,8 @@ srv_prune_changes(sqlite3 *db, const char *account_id, uint64_t keep)
 char *
 srv_state(sqlite3 *db, const char *account_id)
 {
-	sqlite3_stmt *st = srv_db_prepare(
-		db, "SELECT modseq FROM accounts WHERE id = ?1");
+	sqlite3_stmt *st =
+	        srv_db_prepare(db, "SELECT modseq FROM accounts WHERE id = ?1");
 	char *state = NULL;
 
 	sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
@@ -266,7 +266,7 @@ srv_state(sqlite3 *db, const char *account_id)
 		char buf[32];
 
 		snprintf(buf, sizeof(buf), "s%lld",
-			 (long long)sqlite3_column_int64(st, 0));
+		         (long long)sqlite3_column_int64(st, 0));
 		state = sb_strdup(buf);
 	}
 	sqlite3_finalize(st);
@@ -275,17 +275,17 @@ srv_state(sqlite3 *db, const char *account_id)
 
 int
 srv_account_by_email(sqlite3 *db, const char *email,
-		     char account_id_r[API_ACCOUNT_ID_LEN + 1])
+                     char account_id_r[API_ACCOUNT_ID_LEN + 1])
 {
-	sqlite3_stmt *st = srv_db_prepare(
-		db, "SELECT id FROM accounts WHERE email = ?1");
+	sqlite3_stmt *st =
+	        srv_db_prepare(db, "SELECT id FROM accounts WHERE email = ?1");
 	int rc, ret = 0;
 
 	sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		snprintf(account_id_r, API_ACCOUNT_ID_LEN + 1, "%s",
-			 (const char *)sqlite3_column_text(st, 0));
+		         (const char *)sqlite3_column_text(st, 0));
 		ret = 1;
 	} else if (rc != SQLITE_DONE) {
 		ret = -1;
@@ -296,25 +296,25 @@ srv_account_by_email(sqlite3 *db, const char *email,
 
 /* The mailboxes every account starts with: name and role. */
 static const char *const srv_role_mailboxes[][2] = {
-	{ "INBOX", "inbox" }, { "Drafts", "drafts" }, { "Sent", "sent" },
-	{ "Archive", "archive" }, { "Junk", "junk" },  { "Trash", "trash" },
+        {"INBOX", "inbox"},     {"Drafts", "drafts"}, {"Sent", "sent"},
+        {"Archive", "archive"}, {"Junk", "junk"},     {"Trash", "trash"},
 };
 
 int
 srv_account_create(sqlite3 *db, const struct api_signup *s,
-		   const char **error_r)
+                   const char **error_r)
 {
 	unsigned char auth_hash[32];
 	sqlite3_stmt *st;
 	size_t i;
 
 	crypto_generichash(auth_hash, sizeof(auth_hash), s->auth_key,
-			   sizeof(s->auth_key), NULL, 0);
+	                   sizeof(s->auth_key), NULL, 0);
 	st = srv_db_prepare(
-		db, "INSERT INTO accounts(id, email, auth_hash, kdf_ops, "
-		    "kdf_mem, kdf_salt, enc_pk, sign_pk, wrapped_account_key, "
-		    "wrapped_enc_sk, wrapped_sign_seed, created_at) VALUES("
-		    "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+	        db, "INSERT INTO accounts(id, email, auth_hash, kdf_ops, "
+	            "kdf_mem, kdf_salt, enc_pk, sign_pk, wrapped_account_key, "
+	            "wrapped_enc_sk, wrapped_sign_seed, created_at) VALUES("
+	            "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
 	sqlite3_bind_text(st, 1, s->account_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, s->email, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 3, auth_hash, sizeof(auth_hash), SQLITE_STATIC);
@@ -322,14 +322,13 @@ srv_account_create(sqlite3 *db, const struct api_signup *s,
 	sqlite3_bind_int64(st, 5, (int64_t)s->kdf.memlimit);
 	sqlite3_bind_blob(st, 6, s->kdf.salt, API_SALT_BYTES, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 7, s->keys.enc_pk, API_KEY_BYTES, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 8, s->keys.sign_pk, API_KEY_BYTES,
-			  SQLITE_STATIC);
+	sqlite3_bind_blob(st, 8, s->keys.sign_pk, API_KEY_BYTES, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 9, s->keys.wrapped_account_key,
-			  API_WRAPPED_KEY_BYTES, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 10, s->keys.wrapped_enc_sk,
-			  API_WRAPPED_KEY_BYTES, SQLITE_STATIC);
+	                  API_WRAPPED_KEY_BYTES, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 10, s->keys.wrapped_enc_sk, API_WRAPPED_KEY_BYTES,
+	                  SQLITE_STATIC);
 	sqlite3_bind_blob(st, 11, s->keys.wrapped_sign_seed,
-			  API_WRAPPED_KEY_BYTES, SQLITE_STATIC);
+	                  API_WRAPPED_KEY_BYTES, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 12, (int64_t)srv_now());
 	if (srv_db_step_done(st) != 0) {
 		*error_r = "the address or account id is taken";
@@ -340,14 +339,14 @@ srv_account_create(sqlite3 *db, const struct api_signup *s,
 
 		srv_new_id("mb", id);
 		st = srv_db_prepare(db, "INSERT INTO mailboxes(id, account_id, "
-					"name, parent_id, role) VALUES(?1, ?2, "
-					"?3, NULL, ?4)");
+		                        "name, parent_id, role) VALUES(?1, ?2, "
+		                        "?3, NULL, ?4)");
 		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(st, 2, s->account_id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, srv_role_mailboxes[i][0], -1,
-				  SQLITE_STATIC);
+		                  SQLITE_STATIC);
 		sqlite3_bind_text(st, 4, srv_role_mailboxes[i][1], -1,
-				  SQLITE_STATIC);
+		                  SQLITE_STATIC);
 		if (srv_db_step_done(st) != 0) {
 			*error_r = "cannot create the mailboxes";
 			return -1;

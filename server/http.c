@@ -19,38 +19,37 @@
 #include "common/log.h"
 
 static const struct srv_route srv_routes[] = {
-	{ "POST", "/api/v1/auth/prelogin", SRV_JSON, srv_h_prelogin },
-	{ "POST", "/api/v1/auth/login", SRV_JSON, srv_h_login },
-	{ "POST", "/api/v1/auth/refresh", SRV_JSON | SRV_WRITE,
-	  srv_h_refresh },
-	{ "POST", "/api/v1/auth/logout", SRV_AUTH | SRV_WRITE, srv_h_logout },
-	{ "POST", "/api/v1/signup", SRV_JSON | SRV_WRITE, srv_h_signup },
-	{ "GET", "/api/v1/account", SRV_AUTH, srv_h_account },
-	{ "PUT", "/api/v1/account/password", SRV_AUTH | SRV_JSON | SRV_WRITE,
-	  srv_h_password },
-	{ "GET", "/api/v1/keys", SRV_AUTH, srv_h_keys },
-	{ "GET", "/api/v1/mailboxes", SRV_AUTH, srv_h_mailboxes_list },
-	{ "POST", "/api/v1/mailboxes", SRV_AUTH | SRV_JSON | SRV_WRITE,
-	  srv_h_mailbox_create },
-	{ "PATCH", "/api/v1/mailboxes/{}", SRV_AUTH | SRV_JSON | SRV_WRITE,
-	  srv_h_mailbox_update },
-	{ "DELETE", "/api/v1/mailboxes/{}", SRV_AUTH | SRV_WRITE,
-	  srv_h_mailbox_delete },
-	{ "GET", "/api/v1/messages", SRV_AUTH, srv_h_messages_list },
-	{ "POST", "/api/v1/messages/import", SRV_AUTH | SRV_JSON | SRV_WRITE,
-	  srv_h_messages_import },
-	{ "POST", "/api/v1/messages/update", SRV_AUTH | SRV_JSON | SRV_WRITE,
-	  srv_h_messages_update },
-	{ "POST", "/api/v1/messages/destroy", SRV_AUTH | SRV_JSON | SRV_WRITE,
-	  srv_h_messages_destroy },
-	{ "GET", "/api/v1/messages/{}", SRV_AUTH, srv_h_message_get },
-	{ "POST", "/api/v1/blobs", SRV_AUTH | SRV_UPLOAD | SRV_WRITE,
-	  srv_h_blob_upload },
-	{ "GET", "/api/v1/blobs/{}", SRV_AUTH, srv_h_blob_download },
-	{ "POST", "/api/v1/submissions", SRV_AUTH | SRV_JSON | SRV_WRITE,
-	  srv_h_submission },
-	{ "GET", "/api/v1/changes", SRV_AUTH, srv_h_changes },
-	{ "GET", "/api/v1/events", SRV_AUTH, srv_h_events },
+        {"POST", "/api/v1/auth/prelogin", SRV_JSON, srv_h_prelogin},
+        {"POST", "/api/v1/auth/login", SRV_JSON, srv_h_login},
+        {"POST", "/api/v1/auth/refresh", SRV_JSON | SRV_WRITE, srv_h_refresh},
+        {"POST", "/api/v1/auth/logout", SRV_AUTH | SRV_WRITE, srv_h_logout},
+        {"POST", "/api/v1/signup", SRV_JSON | SRV_WRITE, srv_h_signup},
+        {"GET", "/api/v1/account", SRV_AUTH, srv_h_account},
+        {"PUT", "/api/v1/account/password", SRV_AUTH | SRV_JSON | SRV_WRITE,
+         srv_h_password},
+        {"GET", "/api/v1/keys", SRV_AUTH, srv_h_keys},
+        {"GET", "/api/v1/mailboxes", SRV_AUTH, srv_h_mailboxes_list},
+        {"POST", "/api/v1/mailboxes", SRV_AUTH | SRV_JSON | SRV_WRITE,
+         srv_h_mailbox_create},
+        {"PATCH", "/api/v1/mailboxes/{}", SRV_AUTH | SRV_JSON | SRV_WRITE,
+         srv_h_mailbox_update},
+        {"DELETE", "/api/v1/mailboxes/{}", SRV_AUTH | SRV_WRITE,
+         srv_h_mailbox_delete},
+        {"GET", "/api/v1/messages", SRV_AUTH, srv_h_messages_list},
+        {"POST", "/api/v1/messages/import", SRV_AUTH | SRV_JSON | SRV_WRITE,
+         srv_h_messages_import},
+        {"POST", "/api/v1/messages/update", SRV_AUTH | SRV_JSON | SRV_WRITE,
+         srv_h_messages_update},
+        {"POST", "/api/v1/messages/destroy", SRV_AUTH | SRV_JSON | SRV_WRITE,
+         srv_h_messages_destroy},
+        {"GET", "/api/v1/messages/{}", SRV_AUTH, srv_h_message_get},
+        {"POST", "/api/v1/blobs", SRV_AUTH | SRV_UPLOAD | SRV_WRITE,
+         srv_h_blob_upload},
+        {"GET", "/api/v1/blobs/{}", SRV_AUTH, srv_h_blob_download},
+        {"POST", "/api/v1/submissions", SRV_AUTH | SRV_JSON | SRV_WRITE,
+         srv_h_submission},
+        {"GET", "/api/v1/changes", SRV_AUTH, srv_h_changes},
+        {"GET", "/api/v1/events", SRV_AUTH, srv_h_events},
 };
 
 int
@@ -78,7 +77,7 @@ const char *
 srv_query(struct srv_req *req, const char *name)
 {
 	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND,
-					   name);
+	                                   name);
 }
 
 const char *
@@ -93,7 +92,7 @@ srv_header(struct srv_req *req, const char *name)
  */
 static bool
 srv_route_match(const char *pattern, const char *path,
-		char params[SRV_MAX_PARAMS][API_ID_MAX + 1])
+                char params[SRV_MAX_PARAMS][API_ID_MAX + 1])
 {
 	size_t n = 0, len;
 
@@ -122,7 +121,7 @@ srv_route_find(struct srv_req *req, const char *method, bool *known_path_r)
 	*known_path_r = false;
 	for (i = 0; i < SB_N_ELEMENTS(srv_routes); i++) {
 		if (!srv_route_match(srv_routes[i].pattern, req->path,
-				     req->params))
+		                     req->params))
 			continue;
 		*known_path_r = true;
 		if (strcmp(srv_routes[i].method, method) == 0)
@@ -134,7 +133,7 @@ srv_route_find(struct srv_req *req, const char *method, bool *known_path_r)
 /* Sends a JSON object with a status; takes obj. */
 static enum MHD_Result
 srv_send_json(struct MHD_Connection *conn, unsigned status,
-	      struct json_object *obj, unsigned retry_after)
+              struct json_object *obj, unsigned retry_after)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
@@ -143,7 +142,7 @@ srv_send_json(struct MHD_Connection *conn, unsigned status,
 
 	text = api_json_text(obj, &len);
 	resp = MHD_create_response_from_buffer(len, (void *)text,
-					       MHD_RESPMEM_MUST_COPY);
+	                                       MHD_RESPMEM_MUST_COPY);
 	json_object_put(obj);
 	if (resp == NULL)
 		return MHD_NO;
@@ -168,18 +167,18 @@ srv_send_error(struct srv_req *req)
 	req->responded = true;
 	if (req->error_type == API_ERR_SERVER_ERROR)
 		sb_log_error("%s %s: %s", req->method, req->path,
-			     req->error_message);
-	return srv_send_json(req->conn, status,
-			     api_error_to_json(req->error_type,
-					       req->error_message),
-			     req->retry_after);
+		             req->error_message);
+	return srv_send_json(
+	        req->conn, status,
+	        api_error_to_json(req->error_type, req->error_message),
+	        req->retry_after);
 }
 
 void
 srv_req_unlink_later(struct srv_req *req, char *path)
 {
-	req->unlink_after = sb_reallocarray(req->unlink_after, req->n_unlink + 1,
-					    sizeof(char *));
+	req->unlink_after = sb_reallocarray(req->unlink_after,
+	                                    req->n_unlink + 1, sizeof(char *));
 	req->unlink_after[req->n_unlink++] = path;
 }
 
@@ -220,11 +219,11 @@ srv_req_free(struct srv_req *req)
 }
 
 void srv_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-		   enum MHD_RequestTerminationCode toe);
+                   enum MHD_RequestTerminationCode toe);
 
 void
 srv_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-	      enum MHD_RequestTerminationCode toe)
+              enum MHD_RequestTerminationCode toe)
 {
 	(void)cls;
 	(void)conn;
@@ -238,7 +237,7 @@ static void
 srv_remote(struct srv_req *req)
 {
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
-		req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	        req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
 
 	snprintf(req->remote, sizeof(req->remote), "unknown");
@@ -246,11 +245,11 @@ srv_remote(struct srv_req *req)
 		return;
 	if (sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
-			  req->remote, sizeof(req->remote));
+		          req->remote, sizeof(req->remote));
 	else if (sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6,
-			  &((const struct sockaddr_in6 *)sa)->sin6_addr,
-			  req->remote, sizeof(req->remote));
+		          &((const struct sockaddr_in6 *)sa)->sin6_addr,
+		          req->remote, sizeof(req->remote));
 }
 
 /*
@@ -270,42 +269,42 @@ srv_req_start(struct srv_req *req, const char *url, const char *method)
 	snprintf(req->path, sizeof(req->path), "%s", url);
 	route = srv_route_find(req, method, &known);
 	if (route == NULL)
-		return srv_fail(req, known ? API_ERR_INVALID_REQUEST
-					   : API_ERR_NOT_FOUND,
-				known ? "method not allowed here"
-				      : "no such resource");
+		return srv_fail(
+		        req,
+		        known ? API_ERR_INVALID_REQUEST : API_ERR_NOT_FOUND,
+		        known ? "method not allowed here" : "no such resource");
 	req->route = route;
 	req->db = srv_db(req->srv);
 	if (req->db == NULL)
 		return srv_fail(req, API_ERR_UNAVAILABLE,
-				"the database is not available");
+		                "the database is not available");
 	if ((route->flags & SRV_AUTH) != 0 && srv_authenticate(req) != 0)
 		return -1;
 	if ((route->flags & SRV_WRITE) != 0) {
 		key = srv_header(req, "Idempotency-Key");
 		if (key == NULL || !api_is_id(key, strlen(key)))
 			return srv_fail(req, API_ERR_INVALID_REQUEST,
-					"a write needs an Idempotency-Key of "
-					"1 to 64 characters [A-Za-z0-9_-]");
+			                "a write needs an Idempotency-Key of "
+			                "1 to 64 characters [A-Za-z0-9_-]");
 		snprintf(req->idem_key, sizeof(req->idem_key), "%s", key);
 	}
 	length = srv_header(req, "Content-Length");
 	if (length != NULL && (route->flags & SRV_UPLOAD) != 0 &&
 	    strtoull(length, NULL, 10) > req->srv->config.max_blob)
 		return srv_fail(req, API_ERR_TOO_LARGE,
-				"the blob is larger than %llu bytes",
-				(unsigned long long)req->srv->config.max_blob);
+		                "the blob is larger than %llu bytes",
+		                (unsigned long long)req->srv->config.max_blob);
 	if (length != NULL && (route->flags & SRV_UPLOAD) == 0 &&
 	    strtoull(length, NULL, 10) > API_MAX_JSON_BODY)
 		return srv_fail(req, API_ERR_TOO_LARGE,
-				"the body is larger than 1 MiB");
+		                "the body is larger than 1 MiB");
 	req->hash_state = sb_malloc(sizeof(crypto_generichash_state));
 	crypto_generichash_init(req->hash_state, NULL, 0, 32);
 	crypto_generichash_update(req->hash_state,
-				  (const unsigned char *)method,
-				  strlen(method) + 1);
-	crypto_generichash_update(req->hash_state,
-				  (const unsigned char *)url, strlen(url) + 1);
+	                          (const unsigned char *)method,
+	                          strlen(method) + 1);
+	crypto_generichash_update(req->hash_state, (const unsigned char *)url,
+	                          strlen(url) + 1);
 	return 0;
 }
 
@@ -316,15 +315,14 @@ srv_upload_open(struct srv_req *req)
 	size_t len = strlen(req->srv->blob_dir) + 32;
 
 	req->upload_path = sb_malloc(len);
-	snprintf(req->upload_path, len, "%s/tmp/up.XXXXXX",
-		 req->srv->blob_dir);
+	snprintf(req->upload_path, len, "%s/tmp/up.XXXXXX", req->srv->blob_dir);
 	req->upload_fd = mkostemp(req->upload_path, O_CLOEXEC);
 	if (req->upload_fd < 0) {
 		free(req->upload_path);
 		req->upload_path = NULL;
 		return srv_fail(req, API_ERR_SERVER_ERROR,
-				"cannot store the upload: %s",
-				strerrordesc_np(errno));
+		                "cannot store the upload: %s",
+		                strerrordesc_np(errno));
 	}
 	return 0;
 }
@@ -357,8 +355,8 @@ srv_req_body(struct srv_req *req, const char *data, size_t len)
 			continue;
 		if (n <= 0) {
 			srv_fail(req, API_ERR_SERVER_ERROR,
-				 "cannot store the upload: %s",
-				 strerrordesc_np(errno));
+			         "cannot store the upload: %s",
+			         strerrordesc_np(errno));
 			return;
 		}
 		p += n;
@@ -374,8 +372,8 @@ static int
 srv_idem_replay(struct srv_req *req, const char *scope)
 {
 	sqlite3_stmt *st = srv_db_prepare(
-		req->db, "SELECT req_hash, status, body FROM idempotency "
-			 "WHERE scope = ?1 AND key = ?2");
+	        req->db, "SELECT req_hash, status, body FROM idempotency "
+	                 "WHERE scope = ?1 AND key = ?2");
 	struct json_object *obj;
 	const char *error;
 	int rc, ret = 0;
@@ -386,16 +384,16 @@ srv_idem_replay(struct srv_req *req, const char *scope)
 	if (rc == SQLITE_ROW) {
 		if (sqlite3_column_bytes(st, 0) != 32 ||
 		    sodium_memcmp(sqlite3_column_blob(st, 0), req->req_hash,
-				  32) != 0) {
+		                  32) != 0) {
 			ret = srv_fail(req, API_ERR_IDEMPOTENCY_KEY_REUSED,
-				       "this Idempotency-Key was used for "
-				       "another request");
+			               "this Idempotency-Key was used for "
+			               "another request");
 			ret = 1;
 		} else if (api_json_parse(sqlite3_column_blob(st, 2),
-					  (size_t)sqlite3_column_bytes(st, 2),
-					  &obj, &error) == 0) {
+		                          (size_t)sqlite3_column_bytes(st, 2),
+		                          &obj, &error) == 0) {
 			srv_reply(req, (unsigned)sqlite3_column_int(st, 1),
-				  obj);
+			          obj);
 			ret = 1;
 		} else {
 			ret = -1;
@@ -411,8 +409,9 @@ static int
 srv_idem_store(struct srv_req *req, const char *scope)
 {
 	sqlite3_stmt *st = srv_db_prepare(
-		req->db, "INSERT INTO idempotency(scope, key, req_hash, status, "
-			 "body, created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+	        req->db,
+	        "INSERT INTO idempotency(scope, key, req_hash, status, "
+	        "body, created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
 	const char *text;
 	size_t len;
 
@@ -451,11 +450,11 @@ srv_run_write(struct srv_req *req)
 	if (rc == 0 && req->status >= 200 && req->status < 300 &&
 	    req->reply != NULL && srv_idem_store(req, scope) != 0)
 		rc = srv_fail(req, API_ERR_SERVER_ERROR,
-			      "cannot record the Idempotency-Key");
+		              "cannot record the Idempotency-Key");
 	if (rc >= 0 && !req->failed) {
 		if (srv_db_exec(req->db, "COMMIT") != 0) {
 			srv_fail(req, API_ERR_SERVER_ERROR,
-				 "cannot commit the change");
+			         "cannot commit the change");
 			(void)!srv_db_exec(req->db, "ROLLBACK");
 			srv_req_unlink_files(req, false);
 			return;
@@ -487,7 +486,7 @@ srv_req_run(struct srv_req *req)
 	}
 	if ((req->route->flags & SRV_JSON) != 0 &&
 	    api_json_parse(req->body.data != NULL ? req->body.data : "",
-			   req->body.len, &req->json, &error) != 0) {
+	                   req->body.len, &req->json, &error) != 0) {
 		srv_fail(req, API_ERR_INVALID_REQUEST, "%s", error);
 		return;
 	}
@@ -515,7 +514,7 @@ srv_respond(struct srv_req *req)
 	}
 	if (req->reply == NULL || req->status == 204) {
 		resp = MHD_create_response_from_buffer(0, NULL,
-						       MHD_RESPMEM_PERSISTENT);
+		                                       MHD_RESPMEM_PERSISTENT);
 		ret = MHD_queue_response(req->conn, 204, resp);
 		MHD_destroy_response(resp);
 		return ret;
@@ -526,14 +525,14 @@ srv_respond(struct srv_req *req)
 }
 
 enum MHD_Result srv_access(void *cls, struct MHD_Connection *conn,
-			   const char *url, const char *method,
-			   const char *version, const char *upload_data,
-			   size_t *upload_data_size, void **con_cls);
+                           const char *url, const char *method,
+                           const char *version, const char *upload_data,
+                           size_t *upload_data_size, void **con_cls);
 
 enum MHD_Result
 srv_access(void *cls, struct MHD_Connection *conn, const char *url,
-	   const char *method, const char *version, const char *upload_data,
-	   size_t *upload_data_size, void **con_cls)
+           const char *method, const char *version, const char *upload_data,
+           size_t *upload_data_size, void **con_cls)
 {
 	struct srv_req *req = *con_cls;
 

@@ -13,39 +13,39 @@
 #include "server/server.h"
 
 static const char usage_main[] =
-	"usage: saltmaild COMMAND [OPTIONS]\n"
-	"\n"
-	"The reference Salt Mail API server: HTTPS JSON, end-to-end\n"
-	"encrypted mail stored as ciphertext only.\n"
-	"\n"
-	"commands:\n"
-	"  init --data DIR              create a data folder\n"
-	"  serve --data DIR [...]       serve the API over HTTPS\n"
-	"  user add --data DIR EMAIL --password-stdin\n"
-	"                               create an account (keys made here)\n"
-	"  deliver --data DIR --to EMAIL [--mailbox NAME] < MESSAGE\n"
-	"                               deliver mail from outside, encrypted\n"
-	"                               on arrival\n"
-	"\n"
-	"Run 'saltmaild COMMAND --help' for a command's options.\n";
+        "usage: saltmaild COMMAND [OPTIONS]\n"
+        "\n"
+        "The reference Salt Mail API server: HTTPS JSON, end-to-end\n"
+        "encrypted mail stored as ciphertext only.\n"
+        "\n"
+        "commands:\n"
+        "  init --data DIR              create a data folder\n"
+        "  serve --data DIR [...]       serve the API over HTTPS\n"
+        "  user add --data DIR EMAIL --password-stdin\n"
+        "                               create an account (keys made here)\n"
+        "  deliver --data DIR --to EMAIL [--mailbox NAME] < MESSAGE\n"
+        "                               deliver mail from outside, encrypted\n"
+        "                               on arrival\n"
+        "\n"
+        "Run 'saltmaild COMMAND --help' for a command's options.\n";
 
 static const char usage_serve[] =
-	"usage: saltmaild serve --data DIR [OPTIONS]\n"
-	"\n"
-	"  --listen ADDR:PORT    address to listen on (127.0.0.1:0; port 0\n"
-	"                        picks a free port)\n"
-	"  --open-signup         anyone may sign up\n"
-	"  --invite-code CODE    signup needs this code\n"
-	"  --quota BYTES         storage per account (1073741824)\n"
-	"  --max-blob BYTES      largest blob (67108864)\n"
-	"  --token-ttl SECONDS   access token lifetime (900)\n"
-	"  --changes-keep N      changes kept per account, at least (10000)\n"
-	"  --login-limit N       failed logins per address per minute (5)\n"
-	"  --smarthost HOST:PORT relay for mail to other services\n"
-	"  --log-level LEVEL     debug, info, warn or error (info)\n"
-	"\n"
-	"Prints 'saltmaild: ready https://ADDR:PORT' once listening;\n"
-	"SIGTERM stops it cleanly.\n";
+        "usage: saltmaild serve --data DIR [OPTIONS]\n"
+        "\n"
+        "  --listen ADDR:PORT    address to listen on (127.0.0.1:0; port 0\n"
+        "                        picks a free port)\n"
+        "  --open-signup         anyone may sign up\n"
+        "  --invite-code CODE    signup needs this code\n"
+        "  --quota BYTES         storage per account (1073741824)\n"
+        "  --max-blob BYTES      largest blob (67108864)\n"
+        "  --token-ttl SECONDS   access token lifetime (900)\n"
+        "  --changes-keep N      changes kept per account, at least (10000)\n"
+        "  --login-limit N       failed logins per address per minute (5)\n"
+        "  --smarthost HOST:PORT relay for mail to other services\n"
+        "  --log-level LEVEL     debug, info, warn or error (info)\n"
+        "\n"
+        "Prints 'saltmaild: ready https://ADDR:PORT' once listening;\n"
+        "SIGTERM stops it cleanly.\n";
 
 /* Parses a decimal number of at most max; exits with a message if not. */
 static uint64_t
@@ -59,7 +59,7 @@ parse_number(const char *opt, const char *value, uint64_t max)
 	if (errno != 0 || end == value || *end != '\0' || v > max ||
 	    value[0] == '-') {
 		fprintf(stderr, "saltmaild: %s takes a number up to %llu\n",
-			opt, (unsigned long long)max);
+		        opt, (unsigned long long)max);
 		exit(2);
 	}
 	return v;
@@ -88,19 +88,19 @@ static int
 cmd_serve(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "data", required_argument, NULL, 'd' },
-		{ "listen", required_argument, NULL, 'l' },
-		{ "open-signup", no_argument, NULL, 'o' },
-		{ "invite-code", required_argument, NULL, 'i' },
-		{ "quota", required_argument, NULL, 'q' },
-		{ "max-blob", required_argument, NULL, 'b' },
-		{ "token-ttl", required_argument, NULL, 't' },
-		{ "changes-keep", required_argument, NULL, 'k' },
-		{ "login-limit", required_argument, NULL, 'L' },
-		{ "smarthost", required_argument, NULL, 's' },
-		{ "log-level", required_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	        {"data", required_argument, NULL, 'd'},
+	        {"listen", required_argument, NULL, 'l'},
+	        {"open-signup", no_argument, NULL, 'o'},
+	        {"invite-code", required_argument, NULL, 'i'},
+	        {"quota", required_argument, NULL, 'q'},
+	        {"max-blob", required_argument, NULL, 'b'},
+	        {"token-ttl", required_argument, NULL, 't'},
+	        {"changes-keep", required_argument, NULL, 'k'},
+	        {"login-limit", required_argument, NULL, 'L'},
+	        {"smarthost", required_argument, NULL, 's'},
+	        {"log-level", required_argument, NULL, 'v'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
 	};
 	struct srv_config c;
 	enum sb_log_level level;
@@ -110,26 +110,56 @@ cmd_serve(int argc, char **argv)
 	srv_config_default(&c);
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
-		case 'd': c.data_dir = optarg; break;
-		case 'l': parse_listen(optarg, &c); break;
-		case 'o': c.open_signup = true; break;
-		case 'i': c.invite_code = optarg; break;
-		case 'q': c.quota = parse_number("--quota", optarg, 1ULL << 50); break;
-		case 'b': c.max_blob = parse_number("--max-blob", optarg, 1ULL << 40); break;
-		case 't': c.token_ttl = parse_number("--token-ttl", optarg, 86400 * 30); break;
-		case 'k': c.changes_keep = parse_number("--changes-keep", optarg, 1ULL << 40); break;
-		case 'L': c.login_limit = (unsigned)parse_number("--login-limit", optarg, 1000000); break;
-		case 's': c.smarthost = optarg; break;
+		case 'd':
+			c.data_dir = optarg;
+			break;
+		case 'l':
+			parse_listen(optarg, &c);
+			break;
+		case 'o':
+			c.open_signup = true;
+			break;
+		case 'i':
+			c.invite_code = optarg;
+			break;
+		case 'q':
+			c.quota = parse_number("--quota", optarg, 1ULL << 50);
+			break;
+		case 'b':
+			c.max_blob =
+			        parse_number("--max-blob", optarg, 1ULL << 40);
+			break;
+		case 't':
+			c.token_ttl =
+			        parse_number("--token-ttl", optarg, 86400 * 30);
+			break;
+		case 'k':
+			c.changes_keep = parse_number("--changes-keep", optarg,
+			                              1ULL << 40);
+			break;
+		case 'L':
+			c.login_limit = (unsigned)parse_number("--login-limit",
+			                                       optarg, 1000000);
+			break;
+		case 's':
+			c.smarthost = optarg;
+			break;
 		case 'v':
 			if (sb_log_level_parse(optarg, &level) != 0) {
-				fprintf(stderr, "saltmaild: unknown log level "
-						"'%s'\n", optarg);
+				fprintf(stderr,
+				        "saltmaild: unknown log level "
+				        "'%s'\n",
+				        optarg);
 				return 2;
 			}
 			sb_log_set_level(level);
 			break;
-		case 'h': fputs(usage_serve, stdout); return 0;
-		default: fputs(usage_serve, stderr); return 2;
+		case 'h':
+			fputs(usage_serve, stdout);
+			return 0;
+		default:
+			fputs(usage_serve, stderr);
+			return 2;
 		}
 	}
 	if (c.data_dir == NULL || optind != argc || c.login_limit == 0 ||
@@ -147,18 +177,18 @@ cmd_serve(int argc, char **argv)
 /* --data DIR and --help for the small commands; returns DIR. */
 static const char *
 parse_data_only(int argc, char **argv, const char *usage,
-		const struct option *extra, void (*take)(int o, char *arg))
+                const struct option *extra, void (*take)(int o, char *arg))
 {
 	struct option opts[8];
 	const char *dir = NULL;
 	size_t n = 0;
 	int o;
 
-	opts[n++] = (struct option){ "data", required_argument, NULL, 'd' };
-	opts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
+	opts[n++] = (struct option){"data", required_argument, NULL, 'd'};
+	opts[n++] = (struct option){"help", no_argument, NULL, 'h'};
 	while (extra != NULL && extra->name != NULL && n < 7)
 		opts[n++] = *extra++;
-	opts[n] = (struct option){ NULL, 0, NULL, 0 };
+	opts[n] = (struct option){NULL, 0, NULL, 0};
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (o == 'd') {
 			dir = optarg;
@@ -212,14 +242,14 @@ static int
 cmd_user_add(int argc, char **argv)
 {
 	static const char usage[] =
-		"usage: saltmaild user add --data DIR EMAIL --password-stdin\n"
-		"\n"
-		"Creates an account. The password is read from standard input\n"
-		"(one line); the keys are made and wrapped here, as a client\n"
-		"would, so the server never sees the password.\n";
+	        "usage: saltmaild user add --data DIR EMAIL --password-stdin\n"
+	        "\n"
+	        "Creates an account. The password is read from standard input\n"
+	        "(one line); the keys are made and wrapped here, as a client\n"
+	        "would, so the server never sees the password.\n";
 	static const struct option extra[] = {
-		{ "password-stdin", no_argument, NULL, 'p' },
-		{ NULL, 0, NULL, 0 },
+	        {"password-stdin", no_argument, NULL, 'p'},
+	        {NULL, 0, NULL, 0},
 	};
 	const char *dir, *error;
 	struct sb_buf pw;
@@ -235,7 +265,8 @@ cmd_user_add(int argc, char **argv)
 	sb_buf_init(&pw, 4096);
 	while ((n = read(STDIN_FILENO, chunk, sizeof(chunk))) > 0) {
 		if (sb_buf_add(&pw, chunk, (size_t)n) != 0) {
-			fprintf(stderr, "saltmaild: the password is too long\n");
+			fprintf(stderr,
+			        "saltmaild: the password is too long\n");
 			return 1;
 		}
 	}
@@ -273,18 +304,18 @@ static int
 cmd_deliver(int argc, char **argv)
 {
 	static const char usage[] =
-		"usage: saltmaild deliver --data DIR --to EMAIL "
-		"[--mailbox NAME] < MESSAGE\n"
-		"\n"
-		"Delivers one RFC 5322 message from outside to an account,\n"
-		"encrypted to its key on arrival: nothing is stored in clear.\n"
-		"Works while 'saltmaild serve' runs on the same data folder.\n"
-		"Exit codes follow sysexits: 67 unknown recipient, 75 try\n"
-		"again later.\n";
+	        "usage: saltmaild deliver --data DIR --to EMAIL "
+	        "[--mailbox NAME] < MESSAGE\n"
+	        "\n"
+	        "Delivers one RFC 5322 message from outside to an account,\n"
+	        "encrypted to its key on arrival: nothing is stored in clear.\n"
+	        "Works while 'saltmaild serve' runs on the same data folder.\n"
+	        "Exit codes follow sysexits: 67 unknown recipient, 75 try\n"
+	        "again later.\n";
 	static const struct option extra[] = {
-		{ "to", required_argument, NULL, 't' },
-		{ "mailbox", required_argument, NULL, 'm' },
-		{ NULL, 0, NULL, 0 },
+	        {"to", required_argument, NULL, 't'},
+	        {"mailbox", required_argument, NULL, 'm'},
+	        {NULL, 0, NULL, 0},
 	};
 	const char *dir, *error;
 
@@ -294,7 +325,7 @@ cmd_deliver(int argc, char **argv)
 		return 2;
 	}
 	if (srv_deliver(dir, deliver_to, deliver_mailbox, STDIN_FILENO,
-			&error) != 0) {
+	                &error) != 0) {
 		fprintf(stderr, "saltmaild: %s\n", error);
 		return strstr(error, "no account") != NULL ? 67 : 75;
 	}
@@ -324,6 +355,6 @@ main(int argc, char **argv)
 	    strcmp(argv[2], "add") == 0)
 		return cmd_user_add(argc - 2, argv + 2);
 	fprintf(stderr, "saltmaild: unknown command '%s'\n\n%s", argv[1],
-		usage_main);
+	        usage_main);
 	return 2;
 }

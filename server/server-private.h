@@ -85,8 +85,8 @@ struct srv_req {
 	enum api_error_type error_type;
 	char error_message[256];
 	unsigned retry_after;
-	bool responded;    /* a response was queued */
-	bool keep_changes; /* commit even though the answer is an error */
+	bool responded;      /* a response was queued */
+	bool keep_changes;   /* commit even though the answer is an error */
 	char **unlink_after; /* files to unlink once the change commits */
 	size_t n_unlink;
 };
@@ -95,7 +95,7 @@ struct srv_req {
 
 /* Records an error answer; returns -1 for handlers to return. */
 int srv_fail(struct srv_req *req, enum api_error_type type, const char *fmt,
-	     ...) SB_PRINTF(3, 4);
+             ...) SB_PRINTF(3, 4);
 /* Sets the JSON answer (owned by the request from now). */
 void srv_reply(struct srv_req *req, unsigned status, struct json_object *obj);
 /* A query parameter, or NULL. */
@@ -128,19 +128,19 @@ uint64_t srv_now(void);
 int srv_bump(sqlite3 *db, const char *account_id, int64_t *modseq_r) SB_WUR;
 /* Logs one change of that modseq: kind 'm' or 'b', op 'c', 'u' or 'd'. */
 int srv_change(sqlite3 *db, const char *account_id, int64_t modseq, char kind,
-	       const char *object_id, char op) SB_WUR;
+               const char *object_id, char op) SB_WUR;
 /* Drops old changes past the kept number, moving the account's floor. */
 int srv_prune_changes(sqlite3 *db, const char *account_id,
-		      uint64_t keep) SB_WUR;
+                      uint64_t keep) SB_WUR;
 /* The account's state string "s<modseq>" (malloc'd), or NULL. */
 char *srv_state(sqlite3 *db, const char *account_id);
 
 /* Account lookup by address: 1 found, 0 not, -1 error. */
 int srv_account_by_email(sqlite3 *db, const char *email,
-			 char account_id_r[API_ACCOUNT_ID_LEN + 1]) SB_WUR;
+                         char account_id_r[API_ACCOUNT_ID_LEN + 1]) SB_WUR;
 /* Creates an account and its role mailboxes, inside a transaction. */
 int srv_account_create(sqlite3 *db, const struct api_signup *s,
-		       const char **error_r) SB_WUR;
+                       const char **error_r) SB_WUR;
 
 /* ---- Blobs (blobs.c) ---- */
 
@@ -154,7 +154,7 @@ char *srv_blob_path_in(const char *blob_dir, const char *blob_id);
  * used or is transient. Counts one reference.
  */
 int srv_blob_claim(struct srv_req *req, const char *blob_id,
-		   uint64_t *size_r) SB_WUR;
+                   uint64_t *size_r) SB_WUR;
 /* Counts one more reference (a copy delivered to another account). */
 int srv_blob_ref(sqlite3 *db, const char *blob_id) SB_WUR;
 /*
@@ -165,7 +165,7 @@ int srv_blob_ref(sqlite3 *db, const char *blob_id) SB_WUR;
  * malloc'd path of a file to unlink, or NULL.
  */
 int srv_blob_unref(struct srv_req *req, sqlite3 *db, const char *blob_dir,
-		   const char *blob_id, char **path_r) SB_WUR;
+                   const char *blob_id, char **path_r) SB_WUR;
 /* Unlinks path (malloc'd, taken) after the request's transaction commits. */
 void srv_req_unlink_later(struct srv_req *req, char *path);
 
@@ -190,16 +190,16 @@ struct srv_new_message {
 };
 
 int srv_message_insert(sqlite3 *db, const struct srv_new_message *m,
-		       int64_t modseq, char id_r[SRV_ID_SIZE]) SB_WUR;
+                       int64_t modseq, char id_r[SRV_ID_SIZE]) SB_WUR;
 /* The id of the account's mailbox with that role: 1 found, 0 not, -1. */
 int srv_mailbox_by_role(sqlite3 *db, const char *account_id, const char *role,
-			char id_r[SRV_ID_SIZE]) SB_WUR;
+                        char id_r[SRV_ID_SIZE]) SB_WUR;
 /* The id of the account's top-level mailbox with that name: 1, 0, -1. */
 int srv_mailbox_by_name(sqlite3 *db, const char *account_id, const char *name,
-			char id_r[SRV_ID_SIZE]) SB_WUR;
+                        char id_r[SRV_ID_SIZE]) SB_WUR;
 /* Adds quota to an account's use; fails (over_quota) past the limit. */
 int srv_quota_add(struct srv_req *req, const char *account_id,
-		  uint64_t bytes) SB_WUR;
+                  uint64_t bytes) SB_WUR;
 
 /* ---- Handlers ---- */
 

@@ -17,14 +17,14 @@ struct srv_config {
 	const char *listen_addr; /* "127.0.0.1" */
 	unsigned listen_port;    /* 0: a free port */
 	bool open_signup;
-	const char *invite_code;  /* NULL: no invite codes */
-	uint64_t quota;           /* bytes per account */
-	uint64_t max_blob;        /* bytes per blob */
-	uint64_t token_ttl;       /* seconds an access token lives */
-	uint64_t refresh_ttl;     /* seconds a refresh token lives */
-	uint64_t changes_keep;    /* changes kept per account, at least */
-	unsigned login_limit;     /* failed logins per address per minute */
-	const char *smarthost;    /* "host:port", or NULL */
+	const char *invite_code; /* NULL: no invite codes */
+	uint64_t quota;          /* bytes per account */
+	uint64_t max_blob;       /* bytes per blob */
+	uint64_t token_ttl;      /* seconds an access token lives */
+	uint64_t refresh_ttl;    /* seconds a refresh token lives */
+	uint64_t changes_keep;   /* changes kept per account, at least */
+	unsigned login_limit;    /* failed logins per address per minute */
+	const char *smarthost;   /* "host:port", or NULL */
 };
 
 /* The defaults of docs/api.md and saltmaild(8). */
@@ -43,15 +43,14 @@ int srv_init_data(const char *data_dir, const char **error_r) SB_WUR;
 int srv_serve(const struct srv_config *config, const char **error_r) SB_WUR;
 
 /* Creates an account as a client would: keys made and wrapped here. */
-int srv_user_add(const char *data_dir, const char *email,
-		 const char *password, size_t password_len,
-		 const char **error_r) SB_WUR;
+int srv_user_add(const char *data_dir, const char *email, const char *password,
+                 size_t password_len, const char **error_r) SB_WUR;
 
 /*
  * Delivers one message from outside, read from fd, to an account's mailbox
  * (NULL: INBOX), encrypted on arrival: nothing is stored in clear.
  */
 int srv_deliver(const char *data_dir, const char *email, const char *mailbox,
-		int fd, const char **error_r) SB_WUR;
+                int fd, const char **error_r) SB_WUR;
 
 #endif

@@ -11,8 +11,8 @@
 
 /* Fills the keys part of a signup from freshly made account keys. */
 static int
-srv_user_keys(const char *password, size_t password_len,
-	      struct api_signup *s, const char **error_r)
+srv_user_keys(const char *password, size_t password_len, struct api_signup *s,
+              const char **error_r)
 {
 	struct sb_password_keys *pw = NULL;
 	struct sb_account_keys *keys = NULL;
@@ -20,8 +20,8 @@ srv_user_keys(const char *password, size_t password_len,
 	struct sb_kdf_params params;
 
 	sb_kdf_params_new(&params);
-	if (sb_password_derive(password, password_len, &params, &pw,
-			       error_r) != 0)
+	if (sb_password_derive(password, password_len, &params, &pw, error_r) !=
+	    0)
 		return -1;
 	if (sb_account_keys_generate(&keys) != 0) {
 		sb_secure_free(&pw);
@@ -46,7 +46,7 @@ srv_user_keys(const char *password, size_t password_len,
 
 int
 srv_user_add(const char *data_dir, const char *email, const char *password,
-	     size_t password_len, const char **error_r)
+             size_t password_len, const char **error_r)
 {
 	char path[4096], existing[API_ACCOUNT_ID_LEN + 1];
 	unsigned char raw[16];
@@ -79,7 +79,7 @@ srv_user_add(const char *data_dir, const char *email, const char *password,
 	if (srv_account_by_email(db, s.email, existing) != 0) {
 		*error_r = "the address is taken";
 	} else if (srv_account_create(db, &s, error_r) == 0 &&
-		   srv_db_exec(db, "COMMIT") == 0) {
+	           srv_db_exec(db, "COMMIT") == 0) {
 		ret = 0;
 		goto out;
 	}

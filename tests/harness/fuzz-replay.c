@@ -55,7 +55,7 @@ replay_dir(const char *dir, unsigned *count)
 		if (de->d_name[0] == '.')
 			continue;
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
-				     de->d_name) >= sizeof(path))
+		                     de->d_name) >= sizeof(path))
 			continue;
 		if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
 			continue;
@@ -80,11 +80,11 @@ main(int argc, char **argv)
 
 		if (stat(argv[i], &st) != 0) {
 			fprintf(stderr, "fuzz-replay: no such input %s\n",
-				argv[i]);
+			        argv[i]);
 			return 1;
 		}
 		if (S_ISDIR(st.st_mode) ? replay_dir(argv[i], &count) != 0
-					: replay_file(argv[i]) != 0)
+		                        : replay_file(argv[i]) != 0)
 			return 1;
 		if (!S_ISDIR(st.st_mode))
 			count++;

@@ -93,7 +93,7 @@ test_tmpdir(void)
 	if (base == NULL || base[0] == '\0')
 		base = "/tmp";
 	if ((size_t)snprintf(test_dir, sizeof(test_dir), "%s/sbtest.XXXXXX",
-			     base) >= sizeof(test_dir) ||
+	                     base) >= sizeof(test_dir) ||
 	    mkdtemp(test_dir) == NULL) {
 		test_dir[0] = '\0';
 		test_fail(__FILE__, __LINE__, "cannot make a temporary dir");

@@ -23,7 +23,7 @@ int test_run(const struct test_case *cases);
 
 /* Records a failure and leaves the current test case. */
 void test_fail(const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4), noreturn));
+        __attribute__((format(printf, 3, 4), noreturn));
 
 /* Prints a hex/escaped view of bytes, for failure messages. */
 void test_dump(const char *label, const void *data, size_t len);
@@ -32,48 +32,48 @@ void test_dump(const char *label, const void *data, size_t len);
 	do {                                                                  \
 		if (!(cond))                                                  \
 			test_fail(__FILE__, __LINE__, "assertion failed: %s", \
-				  #cond);                                     \
+			          #cond);                                     \
 	} while (0)
 
-#define TEST_EQ_INT(a, b)                                                     \
-	do {                                                                  \
-		long long test_a_ = (long long)(a);                           \
-		long long test_b_ = (long long)(b);                           \
-		if (test_a_ != test_b_)                                       \
-			test_fail(__FILE__, __LINE__,                         \
-				  "%s == %s: %lld != %lld", #a, #b, test_a_,  \
-				  test_b_);                                   \
+#define TEST_EQ_INT(a, b)                                                    \
+	do {                                                                 \
+		long long test_a_ = (long long)(a);                          \
+		long long test_b_ = (long long)(b);                          \
+		if (test_a_ != test_b_)                                      \
+			test_fail(__FILE__, __LINE__,                        \
+			          "%s == %s: %lld != %lld", #a, #b, test_a_, \
+			          test_b_);                                  \
 	} while (0)
 
-#define TEST_EQ_UINT(a, b)                                                    \
-	do {                                                                  \
-		unsigned long long test_a_ = (unsigned long long)(a);         \
-		unsigned long long test_b_ = (unsigned long long)(b);         \
-		if (test_a_ != test_b_)                                       \
-			test_fail(__FILE__, __LINE__,                         \
-				  "%s == %s: %llu != %llu", #a, #b, test_a_,  \
-				  test_b_);                                   \
+#define TEST_EQ_UINT(a, b)                                                   \
+	do {                                                                 \
+		unsigned long long test_a_ = (unsigned long long)(a);        \
+		unsigned long long test_b_ = (unsigned long long)(b);        \
+		if (test_a_ != test_b_)                                      \
+			test_fail(__FILE__, __LINE__,                        \
+			          "%s == %s: %llu != %llu", #a, #b, test_a_, \
+			          test_b_);                                  \
 	} while (0)
 
-#define TEST_EQ_STR(a, b)                                                     \
-	do {                                                                  \
-		const char *test_a_ = (a);                                    \
-		const char *test_b_ = (b);                                    \
-		if (!test_str_eq(test_a_, test_b_))                           \
-			test_fail(__FILE__, __LINE__,                         \
-				  "%s == %s: \"%s\" != \"%s\"", #a, #b,       \
-				  test_a_ ? test_a_ : "(null)",               \
-				  test_b_ ? test_b_ : "(null)");              \
+#define TEST_EQ_STR(a, b)                                               \
+	do {                                                            \
+		const char *test_a_ = (a);                              \
+		const char *test_b_ = (b);                              \
+		if (!test_str_eq(test_a_, test_b_))                     \
+			test_fail(__FILE__, __LINE__,                   \
+			          "%s == %s: \"%s\" != \"%s\"", #a, #b, \
+			          test_a_ ? test_a_ : "(null)",         \
+			          test_b_ ? test_b_ : "(null)");        \
 	} while (0)
 
-#define TEST_EQ_MEM(a, alen, b, blen)                                         \
-	do {                                                                  \
-		size_t test_al_ = (alen), test_bl_ = (blen);                  \
-		if (!test_mem_eq((a), test_al_, (b), test_bl_)) {             \
-			test_dump(#a, (a), test_al_);                         \
-			test_dump(#b, (b), test_bl_);                         \
-			test_fail(__FILE__, __LINE__, "%s != %s", #a, #b);    \
-		}                                                             \
+#define TEST_EQ_MEM(a, alen, b, blen)                                      \
+	do {                                                               \
+		size_t test_al_ = (alen), test_bl_ = (blen);               \
+		if (!test_mem_eq((a), test_al_, (b), test_bl_)) {          \
+			test_dump(#a, (a), test_al_);                      \
+			test_dump(#b, (b), test_bl_);                      \
+			test_fail(__FILE__, __LINE__, "%s != %s", #a, #b); \
+		}                                                          \
 	} while (0)
 
 bool test_str_eq(const char *a, const char *b);
