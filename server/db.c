@@ -102,6 +102,8 @@ srv_db_step_done(sqlite3_stmt *st)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+static _Thread_local char srv_db_error[512];
+
 int
 srv_db_open(const char *path, sqlite3 **db_r, const char **error_r)
 {
@@ -111,8 +113,11 @@ srv_db_open(const char *path, sqlite3 **db_r, const char **error_r)
 	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 	                            SQLITE_OPEN_NOMUTEX,
 	                    NULL) != SQLITE_OK) {
-		*error_r = db != NULL ? sqlite3_errmsg(db)
-		                      : "cannot open the database";
+		/* The message dies with the handle: keep a copy. */
+		snprintf(srv_db_error, sizeof(srv_db_error),
+		         "cannot open the database %s: %s", path,
+		         db != NULL ? sqlite3_errmsg(db) : "out of memory");
+		*error_r = srv_db_error;
 		sqlite3_close(db);
 		return -1;
 	}

@@ -182,7 +182,18 @@ srv_req_unlink_later(struct srv_req *req, char *path)
 	req->unlink_after[req->n_unlink++] = path;
 }
 
-/* Unlinks (committed) or forgets (rolled back) the files of a request. */
+void
+srv_req_unlink_on_rollback(struct srv_req *req, char *path)
+{
+	req->unlink_undo = sb_reallocarray(req->unlink_undo, req->n_undo + 1,
+	                                   sizeof(char *));
+	req->unlink_undo[req->n_undo++] = path;
+}
+
+/*
+ * Settles the files of a request: once committed, those it let go are
+ * unlinked; once rolled back, those it had put in place are.
+ */
 static void
 srv_req_unlink_files(struct srv_req *req, bool committed)
 {
@@ -193,9 +204,16 @@ srv_req_unlink_files(struct srv_req *req, bool committed)
 			unlink(req->unlink_after[i]);
 		free(req->unlink_after[i]);
 	}
+	for (i = 0; i < req->n_undo; i++) {
+		if (!committed)
+			unlink(req->unlink_undo[i]);
+		free(req->unlink_undo[i]);
+	}
 	free(req->unlink_after);
+	free(req->unlink_undo);
 	req->unlink_after = NULL;
-	req->n_unlink = 0;
+	req->unlink_undo = NULL;
+	req->n_unlink = req->n_undo = 0;
 }
 
 /* Frees what a request holds; unlinks an upload that was not kept. */

@@ -16,11 +16,11 @@
 #include "common/net.h"
 
 enum MHD_Result srv_access(void *cls, struct MHD_Connection *conn,
-			   const char *url, const char *method,
-			   const char *version, const char *upload_data,
-			   size_t *upload_data_size, void **con_cls);
+                           const char *url, const char *method,
+                           const char *version, const char *upload_data,
+                           size_t *upload_data_size, void **con_cls);
 void srv_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-		   enum MHD_RequestTerminationCode toe);
+                   enum MHD_RequestTerminationCode toe);
 
 void
 srv_config_default(struct srv_config *c)
@@ -55,7 +55,7 @@ srv_load_secret(sqlite3 *db, unsigned char secret[32], const char **error_r)
 	int ret = -1;
 
 	st = srv_db_prepare(db, "INSERT OR IGNORE INTO meta(key, value) "
-				"VALUES('secret', ?1)");
+	                        "VALUES('secret', ?1)");
 	randombytes_buf(secret, 32);
 	sqlite3_bind_blob(st, 1, secret, 32, SQLITE_STATIC);
 	if (srv_db_step_done(st) != 0) {
@@ -77,10 +77,10 @@ srv_load_secret(sqlite3 *db, unsigned char secret[32], const char **error_r)
 int
 srv_init_data(const char *data_dir, const char **error_r)
 {
-	char *tls = srv_join(data_dir, "tls"), *blobs = srv_join(data_dir,
-								  "blobs");
-	char *tmp = srv_join(blobs, "tmp"), *db_path = srv_join(data_dir,
-								"saltmaild.db");
+	char *tls = srv_join(data_dir, "tls"),
+	     *blobs = srv_join(data_dir, "blobs");
+	char *tmp = srv_join(blobs, "tmp"),
+	     *db_path = srv_join(data_dir, "saltmaild.db");
 	char *cert = srv_join(tls, "cert.pem"), *key = srv_join(tls, "key.pem");
 	unsigned char secret[32];
 	sqlite3 *db = NULL;
@@ -110,11 +110,10 @@ out:
 
 /* Opens an initialised data folder into srv. */
 int srv_open(struct srv *srv, const struct srv_config *config,
-	     const char **error_r);
+             const char **error_r);
 
 int
-srv_open(struct srv *srv, const struct srv_config *config,
-	 const char **error_r)
+srv_open(struct srv *srv, const struct srv_config *config, const char **error_r)
 {
 	sqlite3 *db;
 
@@ -173,16 +172,15 @@ srv_start_http(struct srv *srv, int fd, const char **error_r)
 
 	if (key != NULL) {
 		d = MHD_start_daemon(
-			MHD_USE_THREAD_PER_CONNECTION |
-				MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS,
-			0, NULL, NULL, srv_access, srv,
-			MHD_OPTION_LISTEN_SOCKET, fd,
-			MHD_OPTION_HTTPS_MEM_CERT, cert,
-			MHD_OPTION_HTTPS_MEM_KEY, key,
-			MHD_OPTION_NOTIFY_COMPLETED, srv_completed, NULL,
-			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-			MHD_OPTION_CONNECTION_LIMIT, (unsigned)512,
-			MHD_OPTION_END);
+		        MHD_USE_THREAD_PER_CONNECTION |
+		                MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS,
+		        0, NULL, NULL, srv_access, srv,
+		        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_HTTPS_MEM_CERT,
+		        cert, MHD_OPTION_HTTPS_MEM_KEY, key,
+		        MHD_OPTION_NOTIFY_COMPLETED, srv_completed, NULL,
+		        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+		        MHD_OPTION_CONNECTION_LIMIT, (unsigned)512,
+		        MHD_OPTION_END);
 		if (d == NULL)
 			*error_r = "cannot start the HTTPS server";
 	}
@@ -199,6 +197,7 @@ int
 srv_serve(const struct srv_config *config, const char **error_r)
 {
 	struct sb_listener *listener = NULL;
+	struct srv_relay *relay = NULL;
 	struct MHD_Daemon *d = NULL;
 	struct srv srv;
 	sigset_t set;
@@ -216,12 +215,13 @@ srv_serve(const struct srv_config *config, const char **error_r)
 		*error_r = "libmicrohttpd was built without TLS";
 		goto fail;
 	}
-	if (sb_listener_new(config->listen_addr, config->listen_port,
-			    &listener, error_r) != 0)
+	if (sb_listener_new(config->listen_addr, config->listen_port, &listener,
+	                    error_r) != 0)
 		goto fail;
 	/* libmicrohttpd owns and closes the socket it is given. */
 	fd = dup(sb_listener_fd(listener));
-	if (fd < 0 || (d = srv_start_http(&srv, fd, error_r)) == NULL)
+	if (fd < 0 || (d = srv_start_http(&srv, fd, error_r)) == NULL ||
+	    srv_relay_start(&srv, &relay, error_r) != 0)
 		goto fail;
 	printf("saltmaild: ready https://%s\n", sb_listener_name(listener));
 	fflush(stdout);
@@ -231,6 +231,7 @@ srv_serve(const struct srv_config *config, const char **error_r)
 	sb_log_info("stopping (signal %d)", sig);
 	srv.stopping = 1;
 	MHD_stop_daemon(d);
+	srv_relay_stop(&relay);
 	sb_listener_free(&listener);
 	srv_close(&srv);
 	return 0;

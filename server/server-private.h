@@ -89,6 +89,8 @@ struct srv_req {
 	bool keep_changes;   /* commit even though the answer is an error */
 	char **unlink_after; /* files to unlink once the change commits */
 	size_t n_unlink;
+	char **unlink_undo; /* files to unlink if the change rolls back */
+	size_t n_undo;
 };
 
 /* ---- Requests (http.c) ---- */
@@ -168,6 +170,28 @@ int srv_blob_unref(struct srv_req *req, sqlite3 *db, const char *blob_dir,
                    const char *blob_id, char **path_r) SB_WUR;
 /* Unlinks path (malloc'd, taken) after the request's transaction commits. */
 void srv_req_unlink_later(struct srv_req *req, char *path);
+/*
+ * Unlinks path (malloc'd, taken) if the request's transaction rolls back:
+ * a file already moved into place for a change that did not happen.
+ */
+void srv_req_unlink_on_rollback(struct srv_req *req, char *path);
+/*
+ * Moves a finished temporary file to a blob's sharded path, creating the
+ * shard folders; *path_r (malloc'd) is where it went.
+ */
+int srv_blob_place(const char *blob_dir, const char *blob_id,
+                   const char *tmp_path, char **path_r,
+                   const char **error_r) SB_WUR;
+/* Deletes blobs unused for a day and transient ones older than an hour. */
+int srv_blob_sweep(sqlite3 *db, const char *blob_dir, uint64_t now) SB_WUR;
+
+/* ---- The smarthost relay and the sweep (relay.c) ---- */
+
+struct srv_relay;
+
+int srv_relay_start(struct srv *srv, struct srv_relay **relay_r,
+                    const char **error_r) SB_WUR;
+void srv_relay_stop(struct srv_relay **relay);
 
 /* ---- Messages (messages.c, mail.c) ---- */
 
@@ -197,6 +221,30 @@ int srv_mailbox_by_role(sqlite3 *db, const char *account_id, const char *role,
 /* The id of the account's top-level mailbox with that name: 1, 0, -1. */
 int srv_mailbox_by_name(sqlite3 *db, const char *account_id, const char *name,
                         char id_r[SRV_ID_SIZE]) SB_WUR;
+/* Loads one of the account's messages: 1 found, 0 not, -1 error. */
+int srv_message_load(sqlite3 *db, const char *account_id, const char *id,
+                     struct api_message *m_r) SB_WUR;
+/*
+ * Whether each id names a mailbox of the account: 1 all, 0 not (with
+ * *missing_r the first that is not), -1 on error.
+ */
+int srv_mailboxes_owned(sqlite3 *db, const char *account_id,
+                        const struct api_strings *ids,
+                        const char **missing_r) SB_WUR;
+/* Moves bytes (may be negative) of summaries in an account's quota use. */
+int srv_summary_quota(sqlite3 *db, const char *account_id,
+                      int64_t bytes) SB_WUR;
+/* The keywords as stored: sorted, space-separated. malloc'd. */
+char *srv_keywords_text(const struct api_strings *keywords);
+/*
+ * Destroys one of the account's messages: its rows, its summary's share of
+ * the quota, its blob reference, and the 'd' change at modseq. The changes
+ * of the mailboxes it leaves are the caller's.
+ */
+int srv_message_destroy(struct srv_req *req, const char *id,
+                        const char *blob_id, uint64_t summary_len,
+                        int64_t modseq) SB_WUR;
+
 /* Adds quota to an account's use; fails (over_quota) past the limit. */
 int srv_quota_add(struct srv_req *req, const char *account_id,
                   uint64_t bytes) SB_WUR;

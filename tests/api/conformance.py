@@ -1766,6 +1766,9 @@ def main(argv):
     res = prog.result
     failed = len(res.failures) + len(res.errors) + \
         len(res.unexpectedSuccesses)
+    for problem in harness.PROBLEMS:
+        print("FAIL: %s" % problem, file=sys.stderr)
+        failed += 1
     passed = res.passed
     sys.stdout.flush()
     sys.stderr.flush()

@@ -115,7 +115,10 @@ class Server:
         return self
 
     def stop(self):
-        """SIGTERM, wait, then SIGKILL. Returns the exit code."""
+        """SIGTERM, wait, then SIGKILL. Returns the exit code. A server
+        that did not exit 0, or whose stderr holds a sanitizer report, is
+        recorded in PROBLEMS: the suite then fails."""
+        was_running = self.proc is not None and self.proc.poll() is None
         if self.proc is not None and self.proc.poll() is None:
             try:
                 self.proc.send_signal(signal.SIGTERM)
@@ -130,6 +133,12 @@ class Server:
         if getattr(self, "_stderr", None):
             self._stderr.close()
             self._stderr = None
+        tail = self.stderr_tail(20000) if self.proc is not None else ""
+        if self.proc is not None and (
+                (was_running and self.returncode != 0)
+                or "Sanitizer" in tail or "runtime error:" in tail):
+            PROBLEMS.append("saltmaild (%s) exited %r:\n%s"
+                            % (self.tmp, self.returncode, tail[-4000:]))
         if self.tmp and not KEEP_DATA:
             shutil.rmtree(self.tmp, ignore_errors=True)
         with _servers_lock:
@@ -258,6 +267,10 @@ class Response:
     def __repr__(self):
         text = self.body[:400].decode("utf-8", "replace")
         return "<%d %s>" % (self.status, text)
+
+
+# Servers that exited badly or reported sanitizer errors (see stop()).
+PROBLEMS = []
 
 
 def stop_all():

@@ -1,0 +1,361 @@
+/*
+ * Delivery from outside (saltmaild deliver): mail encrypted on arrival to
+ * the recipient's key, exactly as a client would, so that nothing is
+ * stored in clear.
+ */
+#include "server-private.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/alloc.h"
+#include "common/log.h"
+#include "common/net.h"
+#include "common/sv.h"
+#include "crypto/crypto.h"
+
+#define SRV_DELIVER_READ 65536
+
+/* Where the encrypted body goes: the blob's temporary file. */
+struct srv_deliver_sink {
+	int fd;
+	uint64_t written;
+};
+
+static int
+srv_deliver_write(void *ctx, const void *data, size_t len)
+{
+	struct srv_deliver_sink *sink = ctx;
+	const char *p = data;
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(sink->fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+		sink->written += (uint64_t)n;
+	}
+	return 0;
+}
+
+/* The header section: the bytes up to and including the first empty line. */
+struct srv_deliver_headers {
+	struct sb_buf buf;
+	bool bol, done, too_long;
+};
+
+static void
+srv_deliver_headers_feed(struct srv_deliver_headers *h, const char *p,
+                         size_t len)
+{
+	size_t i;
+
+	if (h->done || h->too_long)
+		return;
+	for (i = 0; i < len && !h->done; i++) {
+		if (p[i] == '\n') {
+			h->done = h->bol;
+			h->bol = true;
+		} else if (p[i] != '\r') {
+			h->bol = false;
+		}
+	}
+	if (sb_buf_add(&h->buf, p, i) != 0)
+		h->too_long = true;
+}
+
+/* The error text of a failed delivery (this thread's, until the next). */
+static _Thread_local char srv_deliver_error[512];
+
+/*
+ * Encrypts the message read from in into the file out under key: the body
+ * stream of docs/crypto.md. Keeps the header section for the summary.
+ */
+static int SB_WUR
+srv_deliver_encrypt(int in, int out, const unsigned char *key, uint64_t max,
+                    struct srv_deliver_headers *h, uint64_t *blob_size_r,
+                    uint64_t *size_r, unsigned char hash_r[SB_HASH_BYTES],
+                    const char **error_r)
+{
+	struct srv_deliver_sink sink = {out, 0};
+	char *buf = sb_secure_alloc(SRV_DELIVER_READ);
+	struct sb_body_encryptor *enc = NULL;
+	uint64_t total = 0;
+	ssize_t n;
+
+	*error_r = "cannot write the encrypted message";
+	if (sb_body_encryptor_new(key, srv_deliver_write, &sink, &enc) != 0)
+		goto fail;
+	for (;;) {
+		n = read(in, buf, SRV_DELIVER_READ);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			*error_r = "cannot read the message";
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		total += (uint64_t)n;
+		if (total > max) {
+			snprintf(srv_deliver_error, sizeof(srv_deliver_error),
+			         "the message is larger than %llu bytes",
+			         (unsigned long long)max);
+			*error_r = srv_deliver_error;
+			goto fail;
+		}
+		srv_deliver_headers_feed(h, buf, (size_t)n);
+		if (sb_body_encryptor_write(enc, buf, (size_t)n) != 0)
+			goto fail;
+	}
+	sb_secure_free(&buf);
+	if (sb_body_encryptor_finish(&enc, size_r, hash_r) != 0 ||
+	    fsync(out) != 0)
+		return -1;
+	*blob_size_r = sink.written;
+	return 0;
+fail:
+	sb_body_encryptor_free(&enc);
+	sb_secure_free(&buf);
+	return -1;
+}
+
+/* The unsigned summary and the key packet to the account's key. */
+static int SB_WUR
+srv_deliver_seal(const unsigned char *key, uint64_t size,
+                 const unsigned char hash[SB_HASH_BYTES],
+                 const struct srv_deliver_headers *h,
+                 const unsigned char enc_pk[SB_KEY_BYTES],
+                 struct sb_buf *summary,
+                 unsigned char packet[SB_KEY_PACKET_BYTES],
+                 const char **error_r)
+{
+	struct sb_summary *s = sb_summary_new();
+	int ret = -1;
+
+	s->size = size;
+	memcpy(s->body_hash, hash, SB_HASH_BYTES);
+	*error_r = "cannot seal the summary";
+	/* A header section past the record's limit is left out. */
+	if ((h->too_long ||
+	     sb_summary_set_headers(s, h->buf.data != NULL ? h->buf.data : "",
+	                            h->buf.len) == 0) &&
+	    sb_summary_seal(s, key, summary) == 0 &&
+	    sb_key_packet_seal(key, enc_pk, packet, error_r) == 0)
+		ret = 0;
+	sb_summary_free(&s);
+	return ret;
+}
+
+/* What srv_deliver files, once encrypted. */
+struct srv_delivery {
+	char account_id[API_ACCOUNT_ID_LEN + 1];
+	unsigned char enc_pk[SB_KEY_BYTES];
+	const char *mailbox; /* NULL: INBOX */
+	char *tmp_path;
+	uint64_t blob_size;
+	struct sb_buf summary;
+	unsigned char packet[SB_KEY_PACKET_BYTES];
+};
+
+/* The account of an address and its public key. */
+static int SB_WUR
+srv_deliver_account(sqlite3 *db, const char *email, struct srv_delivery *d,
+                    const char **error_r)
+{
+	sqlite3_stmt *st = srv_db_prepare(
+	        db, "SELECT id, enc_pk FROM accounts WHERE email = ?1");
+	int rc;
+
+	sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 1) == SB_KEY_BYTES) {
+		snprintf(d->account_id, sizeof(d->account_id), "%s",
+		         (const char *)sqlite3_column_text(st, 0));
+		memcpy(d->enc_pk, sqlite3_column_blob(st, 1), SB_KEY_BYTES);
+	} else if (rc == SQLITE_DONE) {
+		snprintf(srv_deliver_error, sizeof(srv_deliver_error),
+		         "no account for %s", email);
+		*error_r = srv_deliver_error;
+	} else {
+		*error_r = "cannot read the account";
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW && d->account_id[0] != '\0' ? 0 : -1;
+}
+
+/* Inside the transaction: the blob row, the quota and the message. */
+static int SB_WUR
+srv_deliver_file(sqlite3 *db, const struct srv_delivery *d, const char *blob_id,
+                 const char **error_r)
+{
+	struct api_strings mailboxes = {NULL, 0}, keywords = {NULL, 0};
+	struct srv_new_message m;
+	char mailbox[SRV_ID_SIZE], id[SRV_ID_SIZE];
+	sqlite3_stmt *st;
+	int64_t modseq;
+	int rc;
+
+	rc = d->mailbox != NULL
+	             ? srv_mailbox_by_name(db, d->account_id, d->mailbox,
+	                                   mailbox)
+	             : srv_mailbox_by_role(db, d->account_id, "inbox", mailbox);
+	if (rc <= 0) {
+		*error_r = rc < 0 ? "cannot find the mailbox"
+		                  : "the account has no such mailbox";
+		return -1;
+	}
+	*error_r = "cannot store the message";
+	st = srv_db_prepare(db, "INSERT INTO blobs(id, account_id, size, "
+	                        "created_at, transient, refs) VALUES(?1, ?2, "
+	                        "?3, ?4, 0, 1)");
+	sqlite3_bind_text(st, 1, blob_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, d->account_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (int64_t)d->blob_size);
+	sqlite3_bind_int64(st, 4, (int64_t)srv_now());
+	if (srv_db_step_done(st) != 0)
+		return -1;
+	/* Mail from outside is counted, never refused here for quota. */
+	st = srv_db_prepare(db, "UPDATE accounts SET quota_used = "
+	                        "quota_used + ?2 WHERE id = ?1");
+	sqlite3_bind_text(st, 1, d->account_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)d->blob_size);
+	if (srv_db_step_done(st) != 0 ||
+	    srv_bump(db, d->account_id, &modseq) != 0)
+		return -1;
+	api_strings_add(&mailboxes, mailbox);
+	memset(&m, 0, sizeof(m));
+	m.account_id = d->account_id;
+	m.blob_id = blob_id;
+	m.size = d->blob_size;
+	m.received_at = srv_now();
+	m.summary = d->summary.data;
+	m.summary_len = d->summary.len;
+	m.key_packet = d->packet;
+	m.mailbox_ids = &mailboxes;
+	m.keywords = &keywords;
+	rc = srv_message_insert(db, &m, modseq, id);
+	api_strings_free(&mailboxes);
+	return rc;
+}
+
+/* Files the encrypted message in one transaction, the file moved last. */
+static int SB_WUR
+srv_deliver_commit(sqlite3 *db, const char *blob_dir, struct srv_delivery *d,
+                   const char **error_r)
+{
+	char blob_id[SRV_ID_SIZE], *path = NULL;
+
+	if (srv_db_exec(db, "BEGIN IMMEDIATE") != 0) {
+		*error_r = "the database is busy";
+		return -1;
+	}
+	srv_new_id("b", blob_id);
+	if (srv_deliver_file(db, d, blob_id, error_r) == 0 &&
+	    srv_blob_place(blob_dir, blob_id, d->tmp_path, &path, error_r) ==
+	            0) {
+		free(d->tmp_path);
+		d->tmp_path = NULL;
+		if (srv_db_exec(db, "COMMIT") == 0) {
+			free(path);
+			return 0;
+		}
+		*error_r = "cannot commit the delivery";
+		unlink(path);
+		free(path);
+	}
+	(void)!srv_db_exec(db, "ROLLBACK");
+	return -1;
+}
+
+/* Reads, encrypts and seals the message; the blob waits in tmp_path. */
+static int SB_WUR
+srv_deliver_prepare(const char *blob_dir, int in, struct srv_delivery *d,
+                    const char **error_r)
+{
+	unsigned char *key = sb_secure_alloc(SB_KEY_BYTES);
+	unsigned char hash[SB_HASH_BYTES];
+	struct srv_deliver_headers h;
+	struct srv_config defaults;
+	size_t len = strlen(blob_dir) + 32;
+	uint64_t size;
+	int fd, ret = -1;
+
+	srv_config_default(&defaults);
+	memset(&h, 0, sizeof(h));
+	h.bol = true;
+	sb_buf_init(&h.buf, SB_SUMMARY_MAX_HEADERS);
+	sb_message_key_new(key);
+	d->tmp_path = sb_malloc(len);
+	snprintf(d->tmp_path, len, "%s/tmp/dl.XXXXXX", blob_dir);
+	fd = mkostemp(d->tmp_path, O_CLOEXEC);
+	if (fd < 0) {
+		*error_r = "cannot create a file in the data folder";
+		free(d->tmp_path);
+		d->tmp_path = NULL;
+	} else if (srv_deliver_encrypt(in, fd, key, defaults.max_blob, &h,
+	                               &d->blob_size, &size, hash,
+	                               error_r) == 0 &&
+	           srv_deliver_seal(key, size, hash, &h, d->enc_pk, &d->summary,
+	                            d->packet, error_r) == 0) {
+		ret = 0;
+	}
+	if (fd >= 0)
+		close(fd);
+	sb_buf_free_wipe(&h.buf);
+	sodium_memzero(hash, sizeof(hash));
+	sb_secure_free(&key);
+	return ret;
+}
+
+int
+srv_deliver(const char *data_dir, const char *email, const char *mailbox,
+            int fd, const char **error_r)
+{
+	size_t len = strlen(data_dir) + 32;
+	char *db_path = sb_malloc(len), *blob_dir = sb_malloc(len), *lower;
+	struct srv_delivery d;
+	sqlite3 *db = NULL;
+	size_t i;
+	int ret = -1;
+
+	memset(&d, 0, sizeof(d));
+	d.mailbox = mailbox;
+	sb_buf_init(&d.summary, API_MAX_SUMMARY);
+	snprintf(db_path, len, "%s/saltmaild.db", data_dir);
+	snprintf(blob_dir, len, "%s/blobs", data_dir);
+	lower = sb_strdup(email);
+	for (i = 0; lower[i] != '\0'; i++) {
+		if (lower[i] >= 'A' && lower[i] <= 'Z')
+			lower[i] = (char)(lower[i] - 'A' + 'a');
+	}
+	if (access(db_path, F_OK) != 0) {
+		*error_r = "not a saltmaild data folder (run saltmaild init)";
+	} else if (!api_is_email(lower, strlen(lower))) {
+		*error_r = "that is not an address";
+	} else if (srv_db_open(db_path, &db, error_r) == 0 &&
+	           srv_deliver_account(db, lower, &d, error_r) == 0 &&
+	           srv_deliver_prepare(blob_dir, fd, &d, error_r) == 0 &&
+	           srv_deliver_commit(db, blob_dir, &d, error_r) == 0) {
+		ret = 0;
+	}
+	if (d.tmp_path != NULL)
+		unlink(d.tmp_path);
+	free(d.tmp_path);
+	sb_buf_free(&d.summary);
+	sqlite3_close(db);
+	free(lower);
+	free(db_path);
+	free(blob_dir);
+	return ret;
+}
