@@ -17,6 +17,8 @@
 /* "at_" or "rt_" and 64 hex digits. */
 #define SRV_TOKEN_SIZE   (3 + 2 * SRV_TOKEN_BYTES + 1)
 #define SRV_LIMIT_WINDOW 60
+/* A client address may fail this many times more than one address. */
+#define SRV_LIMIT_IP_FACTOR 20
 
 /* Failed logins of one address (or client address) in the window. */
 struct srv_limit {
@@ -80,9 +82,28 @@ srv_authenticate(struct srv_req *req)
 	return ret;
 }
 
+/* The rate-limit table holds at most this many keys. */
+#define SRV_LIMIT_MAX 4096
+
+/* Drops entries whose window ended; the table is full when none did. */
+static void
+srv_limit_prune(struct srv *srv, uint64_t now)
+{
+	size_t i = 0;
+
+	while (i < srv->n_limits) {
+		if (now >= srv->limits[i].window_start + SRV_LIMIT_WINDOW)
+			srv->limits[i] = srv->limits[--srv->n_limits];
+		else
+			i++;
+	}
+}
+
 /*
- * Counts a failed login against key; returns the seconds to wait when the
- * limit is reached (0: go on). With fail false, only checks.
+ * Counts a failed login against key (with fail true), and returns the
+ * seconds to wait when the key reached its limit, or 0. The table is
+ * bounded: when it is full of live entries, a new key evicts the entry
+ * nearest the end of its window.
  */
 static unsigned
 srv_limit_check(struct srv *srv, const char *key, unsigned limit, bool fail)
@@ -93,30 +114,44 @@ srv_limit_check(struct srv *srv, const char *key, unsigned limit, bool fail)
 	size_t i;
 
 	pthread_mutex_lock(&srv->lock);
-	for (i = 0; i < srv->n_limits; i++) {
-		if (strcmp(srv->limits[i].key, key) == 0) {
+	for (i = 0; i < srv->n_limits && l == NULL; i++) {
+		if (strcmp(srv->limits[i].key, key) == 0)
 			l = &srv->limits[i];
-			break;
-		}
-	}
-	if (l == NULL && fail) {
-		srv->limits = sb_reallocarray(srv->limits, srv->n_limits + 1,
-		                              sizeof(*srv->limits));
-		l = &srv->limits[srv->n_limits++];
-		snprintf(l->key, sizeof(l->key), "%s", key);
-		l->window_start = now;
-		l->failures = 0;
 	}
 	if (l != NULL && now >= l->window_start + SRV_LIMIT_WINDOW) {
 		l->window_start = now;
 		l->failures = 0;
 	}
+	if (l == NULL && fail) {
+		if (srv->n_limits == SRV_LIMIT_MAX)
+			srv_limit_prune(srv, now);
+		if (srv->n_limits == SRV_LIMIT_MAX) {
+			size_t oldest = 0;
+
+			for (i = 1; i < srv->n_limits; i++) {
+				if (srv->limits[i].window_start <
+				    srv->limits[oldest].window_start)
+					oldest = i;
+			}
+			srv->limits[oldest] = srv->limits[--srv->n_limits];
+		}
+		if (srv->limits == NULL)
+			srv->limits = sb_calloc(SRV_LIMIT_MAX,
+			                        sizeof(*srv->limits));
+		l = &srv->limits[srv->n_limits++];
+		snprintf(l->key, sizeof(l->key), "%s", key);
+		l->window_start = now;
+		l->failures = 0;
+	}
 	if (l != NULL && fail)
 		l->failures++;
-	if (l != NULL && l->failures >= limit)
+	if (l != NULL && l->failures >= limit) {
 		wait = (unsigned)(l->window_start + SRV_LIMIT_WINDOW - now);
+		if (wait == 0)
+			wait = 1;
+	}
 	pthread_mutex_unlock(&srv->lock);
-	return wait == 0 && l != NULL && l->failures >= limit ? 1 : wait;
+	return wait;
 }
 
 static int
@@ -227,6 +262,7 @@ srv_h_login(struct srv_req *req)
 {
 	unsigned char key[API_KEY_BYTES], hash[32], stored[32];
 	char account_id[API_ACCOUNT_ID_LEN + 1] = "", limit_key[400];
+	char ip_key[80];
 	const struct srv_config *c = &req->srv->config;
 	const char *error;
 	char *email = NULL;
@@ -242,8 +278,14 @@ srv_h_login(struct srv_req *req)
 		free(email);
 		return srv_fail(req, API_ERR_INVALID_REQUEST, "%s", error);
 	}
+	/* Per address, and per client address for many addresses at once. */
 	snprintf(limit_key, sizeof(limit_key), "e:%s", email);
+	snprintf(ip_key, sizeof(ip_key), "i:%s", req->remote);
 	wait = srv_limit_check(req->srv, limit_key, c->login_limit, false);
+	if (wait == 0)
+		wait = srv_limit_check(req->srv, ip_key,
+		                       c->login_limit * SRV_LIMIT_IP_FACTOR,
+		                       false);
 	if (wait > 0) {
 		free(email);
 		return srv_rate_limited(req, wait);
@@ -266,6 +308,8 @@ srv_h_login(struct srv_req *req)
 	if (!ok) {
 		(void)srv_limit_check(req->srv, limit_key, c->login_limit,
 		                      true);
+		(void)srv_limit_check(req->srv, ip_key,
+		                      c->login_limit * SRV_LIMIT_IP_FACTOR, true);
 		free(email);
 		return srv_fail(req, API_ERR_INVALID_CREDENTIALS,
 		                "the address or the password is wrong");
