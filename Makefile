@@ -39,7 +39,9 @@ fuzz:
 	sh tests/run-fuzz.sh build/fuzz $(FUZZ_SECONDS)
 
 # Benchmarks: each prints ratios against a baseline measured in the same run.
-bench: release
+bench:
+	@sh packaging/install-deps.sh build bench
+	$(MAKE) release
 	sh bench/run.sh build/release
 
 # The demo needs the daemon, the API server and the IMAP/SMTP servers,
