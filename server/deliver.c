@@ -1,7 +1,8 @@
 /*
  * Delivery from outside (saltmaild deliver): mail encrypted on arrival to
  * the recipient's key, exactly as a client would, so that nothing is
- * stored in clear.
+ * stored in clear. The steps (srv_inbound_*) are shared with saltmaild
+ * import, which files many messages per transaction.
  */
 #include "server-private.h"
 
@@ -78,14 +79,16 @@ srv_deliver_headers_feed(struct srv_deliver_headers *h, const char *p,
 static _Thread_local char srv_deliver_error[512];
 
 /*
- * Encrypts the message read from in into the file out under key: the body
- * stream of docs/crypto.md. Keeps the header section for the summary.
+ * Encrypts the message given by read into the file out under key: the
+ * body stream of docs/crypto.md. Keeps the header section for the summary.
+ * A message past max bytes fails with in->too_large set; the rest of it is
+ * left unread.
  */
 static int SB_WUR
-srv_deliver_encrypt(int in, int out, const unsigned char *key, uint64_t max,
-                    struct srv_deliver_headers *h, uint64_t *blob_size_r,
-                    uint64_t *size_r, unsigned char hash_r[SB_HASH_BYTES],
-                    const char **error_r)
+srv_deliver_encrypt(ssize_t (*read_fn)(void *ctx, void *buf, size_t len),
+                    void *ctx, int out, const unsigned char *key, uint64_t max,
+                    struct srv_deliver_headers *h, struct srv_inbound *in,
+                    unsigned char hash_r[SB_HASH_BYTES], const char **error_r)
 {
 	struct srv_deliver_sink sink = {out, 0};
 	char *buf = sb_secure_alloc(SRV_DELIVER_READ);
@@ -97,9 +100,7 @@ srv_deliver_encrypt(int in, int out, const unsigned char *key, uint64_t max,
 	if (sb_body_encryptor_new(key, srv_deliver_write, &sink, &enc) != 0)
 		goto fail;
 	for (;;) {
-		n = read(in, buf, SRV_DELIVER_READ);
-		if (n < 0 && errno == EINTR)
-			continue;
+		n = read_fn(ctx, buf, SRV_DELIVER_READ);
 		if (n < 0) {
 			*error_r = "cannot read the message";
 			goto fail;
@@ -112,6 +113,7 @@ srv_deliver_encrypt(int in, int out, const unsigned char *key, uint64_t max,
 			         "the message is larger than %llu bytes",
 			         (unsigned long long)max);
 			*error_r = srv_deliver_error;
+			in->too_large = true;
 			goto fail;
 		}
 		srv_deliver_headers_feed(h, buf, (size_t)n);
@@ -119,10 +121,10 @@ srv_deliver_encrypt(int in, int out, const unsigned char *key, uint64_t max,
 			goto fail;
 	}
 	sb_secure_free(&buf);
-	if (sb_body_encryptor_finish(&enc, size_r, hash_r) != 0 ||
+	if (sb_body_encryptor_finish(&enc, &in->size, hash_r) != 0 ||
 	    fsync(out) != 0)
 		return -1;
-	*blob_size_r = sink.written;
+	in->blob_size = sink.written;
 	return 0;
 fail:
 	sb_body_encryptor_free(&enc);
@@ -157,20 +159,9 @@ srv_deliver_seal(const unsigned char *key, uint64_t size,
 	return ret;
 }
 
-/* What srv_deliver files, once encrypted. */
-struct srv_delivery {
-	char account_id[API_ACCOUNT_ID_LEN + 1];
-	unsigned char enc_pk[SB_KEY_BYTES];
-	const char *mailbox; /* NULL: INBOX */
-	char *tmp_path;
-	uint64_t blob_size;
-	struct sb_buf summary;
-	unsigned char packet[SB_KEY_PACKET_BYTES];
-};
-
 /* The account of an address and its public key. */
 static int SB_WUR
-srv_deliver_account(sqlite3 *db, const char *email, struct srv_delivery *d,
+srv_deliver_account(sqlite3 *db, const char *email, struct srv_inbound_to *to,
                     const char **error_r)
 {
 	sqlite3_stmt *st = srv_db_prepare(
@@ -180,9 +171,9 @@ srv_deliver_account(sqlite3 *db, const char *email, struct srv_delivery *d,
 	sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 1) == SB_KEY_BYTES) {
-		snprintf(d->account_id, sizeof(d->account_id), "%s",
+		snprintf(to->account_id, sizeof(to->account_id), "%s",
 		         (const char *)sqlite3_column_text(st, 0));
-		memcpy(d->enc_pk, sqlite3_column_blob(st, 1), SB_KEY_BYTES);
+		memcpy(to->enc_pk, sqlite3_column_blob(st, 1), SB_KEY_BYTES);
 	} else if (rc == SQLITE_DONE) {
 		snprintf(srv_deliver_error, sizeof(srv_deliver_error),
 		         "no account for %s", email);
@@ -191,123 +182,143 @@ srv_deliver_account(sqlite3 *db, const char *email, struct srv_delivery *d,
 		*error_r = "cannot read the account";
 	}
 	sqlite3_finalize(st);
-	return rc == SQLITE_ROW && d->account_id[0] != '\0' ? 0 : -1;
+	return rc == SQLITE_ROW && to->account_id[0] != '\0' ? 0 : -1;
+}
+
+int
+srv_inbound_mailbox(sqlite3 *db, const struct srv_inbound_to *to,
+                    char id_r[SRV_ID_SIZE], const char **error_r)
+{
+	int rc;
+
+	rc = to->mailbox != NULL
+	             ? srv_mailbox_by_name(db, to->account_id, to->mailbox,
+	                                   id_r)
+	             : srv_mailbox_by_role(db, to->account_id, "inbox", id_r);
+	if (rc <= 0) {
+		*error_r = rc < 0 ? "cannot find the mailbox"
+		                  : "the account has no such mailbox";
+		return -1;
+	}
+	return 0;
 }
 
 /* Inside the transaction: the blob row, the quota and the message. */
 static int SB_WUR
-srv_deliver_file(sqlite3 *db, const struct srv_delivery *d, const char *blob_id,
+srv_deliver_file(sqlite3 *db, const struct srv_inbound_to *to,
+                 const struct srv_inbound *in, const char *blob_id,
                  const char **error_r)
 {
-	struct api_strings mailboxes = {NULL, 0}, keywords = {NULL, 0};
+	struct api_strings mailboxes = {NULL, 0};
 	struct srv_new_message m;
 	char mailbox[SRV_ID_SIZE], id[SRV_ID_SIZE];
 	sqlite3_stmt *st;
 	int64_t modseq;
 	int rc;
 
-	rc = d->mailbox != NULL
-	             ? srv_mailbox_by_name(db, d->account_id, d->mailbox,
-	                                   mailbox)
-	             : srv_mailbox_by_role(db, d->account_id, "inbox", mailbox);
-	if (rc <= 0) {
-		*error_r = rc < 0 ? "cannot find the mailbox"
-		                  : "the account has no such mailbox";
+	if (srv_inbound_mailbox(db, to, mailbox, error_r) != 0)
 		return -1;
-	}
 	*error_r = "cannot store the message";
 	st = srv_db_prepare(db, "INSERT INTO blobs(id, account_id, size, "
 	                        "created_at, transient, refs) VALUES(?1, ?2, "
 	                        "?3, ?4, 0, 1)");
 	sqlite3_bind_text(st, 1, blob_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, d->account_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, (int64_t)d->blob_size);
+	sqlite3_bind_text(st, 2, to->account_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (int64_t)in->blob_size);
 	sqlite3_bind_int64(st, 4, (int64_t)srv_now());
 	if (srv_db_step_done(st) != 0)
 		return -1;
 	/* Mail from outside is counted, never refused here for quota. */
 	st = srv_db_prepare(db, "UPDATE accounts SET quota_used = "
 	                        "quota_used + ?2 WHERE id = ?1");
-	sqlite3_bind_text(st, 1, d->account_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (int64_t)d->blob_size);
+	sqlite3_bind_text(st, 1, to->account_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)in->blob_size);
 	if (srv_db_step_done(st) != 0 ||
-	    srv_bump(db, d->account_id, &modseq) != 0)
+	    srv_bump(db, to->account_id, &modseq) != 0)
 		return -1;
 	api_strings_add(&mailboxes, mailbox);
 	memset(&m, 0, sizeof(m));
-	m.account_id = d->account_id;
+	m.account_id = to->account_id;
 	m.blob_id = blob_id;
-	m.size = d->blob_size;
-	m.received_at = srv_now();
-	m.summary = d->summary.data;
-	m.summary_len = d->summary.len;
-	m.key_packet = d->packet;
+	m.size = in->blob_size;
+	m.received_at = in->received_at != 0 ? in->received_at : srv_now();
+	m.summary = in->summary.data;
+	m.summary_len = in->summary.len;
+	m.key_packet = in->packet;
 	m.mailbox_ids = &mailboxes;
-	m.keywords = &keywords;
+	m.keywords = &in->keywords;
 	rc = srv_message_insert(db, &m, modseq, id);
 	api_strings_free(&mailboxes);
 	return rc;
 }
 
-/* Files the encrypted message in one transaction, the file moved last. */
-static int SB_WUR
-srv_deliver_commit(sqlite3 *db, const char *blob_dir, struct srv_delivery *d,
-                   const char **error_r)
+int
+srv_inbound_file(sqlite3 *db, const char *blob_dir,
+                 const struct srv_inbound_to *to, struct srv_inbound *in,
+                 char **path_r, const char **error_r)
 {
-	char blob_id[SRV_ID_SIZE], *path = NULL;
+	char blob_id[SRV_ID_SIZE];
 
-	if (srv_db_exec(db, "BEGIN IMMEDIATE") != 0) {
-		*error_r = "the database is busy";
-		return -1;
-	}
+	*path_r = NULL;
 	srv_new_id("b", blob_id);
-	if (srv_deliver_file(db, d, blob_id, error_r) == 0 &&
-	    srv_blob_place(blob_dir, blob_id, d->tmp_path, &path, error_r) ==
-	            0) {
-		free(d->tmp_path);
-		d->tmp_path = NULL;
-		if (srv_db_exec(db, "COMMIT") == 0) {
-			free(path);
-			return 0;
-		}
-		*error_r = "cannot commit the delivery";
-		unlink(path);
-		free(path);
-	}
-	(void)!srv_db_exec(db, "ROLLBACK");
-	return -1;
+	if (srv_deliver_file(db, to, in, blob_id, error_r) != 0 ||
+	    srv_blob_place(blob_dir, blob_id, in->tmp_path, path_r, error_r) !=
+	            0)
+		return -1;
+	free(in->tmp_path);
+	in->tmp_path = NULL;
+	return 0;
 }
 
-/* Reads, encrypts and seals the message; the blob waits in tmp_path. */
-static int SB_WUR
-srv_deliver_prepare(const char *blob_dir, int in, struct srv_delivery *d,
+void
+srv_inbound_init(struct srv_inbound *in)
+{
+	memset(in, 0, sizeof(*in));
+	sb_buf_init(&in->summary, API_MAX_SUMMARY);
+}
+
+void
+srv_inbound_clear(struct srv_inbound *in)
+{
+	if (in->tmp_path != NULL)
+		unlink(in->tmp_path);
+	free(in->tmp_path);
+	in->tmp_path = NULL;
+	sb_buf_free(&in->summary);
+	api_strings_free(&in->keywords);
+	in->blob_size = 0;
+	in->size = 0;
+	in->received_at = 0;
+	in->too_large = false;
+}
+
+int
+srv_inbound_encrypt(const char *blob_dir, const struct srv_inbound_to *to,
+                    ssize_t (*read_fn)(void *ctx, void *buf, size_t len),
+                    void *ctx, uint64_t max, struct srv_inbound *in,
                     const char **error_r)
 {
 	unsigned char *key = sb_secure_alloc(SB_KEY_BYTES);
 	unsigned char hash[SB_HASH_BYTES];
 	struct srv_deliver_headers h;
-	struct srv_config defaults;
 	size_t len = strlen(blob_dir) + 32;
-	uint64_t size;
 	int fd, ret = -1;
 
-	srv_config_default(&defaults);
 	memset(&h, 0, sizeof(h));
 	h.bol = true;
 	sb_buf_init(&h.buf, SB_SUMMARY_MAX_HEADERS);
 	sb_message_key_new(key);
-	d->tmp_path = sb_malloc(len);
-	snprintf(d->tmp_path, len, "%s/tmp/dl.XXXXXX", blob_dir);
-	fd = mkostemp(d->tmp_path, O_CLOEXEC);
+	in->tmp_path = sb_malloc(len);
+	snprintf(in->tmp_path, len, "%s/tmp/dl.XXXXXX", blob_dir);
+	fd = mkostemp(in->tmp_path, O_CLOEXEC);
 	if (fd < 0) {
 		*error_r = "cannot create a file in the data folder";
-		free(d->tmp_path);
-		d->tmp_path = NULL;
-	} else if (srv_deliver_encrypt(in, fd, key, defaults.max_blob, &h,
-	                               &d->blob_size, &size, hash,
+		free(in->tmp_path);
+		in->tmp_path = NULL;
+	} else if (srv_deliver_encrypt(read_fn, ctx, fd, key, max, &h, in, hash,
 	                               error_r) == 0 &&
-	           srv_deliver_seal(key, size, hash, &h, d->enc_pk, &d->summary,
-	                            d->packet, error_r) == 0) {
+	           srv_deliver_seal(key, in->size, hash, &h, to->enc_pk,
+	                            &in->summary, in->packet, error_r) == 0) {
 		ret = 0;
 	}
 	if (fd >= 0)
@@ -319,22 +330,19 @@ srv_deliver_prepare(const char *blob_dir, int in, struct srv_delivery *d,
 }
 
 int
-srv_deliver(const char *data_dir, const char *email, const char *mailbox,
-            int fd, const char **error_r)
+srv_inbound_open(const char *data_dir, const char *email, sqlite3 **db_r,
+                 char **blob_dir_r, struct srv_inbound_to *to,
+                 const char **error_r)
 {
 	size_t len = strlen(data_dir) + 32;
-	char *db_path = sb_malloc(len), *blob_dir = sb_malloc(len), *lower;
-	struct srv_delivery d;
-	sqlite3 *db = NULL;
+	char *db_path = sb_malloc(len), *lower = sb_strdup(email);
 	size_t i;
 	int ret = -1;
 
-	memset(&d, 0, sizeof(d));
-	d.mailbox = mailbox;
-	sb_buf_init(&d.summary, API_MAX_SUMMARY);
+	*db_r = NULL;
+	*blob_dir_r = NULL;
+	memset(to->account_id, 0, sizeof(to->account_id));
 	snprintf(db_path, len, "%s/saltmaild.db", data_dir);
-	snprintf(blob_dir, len, "%s/blobs", data_dir);
-	lower = sb_strdup(email);
 	for (i = 0; lower[i] != '\0'; i++) {
 		if (lower[i] >= 'A' && lower[i] <= 'Z')
 			lower[i] = (char)(lower[i] - 'A' + 'a');
@@ -343,19 +351,82 @@ srv_deliver(const char *data_dir, const char *email, const char *mailbox,
 		*error_r = "not a saltmaild data folder (run saltmaild init)";
 	} else if (!api_is_email(lower, strlen(lower))) {
 		*error_r = "that is not an address";
-	} else if (srv_db_open(db_path, &db, error_r) == 0 &&
-	           srv_deliver_account(db, lower, &d, error_r) == 0 &&
-	           srv_deliver_prepare(blob_dir, fd, &d, error_r) == 0 &&
-	           srv_deliver_commit(db, blob_dir, &d, error_r) == 0) {
+	} else if (srv_db_open(db_path, db_r, error_r) == 0 &&
+	           srv_deliver_account(*db_r, lower, to, error_r) == 0) {
+		*blob_dir_r = sb_malloc(len);
+		snprintf(*blob_dir_r, len, "%s/blobs", data_dir);
 		ret = 0;
 	}
-	if (d.tmp_path != NULL)
-		unlink(d.tmp_path);
-	free(d.tmp_path);
-	sb_buf_free(&d.summary);
-	sqlite3_close(db);
+	if (ret != 0) {
+		sqlite3_close(*db_r);
+		*db_r = NULL;
+	}
 	free(lower);
 	free(db_path);
+	return ret;
+}
+
+/* Reads the message from a file descriptor. */
+static ssize_t SB_WUR
+srv_deliver_read_fd(void *ctx, void *buf, size_t len)
+{
+	int fd = *(const int *)ctx;
+	ssize_t n;
+
+	do
+		n = read(fd, buf, len);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
+/* Files the encrypted message in one transaction, the file moved last. */
+static int SB_WUR
+srv_deliver_commit(sqlite3 *db, const char *blob_dir,
+                   const struct srv_inbound_to *to, struct srv_inbound *in,
+                   const char **error_r)
+{
+	char *path = NULL;
+
+	if (srv_db_exec(db, "BEGIN IMMEDIATE") != 0) {
+		*error_r = "the database is busy";
+		return -1;
+	}
+	if (srv_inbound_file(db, blob_dir, to, in, &path, error_r) == 0) {
+		if (srv_db_exec(db, "COMMIT") == 0) {
+			free(path);
+			return 0;
+		}
+		*error_r = "cannot commit the delivery";
+	}
+	if (path != NULL)
+		unlink(path);
+	free(path);
+	(void)!srv_db_exec(db, "ROLLBACK");
+	return -1;
+}
+
+int
+srv_deliver(const char *data_dir, const char *email, const char *mailbox,
+            int fd, const char **error_r)
+{
+	struct srv_inbound_to to;
+	struct srv_inbound in;
+	struct srv_config defaults;
+	char *blob_dir = NULL;
+	sqlite3 *db = NULL;
+	int ret = -1;
+
+	srv_config_default(&defaults);
+	srv_inbound_init(&in);
+	to.mailbox = mailbox;
+	if (srv_inbound_open(data_dir, email, &db, &blob_dir, &to, error_r) ==
+	            0 &&
+	    srv_inbound_encrypt(blob_dir, &to, srv_deliver_read_fd, &fd,
+	                        defaults.max_blob, &in, error_r) == 0 &&
+	    srv_deliver_commit(db, blob_dir, &to, &in, error_r) == 0)
+		ret = 0;
+	srv_inbound_clear(&in);
+	sqlite3_close(db);
 	free(blob_dir);
 	return ret;
 }

@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "api/api.h"
 #include "common/buf.h"
@@ -248,6 +249,64 @@ int srv_message_destroy(struct srv_req *req, const char *id,
 /* Adds quota to an account's use; fails (over_quota) past the limit. */
 int srv_quota_add(struct srv_req *req, const char *account_id,
                   uint64_t bytes) SB_WUR;
+
+/* ---- Mail from outside (deliver.c; deliver and import) ---- */
+
+/* Whom mail from outside is for. */
+struct srv_inbound_to {
+	char account_id[API_ACCOUNT_ID_LEN + 1];
+	unsigned char enc_pk[API_KEY_BYTES];
+	const char *mailbox; /* a top-level mailbox's name; NULL: INBOX */
+};
+
+/* One message encrypted on arrival, waiting to be filed. */
+struct srv_inbound {
+	char *tmp_path; /* the body stream, in BLOBDIR/tmp; NULL once placed */
+	uint64_t blob_size;    /* of the body stream */
+	uint64_t size;         /* of the cleartext */
+	struct sb_buf summary; /* unsigned, sealed under the message key */
+	unsigned char packet[API_KEY_PACKET_BYTES];
+	uint64_t received_at;        /* 0: when it is filed */
+	struct api_strings keywords; /* owned */
+	bool too_large;              /* why srv_inbound_encrypt failed */
+};
+
+/*
+ * Opens DIR/saltmaild.db and finds the account of an address (any case);
+ * the error says "no account for ADDR" when there is none. On success
+ * *db_r and *blob_dir_r (malloc'd) are the caller's; to->mailbox is not
+ * touched.
+ */
+int srv_inbound_open(const char *data_dir, const char *email, sqlite3 **db_r,
+                     char **blob_dir_r, struct srv_inbound_to *to,
+                     const char **error_r) SB_WUR;
+/* The id of the mailbox mail for to goes to. */
+int srv_inbound_mailbox(sqlite3 *db, const struct srv_inbound_to *to,
+                        char id_r[SRV_ID_SIZE], const char **error_r) SB_WUR;
+void srv_inbound_init(struct srv_inbound *in);
+/* Unlinks a temporary file left and frees; ready for the next message. */
+void srv_inbound_clear(struct srv_inbound *in);
+/*
+ * Encrypts one message, read with read_fn (bytes, 0 at its end, -1 on an
+ * error), to the account's key: a new message key, the body stream in a
+ * temporary file, the unsigned summary and the key packet. Takes no lock.
+ * A message past max bytes fails with in->too_large set, the rest of it
+ * unread.
+ */
+int srv_inbound_encrypt(const char *blob_dir, const struct srv_inbound_to *to,
+                        ssize_t (*read_fn)(void *ctx, void *buf, size_t len),
+                        void *ctx, uint64_t max, struct srv_inbound *in,
+                        const char **error_r) SB_WUR;
+/*
+ * Files an encrypted message inside the caller's transaction: the blob
+ * row, the quota (counted, never refused), the message in its mailbox and
+ * its changes at a new modseq, and the body moved into place last.
+ * *path_r (malloc'd, may be NULL) is where it went: the caller unlinks it
+ * if the transaction does not commit.
+ */
+int srv_inbound_file(sqlite3 *db, const char *blob_dir,
+                     const struct srv_inbound_to *to, struct srv_inbound *in,
+                     char **path_r, const char **error_r) SB_WUR;
 
 /* ---- Handlers ---- */
 

@@ -1,7 +1,7 @@
 /*
  * saltmaild, the reference Salt Mail API server (docs/api.md): its data
  * folder, its HTTPS server, and the commands that work on the same data
- * folder beside it (user add, deliver).
+ * folder beside it (user add, deliver, import).
  */
 #ifndef SB_SERVER_H
 #define SB_SERVER_H
@@ -52,5 +52,23 @@ int srv_user_add(const char *data_dir, const char *email, const char *password,
  */
 int srv_deliver(const char *data_dir, const char *email, const char *mailbox,
                 int fd, const char **error_r) SB_WUR;
+
+struct srv_import_stats {
+	uint64_t imported;
+	uint64_t skipped; /* too large, empty, unreadable or trashed */
+	uint64_t trashed; /* Maildir messages marked T, among the skipped */
+};
+
+/*
+ * Imports an mbox file (mboxrd: ">From " lines unescaped) or a Maildir
+ * (cur/ and new/, flags as keywords) into an account's mailbox (NULL:
+ * INBOX), each message encrypted on arrival as srv_deliver does, many per
+ * transaction. The received time is the mbox "From " line's date or the
+ * file's mtime. A message that cannot be imported is skipped with a
+ * warning on stderr; progress goes to stderr when progress is set.
+ */
+int srv_import(const char *data_dir, const char *email, const char *mailbox,
+               const char *path, bool progress,
+               struct srv_import_stats *stats_r, const char **error_r) SB_WUR;
 
 #endif

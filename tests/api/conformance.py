@@ -1706,6 +1706,105 @@ class TestDelivery(ApiTest):
                          [archive])
 
 
+class TestSmarthost(ApiTest):
+    """Submissions with recipients elsewhere: the cleartext goes to the
+    smarthost (an SMTP sink here) once, for exactly those recipients, and
+    the transient blob is deleted after; without a smarthost they are
+    deferred."""
+
+    EXTERNAL = "carol@elsewhere.example"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sink = harness.SmtpSink()
+        cls.srv = harness.Server(SALTMAILD, [
+            "--open-signup", "--smarthost", "127.0.0.1:%d" % cls.sink.port],
+            "smarthost")
+        try:
+            cls.srv.start()
+        except Exception:
+            cls.sink.stop()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.stop()
+        cls.sink.stop()
+
+    def external_submission(self, alice, bob):
+        """To: the external recipient; Bcc: bob (on the service), whose
+        header the client strips before it encrypts once and uploads the
+        same cleartext as a transient blob."""
+        text = ".a line that starts with a dot\r\n..and two\r\n" + new_key()
+        clear = sc.rfc5322(alice.email, [self.EXTERNAL], "out " + new_key(),
+                           text)
+        self.assertNotIn(b"Bcc", clear)
+        msg = sc.Message(clear, sender=alice.email,
+                         recipients=[self.EXTERNAL], signer=alice.ident)
+        sub = {"from": alice.email,
+               "message": {"blob_id": alice.upload_ok(msg.stream),
+                           "summary": sc.b64e(msg.summary)},
+               "recipients": [{"email": bob.email, "key_packet": sc.b64e(
+                   msg.key_packet(bob.ident.enc_pk))}],
+               "external": {"blob_id": alice.upload_ok(clear,
+                                                       transient=True),
+                            "recipients": [self.EXTERNAL]}}
+        return sub, msg
+
+    def test_relay(self):
+        alice, bob = self.account(), self.account()
+        sub, msg = self.external_submission(alice, bob)
+        transient = sub["external"]["blob_id"]
+        j = self.assertJson(alice.post("/api/v1/submissions", sub), 202)
+        self.assertEqual(j["delivered"], [bob.email])
+        self.assertEqual(j["relayed"], [self.EXTERNAL])
+        self.assertEqual(j["deferred"], [])
+        got = poll(self.sink.received, timeout=10)
+        self.assertTrue(got, "the smarthost received nothing in 10 s")
+        time.sleep(2.5)  # more than two relay rounds: a second copy shows
+        got = self.sink.received()
+        self.assertEqual(len(got), 1, "sent %d times" % len(got))
+        mail_from, rcpts, content = got[0]
+        self.assertEqual(mail_from, alice.email)
+        self.assertEqual(rcpts, [self.EXTERNAL])
+        self.assertEqual(content, msg.body)
+        # Bob got his copy encrypted, signed by Alice.
+        inbox = bob.mailbox_by_role("inbox")["id"]
+        ids = poll(lambda: self.message_ids(bob, inbox))
+        self.assertEqual(len(ids), 1)
+        m = self.get_message(bob, ids[0])
+        key = sc.key_packet_open(sc.b64d(m["key_packet"]), bob.ident.enc_pk,
+                                 bob.ident.enc_sk)
+        fields = sc.summary_open(sc.b64d(m["summary"]), key)
+        blob = self.download(bob, m["blob_id"])
+        self.assertStatus(blob, 200)
+        self.assertNotEqual(blob.body, msg.body)
+        plain = sc.body_open(blob.body, key)
+        self.assertEqual(plain, msg.body)
+        self.assertEqual(sc.verdict(fields, plain, alice.ident.sign_pk),
+                         "valid")
+        # The cleartext is gone once relayed.
+        def gone():
+            r = self.download(alice, transient)
+            return r if r.status == 404 else None
+        r = poll(gone, timeout=10)
+        self.assertIsNotNone(r, "the transient blob is still there")
+        self.assertError(r, 404, "not_found")
+
+    def test_without_smarthost_deferred(self):
+        main = server("main")
+        alice, bob = harness.signup(main), harness.signup(main)
+        sub, _ = self.external_submission(alice, bob)
+        j = self.assertJson(alice.post("/api/v1/submissions", sub), 202)
+        self.assertEqual(j["delivered"], [bob.email])
+        self.assertEqual(j["relayed"], [])
+        self.assertEqual(j["deferred"], [self.EXTERNAL])
+        # Queued, not sent: the cleartext waits for a smarthost.
+        self.assertStatus(self.download(alice, sub["external"]["blob_id"]),
+                          200)
+        self.assertNotIn(alice.email, [m[0] for m in self.sink.received()])
+
+
 # ---------------------------------------------------------------------------
 
 

@@ -7,6 +7,8 @@
 - Client: one HTTPS request per connection, trusting DIR/tls/cert.pem;
   returns a Response with status, headers, body and parsed JSON.
 - Account: a real signup with keys made by saltcrypto, then login.
+- SmtpSink: an SMTP server on a free loopback port that keeps what it is
+  sent, standing in for a smarthost (aiosmtpd, Debian's python3-aiosmtpd).
 """
 import atexit
 import http.client
@@ -507,3 +509,61 @@ class EventStream:
 def qs(**params):
     return urllib.parse.urlencode({k: v for k, v in params.items()
                                    if v is not None})
+
+
+# A smarthost ---------------------------------------------------------------
+
+class SmtpSink:
+    """aiosmtpd on 127.0.0.1 and a free port, on its own thread and event
+    loop. Every message accepted is kept in `messages` as (mail_from,
+    rcpt_tos, content bytes as received, dot-unstuffed)."""
+
+    def __init__(self):
+        import asyncio
+        from aiosmtpd.smtp import SMTP
+        self.messages = []
+        self._lock = threading.Lock()
+        self._loop = asyncio.new_event_loop()
+        self._server = None
+        self.port = None
+        ready = threading.Event()
+        failure = []
+
+        def run():
+            asyncio.set_event_loop(self._loop)
+            try:
+                self._server = self._loop.run_until_complete(
+                    self._loop.create_server(
+                        lambda: SMTP(self, hostname="sink.test"),
+                        "127.0.0.1", 0))
+                self.port = self._server.sockets[0].getsockname()[1]
+            except Exception as e:
+                failure.append(e)
+                ready.set()
+                return
+            ready.set()
+            self._loop.run_forever()
+
+        self._thread = threading.Thread(target=run, daemon=True)
+        self._thread.start()
+        if not ready.wait(START_TIMEOUT) or failure:
+            raise ServerError("the SMTP sink did not start: %r" % failure)
+
+    async def handle_DATA(self, server, session, envelope):
+        with self._lock:
+            self.messages.append((envelope.mail_from,
+                                  list(envelope.rcpt_tos),
+                                  envelope.original_content))
+        return "250 2.0.0 OK"
+
+    def received(self):
+        with self._lock:
+            return list(self.messages)
+
+    def stop(self):
+        if self._server is not None:
+            self._loop.call_soon_threadsafe(self._server.close)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(STOP_GRACE)
+        if not self._thread.is_alive():
+            self._loop.close()
