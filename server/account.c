@@ -87,34 +87,88 @@ srv_h_account(struct srv_req *req)
 	return 0;
 }
 
-static const char *const srv_password_fields[] = {"auth_key", "kdf",
-                                                  "wrapped_account_key", NULL};
+static const char *const srv_password_fields[] = {
+        "current_auth_key", "auth_key", "kdf", "wrapped_account_key", NULL};
+
+/*
+ * Checks the current auth key against the account's, in constant time,
+ * counted as a login attempt: a stolen access token alone cannot change
+ * the password. 0, or -1 with forbidden or rate_limited.
+ */
+static int SB_WUR
+srv_password_check_current(struct srv_req *req, const unsigned char *key)
+{
+	unsigned char hash[32], stored[32];
+	struct srv_login_attempt attempt;
+	char *email = NULL;
+	sqlite3_stmt *st;
+	bool ok;
+
+	memset(stored, 0, sizeof(stored));
+	st = srv_db_prepare(req->db, "SELECT email, auth_hash FROM accounts "
+	                             "WHERE id = ?1");
+	sqlite3_bind_text(st, 1, req->account_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		email = srv_column_dup(st, 0);
+		(void)srv_column_fixed(st, 1, stored, sizeof(stored));
+	}
+	sqlite3_finalize(st);
+	if (email == NULL)
+		return srv_fail(req, API_ERR_SERVER_ERROR, "database error");
+	if (srv_login_attempt_begin(req, email, &attempt) != 0) {
+		free(email);
+		return -1;
+	}
+	free(email);
+	crypto_generichash(hash, sizeof(hash), key, API_KEY_BYTES, NULL, 0);
+	ok = sodium_memcmp(hash, stored, sizeof(hash)) == 0;
+	sodium_memzero(hash, sizeof(hash));
+	if (!ok)
+		return srv_fail(req, API_ERR_FORBIDDEN,
+		                "field 'current_auth_key' is not the account's "
+		                "auth key");
+	srv_login_attempt_ok(req, &attempt);
+	return 0;
+}
 
 int
 srv_h_password(struct srv_req *req)
 {
-	unsigned char key[API_KEY_BYTES], hash[32];
+	unsigned char current[API_KEY_BYTES], key[API_KEY_BYTES], hash[32];
 	unsigned char wrapped[API_WRAPPED_KEY_BYTES];
 	struct json_object *kdf_obj;
 	struct api_kdf kdf;
 	const char *error;
 	sqlite3_stmt *st;
+	int rc;
 
 	if (api_json_only(req->json, srv_password_fields, &error) != 0 ||
+	    api_json_get_fixed(req->json, "current_auth_key", true, current,
+	                       sizeof(current), &error) != 0 ||
 	    api_json_get_fixed(req->json, "auth_key", true, key, sizeof(key),
 	                       &error) != 0 ||
 	    api_json_get_object(req->json, "kdf", true, &kdf_obj, &error) !=
 	            0 ||
 	    api_kdf_decode(kdf_obj, API_STRICT, &kdf, &error) != 0 ||
 	    api_json_get_fixed(req->json, "wrapped_account_key", true, wrapped,
-	                       sizeof(wrapped), &error) != 0)
+	                       sizeof(wrapped), &error) != 0) {
+		sodium_memzero(current, sizeof(current));
+		sodium_memzero(key, sizeof(key));
 		return srv_fail(req, API_ERR_INVALID_REQUEST, "%s", error);
-	if (memcmp(wrapped, "SBWK\x01\x01", 6) != 0)
+	}
+	if (memcmp(wrapped, "SBWK\x01\x01", 6) != 0) {
+		sodium_memzero(current, sizeof(current));
+		sodium_memzero(key, sizeof(key));
 		return srv_fail(req, API_ERR_INVALID_REQUEST,
 		                "field 'wrapped_account_key' is not a wrapped "
 		                "account key");
+	}
+	rc = srv_password_check_current(req, current);
+	sodium_memzero(current, sizeof(current));
 	crypto_generichash(hash, sizeof(hash), key, sizeof(key), NULL, 0);
 	sodium_memzero(key, sizeof(key));
+	if (rc != 0)
+		return -1;
 	st = srv_db_prepare(req->db, "UPDATE accounts SET auth_hash = ?2, "
 	                             "kdf_ops = ?3, kdf_mem = ?4, "
 	                             "kdf_salt = ?5, wrapped_account_key = ?6 "
@@ -128,10 +182,12 @@ srv_h_password(struct srv_req *req)
 	if (srv_db_step_done(st) != 0)
 		return srv_fail(req, API_ERR_SERVER_ERROR, "database error");
 	/* Every other session of the account ends. */
-	st = srv_db_prepare(req->db, "UPDATE sessions SET revoked = 1 WHERE "
-	                             "account_id = ?1 AND id != ?2");
+	st = srv_db_prepare(req->db, "UPDATE sessions SET revoked = ?3 WHERE "
+	                             "account_id = ?1 AND id != ?2 AND "
+	                             "revoked = 0");
 	sqlite3_bind_text(st, 1, req->account_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, req->session_id);
+	sqlite3_bind_int64(st, 3, (int64_t)srv_now());
 	if (srv_db_step_done(st) != 0)
 		return srv_fail(req, API_ERR_SERVER_ERROR, "database error");
 	srv_reply(req, 204, NULL);
@@ -145,7 +201,8 @@ srv_h_keys(struct srv_req *req)
 	struct api_key_lookup k;
 	char fp[SB_FINGERPRINT_SIZE];
 	sqlite3_stmt *st;
-	char *lower;
+	char *lower, limit_key[API_ACCOUNT_ID_LEN + 3];
+	unsigned wait;
 	size_t i;
 	bool ok;
 
@@ -153,6 +210,12 @@ srv_h_keys(struct srv_req *req)
 		return srv_fail(req, API_ERR_INVALID_REQUEST,
 		                "the query parameter 'email' must be an "
 		                "address");
+	/* Lookups tell who is on the service: limited per account. */
+	snprintf(limit_key, sizeof(limit_key), "k:%s", req->account_id);
+	wait = srv_limit_take(req->srv, &req->srv->lookup_limits, limit_key,
+	                      req->srv->config.lookup_limit);
+	if (wait > 0)
+		return srv_rate_limited(req, wait, "key lookups");
 	lower = sb_strdup(email);
 	for (i = 0; lower[i] != '\0'; i++) {
 		if (lower[i] >= 'A' && lower[i] <= 'Z')

@@ -23,6 +23,8 @@
 #define SRV_BLOB_TRANSIENT_TTL 3600
 /* Leftover temporary files older than this are removed. */
 #define SRV_BLOB_TMP_TTL (24 * 3600)
+/* Blob files without a row older than this are removed. */
+#define SRV_BLOB_ORPHAN_TTL 3600
 /* Blobs removed per sweep transaction. */
 #define SRV_BLOB_SWEEP_BATCH 100
 
@@ -59,16 +61,7 @@ srv_blob_path_in(const char *blob_dir, const char *blob_id)
 	return path;
 }
 
-/* mkdir that accepts a folder already there. */
-static int SB_WUR
-srv_mkdir_once(const char *path)
-{
-	if (mkdir(path, 0700) == 0 || errno == EEXIST)
-		return 0;
-	return -1;
-}
-
-/* fsyncs a folder so a rename into it survives a crash. */
+/* fsyncs a folder so a rename or mkdir in it survives a crash. */
 static void
 srv_sync_dir(const char *path)
 {
@@ -78,6 +71,20 @@ srv_sync_dir(const char *path)
 		return;
 	(void)!fsync(fd);
 	close(fd);
+}
+
+/*
+ * mkdir that accepts a folder already there; a new one is made durable
+ * in its parent.
+ */
+static int SB_WUR
+srv_mkdir_once(const char *path, const char *parent)
+{
+	if (mkdir(path, 0700) == 0) {
+		srv_sync_dir(parent);
+		return 0;
+	}
+	return errno == EEXIST ? 0 : -1;
 }
 
 /*
@@ -91,23 +98,24 @@ srv_blob_place(const char *blob_dir, const char *blob_id, const char *tmp_path,
 {
 	size_t len = strlen(blob_dir) + 8;
 	char *path = srv_blob_path_in(blob_dir, blob_id);
-	char *dir = sb_malloc(len), shard[6];
+	char *dir = sb_malloc(len), *top = sb_malloc(len), shard[6];
 
 	/* BLOBDIR/ab, then BLOBDIR/ab/cd. */
 	srv_blob_shard(blob_id, shard);
-	snprintf(dir, len, "%s/%.2s", blob_dir, shard);
-	if (srv_mkdir_once(dir) != 0)
-		goto fail;
+	snprintf(top, len, "%s/%.2s", blob_dir, shard);
 	snprintf(dir, len, "%s/%s", blob_dir, shard);
-	if (srv_mkdir_once(dir) != 0 || rename(tmp_path, path) != 0)
+	if (srv_mkdir_once(top, blob_dir) != 0 ||
+	    srv_mkdir_once(dir, top) != 0 || rename(tmp_path, path) != 0)
 		goto fail;
 	srv_sync_dir(dir);
 	free(dir);
+	free(top);
 	*path_r = path;
 	return 0;
 fail:
 	*error_r = strerrordesc_np(errno);
 	free(dir);
+	free(top);
 	free(path);
 	return -1;
 }
@@ -147,9 +155,8 @@ srv_quota_release(sqlite3 *db, const char *account_id, int64_t bytes)
 	return srv_db_step_done(st);
 }
 
-/* An upload with an empty body never made its file: make it now. */
-static int SB_WUR
-srv_upload_ensure_file(struct srv_req *req)
+int
+srv_upload_open(struct srv_req *req)
 {
 	size_t len = strlen(req->srv->blob_dir) + 32;
 
@@ -203,7 +210,8 @@ srv_h_blob_upload(struct srv_req *req)
 		return srv_fail(req, API_ERR_INVALID_REQUEST,
 		                "the query parameter 'transient' must be "
 		                "true or false");
-	if (srv_upload_ensure_file(req) != 0)
+	/* An upload with an empty body never made its file: make it now. */
+	if (srv_upload_open(req) != 0)
 		return -1;
 	if (fsync(req->upload_fd) != 0)
 		return srv_fail(req, API_ERR_SERVER_ERROR,
@@ -231,10 +239,35 @@ srv_h_blob_upload(struct srv_req *req)
 }
 
 /*
+ * Takes the digits of a range bound: 1 or more, a value past UINT64_MAX
+ * read as UINT64_MAX (it is past any blob either way). Returns 0, or -1
+ * when there is no digit.
+ */
+static int SB_WUR
+srv_range_bound(struct sb_sv *cur, uint64_t *value_r)
+{
+	uint64_t v = 0;
+	size_t i = 0;
+	unsigned d;
+
+	while (i < cur->len && cur->p[i] >= '0' && cur->p[i] <= '9') {
+		d = (unsigned)(cur->p[i] - '0');
+		v = v > (UINT64_MAX - d) / 10 ? UINT64_MAX : v * 10 + d;
+		i++;
+	}
+	if (i == 0)
+		return -1;
+	cur->p += i;
+	cur->len -= i;
+	*value_r = v;
+	return 0;
+}
+
+/*
  * Parses one "bytes=" range against a blob of size bytes. Returns 1 with
- * the inclusive range, 0 when the header is to be ignored (malformed or
- * several ranges: RFC 9110 lets the whole blob be sent), -1 when the range
- * is outside the blob.
+ * the inclusive range (an end past the blob is its last byte), 0 when the
+ * header is to be ignored (malformed or several ranges: RFC 9110 lets the
+ * whole blob be sent), -1 when the range starts past the blob.
  */
 static int SB_WUR
 srv_range_parse(const char *header, uint64_t size, uint64_t *first_r,
@@ -249,8 +282,7 @@ srv_range_parse(const char *header, uint64_t size, uint64_t *first_r,
 	(void)sb_sv_skip_ws(&cur, 16);
 	if (sb_sv_take_char(&cur, '-')) {
 		/* A suffix: the last b bytes. */
-		if (sb_sv_take_u64(&cur, UINT64_MAX, &b) != 0 ||
-		    sb_sv_trim(cur).len != 0)
+		if (srv_range_bound(&cur, &b) != 0 || sb_sv_trim(cur).len != 0)
 			return 0;
 		if (b == 0 || size == 0)
 			return -1;
@@ -258,11 +290,10 @@ srv_range_parse(const char *header, uint64_t size, uint64_t *first_r,
 		*last_r = size - 1;
 		return 1;
 	}
-	if (sb_sv_take_u64(&cur, UINT64_MAX, &a) != 0 ||
-	    !sb_sv_take_char(&cur, '-'))
+	if (srv_range_bound(&cur, &a) != 0 || !sb_sv_take_char(&cur, '-'))
 		return 0;
 	if (cur.len > 0 && cur.p[0] >= '0' && cur.p[0] <= '9' &&
-	    sb_sv_take_u64(&cur, UINT64_MAX, &b) != 0)
+	    srv_range_bound(&cur, &b) != 0)
 		return 0;
 	if (sb_sv_trim(cur).len != 0 || b < a)
 		return 0;
@@ -532,9 +563,11 @@ static size_t
 srv_blob_expired(sqlite3 *db, uint64_t now, struct srv_expired *out)
 {
 	sqlite3_stmt *st = srv_db_prepare(
-	        db, "SELECT id, account_id, size FROM blobs WHERE "
+	        db, "SELECT id, account_id, size FROM blobs b WHERE "
 	            "(transient = 0 AND refs = 0 AND created_at < ?1) OR "
-	            "(transient = 1 AND created_at < ?2) LIMIT ?3");
+	            "(transient = 1 AND created_at < ?2 AND NOT EXISTS "
+	            "(SELECT 1 FROM relay_queue q WHERE q.blob_id = b.id)) "
+	            "LIMIT ?3");
 	size_t n = 0;
 
 	sqlite3_bind_int64(st, 1, (int64_t)(now - SRV_BLOB_UNUSED_TTL));
@@ -558,7 +591,6 @@ srv_blob_sweep_batch(sqlite3 *db, const char *blob_dir, uint64_t now,
                      size_t *n_r)
 {
 	struct srv_expired *ex;
-	sqlite3_stmt *q;
 	size_t n, i;
 	int ret = 0;
 	char *path;
@@ -568,18 +600,9 @@ srv_blob_sweep_batch(sqlite3 *db, const char *blob_dir, uint64_t now,
 		return -1;
 	ex = sb_calloc(SRV_BLOB_SWEEP_BATCH, sizeof(*ex));
 	n = srv_blob_expired(db, now, ex);
-	for (i = 0; i < n && ret == 0; i++) {
-		q = srv_db_prepare(db, "DELETE FROM relay_queue WHERE "
-		                       "blob_id = ?1");
-		sqlite3_bind_text(q, 1, ex[i].id, -1, SQLITE_STATIC);
-		ret = srv_db_step_done(q);
-		if (ret == 0 && sqlite3_changes(db) > 0)
-			sb_log_warn("blob %s expired before it was relayed",
-			            ex[i].id);
-		if (ret == 0)
-			ret = srv_blob_drop_row(db, ex[i].id, ex[i].account_id,
-			                        ex[i].size);
-	}
+	for (i = 0; i < n && ret == 0; i++)
+		ret = srv_blob_drop_row(db, ex[i].id, ex[i].account_id,
+		                        ex[i].size);
 	if (ret == 0 && srv_db_exec(db, "COMMIT") != 0)
 		ret = -1;
 	if (ret != 0)
@@ -594,10 +617,89 @@ srv_blob_sweep_batch(sqlite3 *db, const char *blob_dir, uint64_t now,
 	return ret;
 }
 
+/* Whether a blob row exists: 1, 0, or -1 on error. */
+static int SB_WUR
+srv_blob_row_exists(sqlite3 *db, const char *id)
+{
+	sqlite3_stmt *st = srv_db_prepare(db, "SELECT 1 FROM blobs WHERE "
+	                                      "id = ?1");
+	int rc;
+
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+/*
+ * Removes the files of one shard folder (BLOBDIR/ab/cd) older than an
+ * hour that have no blob row: placed by a change that never committed.
+ * The hour leaves alone a file placed by a transaction still running.
+ */
+static void
+srv_blob_sweep_shard(sqlite3 *db, const char *dir, uint64_t now)
+{
+	char path[4096];
+	struct dirent *de;
+	struct stat sb;
+	DIR *d = opendir(dir);
+
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' ||
+		    snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >=
+		            (int)sizeof(path))
+			continue;
+		if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode) ||
+		    (uint64_t)sb.st_mtime + SRV_BLOB_ORPHAN_TTL >= now)
+			continue;
+		if (srv_blob_row_exists(db, de->d_name) == 0) {
+			sb_log_warn("removing blob file %s: no blob has it",
+			            de->d_name);
+			unlink(path);
+		}
+	}
+	if (d != NULL)
+		closedir(d);
+}
+
+/* Whether a folder name is a shard level: two characters, not "tmp". */
+static bool
+srv_is_shard_name(const char *name)
+{
+	return strlen(name) == 2 && name[0] != '.';
+}
+
+/* Walks BLOBDIR/ab/cd/ for files without a blob row. */
+static void
+srv_blob_sweep_orphans(sqlite3 *db, const char *blob_dir, uint64_t now)
+{
+	char top[4096], shard[4096];
+	struct dirent *de, *de2;
+	DIR *d = opendir(blob_dir), *d2;
+
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		if (!srv_is_shard_name(de->d_name) ||
+		    snprintf(top, sizeof(top), "%s/%s", blob_dir, de->d_name) >=
+		            (int)sizeof(top))
+			continue;
+		d2 = opendir(top);
+		while (d2 != NULL && (de2 = readdir(d2)) != NULL) {
+			if (srv_is_shard_name(de2->d_name) &&
+			    snprintf(shard, sizeof(shard), "%s/%s", top,
+			             de2->d_name) < (int)sizeof(shard))
+				srv_blob_sweep_shard(db, shard, now);
+		}
+		if (d2 != NULL)
+			closedir(d2);
+	}
+	if (d != NULL)
+		closedir(d);
+}
+
 /*
  * Deletes blobs no message used within a day and transient blobs older
- * than an hour (with what was still queued for relay), giving their quota
- * back, and old temporary files.
+ * than an hour that no relay waits for, giving their quota back; old
+ * temporary files; and blob files that no row names.
  */
 int
 srv_blob_sweep(sqlite3 *db, const char *blob_dir, uint64_t now)
@@ -609,5 +711,6 @@ srv_blob_sweep(sqlite3 *db, const char *blob_dir, uint64_t now)
 			return -1;
 	} while (n == SRV_BLOB_SWEEP_BATCH);
 	srv_blob_sweep_tmp(blob_dir, now);
+	srv_blob_sweep_orphans(db, blob_dir, now);
 	return 0;
 }

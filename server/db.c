@@ -44,7 +44,7 @@ static const char srv_schema[] =
         " id TEXT PRIMARY KEY, account_id TEXT NOT NULL, blob_id TEXT NOT NULL,"
         " size INTEGER NOT NULL, received_at INTEGER NOT NULL,"
         " summary BLOB NOT NULL, key_packet BLOB NOT NULL,"
-        " keywords TEXT NOT NULL DEFAULT '');"
+        " keywords TEXT NOT NULL DEFAULT '', charged_to TEXT);"
         "CREATE INDEX IF NOT EXISTS messages_list"
         " ON messages(account_id, received_at DESC, id DESC);"
         "CREATE TABLE IF NOT EXISTS message_mailboxes("
@@ -61,10 +61,23 @@ static const char srv_schema[] =
         " scope TEXT NOT NULL, key TEXT NOT NULL, req_hash BLOB NOT NULL,"
         " status INTEGER NOT NULL, body BLOB NOT NULL,"
         " created_at INTEGER NOT NULL, PRIMARY KEY(scope, key));"
+        "CREATE INDEX IF NOT EXISTS idempotency_created"
+        " ON idempotency(created_at);"
         "CREATE TABLE IF NOT EXISTS relay_queue("
         " id INTEGER PRIMARY KEY, blob_id TEXT NOT NULL, sender TEXT NOT NULL,"
         " rcpt TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
-        " next_at INTEGER NOT NULL);";
+        " next_at INTEGER NOT NULL, created_at INTEGER NOT NULL DEFAULT 0,"
+        " last_reply TEXT);";
+
+/*
+ * Columns added since the first schema, for data folders made before:
+ * table, column, definition.
+ */
+static const char *const srv_added_columns[][3] = {
+        {"messages", "charged_to", "TEXT"},
+        {"relay_queue", "created_at", "INTEGER NOT NULL DEFAULT 0"},
+        {"relay_queue", "last_reply", "TEXT"},
+};
 
 int
 srv_db_exec(sqlite3 *db, const char *sql)
@@ -123,7 +136,7 @@ srv_db_open(const char *path, sqlite3 **db_r, const char **error_r)
 	}
 	sqlite3_busy_timeout(db, 10000);
 	if (srv_db_exec(db, "PRAGMA journal_mode=WAL;"
-	                    "PRAGMA synchronous=NORMAL;"
+	                    "PRAGMA synchronous=FULL;"
 	                    "PRAGMA foreign_keys=ON;") != 0) {
 		*error_r = "cannot set up the database";
 		sqlite3_close(db);
@@ -133,14 +146,96 @@ srv_db_open(const char *path, sqlite3 **db_r, const char **error_r)
 	return 0;
 }
 
+/* Adds a column that an older data folder lacks. */
+static int SB_WUR
+srv_db_add_column(sqlite3 *db, const char *table, const char *column,
+                  const char *definition)
+{
+	sqlite3_stmt *st = srv_db_prepare(
+	        db, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2");
+	char sql[256];
+	int rc;
+
+	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, column, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc != SQLITE_DONE)
+		return -1;
+	snprintf(sql, sizeof(sql), "ALTER TABLE %s ADD COLUMN %s %s", table,
+	         column, definition);
+	return srv_db_exec(db, sql);
+}
+
 int
 srv_db_schema(sqlite3 *db, const char **error_r)
 {
+	sqlite3_stmt *st;
+	size_t i;
+
 	if (srv_db_exec(db, srv_schema) != 0) {
 		*error_r = "cannot create the database schema";
 		return -1;
 	}
+	for (i = 0; i < SB_N_ELEMENTS(srv_added_columns); i++) {
+		if (srv_db_add_column(db, srv_added_columns[i][0],
+		                      srv_added_columns[i][1],
+		                      srv_added_columns[i][2]) != 0) {
+			*error_r = "cannot update the database schema";
+			return -1;
+		}
+	}
+	/* Mail queued before its age was kept is as old as now. */
+	st = srv_db_prepare(db, "UPDATE relay_queue SET created_at = ?1 "
+	                        "WHERE created_at = 0");
+	sqlite3_bind_int64(st, 1, (int64_t)srv_now());
+	if (srv_db_step_done(st) != 0) {
+		*error_r = "cannot update the database schema";
+		return -1;
+	}
 	return 0;
+}
+
+/* How long idempotency records and dead sessions are kept. */
+#define SRV_KEEP_RECORDS (24 * 3600)
+
+int
+srv_db_sweep(sqlite3 *db, uint64_t now)
+{
+	static const char *const sql[] = {
+	        "DELETE FROM idempotency WHERE created_at < ?1",
+	        "DELETE FROM sessions WHERE refresh_expires < ?1 OR "
+	        "(revoked != 0 AND revoked < ?1)",
+	        "DELETE FROM old_refresh WHERE session_id NOT IN "
+	        "(SELECT id FROM sessions)",
+	};
+	sqlite3_stmt *st;
+	size_t i;
+	int ret = 0;
+
+	if (srv_db_exec(db, "BEGIN IMMEDIATE") != 0)
+		return -1;
+	for (i = 0; i < SB_N_ELEMENTS(sql) && ret == 0; i++) {
+		st = srv_db_prepare(db, sql[i]);
+		if (sqlite3_bind_parameter_count(st) > 0)
+			sqlite3_bind_int64(st, 1,
+			                   (int64_t)(now - SRV_KEEP_RECORDS));
+		ret = srv_db_step_done(st);
+	}
+	if (ret == 0 && srv_db_exec(db, "COMMIT") == 0)
+		return 0;
+	(void)!srv_db_exec(db, "ROLLBACK");
+	return -1;
+}
+
+char *
+srv_column_dup(sqlite3_stmt *st, int col)
+{
+	const unsigned char *s = sqlite3_column_text(st, col);
+
+	return s != NULL ? sb_strdup((const char *)s) : NULL;
 }
 
 static pthread_key_t srv_db_key;

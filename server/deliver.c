@@ -29,7 +29,7 @@ struct srv_deliver_sink {
 	uint64_t written;
 };
 
-static int
+static int SB_WUR
 srv_deliver_write(void *ctx, const void *data, size_t len)
 {
 	struct srv_deliver_sink *sink = ctx;
@@ -159,9 +159,8 @@ srv_deliver_seal(const unsigned char *key, uint64_t size,
 	return ret;
 }
 
-/* The account of an address and its public key. */
-static int SB_WUR
-srv_deliver_account(sqlite3 *db, const char *email, struct srv_inbound_to *to,
+int
+srv_inbound_account(sqlite3 *db, const char *email, struct srv_inbound_to *to,
                     const char **error_r)
 {
 	sqlite3_stmt *st = srv_db_prepare(
@@ -306,7 +305,8 @@ srv_inbound_encrypt(const char *blob_dir, const struct srv_inbound_to *to,
 
 	memset(&h, 0, sizeof(h));
 	h.bol = true;
-	sb_buf_init(&h.buf, SB_SUMMARY_MAX_HEADERS);
+	/* The headers are cleartext: growth must not leave copies behind. */
+	sb_buf_init_secret(&h.buf, SB_SUMMARY_MAX_HEADERS);
 	sb_message_key_new(key);
 	in->tmp_path = sb_malloc(len);
 	snprintf(in->tmp_path, len, "%s/tmp/dl.XXXXXX", blob_dir);
@@ -352,7 +352,7 @@ srv_inbound_open(const char *data_dir, const char *email, sqlite3 **db_r,
 	} else if (!api_is_email(lower, strlen(lower))) {
 		*error_r = "that is not an address";
 	} else if (srv_db_open(db_path, db_r, error_r) == 0 &&
-	           srv_deliver_account(*db_r, lower, to, error_r) == 0) {
+	           srv_inbound_account(*db_r, lower, to, error_r) == 0) {
 		*blob_dir_r = sb_malloc(len);
 		snprintf(*blob_dir_r, len, "%s/blobs", data_dir);
 		ret = 0;

@@ -3,7 +3,10 @@
  * (docs/api.md, Sync). The stream outlives the request struct, so it
  * keeps its own copy of what it needs and its own database connection,
  * and polls the account's modseq, which also sees changes other
- * processes (saltmaild deliver) commit to the same database.
+ * processes (saltmaild deliver) commit to the same database. Each poll
+ * also reads its session: the stream ends when the session is revoked
+ * (logout, a password change, a reused refresh token) or its access
+ * token expired. An account has at most SRV_EVENTS_PER_ACCOUNT streams.
  */
 #include "server-private.h"
 
@@ -24,12 +27,16 @@
 #define SRV_EVENTS_COALESCE_MS 100
 /* A comment line keeps the connection alive this often. */
 #define SRV_EVENTS_PING_MS 25000
+/* Streams open at once per account, and the wait suggested past them. */
+#define SRV_EVENTS_PER_ACCOUNT 8
+#define SRV_EVENTS_RETRY_S     10
 
 /* One stream's state, owned by its response. */
 struct srv_events {
 	struct srv *srv; /* for srv->stopping; outlives every connection */
 	char *db_path;
 	char account_id[API_ACCOUNT_ID_LEN + 1];
+	int64_t session_id; /* the stream lives while this session does */
 	int client_fd;
 	sqlite3 *db;
 	int64_t sent_modseq; /* the state last sent */
@@ -48,21 +55,86 @@ srv_events_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* The account's modseq: 0 with *modseq_r, -1 when it cannot be read. */
+/*
+ * The account's modseq, read with its session: 0 with *modseq_r, 1 when
+ * the session is revoked, gone or its access token expired, -1 when it
+ * cannot be read.
+ */
 static int SB_WUR
-srv_events_modseq(sqlite3 *db, const char *account_id, int64_t *modseq_r)
+srv_events_modseq(sqlite3 *db, const char *account_id, int64_t session_id,
+                  int64_t *modseq_r)
 {
-	sqlite3_stmt *st =
-	        srv_db_prepare(db, "SELECT modseq FROM accounts WHERE id = ?1");
-	int ret = -1;
+	sqlite3_stmt *st = srv_db_prepare(
+	        db, "SELECT a.modseq, s.revoked, s.access_expires FROM "
+	            "accounts a JOIN sessions s ON s.account_id = a.id WHERE "
+	            "a.id = ?1 AND s.id = ?2");
+	int rc, ret = -1;
 
 	sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	sqlite3_bind_int64(st, 2, session_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
 		*modseq_r = sqlite3_column_int64(st, 0);
-		ret = 0;
+		ret = sqlite3_column_int64(st, 1) != 0 ||
+		                      (uint64_t)sqlite3_column_int64(st, 2) <=
+		                              srv_now()
+		              ? 1
+		              : 0;
+	} else if (rc == SQLITE_DONE) {
+		ret = 1;
 	}
 	sqlite3_finalize(st);
 	return ret;
+}
+
+/*
+ * Counts a stream of the account: 0, or -1 when it has as many as it may
+ * (with the lock; the table holds one entry per account with streams, so
+ * the connection limit bounds it).
+ */
+static int SB_WUR
+srv_events_enter(struct srv *srv, const char *account_id)
+{
+	struct srv_stream_count *c = NULL;
+	size_t i;
+	int ret = 0;
+
+	pthread_mutex_lock(&srv->lock);
+	for (i = 0; i < srv->n_streams && c == NULL; i++) {
+		if (strcmp(srv->streams[i].account_id, account_id) == 0)
+			c = &srv->streams[i];
+	}
+	if (c == NULL) {
+		srv->streams = sb_reallocarray(srv->streams, srv->n_streams + 1,
+		                               sizeof(*srv->streams));
+		c = &srv->streams[srv->n_streams++];
+		snprintf(c->account_id, sizeof(c->account_id), "%s",
+		         account_id);
+		c->n = 0;
+	}
+	if (c->n >= SRV_EVENTS_PER_ACCOUNT)
+		ret = -1;
+	else
+		c->n++;
+	pthread_mutex_unlock(&srv->lock);
+	return ret;
+}
+
+/* A stream of the account ended. */
+static void
+srv_events_leave(struct srv *srv, const char *account_id)
+{
+	size_t i;
+
+	pthread_mutex_lock(&srv->lock);
+	for (i = 0; i < srv->n_streams; i++) {
+		if (strcmp(srv->streams[i].account_id, account_id) != 0)
+			continue;
+		if (--srv->streams[i].n == 0)
+			srv->streams[i] = srv->streams[--srv->n_streams];
+		break;
+	}
+	pthread_mutex_unlock(&srv->lock);
 }
 
 /* Queues the state event for modseq. */
@@ -118,6 +190,7 @@ srv_events_wait(struct srv_events *ev)
 	const char *error;
 	int64_t modseq;
 	uint64_t now;
+	int rc;
 
 	if (ev->db == NULL && srv_db_open(ev->db_path, &ev->db, &error) != 0) {
 		sb_log_error("events: %s", error);
@@ -127,8 +200,10 @@ srv_events_wait(struct srv_events *ev)
 		if (ev->srv->stopping)
 			return 1;
 		now = srv_events_ms();
-		if (srv_events_modseq(ev->db, ev->account_id, &modseq) != 0)
-			return -1;
+		rc = srv_events_modseq(ev->db, ev->account_id, ev->session_id,
+		                       &modseq);
+		if (rc != 0)
+			return rc;
 		if (modseq != ev->sent_modseq &&
 		    now >= ev->last_event + SRV_EVENTS_COALESCE_MS) {
 			srv_events_state(ev, modseq, now);
@@ -177,13 +252,14 @@ srv_events_free(void *cls)
 {
 	struct srv_events *ev = cls;
 
+	srv_events_leave(ev->srv, ev->account_id);
 	sqlite3_close(ev->db);
 	free(ev->db_path);
 	free(ev);
 }
 
 /* The client's socket, to notice when it goes away; -1 when unknown. */
-static int
+static int SB_WUR
 srv_events_fd(struct srv_req *req)
 {
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
@@ -197,12 +273,27 @@ srv_h_events(struct srv_req *req)
 {
 	struct srv_events *ev;
 	int64_t modseq;
+	int rc;
 
-	if (srv_events_modseq(req->db, req->account_id, &modseq) != 0)
+	rc = srv_events_modseq(req->db, req->account_id, req->session_id,
+	                       &modseq);
+	if (rc > 0)
+		return srv_fail(req, API_ERR_UNAUTHORIZED,
+		                "the session ended; log in again");
+	if (rc < 0)
 		return srv_fail(req, API_ERR_SERVER_ERROR, "database error");
+	if (srv_events_enter(req->srv, req->account_id) != 0) {
+		req->retry_after = SRV_EVENTS_RETRY_S;
+		return srv_fail(req, API_ERR_RATE_LIMITED,
+		                "this account has %d event streams open "
+		                "already",
+		                SRV_EVENTS_PER_ACCOUNT);
+	}
+	/* From here srv_events_free counts the stream out. */
 	ev = sb_calloc(1, sizeof(*ev));
 	ev->srv = req->srv;
 	ev->db_path = sb_strdup(req->srv->db_path);
+	ev->session_id = req->session_id;
 	snprintf(ev->account_id, sizeof(ev->account_id), "%s", req->account_id);
 	ev->client_fd = srv_events_fd(req);
 	/* The first event goes at once. */

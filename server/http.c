@@ -7,7 +7,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
+#include <gnutls/gnutls.h>
+#include <poll.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,37 +20,39 @@
 #include "common/log.h"
 
 static const struct srv_route srv_routes[] = {
-        {"POST", "/api/v1/auth/prelogin", SRV_JSON, srv_h_prelogin},
-        {"POST", "/api/v1/auth/login", SRV_JSON, srv_h_login},
-        {"POST", "/api/v1/auth/refresh", SRV_JSON | SRV_WRITE, srv_h_refresh},
-        {"POST", "/api/v1/auth/logout", SRV_AUTH | SRV_WRITE, srv_h_logout},
-        {"POST", "/api/v1/signup", SRV_JSON | SRV_WRITE, srv_h_signup},
-        {"GET", "/api/v1/account", SRV_AUTH, srv_h_account},
+        {"POST", "/api/v1/auth/prelogin", SRV_JSON, srv_h_prelogin, NULL},
+        {"POST", "/api/v1/auth/login", SRV_JSON, srv_h_login, NULL},
+        {"POST", "/api/v1/auth/refresh", SRV_JSON | SRV_WRITE, srv_h_refresh,
+         srv_refresh_replay},
+        {"POST", "/api/v1/auth/logout", SRV_AUTH | SRV_WRITE, srv_h_logout,
+         NULL},
+        {"POST", "/api/v1/signup", SRV_JSON | SRV_WRITE, srv_h_signup, NULL},
+        {"GET", "/api/v1/account", SRV_AUTH, srv_h_account, NULL},
         {"PUT", "/api/v1/account/password", SRV_AUTH | SRV_JSON | SRV_WRITE,
-         srv_h_password},
-        {"GET", "/api/v1/keys", SRV_AUTH, srv_h_keys},
-        {"GET", "/api/v1/mailboxes", SRV_AUTH, srv_h_mailboxes_list},
+         srv_h_password, NULL},
+        {"GET", "/api/v1/keys", SRV_AUTH, srv_h_keys, NULL},
+        {"GET", "/api/v1/mailboxes", SRV_AUTH, srv_h_mailboxes_list, NULL},
         {"POST", "/api/v1/mailboxes", SRV_AUTH | SRV_JSON | SRV_WRITE,
-         srv_h_mailbox_create},
+         srv_h_mailbox_create, NULL},
         {"PATCH", "/api/v1/mailboxes/{}", SRV_AUTH | SRV_JSON | SRV_WRITE,
-         srv_h_mailbox_update},
+         srv_h_mailbox_update, NULL},
         {"DELETE", "/api/v1/mailboxes/{}", SRV_AUTH | SRV_WRITE,
-         srv_h_mailbox_delete},
-        {"GET", "/api/v1/messages", SRV_AUTH, srv_h_messages_list},
+         srv_h_mailbox_delete, NULL},
+        {"GET", "/api/v1/messages", SRV_AUTH, srv_h_messages_list, NULL},
         {"POST", "/api/v1/messages/import", SRV_AUTH | SRV_JSON | SRV_WRITE,
-         srv_h_messages_import},
+         srv_h_messages_import, NULL},
         {"POST", "/api/v1/messages/update", SRV_AUTH | SRV_JSON | SRV_WRITE,
-         srv_h_messages_update},
+         srv_h_messages_update, NULL},
         {"POST", "/api/v1/messages/destroy", SRV_AUTH | SRV_JSON | SRV_WRITE,
-         srv_h_messages_destroy},
-        {"GET", "/api/v1/messages/{}", SRV_AUTH, srv_h_message_get},
+         srv_h_messages_destroy, NULL},
+        {"GET", "/api/v1/messages/{}", SRV_AUTH, srv_h_message_get, NULL},
         {"POST", "/api/v1/blobs", SRV_AUTH | SRV_UPLOAD | SRV_WRITE,
-         srv_h_blob_upload},
-        {"GET", "/api/v1/blobs/{}", SRV_AUTH, srv_h_blob_download},
+         srv_h_blob_upload, NULL},
+        {"GET", "/api/v1/blobs/{}", SRV_AUTH, srv_h_blob_download, NULL},
         {"POST", "/api/v1/submissions", SRV_AUTH | SRV_JSON | SRV_WRITE,
-         srv_h_submission},
-        {"GET", "/api/v1/changes", SRV_AUTH, srv_h_changes},
-        {"GET", "/api/v1/events", SRV_AUTH, srv_h_events},
+         srv_h_submission, NULL},
+        {"GET", "/api/v1/changes", SRV_AUTH, srv_h_changes, NULL},
+        {"GET", "/api/v1/events", SRV_AUTH, srv_h_events, NULL},
 };
 
 int
@@ -84,6 +87,25 @@ const char *
 srv_header(struct srv_req *req, const char *name)
 {
 	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+int
+srv_parse_number(const char *s, size_t len, uint64_t max, uint64_t *value_r)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (len == 0 || len > 19 || (s[0] == '0' && len > 1))
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (v > max)
+		return -1;
+	*value_r = v;
+	return 0;
 }
 
 /*
@@ -230,6 +252,7 @@ srv_req_free(struct srv_req *req)
 	sb_buf_free(&req->body);
 	json_object_put(req->json);
 	json_object_put(req->reply);
+	json_object_put(req->idem_record);
 	if (req->response != NULL)
 		MHD_destroy_response(req->response);
 	free(req->hash_state);
@@ -270,12 +293,31 @@ srv_remote(struct srv_req *req)
 		          req->remote, sizeof(req->remote));
 }
 
+/* Adds one query parameter to the request's hash. */
+static enum MHD_Result
+srv_hash_query(void *cls, enum MHD_ValueKind kind, const char *key,
+               const char *value)
+{
+	struct srv_req *req = cls;
+
+	(void)kind;
+	crypto_generichash_update(req->hash_state, (const unsigned char *)"?",
+	                          1);
+	crypto_generichash_update(req->hash_state, (const unsigned char *)key,
+	                          strlen(key) + 1);
+	if (value != NULL)
+		crypto_generichash_update(req->hash_state,
+		                          (const unsigned char *)value,
+		                          strlen(value) + 1);
+	return MHD_YES;
+}
+
 /*
  * Checks what can be checked before the body arrives: the route, the
  * token, the Idempotency-Key and the announced size. Returns 0, or -1
  * with the error recorded.
  */
-static int
+static int SB_WUR
 srv_req_start(struct srv_req *req, const char *url, const char *method)
 {
 	const struct srv_route *route;
@@ -323,25 +365,9 @@ srv_req_start(struct srv_req *req, const char *url, const char *method)
 	                          strlen(method) + 1);
 	crypto_generichash_update(req->hash_state, (const unsigned char *)url,
 	                          strlen(url) + 1);
-	return 0;
-}
-
-/* Opens the temporary file a blob upload streams into. */
-static int
-srv_upload_open(struct srv_req *req)
-{
-	size_t len = strlen(req->srv->blob_dir) + 32;
-
-	req->upload_path = sb_malloc(len);
-	snprintf(req->upload_path, len, "%s/tmp/up.XXXXXX", req->srv->blob_dir);
-	req->upload_fd = mkostemp(req->upload_path, O_CLOEXEC);
-	if (req->upload_fd < 0) {
-		free(req->upload_path);
-		req->upload_path = NULL;
-		return srv_fail(req, API_ERR_SERVER_ERROR,
-		                "cannot store the upload: %s",
-		                strerrordesc_np(errno));
-	}
+	/* The query too: /blobs and /blobs?transient=true differ. */
+	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND,
+	                          srv_hash_query, req);
 	return 0;
 }
 
@@ -359,7 +385,7 @@ srv_req_body(struct srv_req *req, const char *data, size_t len)
 			req->too_large = true;
 		return;
 	}
-	if (req->upload_fd < 0 && srv_upload_open(req) != 0)
+	if (srv_upload_open(req) != 0)
 		return;
 	if (len > req->srv->config.max_blob - req->upload_size) {
 		req->too_large = true;
@@ -372,9 +398,9 @@ srv_req_body(struct srv_req *req, const char *data, size_t len)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			srv_fail(req, API_ERR_SERVER_ERROR,
-			         "cannot store the upload: %s",
-			         strerrordesc_np(errno));
+			(void)srv_fail(req, API_ERR_SERVER_ERROR,
+			               "cannot store the upload: %s",
+			               strerrordesc_np(errno));
 			return;
 		}
 		p += n;
@@ -386,34 +412,41 @@ srv_req_body(struct srv_req *req, const char *data, size_t len)
  * Looks up the Idempotency-Key. Returns 1 when an answer was replayed
  * (or refused as reused), 0 when the request is new, -1 on error.
  */
-static int
+static int SB_WUR
 srv_idem_replay(struct srv_req *req, const char *scope)
 {
 	sqlite3_stmt *st = srv_db_prepare(
 	        req->db, "SELECT req_hash, status, body FROM idempotency "
 	                 "WHERE scope = ?1 AND key = ?2");
-	struct json_object *obj;
+	struct json_object *obj = NULL;
 	const char *error;
+	unsigned status;
 	int rc, ret = 0;
 
 	sqlite3_bind_text(st, 1, scope, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, req->idem_key, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
+		status = (unsigned)sqlite3_column_int(st, 1);
 		if (sqlite3_column_bytes(st, 0) != 32 ||
 		    sodium_memcmp(sqlite3_column_blob(st, 0), req->req_hash,
 		                  32) != 0) {
-			ret = srv_fail(req, API_ERR_IDEMPOTENCY_KEY_REUSED,
+			(void)srv_fail(req, API_ERR_IDEMPOTENCY_KEY_REUSED,
 			               "this Idempotency-Key was used for "
 			               "another request");
 			ret = 1;
+		} else if (status == 204) {
+			srv_reply(req, 204, NULL);
+			ret = 1;
 		} else if (api_json_parse(sqlite3_column_blob(st, 2),
 		                          (size_t)sqlite3_column_bytes(st, 2),
-		                          &obj, &error) == 0) {
-			srv_reply(req, (unsigned)sqlite3_column_int(st, 1),
-			          obj);
+		                          &obj, &error) == 0 &&
+		           (req->route->replay == NULL ||
+		            req->route->replay(req, &obj) == 0)) {
+			srv_reply(req, status, obj);
 			ret = 1;
 		} else {
+			json_object_put(obj);
 			ret = -1;
 		}
 	} else if (rc != SQLITE_DONE) {
@@ -423,17 +456,25 @@ srv_idem_replay(struct srv_req *req, const char *scope)
 	return ret;
 }
 
-static int
+/*
+ * Records the answer under the Idempotency-Key: its status and body (a
+ * 204 with an empty body), or what the handler chose to keep instead of a
+ * body holding a secret (req->idem_record).
+ */
+static int SB_WUR
 srv_idem_store(struct srv_req *req, const char *scope)
 {
 	sqlite3_stmt *st = srv_db_prepare(
 	        req->db,
 	        "INSERT INTO idempotency(scope, key, req_hash, status, "
 	        "body, created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
-	const char *text;
-	size_t len;
+	struct json_object *record =
+	        req->idem_record != NULL ? req->idem_record : req->reply;
+	const char *text = "";
+	size_t len = 0;
 
-	text = api_json_text(req->reply, &len);
+	if (req->status != 204 && record != NULL)
+		text = api_json_text(record, &len);
 	sqlite3_bind_text(st, 1, scope, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, req->idem_key, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 3, req->req_hash, 32, SQLITE_STATIC);
@@ -466,7 +507,8 @@ srv_run_write(struct srv_req *req)
 	if (rc == 0)
 		rc = req->route->handler(req) != 0 ? -1 : 0;
 	if (rc == 0 && req->status >= 200 && req->status < 300 &&
-	    req->reply != NULL && srv_idem_store(req, scope) != 0)
+	    (req->reply != NULL || req->status == 204) &&
+	    srv_idem_store(req, scope) != 0)
 		rc = srv_fail(req, API_ERR_SERVER_ERROR,
 		              "cannot record the Idempotency-Key");
 	if (rc >= 0 && !req->failed) {
@@ -542,6 +584,79 @@ srv_respond(struct srv_req *req)
 	return ret;
 }
 
+/* Writes all of data into the connection's TLS session; -1 if it cannot. */
+static int SB_WUR
+srv_tls_write_all(struct MHD_Connection *conn, const char *data, size_t len)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+	        conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	const union MHD_ConnectionInfo *fdi = MHD_get_connection_info(
+	        conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	gnutls_session_t session;
+	struct pollfd pfd;
+	int tries = 0;
+	ssize_t n;
+
+	if (ci == NULL || ci->tls_session == NULL || fdi == NULL)
+		return -1;
+	session = (gnutls_session_t)ci->tls_session;
+	pfd.fd = fdi->connect_fd;
+	pfd.events = POLLOUT;
+	while (len > 0) {
+		n = gnutls_record_send(session, data, len);
+		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) {
+			/* A non-blocking socket: wait a little. */
+			if (++tries > 20 || poll(&pfd, 1, 100) < 0)
+				return -1;
+			continue;
+		}
+		if (n <= 0)
+			return -1;
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Answers the error of a request whose body is still arriving (past its
+ * limit, or not storable), and ends the connection. libmicrohttpd (0.9.75)
+ * queues a response only before the body or once all of it is read, so
+ * the answer would otherwise wait for the end of a body of any length: it
+ * is written into the TLS session here, and returning MHD_NO closes the
+ * connection, so that reading stops at once.
+ */
+static enum MHD_Result
+srv_send_error_now(struct srv_req *req)
+{
+	unsigned status = api_error_status(req->error_type);
+	struct json_object *err;
+	struct sb_buf out;
+	const char *text, *reason;
+	size_t len;
+
+	req->responded = true;
+	if (req->error_type == API_ERR_SERVER_ERROR)
+		sb_log_error("%s %s: %s", req->method, req->path,
+		             req->error_message);
+	err = api_error_to_json(req->error_type, req->error_message);
+	text = api_json_text(err, &len);
+	reason = MHD_get_reason_phrase_for(status);
+	sb_buf_init(&out, 4096);
+	if (sb_buf_add_printf(&out,
+	                      "HTTP/1.1 %u %s\r\n"
+	                      "Content-Type: application/json\r\n"
+	                      "Cache-Control: no-store\r\n"
+	                      "Connection: close\r\n"
+	                      "Content-Length: %zu\r\n\r\n%s",
+	                      status, reason != NULL ? reason : "Error", len,
+	                      text) == 0)
+		(void)!srv_tls_write_all(req->conn, out.data, out.len);
+	sb_buf_free(&out);
+	json_object_put(err);
+	return MHD_NO;
+}
+
 enum MHD_Result srv_access(void *cls, struct MHD_Connection *conn,
                            const char *url, const char *method,
                            const char *version, const char *upload_data,
@@ -572,6 +687,11 @@ srv_access(void *cls, struct MHD_Connection *conn, const char *url,
 	if (*upload_data_size > 0) {
 		srv_req_body(req, upload_data, *upload_data_size);
 		*upload_data_size = 0;
+		if (req->too_large && !req->failed)
+			(void)srv_fail(req, API_ERR_TOO_LARGE,
+			               "the body is too large");
+		if (req->failed && !req->responded)
+			return srv_send_error_now(req);
 		return MHD_YES;
 	}
 	if (req->responded)

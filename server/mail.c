@@ -35,34 +35,6 @@ srv_db_exists(sqlite3_stmt *st)
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Reads a number of 1 to 19 digits, no sign, no leading zero, <= max. */
-static int SB_WUR
-srv_parse_number(const char *s, uint64_t max, uint64_t *value_r)
-{
-	uint64_t v = 0;
-	size_t i, len = strlen(s);
-
-	if (len == 0 || len > 19 || (s[0] == '0' && len > 1))
-		return -1;
-	for (i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	if (v > max)
-		return -1;
-	*value_r = v;
-	return 0;
-}
-
-static char *
-srv_column_dup(sqlite3_stmt *st, int col)
-{
-	const unsigned char *s = sqlite3_column_text(st, col);
-
-	return s != NULL ? sb_strdup((const char *)s) : NULL;
-}
-
 static void
 srv_mailbox_from_row(sqlite3_stmt *st, struct api_mailbox *m)
 {
@@ -402,23 +374,18 @@ srv_mailbox_drop_message(struct srv_req *req, const char *message_id,
 {
 	sqlite3_stmt *st;
 	char *blob_id = NULL;
-	int64_t bytes = 0;
 	int rc;
 
-	st = srv_db_prepare(req->db, "SELECT blob_id, length(summary) FROM "
-	                             "messages WHERE id = ?1 AND "
-	                             "account_id = ?2");
+	st = srv_db_prepare(req->db, "SELECT blob_id FROM messages WHERE "
+	                             "id = ?1 AND account_id = ?2");
 	sqlite3_bind_text(st, 1, message_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, req->account_id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	if (sqlite3_step(st) == SQLITE_ROW)
 		blob_id = srv_column_dup(st, 0);
-		bytes = sqlite3_column_int64(st, 1);
-	}
 	sqlite3_finalize(st);
 	if (blob_id == NULL)
 		return srv_fail(req, API_ERR_SERVER_ERROR, "database error");
-	rc = srv_message_destroy(req, message_id, blob_id, (uint64_t)bytes,
-	                         modseq);
+	rc = srv_message_destroy(req, message_id, blob_id, modseq);
 	free(blob_id);
 	return rc;
 }
@@ -587,7 +554,8 @@ srv_parse_state(const char *state, int64_t *modseq_r)
 {
 	uint64_t v;
 
-	if (state[0] != 's' || srv_parse_number(state + 1, INT64_MAX, &v) != 0)
+	if (state[0] != 's' ||
+	    srv_parse_number(state + 1, strlen(state + 1), INT64_MAX, &v) != 0)
 		return -1;
 	*modseq_r = (int64_t)v;
 	return 0;
@@ -729,8 +697,9 @@ srv_h_changes(struct srv_req *req)
 	if (since_s == NULL || srv_parse_state(since_s, &since) != 0)
 		return srv_fail(req, API_ERR_INVALID_REQUEST,
 		                "the query parameter 'since' must be a state");
-	if (max_s != NULL &&
-	    (srv_parse_number(max_s, API_MAX_CHANGES, &max) != 0 || max == 0))
+	if (max_s != NULL && (srv_parse_number(max_s, strlen(max_s),
+	                                       API_MAX_CHANGES, &max) != 0 ||
+	                      max == 0))
 		return srv_fail(req, API_ERR_INVALID_REQUEST,
 		                "the query parameter 'max' must be 1..%d",
 		                API_MAX_CHANGES);

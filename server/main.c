@@ -43,8 +43,14 @@ static const char usage_serve[] =
         "  --max-blob BYTES      largest blob (67108864)\n"
         "  --token-ttl SECONDS   access token lifetime (900)\n"
         "  --changes-keep N      changes kept per account, at least (10000)\n"
-        "  --login-limit N       failed logins per address per minute (5)\n"
+        "  --login-limit N       failed logins per address per minute (5);\n"
+        "                        per client address, 20 times that\n"
+        "  --lookup-limit N      key lookups per account per minute (600)\n"
         "  --smarthost HOST:PORT relay for mail to other services\n"
+        "  --relay-max-age SECONDS\n"
+        "                        how long mail the smarthost defers is\n"
+        "                        retried before it is returned to its\n"
+        "                        sender (432000: 5 days)\n"
         "  --log-level LEVEL     debug, info, warn or error (info)\n"
         "\n"
         "Prints 'saltmaild: ready https://ADDR:PORT' once listening;\n"
@@ -100,6 +106,8 @@ cmd_serve(int argc, char **argv)
 	        {"token-ttl", required_argument, NULL, 't'},
 	        {"changes-keep", required_argument, NULL, 'k'},
 	        {"login-limit", required_argument, NULL, 'L'},
+	        {"lookup-limit", required_argument, NULL, 'K'},
+	        {"relay-max-age", required_argument, NULL, 'R'},
 	        {"smarthost", required_argument, NULL, 's'},
 	        {"log-level", required_argument, NULL, 'v'},
 	        {"help", no_argument, NULL, 'h'},
@@ -144,6 +152,14 @@ cmd_serve(int argc, char **argv)
 			c.login_limit = (unsigned)parse_number("--login-limit",
 			                                       optarg, 1000000);
 			break;
+		case 'K':
+			c.lookup_limit = (unsigned)parse_number(
+			        "--lookup-limit", optarg, 1000000);
+			break;
+		case 'R':
+			c.relay_max_age = parse_number("--relay-max-age",
+			                               optarg, 365ULL * 86400);
+			break;
 		case 's':
 			c.smarthost = optarg;
 			break;
@@ -166,7 +182,7 @@ cmd_serve(int argc, char **argv)
 		}
 	}
 	if (c.data_dir == NULL || optind != argc || c.login_limit == 0 ||
-	    c.max_blob == 0 || c.token_ttl == 0) {
+	    c.lookup_limit == 0 || c.max_blob == 0 || c.token_ttl == 0) {
 		fputs(usage_serve, stderr);
 		return 2;
 	}

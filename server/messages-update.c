@@ -353,8 +353,7 @@ srv_destroy_one(struct srv_req *req, struct srv_batch *b, const char *id)
 		    srv_batch_mailbox(req, b, m.mailbox_ids.items[i]) != 0)
 			rc = -1;
 	}
-	if (rc < 0 || srv_message_destroy(req, id, m.blob_id, m.summary.len,
-	                                  b->modseq) != 0)
+	if (rc < 0 || srv_message_destroy(req, id, m.blob_id, b->modseq) != 0)
 		goto fail;
 	goto out;
 fail:

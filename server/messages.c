@@ -36,26 +36,6 @@ static const char *const srv_list_sql[] = {
 #define SRV_CURSOR_SIZE  (1 + 20 + 1 + API_ID_MAX + 1)
 #define SRV_DEFAULT_PAGE 100
 
-/* Reads a number of 1 to 19 digits, no sign, no leading zero, <= max. */
-static int SB_WUR
-srv_parse_number(const char *s, size_t len, uint64_t max, uint64_t *value_r)
-{
-	uint64_t v = 0;
-	size_t i;
-
-	if (len == 0 || len > 19 || (s[0] == '0' && len > 1))
-		return -1;
-	for (i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	if (v > max)
-		return -1;
-	*value_r = v;
-	return 0;
-}
-
 static int
 srv_cmp_str(const void *a, const void *b)
 {
@@ -115,14 +95,6 @@ srv_keywords_text(const struct api_strings *keywords)
 	}
 	api_strings_free(&sorted);
 	return text;
-}
-
-static char *
-srv_column_dup(sqlite3_stmt *st, int col)
-{
-	const unsigned char *s = sqlite3_column_text(st, col);
-
-	return s != NULL ? sb_strdup((const char *)s) : NULL;
 }
 
 /* Fills m (initialised here) from a row of SRV_MESSAGE_SELECT. */
@@ -210,9 +182,10 @@ srv_mailboxes_owned(sqlite3 *db, const char *account_id,
 }
 
 /*
- * Counts a summary's bytes in its account's quota (bytes > 0) or gives
- * them back (bytes < 0). Filing is never refused here: an import checks
- * the limit first, and mail from outside is counted, not refused.
+ * Counts a summary's bytes in an account's quota (bytes > 0) or gives
+ * them back (bytes < 0). Filing is never refused here: an import and a
+ * submission check the limit first, and mail from outside is counted, not
+ * refused.
  */
 int
 srv_summary_quota(sqlite3 *db, const char *account_id, int64_t bytes)
@@ -241,8 +214,8 @@ srv_message_insert(sqlite3 *db, const struct srv_new_message *m, int64_t modseq,
 	keywords = srv_keywords_text(m->keywords);
 	st = srv_db_prepare(db, "INSERT INTO messages(id, account_id, "
 	                        "blob_id, size, received_at, summary, "
-	                        "key_packet, keywords) VALUES(?1, ?2, ?3, ?4, "
-	                        "?5, ?6, ?7, ?8)");
+	                        "key_packet, keywords, charged_to) VALUES(?1, "
+	                        "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
 	sqlite3_bind_text(st, 1, id_r, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, m->account_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, m->blob_id, -1, SQLITE_STATIC);
@@ -253,6 +226,7 @@ srv_message_insert(sqlite3 *db, const struct srv_new_message *m, int64_t modseq,
 	sqlite3_bind_blob(st, 7, m->key_packet, API_KEY_PACKET_BYTES,
 	                  SQLITE_STATIC);
 	sqlite3_bind_text(st, 8, keywords, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, m->charged_to, -1, SQLITE_STATIC);
 	rc = srv_db_step_done(st);
 	free(keywords);
 	if (rc != 0)
@@ -272,7 +246,8 @@ srv_message_insert(sqlite3 *db, const struct srv_new_message *m, int64_t modseq,
 		               m->mailbox_ids->items[i], 'u') != 0)
 			return -1;
 	}
-	if (srv_summary_quota(db, m->account_id, (int64_t)m->summary_len) != 0)
+	if (m->charged_to == NULL &&
+	    srv_summary_quota(db, m->account_id, (int64_t)m->summary_len) != 0)
 		return -1;
 	return srv_change(db, m->account_id, modseq, 'm', id_r, 'c');
 }
@@ -517,27 +492,42 @@ srv_h_messages_import(struct srv_req *req)
 
 int
 srv_message_destroy(struct srv_req *req, const char *id, const char *blob_id,
-                    uint64_t summary_len, int64_t modseq)
+                    int64_t modseq)
 {
+	char *charged = NULL;
+	int64_t bytes = 0;
 	sqlite3_stmt *st;
+	int rc;
 
 	st = srv_db_prepare(req->db, "DELETE FROM message_mailboxes WHERE "
 	                             "message_id = ?1");
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	if (srv_db_step_done(st) != 0)
 		return srv_fail(req, API_ERR_SERVER_ERROR, "database error");
-	st = srv_db_prepare(req->db, "DELETE FROM messages WHERE id = ?1 AND "
-	                             "account_id = ?2");
+	/* The summary's bytes go back to whom they were charged to. */
+	st = srv_db_prepare(req->db,
+	                    "DELETE FROM messages WHERE id = ?1 AND "
+	                    "account_id = ?2 RETURNING COALESCE(charged_to, "
+	                    "account_id), length(summary)");
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, req->account_id, -1, SQLITE_STATIC);
-	if (srv_db_step_done(st) != 0 ||
-	    srv_summary_quota(req->db, req->account_id,
-	                      -(int64_t)summary_len) != 0 ||
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		charged = srv_column_dup(st, 0);
+		bytes = sqlite3_column_int64(st, 1);
+		rc = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE || charged == NULL ||
+	    srv_summary_quota(req->db, charged, -bytes) != 0 ||
 	    srv_blob_unref(req, req->db, req->srv->blob_dir, blob_id, NULL) !=
 	            0 ||
-	    srv_change(req->db, req->account_id, modseq, 'm', id, 'd') != 0)
+	    srv_change(req->db, req->account_id, modseq, 'm', id, 'd') != 0) {
+		free(charged);
 		return req->failed ? -1
 		                   : srv_fail(req, API_ERR_SERVER_ERROR,
 		                              "cannot destroy message %s", id);
+	}
+	free(charged);
 	return 0;
 }

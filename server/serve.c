@@ -34,6 +34,8 @@ srv_config_default(struct srv_config *c)
 	c->refresh_ttl = 30ULL * 86400;
 	c->changes_keep = 10000;
 	c->login_limit = 5;
+	c->lookup_limit = 600;
+	c->relay_max_age = 5ULL * 86400;
 }
 
 /* path = dir + "/" + name, malloc'd. */
@@ -48,7 +50,7 @@ srv_join(const char *dir, const char *name)
 }
 
 /* Loads the server secret, making it on first use. */
-static int
+static int SB_WUR
 srv_load_secret(sqlite3 *db, unsigned char secret[32], const char **error_r)
 {
 	sqlite3_stmt *st;
@@ -110,7 +112,7 @@ out:
 
 /* Opens an initialised data folder into srv. */
 int srv_open(struct srv *srv, const struct srv_config *config,
-             const char **error_r);
+             const char **error_r) SB_WUR;
 
 int
 srv_open(struct srv *srv, const struct srv_config *config, const char **error_r)
@@ -142,7 +144,9 @@ srv_close(struct srv *srv)
 	free(srv->data_dir);
 	free(srv->db_path);
 	free(srv->blob_dir);
-	free(srv->limits);
+	free(srv->login_limits.v);
+	free(srv->lookup_limits.v);
+	free(srv->streams);
 	pthread_mutex_destroy(&srv->lock);
 }
 
@@ -159,6 +163,15 @@ srv_read_pem(const char *path, const char **error_r)
 	}
 	return sb_buf_take(&b, NULL);
 }
+
+/*
+ * Connections: at most 512 in all and 64 from one client address, each
+ * closed after 60 s without traffic (an event stream writes a ping every
+ * 25 s).
+ */
+#define SRV_MAX_CONNECTIONS 512
+#define SRV_MAX_PER_CLIENT  64
+#define SRV_IDLE_TIMEOUT_S  60
 
 /* Starts libmicrohttpd over TLS on an already listening socket. */
 static struct MHD_Daemon *
@@ -178,9 +191,12 @@ srv_start_http(struct srv *srv, int fd, const char **error_r)
 		        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_HTTPS_MEM_CERT,
 		        cert, MHD_OPTION_HTTPS_MEM_KEY, key,
 		        MHD_OPTION_NOTIFY_COMPLETED, srv_completed, NULL,
-		        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-		        MHD_OPTION_CONNECTION_LIMIT, (unsigned)512,
-		        MHD_OPTION_END);
+		        MHD_OPTION_CONNECTION_TIMEOUT,
+		        (unsigned)SRV_IDLE_TIMEOUT_S,
+		        MHD_OPTION_CONNECTION_LIMIT,
+		        (unsigned)SRV_MAX_CONNECTIONS,
+		        MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		        (unsigned)SRV_MAX_PER_CLIENT, MHD_OPTION_END);
 		if (d == NULL)
 			*error_r = "cannot start the HTTPS server";
 	}

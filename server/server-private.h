@@ -18,16 +18,30 @@
 /* Ids of objects: a prefix, '_', and 24 hex digits. */
 #define SRV_ID_SIZE 32
 
+/* Counters per key over one-minute windows (auth.c), at most 4096 keys. */
+struct srv_limit_table {
+	struct srv_limit *v; /* allocated on first use, never grown */
+	size_t n;
+};
+
+/* The event streams open for one account (events.c). */
+struct srv_stream_count {
+	char account_id[API_ACCOUNT_ID_LEN + 1];
+	unsigned n;
+};
+
 /* The shared state of a running server. */
 struct srv {
 	struct srv_config config;
 	char *data_dir;
 	char *db_path;
 	char *blob_dir;
-	unsigned char secret[32]; /* for plausible unknown-address answers */
-	pthread_mutex_t lock;     /* guards the rate-limit table */
-	struct srv_limit *limits;
-	size_t n_limits;
+	unsigned char secret[32]; /* unknown-address answers, refresh tokens */
+	pthread_mutex_t lock;     /* guards the tables below */
+	struct srv_limit_table login_limits;  /* failed logins */
+	struct srv_limit_table lookup_limits; /* key lookups */
+	struct srv_stream_count *streams;     /* accounts with open streams */
+	size_t n_streams;
 	volatile sig_atomic_t stopping;
 };
 
@@ -46,6 +60,12 @@ struct srv_route {
 	const char *pattern; /* "/api/v1/mailboxes/{}" */
 	unsigned flags;
 	int (*handler)(struct srv_req *req);
+	/*
+	 * For a write whose idempotency record is not its whole answer
+	 * (see srv_req.idem_record): rebuilds the answer from the record
+	 * and the request, replacing *obj. NULL: the record is the answer.
+	 */
+	int (*replay)(struct srv_req *req, struct json_object **obj);
 };
 
 #define SRV_MAX_PARAMS 2
@@ -81,6 +101,11 @@ struct srv_req {
 	/* The answer. */
 	unsigned status;
 	struct json_object *reply;
+	/*
+	 * What the idempotency record keeps instead of reply, when the
+	 * answer holds a secret (a refresh's tokens); NULL: reply itself.
+	 */
+	struct json_object *idem_record;
 	struct MHD_Response *response; /* set by raw handlers */
 	bool failed;
 	enum api_error_type error_type;
@@ -105,6 +130,17 @@ void srv_reply(struct srv_req *req, unsigned status, struct json_object *obj);
 const char *srv_query(struct srv_req *req, const char *name);
 /* A request header, or NULL. */
 const char *srv_header(struct srv_req *req, const char *name);
+/*
+ * Reads len bytes of decimal digits: 1 to 19 of them, no sign, no leading
+ * zero, at most max.
+ */
+int srv_parse_number(const char *s, size_t len, uint64_t max,
+                     uint64_t *value_r) SB_WUR;
+/*
+ * Opens the temporary file in BLOBDIR/tmp a blob upload streams into
+ * (once; a no-op when it is open). 0, or -1 with the error recorded.
+ */
+int srv_upload_open(struct srv_req *req) SB_WUR;
 
 /* ---- Data (db.c) ---- */
 
@@ -118,6 +154,14 @@ int srv_db_exec(sqlite3 *db, const char *sql) SB_WUR;
 sqlite3_stmt *srv_db_prepare(sqlite3 *db, const char *sql);
 /* Runs a statement that returns no rows, and finalizes it. */
 int srv_db_step_done(sqlite3_stmt *st) SB_WUR;
+/* A text column, malloc'd, or NULL when it is NULL. */
+char *srv_column_dup(sqlite3_stmt *st, int col);
+/*
+ * Forgets what is kept for a while only: idempotency records after a day,
+ * sessions a day after they were revoked or their refresh token expired,
+ * and the rotated refresh tokens of sessions that are gone.
+ */
+int srv_db_sweep(sqlite3 *db, uint64_t now) SB_WUR;
 
 /* A new random id: prefix "_" 24 hex digits. */
 void srv_new_id(const char *prefix, char out[SRV_ID_SIZE]);
@@ -183,8 +227,44 @@ void srv_req_unlink_on_rollback(struct srv_req *req, char *path);
 int srv_blob_place(const char *blob_dir, const char *blob_id,
                    const char *tmp_path, char **path_r,
                    const char **error_r) SB_WUR;
-/* Deletes blobs unused for a day and transient ones older than an hour. */
+/*
+ * Deletes blobs unused for a day, transient ones older than an hour that
+ * nothing waits to relay, and files in the shard folders older than an
+ * hour that have no blob row (a crash between placing and committing).
+ */
 int srv_blob_sweep(sqlite3 *db, const char *blob_dir, uint64_t now) SB_WUR;
+
+/* ---- Rate limits (auth.c) and event streams (events.c) ---- */
+
+/*
+ * Takes one from key's allowance of limit per minute in table t: returns
+ * 0 when it was taken, or the seconds to wait when the allowance is used
+ * up (nothing is taken then).
+ */
+unsigned srv_limit_take(struct srv *srv, struct srv_limit_table *t,
+                        const char *key, unsigned limit) SB_WUR;
+/* Gives back one that srv_limit_take took. */
+void srv_limit_give_back(struct srv *srv, struct srv_limit_table *t,
+                         const char *key);
+/* Answers 429 rate_limited with Retry-After: wait; returns -1. */
+int srv_rate_limited(struct srv_req *req, unsigned wait, const char *what);
+
+/* The allowances one login attempt took: per address and per client. */
+struct srv_login_attempt {
+	char email_key[API_EMAIL_MAX + 3];
+	char client_key[80];
+};
+
+/*
+ * Counts a login attempt (a login, or a password change's check of the
+ * current auth key) against the address and the client address as if it
+ * failed: 0, or -1 with rate_limited recorded. One that succeeds gives the
+ * count back with srv_login_attempt_ok.
+ */
+int srv_login_attempt_begin(struct srv_req *req, const char *email,
+                            struct srv_login_attempt *a) SB_WUR;
+void srv_login_attempt_ok(struct srv_req *req,
+                          const struct srv_login_attempt *a);
 
 /* ---- The smarthost relay and the sweep (relay.c) ---- */
 
@@ -212,6 +292,13 @@ struct srv_new_message {
 	const unsigned char *key_packet; /* API_KEY_PACKET_BYTES */
 	const struct api_strings *mailbox_ids;
 	const struct api_strings *keywords;
+	/*
+	 * The account the summary is charged to, which the caller has
+	 * charged already (a submission's sender); NULL: account_id, charged
+	 * here without a limit (an import checks first, mail from outside is
+	 * never refused).
+	 */
+	const char *charged_to;
 };
 
 int srv_message_insert(sqlite3 *db, const struct srv_new_message *m,
@@ -238,13 +325,13 @@ int srv_summary_quota(sqlite3 *db, const char *account_id,
 /* The keywords as stored: sorted, space-separated. malloc'd. */
 char *srv_keywords_text(const struct api_strings *keywords);
 /*
- * Destroys one of the account's messages: its rows, its summary's share of
- * the quota, its blob reference, and the 'd' change at modseq. The changes
- * of the mailboxes it leaves are the caller's.
+ * Destroys one of the account's messages: its rows, its summary's bytes
+ * given back to the account they were charged to, its blob reference, and
+ * the 'd' change at modseq. The changes of the mailboxes it leaves are the
+ * caller's.
  */
 int srv_message_destroy(struct srv_req *req, const char *id,
-                        const char *blob_id, uint64_t summary_len,
-                        int64_t modseq) SB_WUR;
+                        const char *blob_id, int64_t modseq) SB_WUR;
 
 /* Adds quota to an account's use; fails (over_quota) past the limit. */
 int srv_quota_add(struct srv_req *req, const char *account_id,
@@ -271,6 +358,12 @@ struct srv_inbound {
 	bool too_large;              /* why srv_inbound_encrypt failed */
 };
 
+/*
+ * Finds the account of a lower-case address and its public key; the error
+ * says "no account for ADDR" when there is none.
+ */
+int srv_inbound_account(sqlite3 *db, const char *email,
+                        struct srv_inbound_to *to, const char **error_r) SB_WUR;
 /*
  * Opens DIR/saltmaild.db and finds the account of an address (any case);
  * the error says "no account for ADDR" when there is none. On success
@@ -313,6 +406,7 @@ int srv_inbound_file(sqlite3 *db, const char *blob_dir,
 int srv_h_prelogin(struct srv_req *req);
 int srv_h_login(struct srv_req *req);
 int srv_h_refresh(struct srv_req *req);
+int srv_refresh_replay(struct srv_req *req, struct json_object **obj) SB_WUR;
 int srv_h_logout(struct srv_req *req);
 int srv_h_signup(struct srv_req *req);
 int srv_h_account(struct srv_req *req);

@@ -24,7 +24,9 @@ struct srv_config {
 	uint64_t refresh_ttl;    /* seconds a refresh token lives */
 	uint64_t changes_keep;   /* changes kept per account, at least */
 	unsigned login_limit;    /* failed logins per address per minute */
+	unsigned lookup_limit;   /* key lookups per account per minute */
 	const char *smarthost;   /* "host:port", or NULL */
+	uint64_t relay_max_age;  /* seconds a deferred recipient is retried */
 };
 
 /* The defaults of docs/api.md and saltmaild(8). */

@@ -14,11 +14,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/address.h"
 #include "common/alloc.h"
 #include "common/log.h"
-#include "common/net.h"
+#include "common/mime.h"
 #include "common/sv.h"
 #include "crypto/crypto.h"
+
+/* The most of a cleartext message read for its header section. */
+#define SRV_SUB_MAX_HEADER (256 * 1024)
 
 /* `from` must be the account's own address. */
 static int SB_WUR
@@ -158,6 +162,13 @@ srv_sub_deliver(struct srv_req *req, const struct api_submission *s,
 		               ? 0
 		               : srv_fail(req, API_ERR_SERVER_ERROR,
 		                          "database error");
+	/*
+	 * Every copy's summary is charged to the sender, within its quota:
+	 * an account cannot fill another's.
+	 */
+	if (srv_quota_add(req, req->account_id,
+	                  (uint64_t)s->summary.len * s->n_recipients) != 0)
+		return -1;
 	memset(&m, 0, sizeof(m));
 	m.blob_id = s->blob_id;
 	m.size = size;
@@ -165,6 +176,7 @@ srv_sub_deliver(struct srv_req *req, const struct api_submission *s,
 	m.summary = s->summary.data;
 	m.summary_len = s->summary.len;
 	m.keywords = &no_keywords;
+	m.charged_to = req->account_id;
 	for (i = 0; i < s->n_recipients; i++) {
 		if (i > 0 && srv_blob_ref(req->db, s->blob_id) != 0)
 			return srv_fail(req, API_ERR_SERVER_ERROR,
@@ -191,8 +203,10 @@ srv_sub_sent_copy(struct srv_req *req, const struct api_submission *s,
 	int rc;
 
 	memset(&m, 0, sizeof(m));
-	if (srv_blob_claim(req, s->sent_blob_id, &m.size) != 0)
+	if (srv_blob_claim(req, s->sent_blob_id, &m.size) != 0 ||
+	    srv_quota_add(req, req->account_id, s->sent_summary.len) != 0)
 		return -1;
+	m.charged_to = req->account_id;
 	given = json_object_object_get_ex(req->json, "sent_copy", &part) &&
 	        json_object_object_get_ex(part, "keywords", NULL);
 	if (!given)
@@ -208,26 +222,172 @@ srv_sub_sent_copy(struct srv_req *req, const struct api_submission *s,
 	return rc;
 }
 
+/* The LF ending the header section's empty line, or NULL. */
+static const char *
+srv_sub_header_end(const struct sb_buf *h)
+{
+	const char *a, *b;
+
+	if (h->len == 0)
+		return NULL;
+	a = memmem(h->data, h->len, "\n\r\n", 3);
+	b = memmem(h->data, h->len, "\n\n", 2);
+	if (a != NULL && (b == NULL || a < b))
+		return a + 2;
+	return b != NULL ? b + 1 : NULL;
+}
+
+/*
+ * Reads the header section of a cleartext blob: the bytes up to the first
+ * empty line, at most SRV_SUB_MAX_HEADER. 0, or -1 with the error.
+ */
+static int SB_WUR
+srv_sub_read_header(struct srv_req *req, const char *blob_id,
+                    struct sb_buf *out)
+{
+	char *path = srv_blob_path_in(req->srv->blob_dir, blob_id);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char chunk[8192];
+	ssize_t n;
+
+	free(path);
+	if (fd < 0)
+		return srv_fail(req, API_ERR_SERVER_ERROR,
+		                "cannot read blob %s: %s", blob_id,
+		                strerrordesc_np(errno));
+	while (out->len < SRV_SUB_MAX_HEADER &&
+	       (n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || sb_buf_add(out, chunk, (size_t)n) != 0) {
+			close(fd);
+			return srv_fail(req, API_ERR_SERVER_ERROR,
+			                "cannot read blob %s", blob_id);
+		}
+		if (srv_sub_header_end(out) != NULL)
+			break;
+	}
+	close(fd);
+	return 0;
+}
+
+/*
+ * Whether a header section has a CR that does not start a CRLF: a
+ * smarthost may take it for a line end where this server did not.
+ */
+static bool
+srv_sub_has_bare_cr(const struct sb_buf *h, size_t end)
+{
+	size_t i;
+
+	for (i = 0; i < end; i++) {
+		if (h->data[i] == '\r' &&
+		    (i + 1 >= h->len || h->data[i + 1] != '\n'))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Whether one From field's value is exactly one well-formed mailbox whose
+ * address is from (lower case).
+ */
+static bool
+srv_sub_from_is(struct sb_sv value, const char *from)
+{
+	struct sb_address_list *list = NULL;
+	struct sb_buf unfolded, addr;
+	bool ok = false;
+	size_t i;
+
+	sb_buf_init(&unfolded, SRV_SUB_MAX_HEADER);
+	sb_buf_init(&addr, API_EMAIL_MAX + 8);
+	if (mime_unfold(value, &unfolded) != 0)
+		goto out;
+	list = sb_address_list_parse_new(
+	        unfolded.data != NULL ? unfolded.data : "", unfolded.len, 4);
+	if (list->count != 1 || list->flags != 0 ||
+	    list->addrs[0].type != SB_ADDRESS_MAILBOX ||
+	    sb_address_write_addr_spec(&list->addrs[0], &addr) != 0)
+		goto out;
+	for (i = 0; i < addr.len; i++) {
+		if (addr.data[i] >= 'A' && addr.data[i] <= 'Z')
+			addr.data[i] = (char)(addr.data[i] - 'A' + 'a');
+	}
+	ok = strcmp(sb_buf_str(&addr), from) == 0;
+out:
+	sb_address_list_free(&list);
+	sb_buf_free(&unfolded);
+	sb_buf_free(&addr);
+	return ok;
+}
+
+/*
+ * The cleartext for other services must be from the submission's `from`:
+ * exactly one From field, holding exactly that address, in a header
+ * section without bare CRs. Otherwise an account could send mail in
+ * another's name through the smarthost.
+ */
+static int SB_WUR
+srv_sub_check_external_from(struct srv_req *req, const char *blob_id,
+                            const char *from)
+{
+	struct mime_header_field f;
+	struct mime_header_iter it;
+	struct sb_buf h;
+	const char *end;
+	size_t header_len, n_from = 0;
+	bool ok = true;
+
+	sb_buf_init(&h, SRV_SUB_MAX_HEADER + 8192);
+	if (srv_sub_read_header(req, blob_id, &h) != 0) {
+		sb_buf_free(&h);
+		return -1;
+	}
+	end = srv_sub_header_end(&h);
+	header_len = end != NULL ? (size_t)(end - h.data) + 1 : h.len;
+	if (srv_sub_has_bare_cr(&h, header_len))
+		ok = false;
+	mime_header_iter_init(&it, h.data != NULL ? h.data : "", header_len);
+	while (ok && mime_header_iter_next(&it, &f) == 1) {
+		if (!sb_sv_eq_cstr_ci(f.name, "From"))
+			continue;
+		n_from++;
+		ok = n_from == 1 && srv_sub_from_is(f.value, from);
+	}
+	sb_buf_free(&h);
+	if (ok && n_from == 1)
+		return 0;
+	return srv_fail(req, API_ERR_INVALID_REQUEST,
+	                "the external message must have one From header "
+	                "field with the address '%s', and no bare CR in its "
+	                "header",
+	                from);
+}
+
 /* Queues the cleartext for each external recipient. */
 static int SB_WUR
 srv_sub_queue(struct srv_req *req, const struct api_submission *s,
               struct json_object *list)
 {
 	sqlite3_stmt *st;
+	uint64_t now = srv_now();
 	size_t i;
 
-	if (srv_sub_claim_external(req, s->external_blob_id) != 0)
+	if (srv_sub_claim_external(req, s->external_blob_id) != 0 ||
+	    srv_sub_check_external_from(req, s->external_blob_id, s->from) != 0)
 		return -1;
 	for (i = 0; i < s->external.count; i++) {
 		st = srv_db_prepare(req->db,
 		                    "INSERT INTO relay_queue(blob_id, sender, "
-		                    "rcpt, next_at) VALUES(?1, ?2, ?3, ?4)");
+		                    "rcpt, next_at, created_at) VALUES(?1, ?2, "
+		                    "?3, ?4, ?4)");
 		sqlite3_bind_text(st, 1, s->external_blob_id, -1,
 		                  SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, s->from, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, s->external.items[i], -1,
 		                  SQLITE_STATIC);
-		sqlite3_bind_int64(st, 4, (int64_t)srv_now());
+		sqlite3_bind_int64(st, 4, (int64_t)now);
 		if (srv_db_step_done(st) != 0)
 			return srv_fail(req, API_ERR_SERVER_ERROR,
 			                "database error");

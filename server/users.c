@@ -10,7 +10,7 @@
 #include "crypto/crypto.h"
 
 /* Fills the keys part of a signup from freshly made account keys. */
-static int
+static int SB_WUR
 srv_user_keys(const char *password, size_t password_len, struct api_signup *s,
               const char **error_r)
 {

@@ -355,7 +355,8 @@ class TestIdempotency(ApiTest):
                                                          "summary": "AA=="},
                                              "recipients": []}, None),
             ("PUT", "/api/v1/account/password",
-             {"auth_key": sc.b64e(os.urandom(32)),
+             {"current_auth_key": sc.b64e(acct.ident.auth_key),
+              "auth_key": sc.b64e(os.urandom(32)),
               "kdf": acct.ident.kdf_json(),
               "wrapped_account_key": sc.b64e(acct.ident.wrapped_account_key)},
              None),
@@ -414,6 +415,27 @@ class TestIdempotency(ApiTest):
         other = self.account()
         r = other.post("/api/v1/mailboxes", body, key=key)
         self.assertJson(r, 201)
+
+    def test_204_answers_replayed(self):
+        acct = self.account()
+        mb = self.create_mailbox(acct, "Gone")
+        key = new_key()
+        r1 = acct.req("DELETE", "/api/v1/mailboxes/" + mb["id"], key=key)
+        self.assertStatus(r1, 204)
+        r2 = acct.req("DELETE", "/api/v1/mailboxes/" + mb["id"], key=key)
+        self.assertStatus(r2, 204)
+        self.assertEqual(r2.body, b"")
+        # Without the key it is a new request: the mailbox is gone.
+        r3 = acct.req("DELETE", "/api/v1/mailboxes/" + mb["id"])
+        self.assertError(r3, 404, "not_found")
+
+    def test_query_is_part_of_the_request(self):
+        acct = self.account()
+        key = new_key()
+        r1 = acct.upload(b"same bytes", key=key)
+        self.assertJson(r1, 201)
+        r2 = acct.upload(b"same bytes", transient=True, key=key)
+        self.assertError(r2, 409, "idempotency_key_reused")
 
     def test_import_retry_imports_once(self):
         acct = self.account()
@@ -815,6 +837,33 @@ class TestAccount(ApiTest):
         self.assertStatus(acct.login(), 200)
         self.assertJson(acct.get("/api/v1/account"), 200)
 
+    def test_password_change_needs_current_key(self):
+        # An access token alone cannot take the account over.
+        acct = self.account()
+        other = harness.Account(self.srv, acct.email, acct.ident)
+        self.assertStatus(other.login(), 200)
+        before = self.assertJson(acct.get("/api/v1/account"), 200)
+        ident = sc.Identity.from_server(acct.account_id, acct.ident.password,
+                                        before["kdf"], before["keys"])
+        body = ident.change_password("the thief's password")
+        for wrong in (sc.b64e(os.urandom(32)), None):
+            bad = dict(body)
+            if wrong is None:
+                del bad["current_auth_key"]
+                r = acct.req("PUT", "/api/v1/account/password", bad)
+                self.assertError(r, 400, "invalid_request")
+            else:
+                bad["current_auth_key"] = wrong
+                r = acct.req("PUT", "/api/v1/account/password", bad)
+                self.assertError(r, 403, "forbidden")
+        # Nothing changed: the old password still logs in, the other
+        # session lives, the keys are as they were.
+        after = self.assertJson(acct.get("/api/v1/account"), 200)
+        self.assertEqual(after["kdf"], before["kdf"])
+        self.assertEqual(after["keys"], before["keys"])
+        self.assertJson(other.get("/api/v1/account"), 200)
+        self.assertStatus(acct.login(), 200)
+
 
 class TestKeys(ApiTest):
     """GET /keys for on-service and off-service addresses."""
@@ -1009,6 +1058,22 @@ class TestBlobs(ApiTest):
         acct.upload_ok(os.urandom(5000))
         used2 = acct.get("/api/v1/account").json["quota"]["used"]
         self.assertEqual(used2 - used1, 5000)
+
+    def test_range_bounds(self):
+        acct = self.account()
+        data = os.urandom(2000)
+        blob = acct.upload_ok(data)
+        r = self.download(acct, blob, "bytes=999-99999999999999999999")
+        self.assertStatus(r, 206)
+        self.assertEqual(r.headers["content-range"], "bytes 999-1999/2000")
+        self.assertEqual(r.body, data[999:])
+        r = self.download(acct, blob, "bytes=-99999999999999999999")
+        self.assertStatus(r, 206)
+        self.assertEqual(r.body, data)
+        for range_ in ("bytes=2000-", "bytes=99999999999999999999-",
+                       "bytes=5000-99999999999999999999"):
+            r = self.download(acct, blob, range_)
+            self.assertError(r, 416, "range_not_satisfiable")
 
     def test_unknown_blob(self):
         acct = self.account()
@@ -1462,6 +1527,18 @@ class TestEvents(ApiTest):
             got = stream.wait_state(lambda s: s != s1, timeout=WAIT)
             self.assertIsNotNone(got, "no state event after deliver")
             self.assertNotEqual(acct.state(), s1)
+        finally:
+            stream.close()
+
+    def test_stream_ends_with_its_session(self):
+        acct = self.account()
+        stream = harness.EventStream(self.srv, acct.access_token)
+        try:
+            self.assertEqual(stream.status, 200)
+            self.assertIsNotNone(stream.next(timeout=WAIT))
+            self.assertStatus(acct.post("/api/v1/auth/logout"), 204)
+            self.assertTrue(stream.ended(timeout=WAIT),
+                            "the stream outlived its session")
         finally:
             stream.close()
 

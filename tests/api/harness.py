@@ -79,8 +79,21 @@ class Server:
         self.cert = os.path.join(self.data, "tls", "cert.pem")
         if not os.path.exists(self.cert):
             raise ServerError("saltmaild init made no %s" % self.cert)
+        return self._serve()
+
+    def restart(self, before_start=None):
+        """Stops saltmaild and serves the same data folder again (on
+        another port); before_start() runs while it is stopped."""
+        self.stop(keep_data=True)
+        if before_start is not None:
+            before_start()
+        with _servers_lock:
+            _servers.append(self)
+        return self._serve()
+
+    def _serve(self):
         self.stderr_path = os.path.join(self.tmp, "serve.stderr")
-        self._stderr = open(self.stderr_path, "wb")
+        self._stderr = open(self.stderr_path, "ab")
         cmd = [self.binary, "serve", "--data", self.data,
                "--listen", "127.0.0.1:0"] + self.flags
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
@@ -116,10 +129,11 @@ class Server:
         self.ssl_context = ctx
         return self
 
-    def stop(self):
+    def stop(self, keep_data=False):
         """SIGTERM, wait, then SIGKILL. Returns the exit code. A server
         that did not exit 0, or whose stderr holds a sanitizer report, is
-        recorded in PROBLEMS: the suite then fails."""
+        recorded in PROBLEMS: the suite then fails. keep_data leaves the
+        data folder for a restart."""
         was_running = self.proc is not None and self.proc.poll() is None
         if self.proc is not None and self.proc.poll() is None:
             try:
@@ -141,7 +155,8 @@ class Server:
                 or "Sanitizer" in tail or "runtime error:" in tail):
             PROBLEMS.append("saltmaild (%s) exited %r:\n%s"
                             % (self.tmp, self.returncode, tail[-4000:]))
-        if self.tmp and not KEEP_DATA:
+        self.proc = None
+        if self.tmp and not KEEP_DATA and not keep_data:
             shutil.rmtree(self.tmp, ignore_errors=True)
         with _servers_lock:
             if self in _servers:
@@ -438,6 +453,10 @@ class EventStream:
         self.content_type = self.resp.getheader("Content-Type", "")
         self.events = queue.Queue()
         self.closed = False
+        self.error = None
+        if self.status != 200:
+            self.error = Response(self.status, self.resp.getheaders(),
+                                  self.resp.read())
         if self.status == 200:
             self.thread = threading.Thread(target=self._read, daemon=True)
             self.thread.start()
@@ -474,6 +493,18 @@ class EventStream:
             return self.events.get(timeout=timeout)
         except queue.Empty:
             return None
+
+    def ended(self, timeout=5):
+        """True when the server ends the stream within timeout."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                ev = self.events.get(timeout=deadline - time.monotonic())
+            except (queue.Empty, ValueError):
+                return False
+            if ev is None:
+                return True
+        return False
 
     def wait_state(self, pred, timeout=5):
         """Reads state events until pred(state) holds; returns the state or
@@ -516,12 +547,14 @@ def qs(**params):
 class SmtpSink:
     """aiosmtpd on 127.0.0.1 and a free port, on its own thread and event
     loop. Every message accepted is kept in `messages` as (mail_from,
-    rcpt_tos, content bytes as received, dot-unstuffed)."""
+    rcpt_tos, content bytes as received, dot-unstuffed). Recipients in
+    `refuse` are refused with 550."""
 
     def __init__(self):
         import asyncio
         from aiosmtpd.smtp import SMTP
         self.messages = []
+        self.refuse = set()
         self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
         self._server = None
@@ -548,6 +581,13 @@ class SmtpSink:
         self._thread.start()
         if not ready.wait(START_TIMEOUT) or failure:
             raise ServerError("the SMTP sink did not start: %r" % failure)
+
+    async def handle_RCPT(self, server, session, envelope, address,
+                          rcpt_options):
+        if address.lower() in self.refuse:
+            return "550 5.1.1 <%s>: Recipient address rejected" % address
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
 
     async def handle_DATA(self, server, session, envelope):
         with self._lock:

@@ -198,14 +198,17 @@ class Identity:
 
     def change_password(self, new_password, salt=None):
         """Re-wraps the account key under a new KEK; returns the body of
-        PUT /api/v1/account/password."""
+        PUT /api/v1/account/password, which proves the current password
+        with its auth key."""
+        current_auth_key = self.auth_key
         self.password = new_password
         self.salt = salt if salt is not None else os.urandom(16)
         self.auth_key, self.kek = derive_password_keys(
             new_password, self.salt, self.opslimit, self.memlimit)
         self.wrapped_account_key = wrap_key(self.account_key, self.kek,
                                             KIND_ACCOUNT_KEY, self.account_id)
-        return {"auth_key": b64e(self.auth_key), "kdf": self.kdf_json(),
+        return {"current_auth_key": b64e(current_auth_key),
+                "auth_key": b64e(self.auth_key), "kdf": self.kdf_json(),
                 "wrapped_account_key": b64e(self.wrapped_account_key)}
 
 

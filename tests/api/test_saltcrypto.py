@@ -134,9 +134,12 @@ class TestWrappedKeys(unittest.TestCase):
         self.assertEqual(again.sign_seed, ident.sign_seed)
         self.assertEqual(again.account_key, ident.account_key)
         old_ak = ident.account_key
+        old_auth = ident.auth_key
         body = ident.change_password("pw two")
-        self.assertEqual(set(body), {"auth_key", "kdf",
+        self.assertEqual(set(body), {"current_auth_key", "auth_key", "kdf",
                                      "wrapped_account_key"})
+        self.assertEqual(sc.b64d(body["current_auth_key"]), old_auth)
+        self.assertNotEqual(sc.b64d(body["auth_key"]), old_auth)
         again = sc.Identity.from_server(ident.account_id, "pw two",
                                         body["kdf"], ident.keys_json())
         self.assertEqual(again.account_key, old_ak)
