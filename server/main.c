@@ -46,6 +46,9 @@ static const char usage_serve[] =
         "  --login-limit N       failed logins per address per minute (5);\n"
         "                        per client address, 20 times that\n"
         "  --lookup-limit N      key lookups per account per minute (600)\n"
+        "  --cert FILE           the TLS certificate chain (PEM); with\n"
+        "  --key FILE            its key (PEM); default: a self-signed\n"
+        "                        certificate made in DIR/tls/\n"
         "  --smarthost HOST:PORT relay for mail to other services\n"
         "  --relay-max-age SECONDS\n"
         "                        how long mail the smarthost defers is\n"
@@ -109,6 +112,8 @@ cmd_serve(int argc, char **argv)
 	        {"lookup-limit", required_argument, NULL, 'K'},
 	        {"relay-max-age", required_argument, NULL, 'R'},
 	        {"smarthost", required_argument, NULL, 's'},
+	        {"cert", required_argument, NULL, 'C'},
+	        {"key", required_argument, NULL, 'Y'},
 	        {"log-level", required_argument, NULL, 'v'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
@@ -160,6 +165,12 @@ cmd_serve(int argc, char **argv)
 			c.relay_max_age = parse_number("--relay-max-age",
 			                               optarg, 365ULL * 86400);
 			break;
+		case 'C':
+			c.cert_file = optarg;
+			break;
+		case 'Y':
+			c.key_file = optarg;
+			break;
 		case 's':
 			c.smarthost = optarg;
 			break;
@@ -180,6 +191,10 @@ cmd_serve(int argc, char **argv)
 			fputs(usage_serve, stderr);
 			return 2;
 		}
+	}
+	if ((c.cert_file == NULL) != (c.key_file == NULL)) {
+		fprintf(stderr, "saltmaild: --cert and --key go together\n");
+		return 2;
 	}
 	if (c.data_dir == NULL || optind != argc || c.login_limit == 0 ||
 	    c.lookup_limit == 0 || c.max_blob == 0 || c.token_ttl == 0) {

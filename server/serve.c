@@ -177,8 +177,13 @@ srv_read_pem(const char *path, const char **error_r)
 static struct MHD_Daemon *
 srv_start_http(struct srv *srv, int fd, const char **error_r)
 {
-	char *cert_path = srv_join(srv->data_dir, "tls/cert.pem");
-	char *key_path = srv_join(srv->data_dir, "tls/key.pem");
+	const struct srv_config *cfg = &srv->config;
+	char *cert_path = cfg->cert_file != NULL
+	                          ? sb_strdup(cfg->cert_file)
+	                          : srv_join(srv->data_dir, "tls/cert.pem");
+	char *key_path = cfg->key_file != NULL
+	                         ? sb_strdup(cfg->key_file)
+	                         : srv_join(srv->data_dir, "tls/key.pem");
 	char *cert = srv_read_pem(cert_path, error_r);
 	char *key = cert != NULL ? srv_read_pem(key_path, error_r) : NULL;
 	struct MHD_Daemon *d = NULL;

@@ -26,6 +26,8 @@ struct srv_config {
 	unsigned login_limit;    /* failed logins per address per minute */
 	unsigned lookup_limit;   /* key lookups per account per minute */
 	const char *smarthost;   /* "host:port", or NULL */
+	const char *cert_file;   /* PEM chain; NULL: DATA/tls/cert.pem */
+	const char *key_file;    /* its key; NULL: DATA/tls/key.pem */
 	uint64_t relay_max_age;  /* seconds a deferred recipient is retried */
 };
 

@@ -17,8 +17,11 @@ import json
 import os
 import re
 import signal
+import shutil
 import socket
 import ssl
+import subprocess
+import tempfile
 import sys
 import time
 import unittest
@@ -228,6 +231,40 @@ class TestServerProcess(ApiTest):
             self.assertEqual(code, 0, "exit code after SIGTERM")
         finally:
             s.stop()
+
+    def test_given_certificate(self):
+        # --cert and --key serve a certificate made elsewhere (here by the
+        # openssl command), not the one in the data folder.
+        tmp = tempfile.mkdtemp(prefix="saltmaild-cert-")
+        cert = os.path.join(tmp, "c.pem")
+        key = os.path.join(tmp, "k.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
+                        "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-keyout", key, "-out", cert, "-days", "2",
+                        "-subj", "/CN=given", "-addext",
+                        "subjectAltName=IP:127.0.0.1"],
+                       check=True, capture_output=True)
+        s = harness.Server(SALTMAILD, ["--cert", cert, "--key", key],
+                           "given-cert")
+        try:
+            s.start()
+            for cafile, ok in ((cert, True), (s.cert, False)):
+                ctx = ssl.create_default_context(cafile=cafile)
+                with socket.create_connection(("127.0.0.1", s.port),
+                                              timeout=10) as raw:
+                    if ok:
+                        with ctx.wrap_socket(
+                                raw, server_hostname="127.0.0.1") as tls:
+                            peer = tls.getpeercert()
+                            self.assertIn((("commonName", "given"),),
+                                          peer["subject"])
+                    else:
+                        with self.assertRaises(ssl.SSLError):
+                            ctx.wrap_socket(raw,
+                                            server_hostname="127.0.0.1")
+        finally:
+            s.stop()
+            shutil.rmtree(tmp, ignore_errors=True)
 
     def test_certificate_names(self):
         # The certificate verifies for 127.0.0.1 (every request does) and
