@@ -3,6 +3,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "sv.h"
+
 static const char sb_base64_alphabet[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 static const char sb_hex_upper[] = "0123456789ABCDEF";
@@ -66,18 +68,6 @@ sb_base64_value(unsigned char c)
 		return 62;
 	if (c == '/')
 		return 63;
-	return -1;
-}
-
-static int SB_WUR
-sb_hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
 	return -1;
 }
 
@@ -358,7 +348,7 @@ sb_qp_step(struct sb_qp_decoder *d, unsigned char c)
 			return -1;
 		return 0;
 	case SB_QP_EQ:
-		if (sb_hex_value(c) >= 0) {
+		if (sb_hex_digit(c) >= 0) {
 			d->hex = c;
 			d->state = SB_QP_EQ_HEX;
 			return 1;
@@ -377,11 +367,11 @@ sb_qp_step(struct sb_qp_decoder *d, unsigned char c)
 		}
 		return sb_qp_literal_eq(d, false) == 0 ? 0 : -1;
 	case SB_QP_EQ_HEX:
-		if (sb_hex_value(c) < 0)
+		if (sb_hex_digit(c) < 0)
 			return sb_qp_literal_eq(d, true) == 0 ? 0 : -1;
 		d->state = SB_QP_TEXT;
-		return sb_qp_put(d, (unsigned char)(sb_hex_value(d->hex) * 16 +
-		                                    sb_hex_value(c))) == 0
+		return sb_qp_put(d, (unsigned char)(sb_hex_digit(d->hex) * 16 +
+		                                    sb_hex_digit(c))) == 0
 		               ? 1
 		               : -1;
 	case SB_QP_EQ_SPACE:

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "sv.h"
 #include "charset.h"
 #include "mime-private.h"
 
@@ -298,17 +299,6 @@ mime_collect_params(struct sb_sv *cur, struct mime_raw_params *raw,
 	}
 }
 
-static int SB_WUR
-mime_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = mime_ascii_lower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Appends an RFC 2231 %XX-encoded value, decoded; bad escapes as is. */
 static int SB_WUR
 mime_add_pct_decoded(struct sb_buf *out, const char *s, size_t len,
@@ -317,10 +307,10 @@ mime_add_pct_decoded(struct sb_buf *out, const char *s, size_t len,
 	for (size_t i = 0; i < len; i++) {
 		char c = s[i];
 
-		if (c == '%' && i + 2 < len && mime_hex(s[i + 1]) >= 0 &&
-		    mime_hex(s[i + 2]) >= 0) {
-			c = (char)(mime_hex(s[i + 1]) * 16 +
-			           mime_hex(s[i + 2]));
+		if (c == '%' && i + 2 < len && sb_hex_digit(s[i + 1]) >= 0 &&
+		    sb_hex_digit(s[i + 2]) >= 0) {
+			c = (char)(sb_hex_digit(s[i + 1]) * 16 +
+			           sb_hex_digit(s[i + 2]));
 			i += 2;
 		} else if (c == '%') {
 			*flags |= MIME_FIELD_BAD_PARAMS;

@@ -74,18 +74,6 @@ sb_rfc2047_parse_word(const char *p, size_t left, struct sb_rfc2047_word *w)
 	return true;
 }
 
-static int SB_WUR
-sb_rfc2047_hex(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Decodes Q text ('_' is a space, a broken "=XY" stays as it is). */
 static int SB_WUR
 sb_rfc2047_decode_q(struct sb_sv text, struct sb_buf *raw)
@@ -99,10 +87,10 @@ sb_rfc2047_decode_q(struct sb_sv text, struct sb_buf *raw)
 		if (c == '_') {
 			c = ' ';
 		} else if (c == '=' && i + 2 < text.len &&
-		           (hi = sb_rfc2047_hex(
-		                    (unsigned char)text.p[i + 1])) >= 0 &&
-		           (lo = sb_rfc2047_hex(
-		                    (unsigned char)text.p[i + 2])) >= 0) {
+		           (hi = sb_hex_digit((unsigned char)text.p[i + 1])) >=
+		                   0 &&
+		           (lo = sb_hex_digit((unsigned char)text.p[i + 2])) >=
+		                   0) {
 			c = (char)(hi * 16 + lo);
 			i += 2;
 		}

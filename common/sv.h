@@ -34,6 +34,19 @@ sb_sv_cstr(const char *s)
 	return (struct sb_sv){s, strlen(s)};
 }
 
+/* The value of a hexadecimal digit (either case), or -1. */
+static inline int
+sb_hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
 bool sb_sv_eq(struct sb_sv a, struct sb_sv b);
 /* ASCII case-insensitive comparison. */
 bool sb_sv_eq_ci(struct sb_sv a, struct sb_sv b);

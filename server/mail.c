@@ -79,17 +79,16 @@ srv_mailbox_reply(struct srv_req *req, const char *id, unsigned status)
 	return 0;
 }
 
-int
-srv_mailbox_by_role(sqlite3 *db, const char *account_id, const char *role,
-                    char id_r[SRV_ID_SIZE])
+/* Runs a lookup of one mailbox id by (account, value): 1, 0 or -1. */
+static int SB_WUR
+srv_mailbox_lookup(sqlite3 *db, const char *sql, const char *account_id,
+                   const char *value, char id_r[SRV_ID_SIZE])
 {
-	sqlite3_stmt *st = srv_db_prepare(
-	        db, "SELECT id FROM mailboxes WHERE account_id = ?1 AND "
-	            "role = ?2");
+	sqlite3_stmt *st = srv_db_prepare(db, sql);
 	int rc;
 
 	sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, role, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		snprintf(id_r, SRV_ID_SIZE, "%s", sqlite3_column_text(st, 0));
@@ -98,21 +97,24 @@ srv_mailbox_by_role(sqlite3 *db, const char *account_id, const char *role,
 }
 
 int
+srv_mailbox_by_role(sqlite3 *db, const char *account_id, const char *role,
+                    char id_r[SRV_ID_SIZE])
+{
+	return srv_mailbox_lookup(db,
+	                          "SELECT id FROM mailboxes WHERE "
+	                          "account_id = ?1 AND role = ?2",
+	                          account_id, role, id_r);
+}
+
+int
 srv_mailbox_by_name(sqlite3 *db, const char *account_id, const char *name,
                     char id_r[SRV_ID_SIZE])
 {
-	sqlite3_stmt *st = srv_db_prepare(
-	        db, "SELECT id FROM mailboxes WHERE account_id = ?1 AND "
-	            "name = ?2 AND parent_id IS NULL");
-	int rc;
-
-	sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		snprintf(id_r, SRV_ID_SIZE, "%s", sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	return srv_mailbox_lookup(db,
+	                          "SELECT id FROM mailboxes WHERE "
+	                          "account_id = ?1 AND name = ?2 AND "
+	                          "parent_id IS NULL",
+	                          account_id, name, id_r);
 }
 
 int
