@@ -1,0 +1,218 @@
+/* Accounts, the sync engine's named values, and the resync helper. */
+#include "store-private.h"
+
+#include <stdlib.h>
+
+#include "common/alloc.h"
+
+void
+store_account_free_contents(struct store_account *a)
+{
+	free(a->api_id);
+	free(a->email);
+	free(a->feed_state);
+	a->api_id = a->email = a->feed_state = NULL;
+}
+
+static char *
+store_lower(const char *s)
+{
+	char *copy = sb_strdup(s), *p;
+
+	for (p = copy; *p != '\0'; p++) {
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	}
+	return copy;
+}
+
+int
+store_account_add(struct store *st, const char *api_id, const char *email,
+                  int64_t *id_r, const char **error_r)
+{
+	char *lower = store_lower(email);
+	size_t mark;
+	int ret;
+
+	if (store_tx_start(st, &mark, error_r) < 0) {
+		free(lower);
+		return -1;
+	}
+	ret = store_run(st, error_r,
+	                "INSERT INTO accounts(api_id, email) VALUES(?, ?)",
+	                "tt", api_id, lower);
+	if (ret < 0 && sqlite3_errcode(st->db) == SQLITE_CONSTRAINT)
+		ret = store_fail(st, error_r, "the account %s is already there",
+		                 lower);
+	*id_r = sqlite3_last_insert_rowid(st->db);
+	free(lower);
+	return store_tx_end(st, mark, ret, error_r);
+}
+
+int
+store_account_remove(struct store *st, int64_t account_id, const char **error_r)
+{
+	int64_t *ids = NULL;
+	size_t mark, count = 0, i;
+	int ret;
+
+	if (store_tx_start(st, &mark, error_r) < 0)
+		return -1;
+	/* Sessions watching the account's mailboxes learn they are gone. */
+	ret = store_ids(st, &ids, &count, error_r,
+	                "SELECT id FROM mailboxes WHERE account = ?", "i",
+	                account_id);
+	for (i = 0; i < count; i++)
+		store_changed(st, ids[i]);
+	free(ids);
+	if (ret == 0) {
+		ret = store_run(st, error_r,
+		                "DELETE FROM accounts WHERE id = ?", "i",
+		                account_id);
+	}
+	return store_tx_end(st, mark, ret, error_r);
+}
+
+static int SB_WUR
+store_account_find(struct store *st, const char *sql, const char *key,
+                   struct store_account *a_r, const char **error_r)
+{
+	sqlite3_stmt *stmt;
+	int ret;
+
+	if (store_stmt(st, &stmt, error_r, sql, "t", key) < 0)
+		return -1;
+	ret = store_step(st, stmt, error_r);
+	if (ret > 0) {
+		a_r->id = sqlite3_column_int64(stmt, 0);
+		a_r->api_id = store_col_str(stmt, 1);
+		a_r->email = store_col_str(stmt, 2);
+		a_r->feed_state = store_col_str(stmt, 3);
+	}
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+int
+store_account_find_email(struct store *st, const char *email,
+                         struct store_account *a_r, const char **error_r)
+{
+	char *lower = store_lower(email);
+	int ret;
+
+	ret = store_account_find(st,
+	                         "SELECT id, api_id, email, feed_state"
+	                         " FROM accounts WHERE email = ?",
+	                         lower, a_r, error_r);
+	free(lower);
+	return ret;
+}
+
+int
+store_account_find_api_id(struct store *st, const char *api_id,
+                          struct store_account *a_r, const char **error_r)
+{
+	return store_account_find(st,
+	                          "SELECT id, api_id, email, feed_state"
+	                          " FROM accounts WHERE api_id = ?",
+	                          api_id, a_r, error_r);
+}
+
+int
+store_account_set_feed_state(struct store *st, int64_t account_id,
+                             const char *state, const char **error_r)
+{
+	if (store_run(st, error_r,
+	              "UPDATE accounts SET feed_state = ? WHERE id = ?", "ti",
+	              state, account_id) < 0)
+		return -1;
+	if (sqlite3_changes(st->db) == 0)
+		return store_fail(st, error_r, "no account %lld",
+		                  (long long)account_id);
+	return 0;
+}
+
+int
+store_sync_set(struct store *st, int64_t account_id, const char *name,
+               const char *value, const char **error_r)
+{
+	return store_run(
+	        st, error_r,
+	        "INSERT OR REPLACE INTO sync_state(account, name, value)"
+	        " VALUES(?, ?, ?)",
+	        "itt", account_id, name, value);
+}
+
+int
+store_sync_get(struct store *st, int64_t account_id, const char *name,
+               char **value_r, const char **error_r)
+{
+	sqlite3_stmt *stmt;
+	int ret;
+
+	if (store_stmt(st, &stmt, error_r,
+	               "SELECT value FROM sync_state"
+	               " WHERE account = ? AND name = ?",
+	               "it", account_id, name) < 0)
+		return -1;
+	ret = store_step(st, stmt, error_r);
+	if (ret > 0)
+		*value_r = store_col_str(stmt, 0);
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+int
+store_sync_unset(struct store *st, int64_t account_id, const char *name,
+                 const char **error_r)
+{
+	return store_run(
+	        st, error_r,
+	        "DELETE FROM sync_state WHERE account = ? AND name = ?", "it",
+	        account_id, name);
+}
+
+/* ---- Resync ---- */
+
+int
+store_resync_begin(struct store *st, const char **error_r)
+{
+	return store_exec(st,
+	                  "CREATE TEMP TABLE IF NOT EXISTS resync_keep("
+	                  " remote_id TEXT PRIMARY KEY) WITHOUT ROWID;"
+	                  "DELETE FROM temp.resync_keep;",
+	                  error_r);
+}
+
+int
+store_resync_keep(struct store *st, const char *remote_id, const char **error_r)
+{
+	return store_run(st, error_r,
+	                 "INSERT OR IGNORE INTO temp.resync_keep VALUES(?)",
+	                 "t", remote_id);
+}
+
+int
+store_resync_finish(struct store *st, int64_t account_id, size_t *removed_r,
+                    const char **error_r)
+{
+	int64_t *ids = NULL;
+	size_t mark, count = 0, i;
+	int ret;
+
+	if (store_tx_start(st, &mark, error_r) < 0)
+		return -1;
+	ret = store_ids(st, &ids, &count, error_r,
+	                "SELECT id FROM messages"
+	                " WHERE account = ? AND remote_id IS NOT NULL"
+	                " AND remote_id NOT IN"
+	                " (SELECT remote_id FROM temp.resync_keep)",
+	                "i", account_id);
+	for (i = 0; ret == 0 && i < count; i++)
+		ret = store_message_delete(st, ids[i], error_r);
+	free(ids);
+	if (ret == 0)
+		ret = store_exec(st, "DELETE FROM temp.resync_keep", error_r);
+	*removed_r = ret == 0 ? count : 0;
+	return store_tx_end(st, mark, ret, error_r);
+}

@@ -1,0 +1,315 @@
+/*
+ * The op queue (local changes waiting to be replayed to the service) and
+ * the outbox (mail accepted by SMTP waiting to be submitted).
+ */
+#include "store-private.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/alloc.h"
+
+/* Retries back off from 5 s, doubling, to at most an hour. */
+#define STORE_RETRY_FIRST 5
+#define STORE_RETRY_MAX   3600
+
+int64_t
+store_retry_delay(uint32_t attempts)
+{
+	int64_t delay = STORE_RETRY_FIRST;
+	uint32_t i;
+
+	for (i = 1; i < attempts && delay < STORE_RETRY_MAX; i++)
+		delay *= 2;
+	return delay < STORE_RETRY_MAX ? delay : STORE_RETRY_MAX;
+}
+
+/* ---- Op queue ---- */
+
+void
+store_op_free_contents(struct store_op *op)
+{
+	free(op->kind);
+	free(op->payload);
+	free(op->idempotency_key);
+	free(op->last_error);
+	memset(op, 0, sizeof(*op));
+}
+
+int
+store_op_push(struct store *st, int64_t account_id, const char *kind,
+              const char *payload, int64_t now, int64_t *id_r,
+              const char **error_r)
+{
+	/*
+	 * SQLite's randomness is seeded by the system's; the key only has
+	 * to be unique, it protects nothing.
+	 */
+	if (store_run(st, error_r,
+	              "INSERT INTO op_queue(account, kind, payload,"
+	              " idempotency_key, created_at, next_at)"
+	              " VALUES(?1, ?2, ?3, lower(hex(randomblob(16))), ?4, ?4)",
+	              "itti", account_id, kind, payload, now) < 0)
+		return -1;
+	*id_r = sqlite3_last_insert_rowid(st->db);
+	return 0;
+}
+
+int
+store_op_peek(struct store *st, int64_t account_id, int64_t now,
+              struct store_op *op_r, const char **error_r)
+{
+	sqlite3_stmt *stmt;
+	int ret;
+
+	/* Only the head of each account's queue may go. */
+	if (store_stmt(st, &stmt, error_r,
+	               "SELECT id, account, kind, payload, idempotency_key,"
+	               " created_at, attempts, next_at, last_error"
+	               " FROM op_queue q"
+	               " WHERE (?1 = 0 OR account = ?1) AND next_at <= ?2"
+	               " AND id = (SELECT min(id) FROM op_queue"
+	               "  WHERE account = q.account)"
+	               " ORDER BY id LIMIT 1",
+	               "ii", account_id, now) < 0)
+		return -1;
+	ret = store_step(st, stmt, error_r);
+	if (ret > 0) {
+		op_r->id = sqlite3_column_int64(stmt, 0);
+		op_r->account_id = sqlite3_column_int64(stmt, 1);
+		op_r->kind = store_col_str(stmt, 2);
+		op_r->payload = store_col_str(stmt, 3);
+		op_r->idempotency_key = store_col_str(stmt, 4);
+		op_r->created_at = sqlite3_column_int64(stmt, 5);
+		op_r->attempts = (uint32_t)sqlite3_column_int64(stmt, 6);
+		op_r->next_at = sqlite3_column_int64(stmt, 7);
+		op_r->last_error = store_col_str(stmt, 8);
+	}
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+int
+store_op_done(struct store *st, int64_t op_id, const char **error_r)
+{
+	return store_run(st, error_r, "DELETE FROM op_queue WHERE id = ?", "i",
+	                 op_id);
+}
+
+int
+store_op_failed(struct store *st, int64_t op_id, int64_t now, const char *error,
+                const char **error_r)
+{
+	int64_t attempts;
+	int ret;
+
+	ret = store_int(st, &attempts, error_r,
+	                "SELECT attempts + 1 FROM op_queue WHERE id = ?", "i",
+	                op_id);
+	if (ret == 0)
+		return store_fail(st, error_r, "no op %lld", (long long)op_id);
+	if (ret < 0)
+		return -1;
+	return store_run(st, error_r,
+	                 "UPDATE op_queue SET attempts = ?, next_at = ?,"
+	                 " last_error = ? WHERE id = ?",
+	                 "iiti", attempts,
+	                 now + store_retry_delay((uint32_t)attempts), error,
+	                 op_id);
+}
+
+int
+store_op_count(struct store *st, int64_t account_id, uint64_t *count_r,
+               const char **error_r)
+{
+	int64_t count = 0;
+
+	if (store_int(st, &count, error_r,
+	              "SELECT count(*) FROM op_queue WHERE ?1 = 0 OR account = "
+	              "?1",
+	              "i", account_id) < 0)
+		return -1;
+	*count_r = (uint64_t)count;
+	return 0;
+}
+
+static int SB_WUR
+store_local_keywords(struct store *st, int64_t message_id, const char *add,
+                     const char *remove, const char *op_kind,
+                     const char *op_payload, int64_t now, int64_t *op_id_r,
+                     const char **error_r)
+{
+	int64_t account_id;
+	int ret;
+
+	ret = store_int(st, &account_id, error_r,
+	                "SELECT account FROM messages WHERE id = ?", "i",
+	                message_id);
+	if (ret == 0)
+		return store_fail(st, error_r, "no message %lld",
+		                  (long long)message_id);
+	if (ret < 0 || store_message_change_keywords(st, message_id, add,
+	                                             remove, error_r) < 0)
+		return -1;
+	return store_op_push(st, account_id, op_kind, op_payload, now, op_id_r,
+	                     error_r);
+}
+
+int
+store_local_change_keywords(struct store *st, int64_t message_id,
+                            const char *add, const char *remove,
+                            const char *op_kind, const char *op_payload,
+                            int64_t now, int64_t *op_id_r, const char **error_r)
+{
+	size_t mark;
+	int ret;
+
+	if (store_tx_start(st, &mark, error_r) < 0)
+		return -1;
+	ret = store_local_keywords(st, message_id, add, remove, op_kind,
+	                           op_payload, now, op_id_r, error_r);
+	return store_tx_end(st, mark, ret, error_r);
+}
+
+/* ---- Outbox ---- */
+
+void
+store_outbox_free_contents(struct store_outbox *o)
+{
+	free(o->queue_id);
+	free(o->sender);
+	free(o->recipients);
+	free(o->sealed_key);
+	free(o->last_error);
+	memset(o, 0, sizeof(*o));
+}
+
+void
+store_outbox_list_free(struct store_outbox **list, size_t count)
+{
+	size_t i;
+
+	if (*list == NULL)
+		return;
+	for (i = 0; i < count; i++)
+		store_outbox_free_contents(&(*list)[i]);
+	free(*list);
+	*list = NULL;
+}
+
+int
+store_outbox_add(struct store *st, int64_t account_id, const char *queue_id,
+                 const char *sender, const char *recipients,
+                 const void *sealed_key, size_t sealed_key_len, int64_t now,
+                 int64_t *id_r, const char **error_r)
+{
+	if (store_run(
+	            st, error_r,
+	            "INSERT INTO outbox(account, queue_id, sender, recipients,"
+	            " sealed_key, created_at, next_at)"
+	            " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+	            "itttbi", account_id, queue_id, sender, recipients,
+	            sealed_key, sealed_key_len, now) < 0)
+		return -1;
+	*id_r = sqlite3_last_insert_rowid(st->db);
+	return 0;
+}
+
+static void
+store_outbox_read_row(sqlite3_stmt *stmt, struct store_outbox *o)
+{
+	o->id = sqlite3_column_int64(stmt, 0);
+	o->account_id = sqlite3_column_int64(stmt, 1);
+	o->queue_id = store_col_str(stmt, 2);
+	o->sender = store_col_str(stmt, 3);
+	o->recipients = store_col_str(stmt, 4);
+	o->sealed_key = store_col_blob(stmt, 5, &o->sealed_key_len);
+	o->size = (uint64_t)sqlite3_column_int64(stmt, 6);
+	o->state = (enum store_outbox_state)sqlite3_column_int(stmt, 7);
+	o->attempts = (uint32_t)sqlite3_column_int64(stmt, 8);
+	o->next_at = sqlite3_column_int64(stmt, 9);
+	o->last_error = store_col_str(stmt, 10);
+}
+
+int
+store_outbox_list_due(struct store *st, int64_t now,
+                      struct store_outbox **list_r, size_t *count_r,
+                      const char **error_r)
+{
+	struct store_outbox *list = NULL;
+	size_t count = 0, alloc = 0;
+	sqlite3_stmt *stmt;
+	int ret;
+
+	if (store_stmt(st, &stmt, error_r,
+	               "SELECT id, account, queue_id, sender, recipients,"
+	               " sealed_key, size, state, attempts, next_at, last_error"
+	               " FROM outbox WHERE state = ? AND next_at <= ?"
+	               " ORDER BY id",
+	               "ii", (int64_t)STORE_OUTBOX_QUEUED, now) < 0)
+		return -1;
+	while ((ret = store_step(st, stmt, error_r)) > 0) {
+		if (count == alloc) {
+			alloc = alloc * 2 + 8;
+			list = sb_reallocarray(list, alloc, sizeof(*list));
+		}
+		store_outbox_read_row(stmt, &list[count++]);
+	}
+	sqlite3_finalize(stmt);
+	if (ret < 0) {
+		store_outbox_list_free(&list, count);
+		return -1;
+	}
+	*list_r = list;
+	*count_r = count;
+	return 0;
+}
+
+int
+store_outbox_sent(struct store *st, int64_t outbox_id, const char **error_r)
+{
+	/* The body goes with it (ON DELETE CASCADE). */
+	return store_run(st, error_r, "DELETE FROM outbox WHERE id = ?", "i",
+	                 outbox_id);
+}
+
+int
+store_outbox_failed(struct store *st, int64_t outbox_id, int64_t now,
+                    const char *error, bool permanent, const char **error_r)
+{
+	int64_t attempts;
+	int ret;
+
+	ret = store_int(st, &attempts, error_r,
+	                "SELECT attempts + 1 FROM outbox WHERE id = ?", "i",
+	                outbox_id);
+	if (ret == 0)
+		return store_fail(st, error_r, "no outbox entry %lld",
+		                  (long long)outbox_id);
+	if (ret < 0)
+		return -1;
+	return store_run(st, error_r,
+	                 "UPDATE outbox SET attempts = ?, next_at = ?,"
+	                 " last_error = ?, state = ? WHERE id = ?",
+	                 "iitii", attempts,
+	                 now + store_retry_delay((uint32_t)attempts), error,
+	                 (int64_t)(permanent ? STORE_OUTBOX_FAILED
+	                                     : STORE_OUTBOX_QUEUED),
+	                 outbox_id);
+}
+
+int
+store_outbox_count(struct store *st, int64_t account_id,
+                   enum store_outbox_state state, uint64_t *count_r,
+                   const char **error_r)
+{
+	int64_t count = 0;
+
+	if (store_int(st, &count, error_r,
+	              "SELECT count(*) FROM outbox"
+	              " WHERE (?1 = 0 OR account = ?1) AND state = ?2",
+	              "ii", account_id, (int64_t)state) < 0)
+		return -1;
+	*count_r = (uint64_t)count;
+	return 0;
+}

@@ -1,0 +1,210 @@
+/*
+ * The schema and its migrations. PRAGMA user_version is the version of a
+ * file; each step below brings it from version - 1 to version in one
+ * transaction. docs/replica.md describes every table.
+ */
+#include "store-private.h"
+
+#include <stdio.h>
+
+static const char store_schema_v1[] =
+        /* Values of the whole replica, such as the last UIDVALIDITY. */
+        "CREATE TABLE meta("
+        " name TEXT PRIMARY KEY,"
+        " value INTEGER NOT NULL) WITHOUT ROWID;"
+
+        "CREATE TABLE accounts("
+        " id INTEGER PRIMARY KEY,"
+        " api_id TEXT NOT NULL UNIQUE,"
+        " email TEXT NOT NULL UNIQUE,"
+        " feed_state TEXT);"
+
+        "CREATE TABLE sync_state("
+        " account INTEGER NOT NULL"
+        "  REFERENCES accounts(id) ON DELETE CASCADE,"
+        " name TEXT NOT NULL,"
+        " value TEXT NOT NULL,"
+        " PRIMARY KEY(account, name)) WITHOUT ROWID;"
+
+        "CREATE TABLE mailboxes("
+        " id INTEGER PRIMARY KEY,"
+        " account INTEGER NOT NULL"
+        "  REFERENCES accounts(id) ON DELETE CASCADE,"
+        " remote_id TEXT,"
+        " name TEXT NOT NULL,"
+        " parent INTEGER REFERENCES mailboxes(id),"
+        " role TEXT,"
+        " uidvalidity INTEGER NOT NULL"
+        "  CHECK(uidvalidity BETWEEN 1 AND 4294967295),"
+        " uidnext INTEGER NOT NULL DEFAULT 1"
+        "  CHECK(uidnext BETWEEN 1 AND 4294967296),"
+        " highestmodseq INTEGER NOT NULL DEFAULT 1"
+        "  CHECK(highestmodseq >= 1),"
+        " subscribed INTEGER NOT NULL DEFAULT 1);"
+        "CREATE UNIQUE INDEX mailboxes_remote ON mailboxes(account, remote_id);"
+        "CREATE UNIQUE INDEX mailboxes_name"
+        " ON mailboxes(account, ifnull(parent, 0), name);"
+        "CREATE UNIQUE INDEX mailboxes_role ON mailboxes(account, role);"
+        "CREATE INDEX mailboxes_parent ON mailboxes(parent);"
+
+        "CREATE TABLE messages("
+        " id INTEGER PRIMARY KEY,"
+        " account INTEGER NOT NULL"
+        "  REFERENCES accounts(id) ON DELETE CASCADE,"
+        " remote_id TEXT,"
+        " blob_id TEXT,"
+        " size INTEGER NOT NULL,"
+        " received_at INTEGER NOT NULL,"
+        " summary BLOB,"
+        " key_packet BLOB,"
+        " keywords TEXT NOT NULL DEFAULT '',"
+        " cache BLOB,"
+        " body_cached INTEGER NOT NULL DEFAULT 0);"
+        "CREATE UNIQUE INDEX messages_remote ON messages(account, remote_id);"
+
+        "CREATE TABLE mailbox_messages("
+        " mailbox INTEGER NOT NULL"
+        "  REFERENCES mailboxes(id) ON DELETE CASCADE,"
+        " uid INTEGER NOT NULL CHECK(uid BETWEEN 1 AND 4294967295),"
+        " message INTEGER NOT NULL"
+        "  REFERENCES messages(id) ON DELETE CASCADE,"
+        " modseq INTEGER NOT NULL,"
+        " deleted INTEGER NOT NULL DEFAULT 0,"
+        " PRIMARY KEY(mailbox, uid),"
+        " UNIQUE(mailbox, message)) WITHOUT ROWID;"
+        "CREATE INDEX mailbox_messages_modseq"
+        " ON mailbox_messages(mailbox, modseq);"
+        "CREATE INDEX mailbox_messages_message ON mailbox_messages(message);"
+
+        "CREATE TABLE expunged("
+        " mailbox INTEGER NOT NULL"
+        "  REFERENCES mailboxes(id) ON DELETE CASCADE,"
+        " uid INTEGER NOT NULL,"
+        " modseq INTEGER NOT NULL,"
+        " PRIMARY KEY(mailbox, uid)) WITHOUT ROWID;"
+        "CREATE INDEX expunged_modseq ON expunged(mailbox, modseq);"
+
+        /* Pieces of at most STORE_BODY_CHUNK bytes, at byte pos. */
+        "CREATE TABLE bodies("
+        " message INTEGER NOT NULL"
+        "  REFERENCES messages(id) ON DELETE CASCADE,"
+        " pos INTEGER NOT NULL,"
+        " data BLOB NOT NULL,"
+        " PRIMARY KEY(message, pos));"
+
+        "CREATE TABLE op_queue("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " account INTEGER NOT NULL"
+        "  REFERENCES accounts(id) ON DELETE CASCADE,"
+        " kind TEXT NOT NULL,"
+        " payload TEXT NOT NULL,"
+        " idempotency_key TEXT NOT NULL UNIQUE,"
+        " created_at INTEGER NOT NULL,"
+        " attempts INTEGER NOT NULL DEFAULT 0,"
+        " next_at INTEGER NOT NULL,"
+        " last_error TEXT);"
+        "CREATE INDEX op_queue_account ON op_queue(account, id);"
+
+        "CREATE TABLE outbox("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " account INTEGER NOT NULL"
+        "  REFERENCES accounts(id) ON DELETE CASCADE,"
+        " queue_id TEXT NOT NULL UNIQUE,"
+        " sender TEXT NOT NULL,"
+        " recipients TEXT NOT NULL,"
+        " sealed_key BLOB NOT NULL,"
+        " size INTEGER NOT NULL DEFAULT 0,"
+        " state INTEGER NOT NULL DEFAULT 0,"
+        " created_at INTEGER NOT NULL,"
+        " attempts INTEGER NOT NULL DEFAULT 0,"
+        " next_at INTEGER NOT NULL,"
+        " last_error TEXT);"
+        "CREATE INDEX outbox_due ON outbox(state, next_at);"
+        "CREATE INDEX outbox_account ON outbox(account);"
+
+        "CREATE TABLE outbox_bodies("
+        " outbox INTEGER NOT NULL"
+        "  REFERENCES outbox(id) ON DELETE CASCADE,"
+        " pos INTEGER NOT NULL,"
+        " data BLOB NOT NULL,"
+        " PRIMARY KEY(outbox, pos));";
+
+struct store_migration {
+	int version;
+	const char *sql;
+};
+
+/* In order; the last one's version is STORE_SCHEMA_VERSION. */
+static const struct store_migration store_migrations[] = {
+        {1, store_schema_v1},
+};
+
+_Static_assert(SB_N_ELEMENTS(store_migrations) == STORE_SCHEMA_VERSION,
+               "one migration step per schema version");
+
+static int SB_WUR
+store_user_version(struct store *st, int64_t *version_r, const char **error_r)
+{
+	if (store_int(st, version_r, error_r, "PRAGMA user_version", "") <= 0)
+		return store_fail_db(st, error_r,
+		                     "cannot read the schema "
+		                     "version of the replica");
+	return 0;
+}
+
+/* Runs one step in a transaction, unless another connection just did. */
+static int SB_WUR
+store_migrate_step(struct store *st, const struct store_migration *m,
+                   const char **error_r)
+{
+	char pragma[64], why[sizeof(st->error)];
+	int64_t version;
+	size_t mark;
+	int ret = 0;
+
+	if (store_tx_start(st, &mark, error_r) < 0)
+		return -1;
+	if (store_user_version(st, &version, error_r) < 0)
+		ret = -1;
+	else if (version < m->version) {
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version=%d",
+		         m->version);
+		if (store_exec(st, m->sql, error_r) < 0 ||
+		    store_exec(st, pragma, error_r) < 0) {
+			snprintf(why, sizeof(why), "%s", *error_r);
+			ret = store_fail(st, error_r,
+			                 "cannot upgrade the replica to "
+			                 "version %d: %s",
+			                 m->version, why);
+		}
+	}
+	return store_tx_end(st, mark, ret, error_r);
+}
+
+int
+store_migrate(struct store *st, const char *path, const char **error_r)
+{
+	int64_t version;
+	size_t i;
+
+	if (store_user_version(st, &version, error_r) < 0)
+		return -1;
+	if (version > STORE_SCHEMA_VERSION) {
+		return store_fail(st, error_r,
+		                  "the replica %s has schema version %lld, "
+		                  "newer than this program's %d: it was "
+		                  "written by a newer Saltbridge; upgrade, or "
+		                  "move the file away to sync again",
+		                  path, (long long)version,
+		                  STORE_SCHEMA_VERSION);
+	}
+	if (store_exec(st, "PRAGMA journal_mode=WAL", error_r) < 0)
+		return -1;
+	for (i = 0; i < SB_N_ELEMENTS(store_migrations); i++) {
+		if (store_migrations[i].version <= version)
+			continue;
+		if (store_migrate_step(st, &store_migrations[i], error_r) < 0)
+			return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,500 @@
+/*
+ * The local replica: one SQLite file that holds what the IMAP and SMTP
+ * servers serve, and change notifications for the sessions that watch it.
+ * docs/replica.md describes the schema and the rules kept here.
+ *
+ * Threads: one struct store_hub per process, shared; one struct store
+ * (an SQLite connection) per thread, never shared.
+ *
+ * Errors: fallible functions return 0 / -1 (lookups 1 found / 0 not found /
+ * -1), and set *error_r to a message that stays valid until the next call
+ * on the same connection.
+ *
+ * Transactions: every writing function runs in a transaction of its own,
+ * or, between store_begin() and store_commit(), inside the caller's. A
+ * function that fails inside the caller's transaction has undone its own
+ * part (it runs in a savepoint); the caller decides whether to commit the
+ * rest or roll back.
+ *
+ * The store never sees plaintext message content: bodies, summaries and
+ * key packets are the service's ciphertext, and the `cache` column holds
+ * bytes the caller has sealed with the account's cache key.
+ */
+#ifndef STORE_H
+#define STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/compiler.h"
+
+/* The schema version this code writes (PRAGMA user_version). */
+#define STORE_SCHEMA_VERSION 1
+/* How long a connection waits for another one's write lock. */
+#define STORE_BUSY_TIMEOUT_MS 10000
+/* Bodies are stored and read back in pieces of at most this size. */
+#define STORE_BODY_CHUNK (128 * 1024)
+/* Keywords of one message: at most this many, each at most this long. */
+#define STORE_MAX_KEYWORDS    100
+#define STORE_MAX_KEYWORD_LEN 64
+
+struct store_hub;
+struct store;
+struct store_sub;
+
+/* ---- Hub, connections, transactions ---- */
+
+struct store_hub *store_hub_new(void);
+/* All subscriptions must have been ended first. */
+void store_hub_free(struct store_hub **hub);
+
+/*
+ * Opens a connection to the replica at path, creating it if needed: WAL,
+ * synchronous=FULL, a busy timeout, foreign keys on, and the schema brought
+ * up to STORE_SCHEMA_VERSION. A file written by a newer version is refused
+ * and left as it is. hub may be NULL (nobody is notified).
+ */
+int store_open(const char *path, struct store_hub *hub, struct store **st_r,
+               const char **error_r) SB_WUR;
+/* Rolls back an open transaction, closes, and sets *st to NULL. */
+void store_close(struct store **st);
+
+/* BEGIN IMMEDIATE: takes the write lock now, waiting up to the timeout. */
+int store_begin(struct store *st, const char **error_r) SB_WUR;
+/*
+ * Commits, then wakes the subscribers of every mailbox the transaction
+ * changed. On failure everything is rolled back.
+ */
+int store_commit(struct store *st, const char **error_r) SB_WUR;
+/* Undoes the transaction; nobody is notified. */
+void store_rollback(struct store *st);
+
+/* "ok", or what PRAGMA integrity_check found (malloc'd, free() it). */
+int store_integrity_check(struct store *st, char **result_r,
+                          const char **error_r) SB_WUR;
+
+/* ---- Change notifications ---- */
+
+/*
+ * Subscribes to the changes of a mailbox (0: of every mailbox). The
+ * eventfd of the subscription (store_sub_fd) becomes readable after each
+ * commit that changed the mailbox: a message added, expunged, a flag or
+ * the mailbox itself changed or deleted. The subscriber then asks the store
+ * what changed (by modseq, store_mailbox_fetch and store_mailbox_vanished)
+ * and calls sb_event_drain() on the fd. Signals add up into one wake-up.
+ */
+int store_subscribe(struct store_hub *hub, int64_t mailbox_id,
+                    struct store_sub **sub_r, const char **error_r) SB_WUR;
+int store_sub_fd(const struct store_sub *sub);
+void store_unsubscribe(struct store_hub *hub, struct store_sub **sub);
+
+/* ---- Accounts and sync state ---- */
+
+struct store_account {
+	int64_t id;
+	char *api_id;
+	char *email;      /* lower case */
+	char *feed_state; /* the change feed's state string; NULL before */
+};
+
+void store_account_free_contents(struct store_account *a);
+
+int store_account_add(struct store *st, const char *api_id, const char *email,
+                      int64_t *id_r, const char **error_r) SB_WUR;
+/* Removes the account and everything it has in the replica. */
+int store_account_remove(struct store *st, int64_t account_id,
+                         const char **error_r) SB_WUR;
+/* 1 found, 0 not, -1 error. email is compared in lower case. */
+int store_account_find_email(struct store *st, const char *email,
+                             struct store_account *a_r,
+                             const char **error_r) SB_WUR;
+int store_account_find_api_id(struct store *st, const char *api_id,
+                              struct store_account *a_r,
+                              const char **error_r) SB_WUR;
+int store_account_set_feed_state(struct store *st, int64_t account_id,
+                                 const char *state,
+                                 const char **error_r) SB_WUR;
+
+/* Named values of the sync engine (phase, page cursor, ...). */
+int store_sync_set(struct store *st, int64_t account_id, const char *name,
+                   const char *value, const char **error_r) SB_WUR;
+/* 1 and a malloc'd *value_r, 0 when unset, -1 on error. */
+int store_sync_get(struct store *st, int64_t account_id, const char *name,
+                   char **value_r, const char **error_r) SB_WUR;
+int store_sync_unset(struct store *st, int64_t account_id, const char *name,
+                     const char **error_r) SB_WUR;
+
+/* ---- Mailboxes ---- */
+
+/* IMAP hierarchy separator: names never contain it. */
+#define STORE_MAILBOX_SEP '/'
+
+struct store_mailbox {
+	int64_t id;
+	int64_t account_id;
+	char *remote_id;   /* NULL until the service made it */
+	char *name;        /* this level's name */
+	char *path;        /* the full name: parents' names joined by '/' */
+	int64_t parent_id; /* 0 at the top */
+	char *role;        /* inbox, sent, ...; NULL */
+	uint32_t uidvalidity;
+	uint32_t uidnext;
+	uint64_t highestmodseq;
+	bool subscribed;
+};
+
+struct store_mailbox_status {
+	uint32_t messages;
+	uint32_t unseen;  /* without $seen */
+	uint32_t deleted; /* with this mailbox's \Deleted */
+	uint32_t uidnext;
+	uint32_t uidvalidity;
+	uint64_t highestmodseq;
+};
+
+void store_mailbox_free_contents(struct store_mailbox *mb);
+void store_mailbox_list_free(struct store_mailbox **list, size_t count);
+
+/* A mailbox made by a client here; remote_id stays NULL. */
+int store_mailbox_create(struct store *st, int64_t account_id,
+                         int64_t parent_id, const char *name, int64_t *id_r,
+                         const char **error_r) SB_WUR;
+/*
+ * Creates or updates the mailbox the service knows as remote_id. The
+ * parent (parent_remote_id, NULL at the top) must be known already.
+ */
+int store_mailbox_upsert_remote(struct store *st, int64_t account_id,
+                                const char *remote_id, const char *name,
+                                const char *parent_remote_id, const char *role,
+                                int64_t *id_r, const char **error_r) SB_WUR;
+/* Records the id the service gave a mailbox made here. */
+int store_mailbox_set_remote_id(struct store *st, int64_t mailbox_id,
+                                const char *remote_id,
+                                const char **error_r) SB_WUR;
+/* Renames and/or moves; UIDs and UIDVALIDITY stay. */
+int store_mailbox_rename(struct store *st, int64_t mailbox_id,
+                         int64_t new_parent_id, const char *new_name,
+                         const char **error_r) SB_WUR;
+int store_mailbox_set_subscribed(struct store *st, int64_t mailbox_id,
+                                 bool subscribed, const char **error_r) SB_WUR;
+/*
+ * Deletes a mailbox without children: its entries go, and messages left in
+ * no mailbox are deleted with their bodies.
+ */
+int store_mailbox_delete(struct store *st, int64_t mailbox_id,
+                         const char **error_r) SB_WUR;
+/* The account's mailboxes sorted by path (malloc'd array). */
+int store_mailbox_list(struct store *st, int64_t account_id,
+                       struct store_mailbox **list_r, size_t *count_r,
+                       const char **error_r) SB_WUR;
+/* Lookups: 1 found, 0 not, -1 error. */
+int store_mailbox_get(struct store *st, int64_t mailbox_id,
+                      struct store_mailbox *mb_r, const char **error_r) SB_WUR;
+int store_mailbox_find_path(struct store *st, int64_t account_id,
+                            const char *path, struct store_mailbox *mb_r,
+                            const char **error_r) SB_WUR;
+int store_mailbox_find_role(struct store *st, int64_t account_id,
+                            const char *role, struct store_mailbox *mb_r,
+                            const char **error_r) SB_WUR;
+int store_mailbox_find_remote(struct store *st, int64_t account_id,
+                              const char *remote_id, struct store_mailbox *mb_r,
+                              const char **error_r) SB_WUR;
+int store_mailbox_status(struct store *st, int64_t mailbox_id,
+                         struct store_mailbox_status *status_r,
+                         const char **error_r) SB_WUR;
+
+/* ---- Messages ---- */
+
+struct store_message {
+	int64_t id;
+	int64_t account_id;
+	char *remote_id; /* NULL until the service has it */
+	char *blob_id;   /* NULL until uploaded */
+	uint64_t size;   /* of the body ciphertext */
+	int64_t received_at;
+	/* The service's ciphertext, as it sent them. */
+	void *summary;
+	size_t summary_len;
+	void *key_packet;
+	size_t key_packet_len;
+	char *keywords; /* sorted, lower case, space-separated */
+	bool body_cached;
+};
+
+void store_message_free_contents(struct store_message *m);
+
+/*
+ * Adds a message (fields of m but id and body_cached) to `count` mailboxes
+ * (at least one): each gives it its next UID and a new modseq. keywords
+ * may be in any order and case; they are normalised.
+ */
+int store_message_add(struct store *st, const struct store_message *m,
+                      const int64_t *mailbox_ids, size_t count, int64_t *id_r,
+                      const char **error_r) SB_WUR;
+/* Lookups: 1 found, 0 not, -1 error. */
+int store_message_get(struct store *st, int64_t message_id,
+                      struct store_message *m_r, const char **error_r) SB_WUR;
+int store_message_find_remote(struct store *st, int64_t account_id,
+                              const char *remote_id, struct store_message *m_r,
+                              const char **error_r) SB_WUR;
+int store_message_set_remote(struct store *st, int64_t message_id,
+                             const char *remote_id, const char *blob_id,
+                             const char **error_r) SB_WUR;
+/*
+ * Replaces the keywords; when they change, the message gets a new modseq in
+ * every mailbox that holds it.
+ */
+int store_message_set_keywords(struct store *st, int64_t message_id,
+                               const char *keywords,
+                               const char **error_r) SB_WUR;
+/* Adds and removes keywords (each a space-separated list, may be NULL). */
+int store_message_change_keywords(struct store *st, int64_t message_id,
+                                  const char *add, const char *remove,
+                                  const char **error_r) SB_WUR;
+/*
+ * Makes the message's mailboxes exactly these: it is added to the new ones
+ * and expunged from the others. count 0 deletes the message.
+ */
+int store_message_set_mailboxes(struct store *st, int64_t message_id,
+                                const int64_t *mailbox_ids, size_t count,
+                                const char **error_r) SB_WUR;
+/* Expunges the message from every mailbox and deletes it. */
+int store_message_delete(struct store *st, int64_t message_id,
+                         const char **error_r) SB_WUR;
+/* The opaque, caller-sealed cache blob. get appends to out; none: 0. */
+int store_message_cache_get(struct store *st, int64_t message_id,
+                            struct sb_buf *out, const char **error_r) SB_WUR;
+int store_message_cache_set(struct store *st, int64_t message_id,
+                            const void *data, size_t len,
+                            const char **error_r) SB_WUR;
+
+/* Normalises a keyword list: lower case, sorted, no duplicates. */
+int store_keywords_normalize(const char *in, char **out_r,
+                             const char **error_r) SB_WUR;
+
+/* ---- A mailbox's messages: UIDs, flags, modseq ---- */
+
+struct store_entry {
+	uint32_t uid;
+	uint64_t modseq;
+	int64_t message_id;
+	bool deleted;          /* this mailbox's \Deleted */
+	const char *keywords;  /* valid during the callback only */
+	const char *remote_id; /* likewise; NULL */
+	uint64_t size;
+	int64_t received_at;
+	bool body_cached;
+};
+
+/* Returns 0 to go on, 1 to stop, -1 to fail (error_r then set). */
+typedef int store_entry_fn(void *ctx, const struct store_entry *e,
+                           const char **error_r);
+/* Called with each expunged UID in order. Same returns. */
+typedef int store_uid_fn(void *ctx, uint32_t uid, const char **error_r);
+
+/*
+ * Copies a message into a mailbox: a new UID and modseq there. One already
+ * in the mailbox keeps its UID, which is returned.
+ */
+int store_mailbox_add_message(struct store *st, int64_t mailbox_id,
+                              int64_t message_id, uint32_t *uid_r,
+                              const char **error_r) SB_WUR;
+/*
+ * Expunges the message from the mailbox (the UID is recorded for QRESYNC
+ * with a new modseq); a message then in no mailbox is deleted.
+ */
+int store_mailbox_remove_message(struct store *st, int64_t mailbox_id,
+                                 int64_t message_id,
+                                 const char **error_r) SB_WUR;
+/* Moves: added to `to` first, then expunged from `from`. */
+int store_mailbox_move_message(struct store *st, int64_t from, int64_t to,
+                               int64_t message_id, uint32_t *uid_r,
+                               const char **error_r) SB_WUR;
+/* Sets or clears this mailbox's \Deleted on a UID: a new modseq if changed. */
+int store_mailbox_set_deleted(struct store *st, int64_t mailbox_id,
+                              uint32_t uid, bool deleted,
+                              const char **error_r) SB_WUR;
+/* Expunges every UID of the mailbox that has \Deleted. */
+int store_mailbox_expunge_deleted(struct store *st, int64_t mailbox_id,
+                                  const char **error_r) SB_WUR;
+/*
+ * Calls fn for each message of the mailbox with a UID in [uid_lo, uid_hi]
+ * and a modseq above changedsince (0: all), in UID order. The callback must
+ * not write to this mailbox.
+ */
+int store_mailbox_fetch(struct store *st, int64_t mailbox_id, uint32_t uid_lo,
+                        uint32_t uid_hi, uint64_t changedsince,
+                        store_entry_fn *fn, void *ctx,
+                        const char **error_r) SB_WUR;
+/* The UIDs expunged with a modseq above `since`, in order (VANISHED). */
+int store_mailbox_vanished(struct store *st, int64_t mailbox_id, uint64_t since,
+                           store_uid_fn *fn, void *ctx,
+                           const char **error_r) SB_WUR;
+/*
+ * All UIDs of the mailbox in order: sequence number n is (*uids_r)[n - 1].
+ * *uids_r is malloc'd (NULL when empty).
+ */
+int store_mailbox_uids(struct store *st, int64_t mailbox_id, uint32_t **uids_r,
+                       size_t *count_r, const char **error_r) SB_WUR;
+
+/* ---- Resync ("cannot calculate changes") ---- */
+
+/*
+ * store_resync_begin, then store_resync_keep for every message id the
+ * service lists now, then store_resync_finish: messages of the account
+ * known to the service but not listed are expunged everywhere and deleted.
+ * Kept messages keep their UIDs; UIDVALIDITY does not change. Messages
+ * not yet on the service (remote id NULL) are kept. The list of kept ids
+ * lives on this connection only, so the steps need not share one
+ * transaction.
+ */
+int store_resync_begin(struct store *st, const char **error_r) SB_WUR;
+int store_resync_keep(struct store *st, const char *remote_id,
+                      const char **error_r) SB_WUR;
+int store_resync_finish(struct store *st, int64_t account_id, size_t *removed_r,
+                        const char **error_r) SB_WUR;
+
+/* ---- Bodies: the service's ciphertext, by pieces ---- */
+
+struct store_body_writer;
+
+/*
+ * Starts or resumes storing a message's body. The writer appends at
+ * store_body_writer_offset(), the length already stored, so a download cut
+ * short resumes from there. Every STORE_BODY_CHUNK bytes are committed as
+ * one piece; only one chunk is ever held in memory.
+ */
+int store_body_write_begin(struct store *st, int64_t message_id,
+                           struct store_body_writer **w_r,
+                           const char **error_r) SB_WUR;
+uint64_t store_body_writer_offset(const struct store_body_writer *w);
+int store_body_write_chunk(struct store_body_writer *w, const void *data,
+                           size_t len, const char **error_r) SB_WUR;
+/*
+ * Stores what is left and checks the length against the message's size:
+ * only then is the body marked as cached. Frees the writer either way.
+ */
+int store_body_write_end(struct store_body_writer **w,
+                         const char **error_r) SB_WUR;
+/* Frees the writer; the pieces committed so far stay for a resume. */
+void store_body_write_abort(struct store_body_writer **w);
+
+/* Receives up to STORE_BODY_CHUNK bytes at a time. 0 or -1 (stops). */
+typedef int store_sink_fn(void *ctx, const void *data, size_t len,
+                          const char **error_r);
+
+/* Sends bytes [offset, offset + max) of the body (max: UINT64_MAX all). */
+int store_body_read(struct store *st, int64_t message_id, uint64_t offset,
+                    uint64_t max, store_sink_fn *sink, void *ctx,
+                    const char **error_r) SB_WUR;
+/* Drops a cached body (it can be downloaded again). */
+int store_body_drop(struct store *st, int64_t message_id,
+                    const char **error_r) SB_WUR;
+
+/* ---- The op queue: local changes to replay to the service ---- */
+
+struct store_op {
+	int64_t id;
+	int64_t account_id;
+	char *kind;
+	char *payload;         /* the caller's JSON */
+	char *idempotency_key; /* 32 hex digits, made by the store */
+	int64_t created_at;
+	uint32_t attempts;
+	int64_t next_at;
+	char *last_error; /* NULL */
+};
+
+void store_op_free_contents(struct store_op *op);
+
+int store_op_push(struct store *st, int64_t account_id, const char *kind,
+                  const char *payload, int64_t now, int64_t *id_r,
+                  const char **error_r) SB_WUR;
+/*
+ * The next op to replay (account_id 0: of any account): the oldest op of
+ * an account, when it is due at `now`. An account's ops replay in order,
+ * so one waiting for a retry holds back the ones behind it.
+ * 1 found, 0 none due, -1 error.
+ */
+int store_op_peek(struct store *st, int64_t account_id, int64_t now,
+                  struct store_op *op_r, const char **error_r) SB_WUR;
+/* Replayed: removes it. */
+int store_op_done(struct store *st, int64_t op_id, const char **error_r) SB_WUR;
+/* Failed for now: attempts + 1, retried after store_retry_delay(). */
+int store_op_failed(struct store *st, int64_t op_id, int64_t now,
+                    const char *error, const char **error_r) SB_WUR;
+int store_op_count(struct store *st, int64_t account_id, uint64_t *count_r,
+                   const char **error_r) SB_WUR;
+/* Seconds before retry number `attempts`: 5 s doubling up to one hour. */
+int64_t store_retry_delay(uint32_t attempts);
+
+/*
+ * Local-first keyword change: applies it to the replica and queues the op
+ * (kind, payload) that replays it, in one transaction.
+ */
+int store_local_change_keywords(struct store *st, int64_t message_id,
+                                const char *add, const char *remove,
+                                const char *op_kind, const char *op_payload,
+                                int64_t now, int64_t *op_id_r,
+                                const char **error_r) SB_WUR;
+
+/* ---- The outbox: mail accepted by SMTP, not yet submitted ---- */
+
+enum store_outbox_state {
+	STORE_OUTBOX_RECEIVING = 0, /* body being written */
+	STORE_OUTBOX_QUEUED = 1,    /* complete: to submit */
+	STORE_OUTBOX_FAILED = 2,    /* given up; kept for the user */
+};
+
+struct store_outbox {
+	int64_t id;
+	int64_t account_id;
+	char *queue_id; /* said in the 250 reply */
+	char *sender;
+	char *recipients; /* one address per line */
+	void *sealed_key;
+	size_t sealed_key_len;
+	uint64_t size; /* of the body ciphertext */
+	enum store_outbox_state state;
+	uint32_t attempts;
+	int64_t next_at;
+	char *last_error;
+};
+
+void store_outbox_free_contents(struct store_outbox *o);
+
+/*
+ * Adds a message in state RECEIVING; its ciphertext body then goes
+ * through store_outbox_write_begin and store_body_write_chunk/end, and
+ * write_end makes it QUEUED (after which the 250 may be sent).
+ */
+int store_outbox_add(struct store *st, int64_t account_id, const char *queue_id,
+                     const char *sender, const char *recipients,
+                     const void *sealed_key, size_t sealed_key_len, int64_t now,
+                     int64_t *id_r, const char **error_r) SB_WUR;
+int store_outbox_write_begin(struct store *st, int64_t outbox_id,
+                             struct store_body_writer **w_r,
+                             const char **error_r) SB_WUR;
+int store_outbox_read(struct store *st, int64_t outbox_id, uint64_t offset,
+                      uint64_t max, store_sink_fn *sink, void *ctx,
+                      const char **error_r) SB_WUR;
+/* The QUEUED messages due at `now`, oldest first (malloc'd array). */
+int store_outbox_list_due(struct store *st, int64_t now,
+                          struct store_outbox **list_r, size_t *count_r,
+                          const char **error_r) SB_WUR;
+void store_outbox_list_free(struct store_outbox **list, size_t count);
+/* Submitted: removes the message and its body. */
+int store_outbox_sent(struct store *st, int64_t outbox_id,
+                      const char **error_r) SB_WUR;
+/* Failed: retried later, or FAILED for good when `permanent`. */
+int store_outbox_failed(struct store *st, int64_t outbox_id, int64_t now,
+                        const char *error, bool permanent,
+                        const char **error_r) SB_WUR;
+/* Messages in a state (account 0: all accounts). */
+int store_outbox_count(struct store *st, int64_t account_id,
+                       enum store_outbox_state state, uint64_t *count_r,
+                       const char **error_r) SB_WUR;
+
+#endif

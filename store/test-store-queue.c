@@ -1,0 +1,282 @@
+/* The op queue, local-first writes, and the outbox. */
+#include <string.h>
+
+#include "test-store-util.h"
+
+static void
+test_op_queue(void)
+{
+	struct store *st = test_store_open(test_store_path("ops"));
+	int64_t a = test_store_account(st, "a@x.org");
+	int64_t b = test_store_account(st, "b@x.org");
+	int64_t a1, a2, b1;
+	struct store_op op;
+	const char *error;
+	uint64_t count;
+	char key[40];
+
+	TEST_EQ_INT(
+	        store_op_push(st, a, "update", "{\"n\":1}", 100, &a1, &error),
+	        0);
+	TEST_EQ_INT(
+	        store_op_push(st, b, "update", "{\"n\":2}", 101, &b1, &error),
+	        0);
+	TEST_EQ_INT(
+	        store_op_push(st, a, "destroy", "{\"n\":3}", 102, &a2, &error),
+	        0);
+	TEST_EQ_INT(store_op_count(st, 0, &count, &error), 0);
+	TEST_EQ_UINT(count, 3);
+	TEST_EQ_INT(store_op_count(st, a, &count, &error), 0);
+	TEST_EQ_UINT(count, 2);
+
+	/* Nothing is due before it was made. */
+	TEST_EQ_INT(store_op_peek(st, 0, 99, &op, &error), 0);
+	/* Oldest first. */
+	TEST_EQ_INT(store_op_peek(st, 0, 200, &op, &error), 1);
+	TEST_EQ_INT(op.id, a1);
+	TEST_EQ_STR(op.kind, "update");
+	TEST_EQ_STR(op.payload, "{\"n\":1}");
+	TEST_EQ_UINT(strlen(op.idempotency_key), 32);
+	TEST_EQ_UINT(strspn(op.idempotency_key, "0123456789abcdef"), 32);
+	snprintf(key, sizeof(key), "%s", op.idempotency_key);
+	TEST_EQ_UINT(op.attempts, 0);
+	store_op_free_contents(&op);
+
+	/* A failure backs off, and holds back a's later op, not b's. */
+	TEST_EQ_INT(store_op_failed(st, a1, 200, "HTTP 503", &error), 0);
+	TEST_EQ_INT(store_op_peek(st, 0, 200, &op, &error), 1);
+	TEST_EQ_INT(op.id, b1);
+	store_op_free_contents(&op);
+	TEST_EQ_INT(store_op_peek(st, a, 200, &op, &error), 0);
+	TEST_EQ_INT(
+	        store_op_peek(st, a, 200 + store_retry_delay(1), &op, &error),
+	        1);
+	TEST_EQ_INT(op.id, a1);
+	TEST_EQ_UINT(op.attempts, 1);
+	TEST_EQ_STR(op.last_error, "HTTP 503");
+	/* The key stays the same across retries. */
+	TEST_EQ_STR(op.idempotency_key, key);
+	store_op_free_contents(&op);
+	TEST_EQ_INT(store_op_failed(st, a1, 300, "again", &error), 0);
+	TEST_EQ_INT(store_op_peek(st, a, 300 + store_retry_delay(2) - 1, &op,
+	                          &error),
+	            0);
+	TEST_EQ_INT(store_op_failed(st, 4242, 300, "x", &error), -1);
+
+	/* Done: the next op of the account comes up. */
+	TEST_EQ_INT(store_op_done(st, a1, &error), 0);
+	TEST_EQ_INT(store_op_peek(st, a, 300, &op, &error), 1);
+	TEST_EQ_INT(op.id, a2);
+	TEST_ASSERT(strcmp(op.idempotency_key, key) != 0);
+	store_op_free_contents(&op);
+	store_close(&st);
+}
+
+static void
+test_retry_delay(void)
+{
+	TEST_EQ_INT(store_retry_delay(0), 5);
+	TEST_EQ_INT(store_retry_delay(1), 5);
+	TEST_EQ_INT(store_retry_delay(2), 10);
+	TEST_EQ_INT(store_retry_delay(3), 20);
+	TEST_EQ_INT(store_retry_delay(30), 3600);
+	TEST_EQ_INT(store_retry_delay(UINT32_MAX), 3600);
+}
+
+static void
+test_local_first(void)
+{
+	struct store *st = test_store_open(test_store_path("local"));
+	int64_t acc = test_store_account(st, "l@x.org");
+	int64_t box = test_store_mailbox(st, acc, "INBOX");
+	int64_t m = test_store_message(st, acc, "m1", "", &box, 1);
+	struct store_mailbox_status s0, s;
+	struct store_message msg;
+	const char *error;
+	uint64_t count;
+	int64_t op;
+
+	TEST_EQ_INT(store_mailbox_status(st, box, &s0, &error), 0);
+	/* In a transaction rolled back: neither the change nor the op. */
+	TEST_EQ_INT(store_begin(st, &error), 0);
+	TEST_EQ_INT(store_local_change_keywords(st, m, "$seen", NULL, "update",
+	                                        "{}", 10, &op, &error),
+	            0);
+	store_rollback(st);
+	TEST_EQ_INT(store_message_get(st, m, &msg, &error), 1);
+	TEST_EQ_STR(msg.keywords, "");
+	store_message_free_contents(&msg);
+	TEST_EQ_INT(store_op_count(st, acc, &count, &error), 0);
+	TEST_EQ_UINT(count, 0);
+	TEST_EQ_INT(store_mailbox_status(st, box, &s, &error), 0);
+	TEST_EQ_UINT(s.highestmodseq, s0.highestmodseq);
+
+	/* A bad keyword: neither either. */
+	TEST_EQ_INT(store_local_change_keywords(st, m, "bad(", NULL, "update",
+	                                        "{}", 10, &op, &error),
+	            -1);
+	TEST_EQ_INT(store_op_count(st, acc, &count, &error), 0);
+	TEST_EQ_UINT(count, 0);
+
+	/* On its own: both. */
+	TEST_EQ_INT(store_local_change_keywords(st, m, "$seen", NULL, "update",
+	                                        "{\"m\":1}", 10, &op, &error),
+	            0);
+	TEST_EQ_INT(store_message_get(st, m, &msg, &error), 1);
+	TEST_EQ_STR(msg.keywords, "$seen");
+	store_message_free_contents(&msg);
+	TEST_EQ_INT(store_op_count(st, acc, &count, &error), 0);
+	TEST_EQ_UINT(count, 1);
+	TEST_EQ_INT(store_mailbox_status(st, box, &s, &error), 0);
+	TEST_EQ_UINT(s.highestmodseq, s0.highestmodseq + 1);
+	store_close(&st);
+}
+
+struct test_collect_body {
+	char data[64];
+	size_t len;
+};
+
+static int
+test_collect_sink(void *ctx, const void *data, size_t len, const char **error_r)
+{
+	struct test_collect_body *c = ctx;
+
+	if (c->len + len > sizeof(c->data)) {
+		*error_r = "too long";
+		return -1;
+	}
+	memcpy(c->data + c->len, data, len);
+	c->len += len;
+	return 0;
+}
+
+/* Two queued messages with their bodies: "ciphertext" and "". */
+static void
+test_outbox_fill(struct store *st, int64_t acc, int64_t *o1, int64_t *o2)
+{
+	struct store_body_writer *w;
+	struct store_outbox *list;
+	const char *error;
+	uint64_t count;
+	size_t n;
+
+	TEST_EQ_INT(store_outbox_add(st, acc, "Q1", "o@x.org",
+	                             "b@x.org\nc@y.net", "SBKP-sealed", 11, 50,
+	                             o1, &error),
+	            0);
+	/* Receiving: not due yet. */
+	TEST_EQ_INT(store_outbox_list_due(st, 100, &list, &n, &error), 0);
+	TEST_EQ_UINT(n, 0);
+	TEST_EQ_INT(store_outbox_count(st, acc, STORE_OUTBOX_RECEIVING, &count,
+	                               &error),
+	            0);
+	TEST_EQ_UINT(count, 1);
+	TEST_EQ_INT(store_outbox_write_begin(st, *o1, &w, &error), 0);
+	TEST_EQ_INT(store_body_write_chunk(w, "cipher", 6, &error), 0);
+	TEST_EQ_INT(store_body_write_chunk(w, "text", 4, &error), 0);
+	TEST_EQ_INT(store_body_write_end(&w, &error), 0);
+	/* Queued: the body can no longer change. */
+	TEST_EQ_INT(store_outbox_write_begin(st, *o1, &w, &error), -1);
+	TEST_EQ_INT(store_outbox_add(st, acc, "Q1", "o@x.org", "b@x.org", "k",
+	                             1, 51, o2, &error),
+	            -1);
+	TEST_EQ_INT(store_outbox_add(st, acc, "Q2", "o@x.org", "b@x.org", "k",
+	                             1, 51, o2, &error),
+	            0);
+	TEST_EQ_INT(store_outbox_write_begin(st, *o2, &w, &error), 0);
+	TEST_EQ_INT(store_body_write_end(&w, &error), 0);
+}
+
+static void
+test_outbox(void)
+{
+	struct store *st = test_store_open(test_store_path("outbox"));
+	int64_t acc = test_store_account(st, "o@x.org");
+	struct store_outbox *list;
+	struct test_collect_body c = {0};
+	const char *error;
+	int64_t o1, o2;
+	size_t n;
+
+	test_outbox_fill(st, acc, &o1, &o2);
+	TEST_EQ_INT(store_outbox_list_due(st, 100, &list, &n, &error), 0);
+	TEST_EQ_UINT(n, 2);
+	TEST_EQ_INT(list[0].id, o1);
+	TEST_EQ_STR(list[0].queue_id, "Q1");
+	TEST_EQ_STR(list[0].recipients, "b@x.org\nc@y.net");
+	TEST_EQ_MEM(list[0].sealed_key, list[0].sealed_key_len, "SBKP-sealed",
+	            11);
+	TEST_EQ_UINT(list[0].size, 10);
+	TEST_EQ_INT(list[0].state, STORE_OUTBOX_QUEUED);
+	TEST_EQ_INT(list[1].id, o2);
+	TEST_EQ_UINT(list[1].size, 0);
+	store_outbox_list_free(&list, n);
+	TEST_EQ_INT(store_outbox_read(st, o1, 0, UINT64_MAX, test_collect_sink,
+	                              &c, &error),
+	            0);
+	TEST_EQ_MEM(c.data, c.len, "ciphertext", 10);
+	store_close(&st);
+}
+
+static void
+test_outbox_retries(void)
+{
+	struct store *st = test_store_open(test_store_path("outbox2"));
+	int64_t acc = test_store_account(st, "o@x.org");
+	struct store_outbox *list;
+	struct test_collect_body c = {0};
+	const char *error;
+	uint64_t count;
+	int64_t o1, o2;
+	size_t n;
+
+	test_outbox_fill(st, acc, &o1, &o2);
+	/* A temporary failure waits; a permanent one stays for the user. */
+	TEST_EQ_INT(
+	        store_outbox_failed(st, o1, 100, "451 later", false, &error),
+	        0);
+	TEST_EQ_INT(store_outbox_failed(st, o2, 100, "550 no", true, &error),
+	            0);
+	TEST_EQ_INT(store_outbox_list_due(st, 100, &list, &n, &error), 0);
+	TEST_EQ_UINT(n, 0);
+	TEST_EQ_INT(store_outbox_list_due(st, 100 + store_retry_delay(1), &list,
+	                                  &n, &error),
+	            0);
+	TEST_EQ_UINT(n, 1);
+	TEST_EQ_UINT(list[0].attempts, 1);
+	TEST_EQ_STR(list[0].last_error, "451 later");
+	store_outbox_list_free(&list, n);
+	TEST_EQ_INT(
+	        store_outbox_count(st, 0, STORE_OUTBOX_FAILED, &count, &error),
+	        0);
+	TEST_EQ_UINT(count, 1);
+
+	/* Sent: gone with its body. */
+	TEST_EQ_INT(store_outbox_sent(st, o1, &error), 0);
+	TEST_EQ_INT(store_outbox_count(st, acc, STORE_OUTBOX_QUEUED, &count,
+	                               &error),
+	            0);
+	TEST_EQ_UINT(count, 0);
+	TEST_EQ_INT(store_outbox_read(st, o1, 0, UINT64_MAX, test_collect_sink,
+	                              &c, &error),
+	            0);
+	TEST_EQ_UINT(c.len, 0);
+	TEST_EQ_INT(store_outbox_failed(st, o1, 100, "x", false, &error), -1);
+	store_close(&st);
+}
+
+static const struct test_case cases[] = {
+        {"op queue order and backoff", test_op_queue},
+        {"retry delays", test_retry_delay},
+        {"local-first: change and op together", test_local_first},
+        {"outbox", test_outbox},
+        {"outbox retries and sending", test_outbox_retries},
+        {NULL, NULL},
+};
+
+int
+main(void)
+{
+	return test_run(cases);
+}

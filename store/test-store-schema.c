@@ -1,0 +1,232 @@
+/* The replica's file: migrations, the version check, transactions. */
+#include <sqlite3.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "test-store-util.h"
+
+static int64_t
+test_pragma_int(const char *path, const char *pragma)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *stmt = NULL;
+	int64_t value = -1;
+
+	TEST_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+	TEST_EQ_INT(sqlite3_prepare_v2(db, pragma, -1, &stmt, NULL), SQLITE_OK);
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		value = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+	return value;
+}
+
+static void
+test_store_fresh_and_reopen(void)
+{
+	const char *path = test_store_path("fresh");
+	struct store_account a;
+	const char *error;
+	struct store *st;
+	char *check;
+	int64_t id;
+
+	st = test_store_open(path);
+	TEST_EQ_INT(
+	        store_account_add(st, "acc1", "Alice@Example.org", &id, &error),
+	        0);
+	TEST_EQ_INT(store_integrity_check(st, &check, &error), 0);
+	TEST_EQ_STR(check, "ok");
+	free(check);
+	store_close(&st);
+	TEST_ASSERT(st == NULL);
+	TEST_EQ_INT(test_pragma_int(path, "PRAGMA user_version"),
+	            STORE_SCHEMA_VERSION);
+
+	/* Reopening migrates nothing and keeps the data. */
+	st = test_store_open(path);
+	TEST_EQ_INT(
+	        store_account_find_email(st, "alice@example.org", &a, &error),
+	        1);
+	TEST_EQ_INT(a.id, id);
+	TEST_EQ_STR(a.email, "alice@example.org");
+	TEST_ASSERT(a.feed_state == NULL);
+	store_account_free_contents(&a);
+	store_close(&st);
+	TEST_EQ_INT(test_pragma_int(path, "PRAGMA user_version"), 1);
+	/* The file stays in WAL mode. */
+	{
+		sqlite3 *db;
+		sqlite3_stmt *stmt;
+
+		TEST_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+		TEST_EQ_INT(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1,
+		                               &stmt, NULL),
+		            SQLITE_OK);
+		TEST_EQ_INT(sqlite3_step(stmt), SQLITE_ROW);
+		TEST_EQ_STR((const char *)sqlite3_column_text(stmt, 0), "wal");
+		sqlite3_finalize(stmt);
+		sqlite3_close(db);
+	}
+}
+
+static char *
+test_slurp(const char *path, size_t *len_r)
+{
+	return test_read_file(path, len_r);
+}
+
+static void
+test_store_newer_refused(void)
+{
+	const char *path = test_store_path("newer");
+	char wal[600];
+	struct store *st = NULL;
+	const char *error = NULL;
+	sqlite3 *db;
+	char *before, *after;
+	size_t before_len, after_len;
+	struct stat sb;
+
+	TEST_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+	TEST_EQ_INT(sqlite3_exec(db,
+	                         "CREATE TABLE future(x);"
+	                         "INSERT INTO future VALUES(42);"
+	                         "PRAGMA user_version=99;",
+	                         NULL, NULL, NULL),
+	            SQLITE_OK);
+	sqlite3_close(db);
+	before = test_slurp(path, &before_len);
+
+	TEST_EQ_INT(store_open(path, NULL, &st, &error), -1);
+	TEST_ASSERT(st == NULL);
+	TEST_ASSERT(error != NULL);
+	TEST_ASSERT(strstr(error, "version 99") != NULL);
+	TEST_ASSERT(strstr(error, "newer") != NULL);
+
+	after = test_slurp(path, &after_len);
+	TEST_EQ_MEM(before, before_len, after, after_len);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	TEST_ASSERT(stat(wal, &sb) < 0);
+	TEST_EQ_INT(test_pragma_int(path, "PRAGMA user_version"), 99);
+	free(before);
+	free(after);
+}
+
+static void
+test_store_not_a_database(void)
+{
+	const char *path = test_store_path("garbage");
+	struct store *st = NULL;
+	const char *error = NULL;
+	FILE *f = fopen(path, "w");
+
+	TEST_ASSERT(f != NULL);
+	fputs("this is not an SQLite file, not at all, no indeed\n", f);
+	fclose(f);
+	TEST_EQ_INT(store_open(path, NULL, &st, &error), -1);
+	TEST_ASSERT(error != NULL && strstr(error, "replica") != NULL);
+}
+
+static void
+test_store_transactions(void)
+{
+	struct store *st = test_store_open(test_store_path("tx"));
+	struct store_account a;
+	const char *error;
+	int64_t id, id2;
+
+	/* A rollback undoes everything. */
+	TEST_EQ_INT(store_begin(st, &error), 0);
+	TEST_EQ_INT(store_begin(st, &error), -1);
+	TEST_EQ_INT(store_account_add(st, "a1", "a@x.org", &id, &error), 0);
+	store_rollback(st);
+	TEST_EQ_INT(store_account_find_api_id(st, "a1", &a, &error), 0);
+	TEST_EQ_INT(store_commit(st, &error), -1);
+
+	/*
+	 * A failed operation inside a transaction undoes only itself: the
+	 * caller may still commit the rest.
+	 */
+	TEST_EQ_INT(store_begin(st, &error), 0);
+	TEST_EQ_INT(store_account_add(st, "a1", "a@x.org", &id, &error), 0);
+	TEST_EQ_INT(store_account_add(st, "a2", "A@x.org", &id2, &error), -1);
+	TEST_ASSERT(strstr(error, "already") != NULL);
+	TEST_EQ_INT(store_account_add(st, "a3", "c@x.org", &id2, &error), 0);
+	TEST_EQ_INT(store_commit(st, &error), 0);
+	TEST_EQ_INT(store_account_find_api_id(st, "a1", &a, &error), 1);
+	store_account_free_contents(&a);
+	TEST_EQ_INT(store_account_find_api_id(st, "a3", &a, &error), 1);
+	store_account_free_contents(&a);
+	TEST_EQ_INT(store_account_find_api_id(st, "a2", &a, &error), 0);
+
+	/* Feed state and sync values. */
+	{
+		char *value = NULL;
+
+		TEST_EQ_INT(store_account_set_feed_state(st, id, "s42", &error),
+		            0);
+		TEST_EQ_INT(store_account_set_feed_state(st, 999, "s", &error),
+		            -1);
+		TEST_EQ_INT(store_account_find_email(st, "A@X.ORG", &a, &error),
+		            1);
+		TEST_EQ_STR(a.feed_state, "s42");
+		store_account_free_contents(&a);
+		TEST_EQ_INT(store_sync_get(st, id, "phase", &value, &error), 0);
+		TEST_EQ_INT(store_sync_set(st, id, "phase", "bodies", &error),
+		            0);
+		TEST_EQ_INT(store_sync_set(st, id, "phase", "steady", &error),
+		            0);
+		TEST_EQ_INT(store_sync_get(st, id, "phase", &value, &error), 1);
+		TEST_EQ_STR(value, "steady");
+		free(value);
+		TEST_EQ_INT(store_sync_unset(st, id, "phase", &error), 0);
+		TEST_EQ_INT(store_sync_get(st, id, "phase", &value, &error), 0);
+	}
+	store_close(&st);
+}
+
+static void
+test_store_account_remove(void)
+{
+	struct store *st = test_store_open(test_store_path("remove"));
+	int64_t acc = test_store_account(st, "r@x.org");
+	int64_t box = test_store_mailbox(st, acc, "INBOX");
+	int64_t child, grandchild;
+	struct store_account a;
+	const char *error;
+	uint64_t count;
+	int64_t op;
+	char *check;
+
+	(void)test_store_message(st, acc, "m1", "", &box, 1);
+	TEST_EQ_INT(store_mailbox_create(st, acc, box, "c", &child, &error), 0);
+	TEST_EQ_INT(
+	        store_mailbox_create(st, acc, child, "g", &grandchild, &error),
+	        0);
+	TEST_EQ_INT(store_op_push(st, acc, "k", "{}", 1, &op, &error), 0);
+	TEST_EQ_INT(store_account_remove(st, acc, &error), 0);
+	TEST_EQ_INT(store_account_find_api_id(st, "r@x.org", &a, &error), 0);
+	TEST_EQ_INT(store_op_count(st, 0, &count, &error), 0);
+	TEST_EQ_UINT(count, 0);
+	TEST_EQ_INT(store_integrity_check(st, &check, &error), 0);
+	TEST_EQ_STR(check, "ok");
+	free(check);
+	store_close(&st);
+}
+
+static const struct test_case cases[] = {
+        {"fresh file and reopen", test_store_fresh_and_reopen},
+        {"newer schema refused, file untouched", test_store_newer_refused},
+        {"not a database", test_store_not_a_database},
+        {"transactions and savepoints", test_store_transactions},
+        {"account removal", test_store_account_remove},
+        {NULL, NULL},
+};
+
+int
+main(void)
+{
+	return test_run(cases);
+}
