@@ -1,0 +1,529 @@
+/* saltbridge: the command line. See docs/bridge.md. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "bridge/bridge.h"
+#include "common/alloc.h"
+#include "common/log.h"
+#include "crypto/crypto.h"
+
+/* The longest password read, in bytes. */
+#define PASSWORD_MAX 4096
+
+static const char usage_main[] =
+        "usage: saltbridge [--home DIR] [--log-level LEVEL] COMMAND ...\n"
+        "\n"
+        "A local IMAP and SMTP bridge to an end-to-end encrypted Salt Mail\n"
+        "service.\n"
+        "\n"
+        "commands:\n"
+        "  login [--api URL] [--ca-file FILE] [--password-stdin]\n"
+        "        [--new-password] EMAIL\n"
+        "                        log an account in and make its bridge\n"
+        "                        password\n"
+        "  logout EMAIL          end the account's session and remove its\n"
+        "                        local data\n"
+        "  accounts [--json]     list the accounts with their client\n"
+        "                        settings\n"
+        "  info [--json] [EMAIL] show what a mail client needs: hosts,\n"
+        "                        ports, security, username, bridge password\n"
+        "\n"
+        "options:\n"
+        "  --home DIR            keep everything under DIR (default: the\n"
+        "                        XDG folders, ~/.config/saltbridge and\n"
+        "                        ~/.local/share/saltbridge)\n"
+        "  --log-level LEVEL     debug, info, warn or error (warn)\n"
+        "  --help                show this help\n"
+        "\n"
+        "Run 'saltbridge COMMAND --help' for a command's options. Exit\n"
+        "codes: 0 success, 1 failure, 2 wrong usage.\n";
+
+static const char usage_login[] =
+        "usage: saltbridge login [--api URL] [--ca-file FILE]\n"
+        "                        [--password-stdin] [--new-password] EMAIL\n"
+        "\n"
+        "Logs EMAIL in with its account password, asked for on the\n"
+        "terminal without echo, or read as one line from standard input\n"
+        "with --password-stdin. The password never leaves this machine:\n"
+        "only a key derived from it is sent. Mail clients then log in to\n"
+        "the bridge with EMAIL and a random bridge password, shown here\n"
+        "and by 'saltbridge info'.\n"
+        "\n"
+        "  --api URL          the service (https://...); default: the one\n"
+        "                     of the last login of EMAIL\n"
+        "  --ca-file FILE     trust the service's certificate from FILE\n"
+        "                     (PEM) instead of the system's CAs\n"
+        "  --password-stdin   read the password from standard input\n"
+        "  --new-password     make a new bridge password (a new login\n"
+        "                     keeps the old one)\n";
+
+static const char usage_logout[] =
+        "usage: saltbridge logout EMAIL\n"
+        "\n"
+        "Ends the account's session on the service and removes what this\n"
+        "bridge keeps of it: its keys, tokens, bridge password and local\n"
+        "copy of the mailbox. When the service cannot be reached the local\n"
+        "data is removed anyway, and a warning says so.\n";
+
+static const char usage_accounts[] =
+        "usage: saltbridge accounts [--json]\n"
+        "\n"
+        "Lists the accounts logged in, with the IMAP and SMTP settings and\n"
+        "the bridge password of each. --json prints the JSON described in\n"
+        "docs/bridge.md.\n";
+
+static const char usage_info[] =
+        "usage: saltbridge info [--json] [EMAIL]\n"
+        "\n"
+        "Shows what a mail client needs to connect to the bridge for EMAIL\n"
+        "(every account without it): IMAP and SMTP host, port, security,\n"
+        "username and bridge password. --json prints the JSON described\n"
+        "in docs/bridge.md.\n";
+
+/* Options every command takes as well as the global ones. */
+struct cli {
+	const char *home;
+	bool json;
+	bool password_stdin;
+	bool new_password;
+	const char *api_url;
+	const char *ca_file;
+};
+
+enum {
+	OPT_HOME = 256,
+	OPT_LOG_LEVEL,
+	OPT_JSON,
+	OPT_API,
+	OPT_CA_FILE,
+	OPT_PASSWORD_STDIN,
+	OPT_NEW_PASSWORD,
+	OPT_HELP,
+};
+
+/* Handles --home and --log-level; returns 2 on a bad value, else 0. */
+static int SB_WUR
+take_common(struct cli *c, int o, const char *arg)
+{
+	enum sb_log_level level;
+
+	if (o == OPT_HOME) {
+		c->home = arg;
+	} else if (o == OPT_LOG_LEVEL) {
+		if (sb_log_level_parse(arg, &level) != 0) {
+			fprintf(stderr, "saltbridge: unknown log level '%s'\n",
+			        arg);
+			return 2;
+		}
+		sb_log_set_level(level);
+	}
+	return 0;
+}
+
+/*
+ * Parses a command's options (the common ones included). Returns -1 to
+ * go on, or the exit code (0 after --help, 2 on a mistake).
+ */
+static int SB_WUR
+parse_command(struct cli *c, int argc, char **argv, const char *usage,
+              const struct option *opts)
+{
+	int o;
+
+	optind = 0;
+	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (o) {
+		case OPT_HOME:
+		case OPT_LOG_LEVEL:
+			if (take_common(c, o, optarg) != 0)
+				return 2;
+			break;
+		case OPT_JSON:
+			c->json = true;
+			break;
+		case OPT_API:
+			c->api_url = optarg;
+			break;
+		case OPT_CA_FILE:
+			c->ca_file = optarg;
+			break;
+		case OPT_PASSWORD_STDIN:
+			c->password_stdin = true;
+			break;
+		case OPT_NEW_PASSWORD:
+			c->new_password = true;
+			break;
+		case 'h':
+		case OPT_HELP:
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	return -1;
+}
+
+#define COMMON_OPTIONS                                                 \
+	{"home", required_argument, NULL, OPT_HOME},                   \
+	        {"log-level", required_argument, NULL, OPT_LOG_LEVEL}, \
+	{                                                              \
+		"help", no_argument, NULL, OPT_HELP                    \
+	}
+
+/* ---- Reading the password ---- */
+
+static int tty_fd = -1;
+static struct termios tty_saved;
+
+/* Puts the echo back when a signal ends the prompt; async-signal-safe. */
+static void
+on_prompt_signal(int sig)
+{
+	if (tty_fd >= 0)
+		(void)tcsetattr(tty_fd, TCSAFLUSH, &tty_saved);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* Reads up to the line end into pw (secure memory, PASSWORD_MAX + 1). */
+static int SB_WUR
+read_line(int fd, char *pw, size_t *len_r, const char **error_r)
+{
+	size_t len = 0;
+	ssize_t n;
+	char c;
+
+	for (;;) {
+		n = read(fd, &c, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			*error_r = "cannot read the password";
+			return -1;
+		}
+		if (n == 0 || c == '\n')
+			break;
+		if (len == PASSWORD_MAX) {
+			*error_r = "the password is too long";
+			return -1;
+		}
+		pw[len++] = c;
+	}
+	c = 0;
+	if (len > 0 && pw[len - 1] == '\r')
+		len--;
+	pw[len] = '\0';
+	*len_r = len;
+	return 0;
+}
+
+/* Asks on the terminal, without echo. */
+static int SB_WUR
+prompt_password(const char *email, char *pw, size_t *len_r,
+                const char **error_r)
+{
+	struct termios quiet;
+	char prompt[400];
+	int ret;
+
+	tty_fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (tty_fd < 0 || tcgetattr(tty_fd, &tty_saved) != 0) {
+		if (tty_fd >= 0)
+			close(tty_fd);
+		tty_fd = -1;
+		*error_r = "there is no terminal to ask for the password on; "
+		           "give it on standard input with --password-stdin";
+		return -1;
+	}
+	signal(SIGINT, on_prompt_signal);
+	signal(SIGTERM, on_prompt_signal);
+	signal(SIGHUP, on_prompt_signal);
+	quiet = tty_saved;
+	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+	quiet.c_lflag |= ICANON;
+	snprintf(prompt, sizeof(prompt), "Password for %s: ", email);
+	/* Echo off first: what is typed after the prompt is never shown. */
+	if (tcsetattr(tty_fd, TCSAFLUSH, &quiet) != 0 ||
+	    write(tty_fd, prompt, strlen(prompt)) < 0) {
+		*error_r = "cannot turn the terminal's echo off";
+		ret = -1;
+	} else {
+		ret = read_line(tty_fd, pw, len_r, error_r);
+		(void)tcsetattr(tty_fd, TCSAFLUSH, &tty_saved);
+		/* The line end the user typed was not echoed. */
+		if (write(tty_fd, "\n", 1) < 0) {
+			/* Only cosmetic: the prompt's line stays open. */
+		}
+	}
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	close(tty_fd);
+	tty_fd = -1;
+	return ret;
+}
+
+/* ---- Commands ---- */
+
+/* The home's paths; prints the error. */
+static int SB_WUR
+open_paths(const struct cli *c, struct bridge_paths *p)
+{
+	const char *error;
+
+	if (bridge_paths_init(p, c->home, &error) != 0) {
+		fprintf(stderr, "saltbridge: %s\n", error);
+		return -1;
+	}
+	return 0;
+}
+
+/* One EMAIL argument, normalised; 2 on a usage mistake. */
+static int SB_WUR
+take_email(int argc, char **argv, const char *usage, char **email_r)
+{
+	const char *error;
+
+	if (optind + 1 != argc) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (bridge_email_normalize(argv[optind], email_r, &error) != 0) {
+		fprintf(stderr, "saltbridge: %s\n", error);
+		return 2;
+	}
+	return 0;
+}
+
+static int SB_WUR
+run_login(const struct cli *c, const char *email, const char *pw, size_t len)
+{
+	struct bridge_login_options o = {
+	        .email = email,
+	        .api_url = c->api_url,
+	        .ca_file = c->ca_file,
+	        .new_password = c->new_password,
+	};
+	char id[API_ACCOUNT_ID_LEN + 1];
+	struct bridge_paths p;
+	const char *error;
+	int ret = 1;
+
+	if (open_paths(c, &p) != 0)
+		return 1;
+	if (bridge_login(&p, &o, pw, len, id, &error) != 0) {
+		fprintf(stderr, "saltbridge: %s\n", error);
+	} else {
+		printf("Logged in as %s. Set up your mail client with:\n\n",
+		       email);
+		if (bridge_print_accounts(&p, email, BRIDGE_FORMAT_INFO, stdout,
+		                          &error) != 0)
+			fprintf(stderr, "saltbridge: %s\n", error);
+		else
+			ret = 0;
+	}
+	bridge_paths_free(&p);
+	return ret;
+}
+
+static int SB_WUR
+cmd_login(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	        COMMON_OPTIONS,
+	        {"api", required_argument, NULL, OPT_API},
+	        {"ca-file", required_argument, NULL, OPT_CA_FILE},
+	        {"password-stdin", no_argument, NULL, OPT_PASSWORD_STDIN},
+	        {"new-password", no_argument, NULL, OPT_NEW_PASSWORD},
+	        {NULL, 0, NULL, 0},
+	};
+	const char *error;
+	char *email, *pw;
+	size_t len = 0;
+	int ret;
+
+	ret = parse_command(c, argc, argv, usage_login, opts);
+	if (ret >= 0)
+		return ret;
+	if (take_email(argc, argv, usage_login, &email) != 0)
+		return 2;
+	pw = sb_secure_alloc(PASSWORD_MAX + 1);
+	if (c->password_stdin)
+		ret = read_line(STDIN_FILENO, pw, &len, &error);
+	else
+		ret = prompt_password(email, pw, &len, &error);
+	if (ret == 0 && len == 0) {
+		error = "the password is empty";
+		ret = -1;
+	}
+	if (ret != 0) {
+		fprintf(stderr, "saltbridge: %s\n", error);
+		ret = 1;
+	} else {
+		ret = run_login(c, email, pw, len);
+	}
+	sb_secure_free(&pw);
+	free(email);
+	return ret;
+}
+
+static int SB_WUR
+cmd_logout(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	        COMMON_OPTIONS,
+	        {NULL, 0, NULL, 0},
+	};
+	const char *error, *why;
+	struct bridge_paths p;
+	char *email;
+	int ret;
+
+	ret = parse_command(c, argc, argv, usage_logout, opts);
+	if (ret >= 0)
+		return ret;
+	if (take_email(argc, argv, usage_logout, &email) != 0)
+		return 2;
+	ret = 1;
+	if (open_paths(c, &p) == 0) {
+		if (bridge_logout(&p, email, &why, &error) != 0) {
+			fprintf(stderr, "saltbridge: %s\n", error);
+		} else {
+			if (why != NULL)
+				fprintf(stderr,
+				        "saltbridge: warning: the session "
+				        "could "
+				        "not be ended on the service (%s); it "
+				        "stays valid there until it expires\n",
+				        why);
+			printf("Logged out %s; its local data is removed.\n",
+			       email);
+			ret = 0;
+		}
+		bridge_paths_free(&p);
+	}
+	free(email);
+	return ret;
+}
+
+/* accounts and info. */
+static int SB_WUR
+cmd_show(struct cli *c, int argc, char **argv, bool info)
+{
+	static const struct option opts[] = {
+	        COMMON_OPTIONS,
+	        {"json", no_argument, NULL, OPT_JSON},
+	        {NULL, 0, NULL, 0},
+	};
+	const char *usage = info ? usage_info : usage_accounts, *error;
+	struct bridge_paths p;
+	char *email = NULL;
+	int ret;
+
+	ret = parse_command(c, argc, argv, usage, opts);
+	if (ret >= 0)
+		return ret;
+	if (optind < argc && (!info || optind + 1 != argc)) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (optind < argc && take_email(argc, argv, usage, &email) != 0)
+		return 2;
+	if (open_paths(c, &p) != 0) {
+		free(email);
+		return 1;
+	}
+	ret = bridge_print_accounts(&p, email,
+	                            c->json ? BRIDGE_FORMAT_JSON
+	                            : info  ? BRIDGE_FORMAT_INFO
+	                                    : BRIDGE_FORMAT_TABLE,
+	                            stdout, &error);
+	if (ret != 0)
+		fprintf(stderr, "saltbridge: %s\n", error);
+	bridge_paths_free(&p);
+	free(email);
+	return ret != 0 ? 1 : 0;
+}
+
+/* The global options, before the command; returns the command's index. */
+static int SB_WUR
+parse_global(struct cli *c, int argc, char **argv, int *exit_r)
+{
+	static const struct option opts[] = {
+	        COMMON_OPTIONS,
+	        {NULL, 0, NULL, 0},
+	};
+	int o;
+
+	while ((o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		if (o == OPT_HOME || o == OPT_LOG_LEVEL) {
+			if (take_common(c, o, optarg) != 0) {
+				*exit_r = 2;
+				return -1;
+			}
+		} else if (o == 'h' || o == OPT_HELP) {
+			fputs(usage_main, stdout);
+			*exit_r = 0;
+			return -1;
+		} else {
+			fputs(usage_main, stderr);
+			*exit_r = 2;
+			return -1;
+		}
+	}
+	if (optind >= argc) {
+		fputs(usage_main, stderr);
+		*exit_r = 2;
+		return -1;
+	}
+	return optind;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct cli c;
+	const char *cmd;
+	int i, ret;
+
+	/* Every file the bridge makes is the user's alone. */
+	umask(077);
+	sb_log_set_ident("saltbridge");
+	sb_log_set_level(SB_LOG_WARN);
+	if (sb_crypto_init() != 0) {
+		fprintf(stderr, "saltbridge: cannot initialise libsodium\n");
+		return 1;
+	}
+	memset(&c, 0, sizeof(c));
+	i = parse_global(&c, argc, argv, &ret);
+	if (i < 0)
+		return ret;
+	cmd = argv[i];
+	argc -= i;
+	argv += i;
+	if (strcmp(cmd, "login") == 0)
+		return cmd_login(&c, argc, argv);
+	if (strcmp(cmd, "logout") == 0)
+		return cmd_logout(&c, argc, argv);
+	if (strcmp(cmd, "accounts") == 0)
+		return cmd_show(&c, argc, argv, false);
+	if (strcmp(cmd, "info") == 0)
+		return cmd_show(&c, argc, argv, true);
+	if (strcmp(cmd, "help") == 0) {
+		fputs(usage_main, stdout);
+		return 0;
+	}
+	fprintf(stderr, "saltbridge: unknown command '%s'\n\n%s", cmd,
+	        usage_main);
+	return 2;
+}
