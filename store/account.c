@@ -44,7 +44,8 @@ store_account_add(struct store *st, const char *api_id, const char *email,
 	if (ret < 0 && sqlite3_errcode(st->db) == SQLITE_CONSTRAINT)
 		ret = store_fail(st, error_r, "the account %s is already there",
 		                 lower);
-	*id_r = sqlite3_last_insert_rowid(st->db);
+	if (ret == 0)
+		*id_r = sqlite3_last_insert_rowid(st->db);
 	free(lower);
 	return store_tx_end(st, mark, ret, error_r);
 }
@@ -174,22 +175,50 @@ store_sync_unset(struct store *st, int64_t account_id, const char *name,
 
 /* ---- Resync ---- */
 
-int
-store_resync_begin(struct store *st, const char **error_r)
+static int SB_WUR
+store_resync_start(struct store *st, int64_t account_id, const char **error_r)
 {
-	return store_exec(st,
-	                  "CREATE TEMP TABLE IF NOT EXISTS resync_keep("
-	                  " remote_id TEXT PRIMARY KEY) WITHOUT ROWID;"
-	                  "DELETE FROM temp.resync_keep;",
-	                  error_r);
+	int64_t found;
+	int ret;
+
+	ret = store_int(st, &found, error_r,
+	                "SELECT 1 FROM accounts WHERE id = ?", "i", account_id);
+	if (ret == 0)
+		return store_fail(st, error_r, "no account %lld",
+		                  (long long)account_id);
+	if (ret < 0 ||
+	    store_run(st, error_r, "DELETE FROM resync_keep WHERE account = ?",
+	              "i", account_id) < 0 ||
+	    store_run(st, error_r, "DELETE FROM resync_scope WHERE account = ?",
+	              "i", account_id) < 0)
+		return -1;
+	/* Only these may be deleted: the listing may predate the others. */
+	return store_run(st, error_r,
+	                 "INSERT INTO resync_scope(message, account)"
+	                 " SELECT id, account FROM messages"
+	                 " WHERE account = ? AND remote_id IS NOT NULL",
+	                 "i", account_id);
 }
 
 int
-store_resync_keep(struct store *st, const char *remote_id, const char **error_r)
+store_resync_begin(struct store *st, int64_t account_id, const char **error_r)
+{
+	size_t mark;
+
+	if (store_tx_start(st, &mark, error_r) < 0)
+		return -1;
+	return store_tx_end(
+	        st, mark, store_resync_start(st, account_id, error_r), error_r);
+}
+
+int
+store_resync_keep(struct store *st, int64_t account_id, const char *remote_id,
+                  const char **error_r)
 {
 	return store_run(st, error_r,
-	                 "INSERT OR IGNORE INTO temp.resync_keep VALUES(?)",
-	                 "t", remote_id);
+	                 "INSERT OR IGNORE INTO resync_keep(account, remote_id)"
+	                 " VALUES(?, ?)",
+	                 "it", account_id, remote_id);
 }
 
 int
@@ -203,16 +232,23 @@ store_resync_finish(struct store *st, int64_t account_id, size_t *removed_r,
 	if (store_tx_start(st, &mark, error_r) < 0)
 		return -1;
 	ret = store_ids(st, &ids, &count, error_r,
-	                "SELECT id FROM messages"
-	                " WHERE account = ? AND remote_id IS NOT NULL"
-	                " AND remote_id NOT IN"
-	                " (SELECT remote_id FROM temp.resync_keep)",
+	                "SELECT s.message FROM resync_scope s"
+	                " JOIN messages m ON m.id = s.message"
+	                " WHERE s.account = ?1 AND NOT EXISTS"
+	                " (SELECT 1 FROM resync_keep k"
+	                "  WHERE k.account = ?1 AND k.remote_id = m.remote_id)",
 	                "i", account_id);
 	for (i = 0; ret == 0 && i < count; i++)
 		ret = store_message_delete(st, ids[i], error_r);
 	free(ids);
 	if (ret == 0)
-		ret = store_exec(st, "DELETE FROM temp.resync_keep", error_r);
+		ret = store_run(st, error_r,
+		                "DELETE FROM resync_keep WHERE account = ?",
+		                "i", account_id);
+	if (ret == 0)
+		ret = store_run(st, error_r,
+		                "DELETE FROM resync_scope WHERE account = ?",
+		                "i", account_id);
 	*removed_r = ret == 0 ? count : 0;
 	return store_tx_end(st, mark, ret, error_r);
 }

@@ -19,37 +19,61 @@ enum store_stream {
 };
 
 struct store_stream_sql {
-	const char *exists; /* 1 when the owner may take a body */
-	const char *length;
+	/*
+	 * ?1 owner: one row while it takes a body: the bytes stored (the
+	 * end of the last piece) and its size limit (-1: the caller's).
+	 */
+	const char *open;
 	const char *insert;
+	/*
+	 * ?1 owner, ?2 from, ?3 to: its size and whether the body is
+	 * complete, then the pieces over [from, to) (NULLs when none).
+	 */
 	const char *read;
+	/* ?1 owner: pieces not starting where the previous ends; bytes. */
+	const char *check;
 	const char *drop;
+	const char *name;
 };
 
 static const struct store_stream_sql store_stream_sql[] = {
         [STORE_STREAM_MESSAGE] =
                 {
-                        "SELECT NOT body_cached FROM messages WHERE id = ?",
-                        "SELECT pos + length(data) FROM bodies"
-                        " WHERE message = ? ORDER BY pos DESC LIMIT 1",
+                        "SELECT ifnull((SELECT max(pos + length(data))"
+                        " FROM bodies WHERE message = m.id), 0), m.size"
+                        " FROM messages m WHERE m.id = ? AND NOT body_cached",
                         "INSERT INTO bodies(message, pos, data)"
                         " VALUES(?, ?, ?)",
-                        "SELECT pos, data FROM bodies WHERE message = ?"
-                        " AND pos + length(data) > ? AND pos < ?"
-                        " ORDER BY pos",
+                        "SELECT m.size, m.body_cached, b.pos, b.data"
+                        " FROM messages m LEFT JOIN bodies b"
+                        " ON b.message = m.id"
+                        " AND b.pos + length(b.data) > ?2 AND b.pos < ?3"
+                        " WHERE m.id = ?1 ORDER BY b.pos",
+                        "SELECT ifnull(sum(pos != prev), 0), ifnull(sum(n), 0)"
+                        " FROM (SELECT pos, length(data) AS n,"
+                        " lag(pos + length(data), 1, 0) OVER (ORDER BY pos)"
+                        " AS prev FROM bodies WHERE message = ?)",
                         "DELETE FROM bodies WHERE message = ?",
+                        "message",
                 },
         [STORE_STREAM_OUTBOX] =
                 {
-                        "SELECT state = 0 FROM outbox WHERE id = ?",
-                        "SELECT pos + length(data) FROM outbox_bodies"
-                        " WHERE outbox = ? ORDER BY pos DESC LIMIT 1",
+                        "SELECT ifnull((SELECT max(pos + length(data))"
+                        " FROM outbox_bodies WHERE outbox = o.id), 0), -1"
+                        " FROM outbox o WHERE o.id = ? AND o.state = 0",
                         "INSERT INTO outbox_bodies(outbox, pos, data)"
                         " VALUES(?, ?, ?)",
-                        "SELECT pos, data FROM outbox_bodies WHERE outbox = ?"
-                        " AND pos + length(data) > ? AND pos < ?"
-                        " ORDER BY pos",
+                        "SELECT o.size, o.state != 0, b.pos, b.data"
+                        " FROM outbox o LEFT JOIN outbox_bodies b"
+                        " ON b.outbox = o.id"
+                        " AND b.pos + length(b.data) > ?2 AND b.pos < ?3"
+                        " WHERE o.id = ?1 ORDER BY b.pos",
+                        "SELECT ifnull(sum(pos != prev), 0), ifnull(sum(n), 0)"
+                        " FROM (SELECT pos, length(data) AS n,"
+                        " lag(pos + length(data), 1, 0) OVER (ORDER BY pos)"
+                        " AS prev FROM outbox_bodies WHERE outbox = ?)",
                         "DELETE FROM outbox_bodies WHERE outbox = ?",
+                        "outbox entry",
                 },
 };
 
@@ -57,36 +81,65 @@ struct store_body_writer {
 	struct store *st;
 	enum store_stream kind;
 	int64_t owner;
+	uint64_t limit;  /* the body may not pass this many bytes */
 	uint64_t offset; /* bytes committed */
 	size_t len;      /* bytes waiting in chunk */
 	unsigned char chunk[STORE_BODY_CHUNK];
 };
 
+/* Runs a query of two integers about one owner: 1 / 0 (no row) / -1. */
 static int SB_WUR
-store_stream_begin(struct store *st, enum store_stream kind, int64_t owner,
-                   struct store_body_writer **w_r, const char **error_r)
+store_stream_pair(struct store *st, const char *sql, int64_t owner,
+                  int64_t *a_r, int64_t *b_r, const char **error_r)
 {
-	const struct store_stream_sql *sql = &store_stream_sql[kind];
-	struct store_body_writer *w;
-	int64_t ok = 0, length = 0;
+	sqlite3_stmt *stmt;
 	int ret;
 
-	ret = store_int(st, &ok, error_r, sql->exists, "i", owner);
+	if (store_stmt(st, &stmt, error_r, sql, "i", owner) < 0)
+		return -1;
+	ret = store_step(st, stmt, error_r);
+	if (ret > 0) {
+		*a_r = sqlite3_column_int64(stmt, 0);
+		*b_r = sqlite3_column_int64(stmt, 1);
+	}
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+/* The owner still takes a body, and has exactly *stored_r bytes. */
+static int SB_WUR
+store_stream_open(struct store *st, enum store_stream kind, int64_t owner,
+                  int64_t *stored_r, int64_t *limit_r, const char **error_r)
+{
+	int ret;
+
+	ret = store_stream_pair(st, store_stream_sql[kind].open, owner,
+	                        stored_r, limit_r, error_r);
 	if (ret < 0)
 		return -1;
-	if (ret == 0 || ok == 0)
-		return store_fail(st, error_r,
-		                  "no %s %lld waiting for its body",
-		                  kind == STORE_STREAM_MESSAGE ? "message"
-		                                               : "outbox entry",
-		                  (long long)owner);
-	if (store_int(st, &length, error_r, sql->length, "i", owner) < 0)
+	if (ret == 0)
+		return store_fail(
+		        st, error_r, "no %s %lld waiting for its body",
+		        store_stream_sql[kind].name, (long long)owner);
+	return 0;
+}
+
+static int SB_WUR
+store_stream_begin(struct store *st, enum store_stream kind, int64_t owner,
+                   uint64_t max, struct store_body_writer **w_r,
+                   const char **error_r)
+{
+	struct store_body_writer *w;
+	int64_t stored = 0, limit = 0;
+
+	if (store_stream_open(st, kind, owner, &stored, &limit, error_r) < 0)
 		return -1;
 	w = sb_malloc(sizeof(*w));
 	w->st = st;
 	w->kind = kind;
 	w->owner = owner;
-	w->offset = (uint64_t)length;
+	w->limit = limit < 0 ? max : (uint64_t)limit;
+	w->offset = (uint64_t)stored;
 	w->len = 0;
 	*w_r = w;
 	return 0;
@@ -96,16 +149,16 @@ int
 store_body_write_begin(struct store *st, int64_t message_id,
                        struct store_body_writer **w_r, const char **error_r)
 {
-	return store_stream_begin(st, STORE_STREAM_MESSAGE, message_id, w_r,
-	                          error_r);
+	return store_stream_begin(st, STORE_STREAM_MESSAGE, message_id,
+	                          UINT64_MAX, w_r, error_r);
 }
 
 int
-store_outbox_write_begin(struct store *st, int64_t outbox_id,
+store_outbox_write_begin(struct store *st, int64_t outbox_id, uint64_t max_size,
                          struct store_body_writer **w_r, const char **error_r)
 {
-	return store_stream_begin(st, STORE_STREAM_OUTBOX, outbox_id, w_r,
-	                          error_r);
+	return store_stream_begin(st, STORE_STREAM_OUTBOX, outbox_id, max_size,
+	                          w_r, error_r);
 }
 
 uint64_t
@@ -114,21 +167,43 @@ store_body_writer_offset(const struct store_body_writer *w)
 	return w->offset + w->len;
 }
 
-/* Commits the waiting bytes as one piece. */
+/*
+ * Commits the waiting bytes as one piece, after checking that the stored
+ * body is still the one this writer continues: not dropped, not completed
+ * or extended by another writer meanwhile.
+ */
+static int SB_WUR
+store_stream_append(struct store_body_writer *w, const char **error_r)
+{
+	struct store *st = w->st;
+	int64_t stored = 0, limit = 0;
+
+	if (store_stream_open(st, w->kind, w->owner, &stored, &limit, error_r) <
+	    0)
+		return -1;
+	if ((uint64_t)stored != w->offset)
+		return store_fail(st, error_r,
+		                  "the stored body of %s %lld changed while "
+		                  "being written (%lld bytes, not %llu)",
+		                  store_stream_sql[w->kind].name,
+		                  (long long)w->owner, (long long)stored,
+		                  (unsigned long long)w->offset);
+	return store_run(st, error_r, store_stream_sql[w->kind].insert, "iib",
+	                 w->owner, (int64_t)w->offset, w->chunk, w->len);
+}
+
 static int SB_WUR
 store_stream_flush(struct store_body_writer *w, const char **error_r)
 {
 	struct store *st = w->st;
 	size_t mark;
-	int ret;
 
 	if (w->len == 0)
 		return 0;
 	if (store_tx_start(st, &mark, error_r) < 0)
 		return -1;
-	ret = store_run(st, error_r, store_stream_sql[w->kind].insert, "iib",
-	                w->owner, (int64_t)w->offset, w->chunk, w->len);
-	if (store_tx_end(st, mark, ret, error_r) < 0)
+	if (store_tx_end(st, mark, store_stream_append(w, error_r), error_r) <
+	    0)
 		return -1;
 	w->offset += w->len;
 	w->len = 0;
@@ -140,8 +215,16 @@ store_body_write_chunk(struct store_body_writer *w, const void *data,
                        size_t len, const char **error_r)
 {
 	const unsigned char *p = data;
+	uint64_t at = w->offset + w->len;
 	size_t n;
 
+	if (len > w->limit || at > w->limit - len)
+		return store_fail(w->st, error_r,
+		                  "the body of %s %lld passes its size of %llu "
+		                  "bytes",
+		                  store_stream_sql[w->kind].name,
+		                  (long long)w->owner,
+		                  (unsigned long long)w->limit);
 	while (len > 0) {
 		n = sizeof(w->chunk) - w->len;
 		if (n > len)
@@ -157,39 +240,46 @@ store_body_write_chunk(struct store_body_writer *w, const void *data,
 	return 0;
 }
 
-/* The last step: the length is checked, then the owner is complete. */
+/*
+ * The last step, in the closing transaction: the stored pieces (not the
+ * writer's count) must follow each other from byte 0 and, for a message,
+ * add up to its size. Then the owner is complete.
+ */
 static int SB_WUR
 store_stream_complete(struct store_body_writer *w, bool *mismatch_r,
                       const char **error_r)
 {
 	struct store *st = w->st;
-	int64_t size = 0;
+	int64_t gaps = 0, total = 0, stored, limit;
 	int ret;
 
-	if (w->kind == STORE_STREAM_OUTBOX) {
-		return store_run(st, error_r,
-		                 "UPDATE outbox SET size = ?, state = ?"
-		                 " WHERE id = ?",
-		                 "iii", (int64_t)w->offset,
-		                 (int64_t)STORE_OUTBOX_QUEUED, w->owner);
-	}
-	ret = store_int(st, &size, error_r,
-	                "SELECT size FROM messages WHERE id = ?", "i",
-	                w->owner);
+	if (store_stream_open(st, w->kind, w->owner, &stored, &limit, error_r) <
+	    0)
+		return -1;
+	ret = store_stream_pair(st, store_stream_sql[w->kind].check, w->owner,
+	                        &gaps, &total, error_r);
 	if (ret <= 0)
-		return store_fail(st, error_r, "the message is gone");
-	if ((uint64_t)size != w->offset) {
+		return store_fail_db(st, error_r, "cannot check the body");
+	if (gaps != 0 || (limit >= 0 && total != limit)) {
 		/* Wrong bytes: drop them, so the next try starts afresh. */
 		if (store_run(st, error_r, store_stream_sql[w->kind].drop, "i",
 		              w->owner) < 0)
 			return -1;
 		*mismatch_r = true;
+		if (gaps != 0)
+			return store_fail(st, error_r,
+			                  "the stored body has gaps");
 		return store_fail(st, error_r,
-		                  "the body has %llu bytes, not the %lld "
+		                  "the body has %lld bytes, not the %lld "
 		                  "announced",
-		                  (unsigned long long)w->offset,
-		                  (long long)size);
+		                  (long long)total, (long long)limit);
 	}
+	if (w->kind == STORE_STREAM_OUTBOX)
+		return store_run(st, error_r,
+		                 "UPDATE outbox SET size = ?, state = ?"
+		                 " WHERE id = ? AND state = 0",
+		                 "iii", total, (int64_t)STORE_OUTBOX_QUEUED,
+		                 w->owner);
 	return store_run(st, error_r,
 	                 "UPDATE messages SET body_cached = 1 WHERE id = ?",
 	                 "i", w->owner);
@@ -205,20 +295,18 @@ store_body_write_end(struct store_body_writer **wp, const char **error_r)
 	int ret;
 
 	ret = store_stream_flush(w, error_r);
-	if (ret == 0 && store_tx_start(st, &mark, error_r) == 0) {
+	if (ret == 0)
+		ret = store_tx_start(st, &mark, error_r);
+	if (ret == 0) {
 		ret = store_stream_complete(w, &mismatch, error_r);
-		if (mismatch) {
-			/* Commit the dropping of the wrong bytes. */
-			const char *ignored;
-
-			if (store_tx_end(st, mark, 0, &ignored) < 0)
-				ret = -1;
-			ret = -1;
-		} else {
+		/*
+		 * On a mismatch, commit the dropping of the wrong bytes and
+		 * still fail with the mismatch (or the commit's error).
+		 */
+		if (mismatch)
+			ret = store_tx_end(st, mark, 0, error_r) < 0 ? -1 : ret;
+		else
 			ret = store_tx_end(st, mark, ret, error_r);
-		}
-	} else {
-		ret = -1;
 	}
 	store_body_write_abort(wp);
 	return ret;
@@ -231,36 +319,76 @@ store_body_write_abort(struct store_body_writer **wp)
 	*wp = NULL;
 }
 
+/*
+ * Hands [offset, offset + max) of a complete body to the sink. One
+ * statement reads the owner's state and the pieces, so both come from one
+ * snapshot of the file; the pieces must follow each other without a gap.
+ */
 static int SB_WUR
 store_stream_read(struct store *st, enum store_stream kind, int64_t owner,
                   uint64_t offset, uint64_t max, store_sink_fn *sink, void *ctx,
                   const char **error_r)
 {
-	uint64_t end;
+	uint64_t end, size, want;
 	sqlite3_stmt *stmt;
+	bool first = true;
 	int ret;
 
-	if (offset >= INT64_MAX)
-		return 0; /* past the end of any body */
+	if (offset > INT64_MAX)
+		offset = INT64_MAX;
 	end = max > INT64_MAX - offset ? INT64_MAX : offset + max;
 	if (store_stmt(st, &stmt, error_r, store_stream_sql[kind].read, "iii",
 	               owner, (int64_t)offset, (int64_t)end) < 0)
 		return -1;
-	while ((ret = store_step(st, stmt, error_r)) > 0) {
-		uint64_t pos = (uint64_t)sqlite3_column_int64(stmt, 0);
-		const unsigned char *data = sqlite3_column_blob(stmt, 1);
-		uint64_t len = (uint64_t)sqlite3_column_bytes(stmt, 1);
-		uint64_t from = offset > pos ? offset - pos : 0;
+	ret = store_step(st, stmt, error_r);
+	if (ret == 0)
+		ret = store_fail(st, error_r, "no %s %lld",
+		                 store_stream_sql[kind].name, (long long)owner);
+	if (ret < 0 || sqlite3_column_int(stmt, 1) == 0) {
+		sqlite3_finalize(stmt);
+		return ret < 0 ? -1 : 0; /* 0: not (yet) complete */
+	}
+	size = (uint64_t)sqlite3_column_int64(stmt, 0);
+	if (end > size)
+		end = size;
+	want = offset;
+	for (; ret > 0 && want < end; ret = store_step(st, stmt, error_r)) {
+		uint64_t pos = (uint64_t)sqlite3_column_int64(stmt, 2);
+		const unsigned char *data = sqlite3_column_blob(stmt, 3);
+		uint64_t len = (uint64_t)sqlite3_column_bytes(stmt, 3);
 		uint64_t to = end - pos < len ? end - pos : len;
 
-		if (data == NULL || from >= to)
-			continue;
-		ret = sink(ctx, data + from, (size_t)(to - from), error_r);
+		if (sqlite3_column_type(stmt, 2) == SQLITE_NULL)
+			break;
+		if (data == NULL || pos > want || (!first && pos != want) ||
+		    pos + len > size) {
+			ret = store_fail(st, error_r,
+			                 "the stored body of %s %lld is broken "
+			                 "at byte %llu",
+			                 store_stream_sql[kind].name,
+			                 (long long)owner,
+			                 (unsigned long long)want);
+			break;
+		}
+		first = false;
+		ret = sink(ctx, data + (want - pos),
+		           (size_t)(to - (want - pos)), error_r);
 		if (ret < 0)
 			break;
+		want = pos + to;
+		ret = 1;
 	}
 	sqlite3_finalize(stmt);
-	return ret < 0 ? -1 : 0;
+	if (ret < 0)
+		return -1;
+	if (want < end)
+		return store_fail(
+		        st, error_r,
+		        "the stored body of %s %lld ends at byte %llu "
+		        "of %llu",
+		        store_stream_sql[kind].name, (long long)owner,
+		        (unsigned long long)want, (unsigned long long)size);
+	return 1;
 }
 
 int
@@ -290,12 +418,15 @@ store_body_drop(struct store *st, int64_t message_id, const char **error_r)
 	if (store_tx_start(st, &mark, error_r) < 0)
 		return -1;
 	ret = store_run(st, error_r,
-	                store_stream_sql[STORE_STREAM_MESSAGE].drop, "i",
+	                "UPDATE messages SET body_cached = 0 WHERE id = ?", "i",
 	                message_id);
+	if (ret == 0 && sqlite3_changes(st->db) == 0)
+		ret = store_fail(st, error_r, "no message %lld",
+		                 (long long)message_id);
+	/* A writer still at work notices at its next piece (or its end). */
 	if (ret == 0)
-		ret = store_run(
-		        st, error_r,
-		        "UPDATE messages SET body_cached = 0 WHERE id = ?", "i",
-		        message_id);
+		ret = store_run(st, error_r,
+		                store_stream_sql[STORE_STREAM_MESSAGE].drop,
+		                "i", message_id);
 	return store_tx_end(st, mark, ret, error_r);
 }

@@ -69,6 +69,35 @@ store_bindv(struct store *st, sqlite3_stmt *stmt, const char *types, va_list ap,
 	return 0;
 }
 
+/*
+ * Whether a statement other than `self` is open: a read whose callback is
+ * running (every function finalizes its statements before it returns).
+ * Its snapshot may be older than the file, so a write could not get the
+ * lock ("database is locked") depending on timing; such writes are
+ * refused at once instead.
+ */
+static bool
+store_reading(struct store *st, sqlite3_stmt *self)
+{
+	sqlite3_stmt *s;
+
+	for (s = sqlite3_next_stmt(st->db, NULL); s != NULL;
+	     s = sqlite3_next_stmt(st->db, s)) {
+		if (s != self)
+			return true;
+	}
+	return false;
+}
+
+static int
+store_fail_callback(struct store *st, const char **error_r)
+{
+	return store_fail(st, error_r,
+	                  "no writes on a connection from inside its read "
+	                  "callback: collect the ids first, or read inside "
+	                  "store_begin()");
+}
+
 static int SB_WUR
 store_stmtv(struct store *st, sqlite3_stmt **stmt_r, const char **error_r,
             const char *sql, const char *types, va_list ap)
@@ -77,6 +106,11 @@ store_stmtv(struct store *st, sqlite3_stmt **stmt_r, const char **error_r,
 
 	if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK)
 		return store_fail_db(st, error_r, "cannot prepare a query");
+	if (st->depth == 0 && !sqlite3_stmt_readonly(stmt) &&
+	    store_reading(st, stmt)) {
+		sqlite3_finalize(stmt);
+		return store_fail_callback(st, error_r);
+	}
 	if (store_bindv(st, stmt, types, ap, error_r) < 0) {
 		sqlite3_finalize(stmt);
 		return -1;
@@ -229,8 +263,15 @@ store_setup(struct store *st, const char *path, const char **error_r)
 	sqlite3_extended_result_codes(st->db, 0);
 	/*
 	 * The version check comes before anything that writes (switching
-	 * to WAL does), so that a newer file is left untouched.
+	 * to WAL does), so that a newer file is left untouched. A file
+	 * already in WAL mode would still be checkpointed when the refused
+	 * connection closes: store_migrate turns that back on only once
+	 * the version is known to be ours.
 	 */
+	if (sqlite3_db_config(st->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1,
+	                      NULL) != SQLITE_OK)
+		return store_fail_db(st, error_r,
+		                     "cannot configure the replica");
 	if (store_migrate(st, path, error_r) < 0)
 		return -1;
 	return store_exec(st,
@@ -283,28 +324,53 @@ store_close(struct store **stp)
 	*stp = NULL;
 }
 
+/* Appends each row's first column (the integrity check's lines). */
+static int SB_WUR
+store_check_lines(struct store *st, struct sb_buf *out, const char *sql,
+                  const char *prefix, const char **error_r)
+{
+	sqlite3_stmt *stmt;
+	int ret;
+
+	if (store_stmt(st, &stmt, error_r, sql, "") < 0)
+		return -1;
+	while ((ret = store_step(st, stmt, error_r)) > 0) {
+		const char *line = (const char *)sqlite3_column_text(stmt, 0);
+
+		if ((out->len > 0 && sb_buf_add_char(out, '\n') < 0) ||
+		    sb_buf_add_str(out, prefix) < 0 ||
+		    sb_buf_add_str(out, line != NULL ? line : "") < 0) {
+			ret = 0; /* long enough to tell what is wrong */
+			break;
+		}
+	}
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
 int
 store_integrity_check(struct store *st, char **result_r, const char **error_r)
 {
 	struct sb_buf out;
-	sqlite3_stmt *stmt;
-	int ret;
 
-	if (store_stmt(st, &stmt, error_r, "PRAGMA integrity_check", "") < 0)
-		return -1;
 	sb_buf_init(&out, 64 * 1024);
-	while ((ret = store_step(st, stmt, error_r)) > 0) {
-		const char *line = (const char *)sqlite3_column_text(stmt, 0);
-
-		if ((out.len > 0 && sb_buf_add_char(&out, '\n') < 0) ||
-		    sb_buf_add_str(&out, line != NULL ? line : "") < 0)
-			break; /* long enough to tell what is wrong */
-	}
-	sqlite3_finalize(stmt);
-	if (ret < 0) {
+	if (store_check_lines(st, &out, "PRAGMA integrity_check", "", error_r) <
+	    0) {
 		sb_buf_free(&out);
 		return -1;
 	}
+	if (strcmp(sb_buf_str(&out), "ok") == 0)
+		sb_buf_truncate(&out, 0);
+	/* Rows whose parent is missing, one line each. */
+	if (store_check_lines(st, &out,
+	                      "SELECT format('%s row %d has no %s', \"table\","
+	                      " rowid, parent) FROM pragma_foreign_key_check",
+	                      "foreign key: ", error_r) < 0) {
+		sb_buf_free(&out);
+		return -1;
+	}
+	if (out.len == 0 && sb_buf_add_str(&out, "ok") < 0)
+		abort(); /* within the maximum */
 	*result_r = sb_buf_take(&out, NULL);
 	return 0;
 }
@@ -333,6 +399,8 @@ store_begin(struct store *st, const char **error_r)
 {
 	if (st->depth > 0)
 		return store_fail(st, error_r, "a transaction is already open");
+	if (store_reading(st, NULL))
+		return store_fail_callback(st, error_r);
 	if (store_exec(st, "BEGIN IMMEDIATE", error_r) < 0)
 		return -1;
 	st->depth = 1;

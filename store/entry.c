@@ -28,23 +28,34 @@ store_entry_add(struct store *st, int64_t mailbox_id, int64_t message_id,
 		*uid_r = (uint32_t)value;
 		return ret < 0 ? -1 : 0;
 	}
-	ret = store_int(st, &value, error_r,
-	                "SELECT (SELECT account FROM mailboxes WHERE id = ?) IS"
-	                " (SELECT account FROM messages WHERE id = ?)",
-	                "ii", mailbox_id, message_id);
+	ret = store_int(
+	        st, &value, error_r,
+	        "SELECT b.account = m.account"
+	        " FROM mailboxes b, messages m WHERE b.id = ? AND m.id = ?",
+	        "ii", mailbox_id, message_id);
 	if (ret < 0)
 		return -1;
+	if (ret == 0)
+		return store_fail(st, error_r,
+		                  "no mailbox %lld or no message %lld",
+		                  (long long)mailbox_id, (long long)message_id);
 	if (value == 0)
 		return store_fail(st, error_r,
-		                  "no mailbox %lld with message %lld in one "
-		                  "account",
+		                  "mailbox %lld and message %lld are of two "
+		                  "accounts",
 		                  (long long)mailbox_id, (long long)message_id);
+	/* uidnext may reach 2^32 but no further (CHECK): no UID left. */
 	ret = store_int(st, &value, error_r,
 	                "UPDATE mailboxes SET uidnext = uidnext + 1"
 	                " WHERE id = ? RETURNING uidnext - 1",
 	                "i", mailbox_id);
+	if (ret < 0 && sqlite3_errcode(st->db) == SQLITE_CONSTRAINT)
+		return store_fail(st, error_r, "mailbox %lld has no UID left",
+		                  (long long)mailbox_id);
 	if (ret <= 0)
-		return store_fail(st, error_r, "the mailbox has no UID left");
+		return ret < 0 ? -1
+		               : store_fail(st, error_r, "no mailbox %lld",
+		                            (long long)mailbox_id);
 	if (store_mailbox_next_modseq(st, mailbox_id, &modseq, error_r) < 0)
 		return -1;
 	if (store_run(st, error_r,
@@ -211,6 +222,41 @@ store_mailbox_expunge_deleted(struct store *st, int64_t mailbox_id,
 		return -1;
 	ret = store_entry_expunge_deleted(st, mailbox_id, error_r);
 	return store_tx_end(st, mark, ret, error_r);
+}
+
+static int SB_WUR
+store_entry_forget(struct store *st, int64_t mailbox_id, uint64_t upto,
+                   uint64_t *removed_r, const char **error_r)
+{
+	if (upto > INT64_MAX)
+		upto = INT64_MAX;
+	if (store_run(st, error_r,
+	              "DELETE FROM expunged WHERE (?1 = 0 OR mailbox = ?1)"
+	              " AND modseq <= ?2",
+	              "ii", mailbox_id, (int64_t)upto) < 0)
+		return -1;
+	*removed_r = (uint64_t)sqlite3_changes64(st->db);
+	if (store_run(st, error_r,
+	              "UPDATE mailboxes SET expunged_floor = ?2"
+	              " WHERE (?1 = 0 OR id = ?1) AND expunged_floor < ?2",
+	              "ii", mailbox_id, (int64_t)upto) < 0)
+		return -1;
+	return 0;
+}
+
+int
+store_mailbox_forget_expunged(struct store *st, int64_t mailbox_id,
+                              uint64_t upto, uint64_t *removed_r,
+                              const char **error_r)
+{
+	size_t mark;
+
+	if (store_tx_start(st, &mark, error_r) < 0)
+		return -1;
+	return store_tx_end(
+	        st, mark,
+	        store_entry_forget(st, mailbox_id, upto, removed_r, error_r),
+	        error_r);
 }
 
 /* ---- Reading ---- */

@@ -11,8 +11,10 @@
 
 #include "common/alloc.h"
 
-#define STORE_MAILBOX_MAX_NAME  255
-#define STORE_MAILBOX_MAX_DEPTH 64
+#define STORE_MAILBOX_MAX_NAME 255
+
+_Static_assert(STORE_MAILBOX_MAX_DEPTH == 64,
+               "the queries below spell out the depth limit");
 
 /*
  * The account's mailboxes with their paths (?1 is the account), followed
@@ -25,7 +27,7 @@
 	" UNION ALL"                                               \
 	" SELECT m.id, tree.path || '/' || m.name, tree.depth + 1" \
 	"  FROM mailboxes m JOIN tree ON m.parent = tree.id"       \
-	"  WHERE tree.depth < 64)"                                 \
+	"  WHERE tree.depth < 63)"                                 \
 	" SELECT m.id, m.account, m.remote_id, m.name, tree.path," \
 	" ifnull(m.parent, 0), m.role, m.uidvalidity, m.uidnext,"  \
 	" m.highestmodseq, m.subscribed"                           \
@@ -65,15 +67,18 @@ store_mailbox_read(sqlite3_stmt *stmt, struct store_mailbox *mb)
 	mb->parent_id = sqlite3_column_int64(stmt, 5);
 	mb->role = store_col_str(stmt, 6);
 	mb->uidvalidity = (uint32_t)sqlite3_column_int64(stmt, 7);
-	mb->uidnext = (uint32_t)sqlite3_column_int64(stmt, 8);
+	mb->uidnext = (uint64_t)sqlite3_column_int64(stmt, 8);
 	mb->highestmodseq = (uint64_t)sqlite3_column_int64(stmt, 9);
 	mb->subscribed = sqlite3_column_int(stmt, 10) != 0;
 }
 
-/* Runs a STORE_MAILBOX_SELECT for at most one mailbox: 1 / 0 / -1. */
+/*
+ * Runs a STORE_MAILBOX_SELECT for at most one mailbox: 1 / 0 / -1. ?2 is
+ * key, or the integer ikey when key is NULL.
+ */
 static int SB_WUR
 store_mailbox_find(struct store *st, int64_t account_id, const char *where,
-                   const char *key, struct store_mailbox *mb_r,
+                   const char *key, int64_t ikey, struct store_mailbox *mb_r,
                    const char **error_r)
 {
 	char sql[1024];
@@ -81,7 +86,11 @@ store_mailbox_find(struct store *st, int64_t account_id, const char *where,
 	int ret;
 
 	snprintf(sql, sizeof(sql), "%s%s", STORE_MAILBOX_SELECT, where);
-	if (store_stmt(st, &stmt, error_r, sql, "it", account_id, key) < 0)
+	ret = key != NULL ? store_stmt(st, &stmt, error_r, sql, "it",
+	                               account_id, key)
+	                  : store_stmt(st, &stmt, error_r, sql, "ii",
+	                               account_id, ikey);
+	if (ret < 0)
 		return -1;
 	ret = store_step(st, stmt, error_r);
 	if (ret > 0)
@@ -95,14 +104,14 @@ store_mailbox_find_path(struct store *st, int64_t account_id, const char *path,
                         struct store_mailbox *mb_r, const char **error_r)
 {
 	return store_mailbox_find(st, account_id, "WHERE tree.path = ?2", path,
-	                          mb_r, error_r);
+	                          0, mb_r, error_r);
 }
 
 int
 store_mailbox_find_role(struct store *st, int64_t account_id, const char *role,
                         struct store_mailbox *mb_r, const char **error_r)
 {
-	return store_mailbox_find(st, account_id, "WHERE m.role = ?2", role,
+	return store_mailbox_find(st, account_id, "WHERE m.role = ?2", role, 0,
 	                          mb_r, error_r);
 }
 
@@ -112,14 +121,13 @@ store_mailbox_find_remote(struct store *st, int64_t account_id,
                           const char **error_r)
 {
 	return store_mailbox_find(st, account_id, "WHERE m.remote_id = ?2",
-	                          remote_id, mb_r, error_r);
+	                          remote_id, 0, mb_r, error_r);
 }
 
 int
 store_mailbox_get(struct store *st, int64_t mailbox_id,
                   struct store_mailbox *mb_r, const char **error_r)
 {
-	char key[32];
 	int64_t account_id;
 	int ret;
 
@@ -128,10 +136,8 @@ store_mailbox_get(struct store *st, int64_t mailbox_id,
 	                mailbox_id);
 	if (ret <= 0)
 		return ret;
-	snprintf(key, sizeof(key), "%lld", (long long)mailbox_id);
-	return store_mailbox_find(st, account_id,
-	                          "WHERE m.id = CAST(?2 AS INTEGER)", key, mb_r,
-	                          error_r);
+	return store_mailbox_find(st, account_id, "WHERE m.id = ?2", NULL,
+	                          mailbox_id, mb_r, error_r);
 }
 
 int
@@ -174,7 +180,8 @@ store_mailbox_status(struct store *st, int64_t mailbox_id,
 	int ret;
 
 	if (store_stmt(st, &stmt, error_r,
-	               "SELECT uidvalidity, uidnext, highestmodseq,"
+	               "SELECT uidvalidity, uidnext, highestmodseq, "
+	               "expunged_floor,"
 	               " (SELECT count(*) FROM mailbox_messages e"
 	               "  WHERE e.mailbox = b.id),"
 	               " (SELECT count(*) FROM mailbox_messages e"
@@ -189,12 +196,14 @@ store_mailbox_status(struct store *st, int64_t mailbox_id,
 	ret = store_step(st, stmt, error_r);
 	if (ret > 0) {
 		status_r->uidvalidity = (uint32_t)sqlite3_column_int64(stmt, 0);
-		status_r->uidnext = (uint32_t)sqlite3_column_int64(stmt, 1);
+		status_r->uidnext = (uint64_t)sqlite3_column_int64(stmt, 1);
 		status_r->highestmodseq =
 		        (uint64_t)sqlite3_column_int64(stmt, 2);
-		status_r->messages = (uint32_t)sqlite3_column_int64(stmt, 3);
-		status_r->unseen = (uint32_t)sqlite3_column_int64(stmt, 4);
-		status_r->deleted = (uint32_t)sqlite3_column_int64(stmt, 5);
+		status_r->expunged_floor =
+		        (uint64_t)sqlite3_column_int64(stmt, 3);
+		status_r->messages = (uint32_t)sqlite3_column_int64(stmt, 4);
+		status_r->unseen = (uint32_t)sqlite3_column_int64(stmt, 5);
+		status_r->deleted = (uint32_t)sqlite3_column_int64(stmt, 6);
 	} else if (ret == 0) {
 		ret = store_fail(st, error_r, "no mailbox %lld",
 		                 (long long)mailbox_id);
@@ -273,23 +282,102 @@ store_mailbox_constraint(struct store *st, const char *name,
 		           name);
 }
 
+/*
+ * Whether mailbox_id (0: a new one) of the account may go under parent_id
+ * (0: the top): a mailbox of the same account, not the mailbox itself or
+ * one below it, and the moved subtree stays within
+ * STORE_MAILBOX_MAX_DEPTH levels.
+ */
+static int SB_WUR
+store_mailbox_check_parent(struct store *st, int64_t account_id,
+                           int64_t mailbox_id, int64_t parent_id,
+                           const char **error_r)
+{
+	int64_t parent_account = 0, loop = 0, level = 0, height = 1;
+	int ret;
+
+	if (parent_id != 0) {
+		ret = store_int(st, &parent_account, error_r,
+		                "SELECT account FROM mailboxes WHERE id = ?",
+		                "i", parent_id);
+		if (ret < 0)
+			return -1;
+		if (ret == 0 || parent_account != account_id)
+			return store_fail(st, error_r,
+			                  "no such parent mailbox");
+		/* The parent's level, and whether the mailbox is above it. */
+		if (store_int(st, &level, error_r,
+		              "WITH RECURSIVE up(id, n) AS ("
+		              " SELECT ?1, 1 UNION ALL"
+		              " SELECT m.parent, up.n + 1 FROM mailboxes m"
+		              "  JOIN up ON m.id = up.id"
+		              "  WHERE m.parent IS NOT NULL AND up.n <= 64)"
+		              " SELECT max(n) FROM up",
+		              "i", parent_id) < 0 ||
+		    (mailbox_id != 0 &&
+		     store_int(st, &loop, error_r,
+		               "WITH RECURSIVE up(id, n) AS ("
+		               " SELECT ?1, 1 UNION ALL"
+		               " SELECT m.parent, up.n + 1 FROM mailboxes m"
+		               "  JOIN up ON m.id = up.id"
+		               "  WHERE m.parent IS NOT NULL AND up.n <= 64)"
+		               " SELECT count(*) FROM up WHERE id = ?2",
+		               "ii", parent_id, mailbox_id) < 0))
+			return -1;
+		if (loop != 0)
+			return store_fail(st, error_r,
+			                  "a mailbox cannot move into itself");
+	}
+	/* The levels of the subtree that moves: 1 for a leaf. */
+	if (mailbox_id != 0 &&
+	    store_int(st, &height, error_r,
+	              "WITH RECURSIVE down(id, n) AS ("
+	              " SELECT ?1, 1 UNION ALL"
+	              " SELECT m.id, down.n + 1 FROM mailboxes m"
+	              "  JOIN down ON m.parent = down.id WHERE down.n <= 64)"
+	              " SELECT max(n) FROM down",
+	              "i", mailbox_id) < 0)
+		return -1;
+	if (level + height > STORE_MAILBOX_MAX_DEPTH)
+		return store_fail(st, error_r,
+		                  "mailboxes nest at most %d levels deep",
+		                  STORE_MAILBOX_MAX_DEPTH);
+	return 0;
+}
+
+/* Records a change of the mailbox and of every one below it. */
+static int SB_WUR
+store_mailbox_changed_tree(struct store *st, int64_t mailbox_id,
+                           const char **error_r)
+{
+	int64_t *ids = NULL;
+	size_t count = 0, i;
+
+	if (store_ids(st, &ids, &count, error_r,
+	              "WITH RECURSIVE down(id, n) AS ("
+	              " SELECT ?1, 1 UNION ALL"
+	              " SELECT m.id, down.n + 1 FROM mailboxes m"
+	              "  JOIN down ON m.parent = down.id WHERE down.n <= 64)"
+	              " SELECT id FROM down",
+	              "i", mailbox_id) < 0)
+		return -1;
+	for (i = 0; i < count; i++)
+		store_changed(st, ids[i]);
+	free(ids);
+	return 0;
+}
+
 static int SB_WUR
 store_mailbox_insert(struct store *st, int64_t account_id, int64_t parent_id,
                      const char *name, const char *remote_id, const char *role,
                      int64_t *id_r, const char **error_r)
 {
 	uint32_t uidvalidity = 0;
-	int64_t parent_account = account_id;
 
-	if (store_mailbox_check_name(st, name, error_r) < 0)
+	if (store_mailbox_check_name(st, name, error_r) < 0 ||
+	    store_mailbox_check_parent(st, account_id, 0, parent_id, error_r) <
+	            0)
 		return -1;
-	if (parent_id != 0 &&
-	    store_int(st, &parent_account, error_r,
-	              "SELECT account FROM mailboxes WHERE id = ?", "i",
-	              parent_id) <= 0)
-		parent_account = -1;
-	if (parent_account != account_id)
-		return store_fail(st, error_r, "no such parent mailbox");
 	if (store_next_uidvalidity(st, &uidvalidity, error_r) < 0)
 		return -1;
 	if (store_run(st, error_r,
@@ -345,7 +433,9 @@ store_mailbox_upsert(struct store *st, int64_t account_id,
 	if (ret == 0)
 		return store_mailbox_insert(st, account_id, parent_id, name,
 		                            remote_id, role, id_r, error_r);
-	if (store_mailbox_check_name(st, name, error_r) < 0)
+	if (store_mailbox_check_name(st, name, error_r) < 0 ||
+	    store_mailbox_check_parent(st, account_id, *id_r, parent_id,
+	                               error_r) < 0)
 		return -1;
 	if (store_run(st, error_r,
 	              "UPDATE mailboxes SET name = ?, parent = nullif(?, 0),"
@@ -354,8 +444,7 @@ store_mailbox_upsert(struct store *st, int64_t account_id,
 		store_mailbox_constraint(st, name, error_r);
 		return -1;
 	}
-	store_changed(st, *id_r);
-	return 0;
+	return store_mailbox_changed_tree(st, *id_r, error_r);
 }
 
 int
@@ -393,24 +482,20 @@ store_mailbox_do_rename(struct store *st, int64_t mailbox_id,
                         int64_t new_parent_id, const char *new_name,
                         const char **error_r)
 {
-	int64_t loop = 0;
+	int64_t account_id;
+	int ret;
 
 	if (store_mailbox_check_name(st, new_name, error_r) < 0)
 		return -1;
-	/* The new parent may not be the mailbox or one of its children. */
-	if (new_parent_id != 0 &&
-	    store_int(st, &loop, error_r,
-	              "WITH RECURSIVE up(id, depth) AS ("
-	              " SELECT ?1, 0 UNION ALL"
-	              " SELECT m.parent, up.depth + 1 FROM mailboxes m"
-	              "  JOIN up ON m.id = up.id"
-	              "  WHERE m.parent IS NOT NULL AND up.depth < 64)"
-	              " SELECT count(*) FROM up WHERE id = ?2",
-	              "ii", new_parent_id, mailbox_id) < 0)
+	ret = store_int(st, &account_id, error_r,
+	                "SELECT account FROM mailboxes WHERE id = ?", "i",
+	                mailbox_id);
+	if (ret == 0)
+		return store_fail(st, error_r, "no mailbox %lld",
+		                  (long long)mailbox_id);
+	if (ret < 0 || store_mailbox_check_parent(st, account_id, mailbox_id,
+	                                          new_parent_id, error_r) < 0)
 		return -1;
-	if (loop != 0)
-		return store_fail(st, error_r,
-		                  "a mailbox cannot move into itself");
 	if (store_run(st, error_r,
 	              "UPDATE mailboxes SET name = ?, parent = nullif(?, 0)"
 	              " WHERE id = ?",
@@ -418,11 +503,8 @@ store_mailbox_do_rename(struct store *st, int64_t mailbox_id,
 		store_mailbox_constraint(st, new_name, error_r);
 		return -1;
 	}
-	if (sqlite3_changes(st->db) == 0)
-		return store_fail(st, error_r, "no mailbox %lld",
-		                  (long long)mailbox_id);
-	store_changed(st, mailbox_id);
-	return 0;
+	/* The paths below it changed too. */
+	return store_mailbox_changed_tree(st, mailbox_id, error_r);
 }
 
 int
@@ -444,9 +526,14 @@ int
 store_mailbox_set_subscribed(struct store *st, int64_t mailbox_id,
                              bool subscribed, const char **error_r)
 {
-	return store_run(st, error_r,
-	                 "UPDATE mailboxes SET subscribed = ? WHERE id = ?",
-	                 "ii", (int64_t)subscribed, mailbox_id);
+	if (store_run(st, error_r,
+	              "UPDATE mailboxes SET subscribed = ? WHERE id = ?", "ii",
+	              (int64_t)subscribed, mailbox_id) < 0)
+		return -1;
+	if (sqlite3_changes(st->db) == 0)
+		return store_fail(st, error_r, "no mailbox %lld",
+		                  (long long)mailbox_id);
+	return 0;
 }
 
 static int SB_WUR
@@ -471,6 +558,9 @@ store_mailbox_do_delete(struct store *st, int64_t mailbox_id,
 		return -1;
 	ret = store_run(st, error_r, "DELETE FROM mailboxes WHERE id = ?", "i",
 	                mailbox_id);
+	if (ret == 0 && sqlite3_changes(st->db) == 0)
+		ret = store_fail(st, error_r, "no mailbox %lld",
+		                 (long long)mailbox_id);
 	for (i = 0; ret == 0 && i < count; i++)
 		ret = store_message_drop_orphan(st, ids[i], error_r);
 	free(ids);

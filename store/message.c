@@ -46,7 +46,7 @@ static int SB_WUR
 store_keywords_split(char *s, char **words, size_t max, size_t *count_r,
                      const char **error_r)
 {
-	size_t count = 0, len;
+	size_t count = 0, len, i;
 	char *p = s;
 
 	while (*p != '\0') {
@@ -67,14 +67,21 @@ store_keywords_split(char *s, char **words, size_t max, size_t *count_r,
 			*error_r = "a keyword is too long";
 			return -1;
 		}
-		if (count == max) {
-			*error_r = "too many keywords";
-			return -1;
+		if (p[len] == ' ')
+			p[len++] = '\0';
+		/* A word said twice counts once. */
+		for (i = 0; i < count; i++) {
+			if (strcmp(words[i], p) == 0)
+				break;
 		}
-		words[count++] = p;
+		if (i == count) {
+			if (count == max) {
+				*error_r = "too many keywords";
+				return -1;
+			}
+			words[count++] = p;
+		}
 		p += len;
-		if (*p == ' ')
-			*p++ = '\0';
 	}
 	*count_r = count;
 	return 0;

@@ -55,6 +55,20 @@ store_op_push(struct store *st, int64_t account_id, const char *kind,
 	return 0;
 }
 
+static void
+store_op_read(sqlite3_stmt *stmt, struct store_op *op)
+{
+	op->id = sqlite3_column_int64(stmt, 0);
+	op->account_id = sqlite3_column_int64(stmt, 1);
+	op->kind = store_col_str(stmt, 2);
+	op->payload = store_col_str(stmt, 3);
+	op->idempotency_key = store_col_str(stmt, 4);
+	op->created_at = sqlite3_column_int64(stmt, 5);
+	op->attempts = (uint32_t)sqlite3_column_int64(stmt, 6);
+	op->next_at = sqlite3_column_int64(stmt, 7);
+	op->last_error = store_col_str(stmt, 8);
+}
+
 int
 store_op_peek(struct store *st, int64_t account_id, int64_t now,
               struct store_op *op_r, const char **error_r)
@@ -69,53 +83,97 @@ store_op_peek(struct store *st, int64_t account_id, int64_t now,
 	               " FROM op_queue q"
 	               " WHERE (?1 = 0 OR account = ?1) AND next_at <= ?2"
 	               " AND id = (SELECT min(id) FROM op_queue"
-	               "  WHERE account = q.account)"
+	               "  WHERE account = q.account AND NOT failed)"
 	               " ORDER BY id LIMIT 1",
 	               "ii", account_id, now) < 0)
 		return -1;
 	ret = store_step(st, stmt, error_r);
-	if (ret > 0) {
-		op_r->id = sqlite3_column_int64(stmt, 0);
-		op_r->account_id = sqlite3_column_int64(stmt, 1);
-		op_r->kind = store_col_str(stmt, 2);
-		op_r->payload = store_col_str(stmt, 3);
-		op_r->idempotency_key = store_col_str(stmt, 4);
-		op_r->created_at = sqlite3_column_int64(stmt, 5);
-		op_r->attempts = (uint32_t)sqlite3_column_int64(stmt, 6);
-		op_r->next_at = sqlite3_column_int64(stmt, 7);
-		op_r->last_error = store_col_str(stmt, 8);
-	}
+	if (ret > 0)
+		store_op_read(stmt, op_r);
 	sqlite3_finalize(stmt);
 	return ret;
+}
+
+void
+store_op_list_free(struct store_op **list, size_t count)
+{
+	size_t i;
+
+	if (*list == NULL)
+		return;
+	for (i = 0; i < count; i++)
+		store_op_free_contents(&(*list)[i]);
+	free(*list);
+	*list = NULL;
+}
+
+int
+store_op_list_failed(struct store *st, int64_t account_id,
+                     struct store_op **list_r, size_t *count_r,
+                     const char **error_r)
+{
+	struct store_op *list = NULL;
+	size_t count = 0, alloc = 0;
+	sqlite3_stmt *stmt;
+	int ret;
+
+	if (store_stmt(st, &stmt, error_r,
+	               "SELECT id, account, kind, payload, idempotency_key,"
+	               " created_at, attempts, next_at, last_error"
+	               " FROM op_queue WHERE failed"
+	               " AND (?1 = 0 OR account = ?1) ORDER BY id",
+	               "i", account_id) < 0)
+		return -1;
+	while ((ret = store_step(st, stmt, error_r)) > 0) {
+		if (count == alloc) {
+			alloc = alloc * 2 + 8;
+			list = sb_reallocarray(list, alloc, sizeof(*list));
+		}
+		store_op_read(stmt, &list[count++]);
+	}
+	sqlite3_finalize(stmt);
+	if (ret < 0) {
+		store_op_list_free(&list, count);
+		return -1;
+	}
+	*list_r = list;
+	*count_r = count;
+	return 0;
 }
 
 int
 store_op_done(struct store *st, int64_t op_id, const char **error_r)
 {
-	return store_run(st, error_r, "DELETE FROM op_queue WHERE id = ?", "i",
-	                 op_id);
+	if (store_run(st, error_r, "DELETE FROM op_queue WHERE id = ?", "i",
+	              op_id) < 0)
+		return -1;
+	if (sqlite3_changes(st->db) == 0)
+		return store_fail(st, error_r, "no op %lld", (long long)op_id);
+	return 0;
 }
+
+/*
+ * The next retry's time for `attempts` (the count before this failure),
+ * as store_retry_delay(attempts + 1) in SQL: 5 s doubling, at most 1 h.
+ */
+#define STORE_SQL_NEXT_AT "?2 + min(3600, 5 << min(attempts, 12))"
 
 int
 store_op_failed(struct store *st, int64_t op_id, int64_t now, const char *error,
                 const char **error_r)
 {
-	int64_t attempts;
-	int ret;
-
-	ret = store_int(st, &attempts, error_r,
-	                "SELECT attempts + 1 FROM op_queue WHERE id = ?", "i",
-	                op_id);
-	if (ret == 0)
-		return store_fail(st, error_r, "no op %lld", (long long)op_id);
-	if (ret < 0)
+	if (store_run(st, error_r,
+	              "UPDATE op_queue SET attempts = attempts + 1,"
+	              " next_at = " STORE_SQL_NEXT_AT ", last_error = ?3,"
+	              " failed = attempts + 1 >= ?4"
+	              " WHERE id = ?1 AND NOT failed",
+	              "iiti", op_id, now, error,
+	              (int64_t)STORE_OP_MAX_ATTEMPTS) < 0)
 		return -1;
-	return store_run(st, error_r,
-	                 "UPDATE op_queue SET attempts = ?, next_at = ?,"
-	                 " last_error = ? WHERE id = ?",
-	                 "iiti", attempts,
-	                 now + store_retry_delay((uint32_t)attempts), error,
-	                 op_id);
+	if (sqlite3_changes(st->db) == 0)
+		return store_fail(st, error_r, "no op %lld waiting for a retry",
+		                  (long long)op_id);
+	return 0;
 }
 
 int
@@ -269,33 +327,62 @@ int
 store_outbox_sent(struct store *st, int64_t outbox_id, const char **error_r)
 {
 	/* The body goes with it (ON DELETE CASCADE). */
-	return store_run(st, error_r, "DELETE FROM outbox WHERE id = ?", "i",
-	                 outbox_id);
+	if (store_run(st, error_r, "DELETE FROM outbox WHERE id = ?", "i",
+	              outbox_id) < 0)
+		return -1;
+	if (sqlite3_changes(st->db) == 0)
+		return store_fail(st, error_r, "no outbox entry %lld",
+		                  (long long)outbox_id);
+	return 0;
 }
 
 int
 store_outbox_failed(struct store *st, int64_t outbox_id, int64_t now,
                     const char *error, bool permanent, const char **error_r)
 {
-	int64_t attempts;
-	int ret;
-
-	ret = store_int(st, &attempts, error_r,
-	                "SELECT attempts + 1 FROM outbox WHERE id = ?", "i",
-	                outbox_id);
-	if (ret == 0)
-		return store_fail(st, error_r, "no outbox entry %lld",
-		                  (long long)outbox_id);
-	if (ret < 0)
+	/* Only a QUEUED entry: a FAILED one never comes back. */
+	if (store_run(st, error_r,
+	              "UPDATE outbox SET attempts = attempts + 1,"
+	              " next_at = " STORE_SQL_NEXT_AT ", last_error = ?3,"
+	              " state = ?4 WHERE id = ?1 AND state = ?5",
+	              "iitii", outbox_id, now, error,
+	              (int64_t)(permanent ? STORE_OUTBOX_FAILED
+	                                  : STORE_OUTBOX_QUEUED),
+	              (int64_t)STORE_OUTBOX_QUEUED) < 0)
 		return -1;
-	return store_run(st, error_r,
-	                 "UPDATE outbox SET attempts = ?, next_at = ?,"
-	                 " last_error = ?, state = ? WHERE id = ?",
-	                 "iitii", attempts,
-	                 now + store_retry_delay((uint32_t)attempts), error,
-	                 (int64_t)(permanent ? STORE_OUTBOX_FAILED
-	                                     : STORE_OUTBOX_QUEUED),
-	                 outbox_id);
+	if (sqlite3_changes(st->db) == 0)
+		return store_fail(st, error_r, "no queued outbox entry %lld",
+		                  (long long)outbox_id);
+	return 0;
+}
+
+int
+store_outbox_sweep_receiving(struct store *st, int64_t now, int64_t max_age,
+                             uint64_t *removed_r, const char **error_r)
+{
+	/* Their pieces go with them (ON DELETE CASCADE). */
+	if (store_run(st, error_r,
+	              "DELETE FROM outbox WHERE state = ? AND created_at <= ?",
+	              "ii", (int64_t)STORE_OUTBOX_RECEIVING, now - max_age) < 0)
+		return -1;
+	*removed_r = (uint64_t)sqlite3_changes64(st->db);
+	return 0;
+}
+
+int
+store_account_outbox_count(struct store *st, int64_t account_id,
+                           uint64_t *count_r, const char **error_r)
+{
+	int64_t count = 0;
+
+	if (store_int(st, &count, error_r,
+	              "SELECT count(*) FROM outbox WHERE account = ?"
+	              " AND state IN (?, ?)",
+	              "iii", account_id, (int64_t)STORE_OUTBOX_RECEIVING,
+	              (int64_t)STORE_OUTBOX_QUEUED) < 0)
+		return -1;
+	*count_r = (uint64_t)count;
+	return 0;
 }
 
 int

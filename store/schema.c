@@ -6,6 +6,7 @@
 #include "store-private.h"
 
 #include <stdio.h>
+#include <string.h>
 
 static const char store_schema_v1[] =
         /* Values of the whole replica, such as the last UIDVALIDITY. */
@@ -129,6 +130,28 @@ static const char store_schema_v1[] =
         " data BLOB NOT NULL,"
         " PRIMARY KEY(outbox, pos));";
 
+/*
+ * Version 2: ops that keep failing stop (op_queue.failed); the modseq
+ * below which expunges were forgotten (mailboxes.expunged_floor); the
+ * resync's scope and keep-list in tables of the file.
+ */
+static const char store_schema_v2[] =
+        "ALTER TABLE op_queue ADD COLUMN failed INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE mailboxes"
+        " ADD COLUMN expunged_floor INTEGER NOT NULL DEFAULT 0;"
+
+        /* The messages a resync may delete: those known at its start. */
+        "CREATE TABLE resync_scope("
+        " message INTEGER PRIMARY KEY"
+        "  REFERENCES messages(id) ON DELETE CASCADE,"
+        " account INTEGER NOT NULL);"
+        "CREATE INDEX resync_scope_account ON resync_scope(account);"
+        "CREATE TABLE resync_keep("
+        " account INTEGER NOT NULL"
+        "  REFERENCES accounts(id) ON DELETE CASCADE,"
+        " remote_id TEXT NOT NULL,"
+        " PRIMARY KEY(account, remote_id)) WITHOUT ROWID;";
+
 struct store_migration {
 	int version;
 	const char *sql;
@@ -137,6 +160,7 @@ struct store_migration {
 /* In order; the last one's version is STORE_SCHEMA_VERSION. */
 static const struct store_migration store_migrations[] = {
         {1, store_schema_v1},
+        {2, store_schema_v2},
 };
 
 _Static_assert(SB_N_ELEMENTS(store_migrations) == STORE_SCHEMA_VERSION,
@@ -181,6 +205,33 @@ store_migrate_step(struct store *st, const struct store_migration *m,
 	return store_tx_end(st, mark, ret, error_r);
 }
 
+/* Switches to WAL and checks that SQLite did: it answers with the mode. */
+static int SB_WUR
+store_wal(struct store *st, const char **error_r)
+{
+	sqlite3_stmt *stmt;
+	const char *mode;
+	int ret;
+
+	if (store_stmt(st, &stmt, error_r, "PRAGMA journal_mode=WAL", "") < 0)
+		return -1;
+	ret = store_step(st, stmt, error_r);
+	if (ret == 0)
+		ret = store_fail(st, error_r,
+		                 "the replica has no journal mode");
+	if (ret > 0) {
+		mode = (const char *)sqlite3_column_text(stmt, 0);
+		ret = mode != NULL && strcmp(mode, "wal") == 0
+		              ? 0
+		              : store_fail(st, error_r,
+		                           "the replica cannot use WAL mode "
+		                           "(its journal mode stays %s)",
+		                           mode != NULL ? mode : "unknown");
+	}
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
 int
 store_migrate(struct store *st, const char *path, const char **error_r)
 {
@@ -198,7 +249,12 @@ store_migrate(struct store *st, const char *path, const char **error_r)
 		                  path, (long long)version,
 		                  STORE_SCHEMA_VERSION);
 	}
-	if (store_exec(st, "PRAGMA journal_mode=WAL", error_r) < 0)
+	/* Not newer: closing may checkpoint from now on. */
+	if (sqlite3_db_config(st->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0,
+	                      NULL) != SQLITE_OK)
+		return store_fail_db(st, error_r,
+		                     "cannot configure the replica");
+	if (store_wal(st, error_r) < 0)
 		return -1;
 	for (i = 0; i < SB_N_ELEMENTS(store_migrations); i++) {
 		if (store_migrations[i].version <= version)

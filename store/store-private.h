@@ -1,6 +1,6 @@
 /* Internals of the replica shared by the files of store/. */
-#ifndef STORE_PRIVATE_H
-#define STORE_PRIVATE_H
+#ifndef SB_STORE_PRIVATE_H
+#define SB_STORE_PRIVATE_H
 
 #include <sqlite3.h>
 #include <stdbool.h>

@@ -20,8 +20,8 @@
  * key packets are the service's ciphertext, and the `cache` column holds
  * bytes the caller has sealed with the account's cache key.
  */
-#ifndef STORE_H
-#define STORE_H
+#ifndef SB_STORE_H
+#define SB_STORE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -31,11 +31,15 @@
 #include "common/compiler.h"
 
 /* The schema version this code writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 /* How long a connection waits for another one's write lock. */
 #define STORE_BUSY_TIMEOUT_MS 10000
 /* Bodies are stored and read back in pieces of at most this size. */
 #define STORE_BODY_CHUNK (128 * 1024)
+/* An op that failed this many times stops (store_op_list_failed). */
+#define STORE_OP_MAX_ATTEMPTS 20
+/* Mailboxes nest at most this many levels deep (a top one is level 1). */
+#define STORE_MAILBOX_MAX_DEPTH 64
 /* Keywords of one message: at most this many, each at most this long. */
 #define STORE_MAX_KEYWORDS    100
 #define STORE_MAX_KEYWORD_LEN 64
@@ -81,9 +85,11 @@ int store_integrity_check(struct store *st, char **result_r,
  * Subscribes to the changes of a mailbox (0: of every mailbox). The
  * eventfd of the subscription (store_sub_fd) becomes readable after each
  * commit that changed the mailbox: a message added, expunged, a flag or
- * the mailbox itself changed or deleted. The subscriber then asks the store
- * what changed (by modseq, store_mailbox_fetch and store_mailbox_vanished)
- * and calls sb_event_drain() on the fd. Signals add up into one wake-up.
+ * the mailbox itself changed or deleted (a rename: also every mailbox
+ * below it). The subscriber first calls sb_event_drain() on the fd, then
+ * asks the store what changed (by modseq, store_mailbox_fetch and
+ * store_mailbox_vanished): a commit after the drain signals again, so
+ * nothing is missed. Signals add up into one wake-up.
  */
 int store_subscribe(struct store_hub *hub, int64_t mailbox_id,
                     struct store_sub **sub_r, const char **error_r) SB_WUR;
@@ -103,7 +109,11 @@ void store_account_free_contents(struct store_account *a);
 
 int store_account_add(struct store *st, const char *api_id, const char *email,
                       int64_t *id_r, const char **error_r) SB_WUR;
-/* Removes the account and everything it has in the replica. */
+/*
+ * Removes the account and everything it has in the replica, including mail
+ * in the outbox not sent yet: callers check store_account_outbox_count()
+ * first and remove an account with unsent mail only when the user says so.
+ */
 int store_account_remove(struct store *st, int64_t account_id,
                          const char **error_r) SB_WUR;
 /* 1 found, 0 not, -1 error. email is compared in lower case. */
@@ -113,6 +123,9 @@ int store_account_find_email(struct store *st, const char *email,
 int store_account_find_api_id(struct store *st, const char *api_id,
                               struct store_account *a_r,
                               const char **error_r) SB_WUR;
+/* The account's outbox entries not sent yet (RECEIVING or QUEUED). */
+int store_account_outbox_count(struct store *st, int64_t account_id,
+                               uint64_t *count_r, const char **error_r) SB_WUR;
 int store_account_set_feed_state(struct store *st, int64_t account_id,
                                  const char *state,
                                  const char **error_r) SB_WUR;
@@ -140,7 +153,7 @@ struct store_mailbox {
 	int64_t parent_id; /* 0 at the top */
 	char *role;        /* inbox, sent, ...; NULL */
 	uint32_t uidvalidity;
-	uint32_t uidnext;
+	uint64_t uidnext; /* 2^32 once every UID was given */
 	uint64_t highestmodseq;
 	bool subscribed;
 };
@@ -149,9 +162,14 @@ struct store_mailbox_status {
 	uint32_t messages;
 	uint32_t unseen;  /* without $seen */
 	uint32_t deleted; /* with this mailbox's \Deleted */
-	uint32_t uidnext;
+	uint64_t uidnext; /* 2^32 once every UID was given: IMAP shows none */
 	uint32_t uidvalidity;
 	uint64_t highestmodseq;
+	/*
+	 * Expunges with a modseq up to this one were forgotten
+	 * (store_mailbox_forget_expunged); 0 when none was.
+	 */
+	uint64_t expunged_floor;
 };
 
 void store_mailbox_free_contents(struct store_mailbox *mb);
@@ -163,7 +181,13 @@ int store_mailbox_create(struct store *st, int64_t account_id,
                          const char **error_r) SB_WUR;
 /*
  * Creates or updates the mailbox the service knows as remote_id. The
- * parent (parent_remote_id, NULL at the top) must be known already.
+ * parent (parent_remote_id, NULL at the top) must be known already, the
+ * result may not pass STORE_MAILBOX_MAX_DEPTH levels, and a mailbox cannot
+ * move under itself. A change feed may list a child before its parent, or
+ * two moves in an order that makes a loop for a moment: the sync engine
+ * applies the mailboxes of a batch parents first, and keeps those refused
+ * to try again once the rest of the batch is applied (and, failing that,
+ * lists the mailboxes again).
  */
 int store_mailbox_upsert_remote(struct store *st, int64_t account_id,
                                 const char *remote_id, const char *name,
@@ -173,7 +197,12 @@ int store_mailbox_upsert_remote(struct store *st, int64_t account_id,
 int store_mailbox_set_remote_id(struct store *st, int64_t mailbox_id,
                                 const char *remote_id,
                                 const char **error_r) SB_WUR;
-/* Renames and/or moves; UIDs and UIDVALIDITY stay. */
+/*
+ * Renames and/or moves under new_parent_id (0: to the top), a mailbox of
+ * the same account; not under itself or a descendant, and the moved
+ * subtree may not pass STORE_MAILBOX_MAX_DEPTH levels. UIDs and
+ * UIDVALIDITY stay.
+ */
 int store_mailbox_rename(struct store *st, int64_t mailbox_id,
                          int64_t new_parent_id, const char *new_name,
                          const char **error_r) SB_WUR;
@@ -181,7 +210,8 @@ int store_mailbox_set_subscribed(struct store *st, int64_t mailbox_id,
                                  bool subscribed, const char **error_r) SB_WUR;
 /*
  * Deletes a mailbox without children: its entries go, and messages left in
- * no mailbox are deleted with their bodies.
+ * no mailbox are deleted with their bodies. A missing mailbox is an error
+ * (also for set_subscribed).
  */
 int store_mailbox_delete(struct store *st, int64_t mailbox_id,
                          const char **error_r) SB_WUR;
@@ -321,14 +351,26 @@ int store_mailbox_expunge_deleted(struct store *st, int64_t mailbox_id,
                                   const char **error_r) SB_WUR;
 /*
  * Calls fn for each message of the mailbox with a UID in [uid_lo, uid_hi]
- * and a modseq above changedsince (0: all), in UID order. The callback must
- * not write to this mailbox.
+ * and a modseq above changedsince (0: all), in UID order.
+ *
+ * No writes on this connection from the callback outside a transaction:
+ * they fail at once ("no writes ... from inside its read callback"),
+ * since the read's snapshot may be older than the file. Collect the ids
+ * first and write after, or open store_begin() before the fetch: writes
+ * from the callback then run inside that transaction. Even so, the
+ * callback must not change this mailbox's entries (a new modseq would
+ * bring an entry up again). The same holds for every callback and sink
+ * of this API.
  */
 int store_mailbox_fetch(struct store *st, int64_t mailbox_id, uint32_t uid_lo,
                         uint32_t uid_hi, uint64_t changedsince,
                         store_entry_fn *fn, void *ctx,
                         const char **error_r) SB_WUR;
-/* The UIDs expunged with a modseq above `since`, in order (VANISHED). */
+/*
+ * The UIDs expunged with a modseq above `since`, in order (VANISHED).
+ * Complete only when since >= the mailbox's expunged_floor (see
+ * store_mailbox_forget_expunged).
+ */
 int store_mailbox_vanished(struct store *st, int64_t mailbox_id, uint64_t since,
                            store_uid_fn *fn, void *ctx,
                            const char **error_r) SB_WUR;
@@ -339,20 +381,34 @@ int store_mailbox_vanished(struct store *st, int64_t mailbox_id, uint64_t since,
 int store_mailbox_uids(struct store *st, int64_t mailbox_id, uint32_t **uids_r,
                        size_t *count_r, const char **error_r) SB_WUR;
 
+/*
+ * Forgets the expunge records of a mailbox (0: of every mailbox) with a
+ * modseq up to `upto`, and raises expunged_floor to it; *removed_r is how
+ * many went. QRESYNC: a client's VANISHED (EARLIER) since a modseq below
+ * the floor cannot be answered from the records; the IMAP session then
+ * reports every UID below uidnext that store_mailbox_uids does not list
+ * (RFC 7162 allows UIDs the client never saw).
+ */
+int store_mailbox_forget_expunged(struct store *st, int64_t mailbox_id,
+                                  uint64_t upto, uint64_t *removed_r,
+                                  const char **error_r) SB_WUR;
+
 /* ---- Resync ("cannot calculate changes") ---- */
 
 /*
  * store_resync_begin, then store_resync_keep for every message id the
  * service lists now, then store_resync_finish: messages of the account
- * known to the service but not listed are expunged everywhere and deleted.
- * Kept messages keep their UIDs; UIDVALIDITY does not change. Messages
- * not yet on the service (remote id NULL) are kept. The list of kept ids
- * lives on this connection only, so the steps need not share one
- * transaction.
+ * that had a remote id at begin and were not listed are expunged
+ * everywhere and deleted. Messages imported or given a remote id during
+ * the resync are kept (the listing may predate them), and so are those
+ * not yet on the service. Kept messages keep their UIDs; UIDVALIDITY does
+ * not change. The scope and the list are tables of the file, so the steps
+ * need not share a transaction or a connection; begin starts afresh.
  */
-int store_resync_begin(struct store *st, const char **error_r) SB_WUR;
-int store_resync_keep(struct store *st, const char *remote_id,
-                      const char **error_r) SB_WUR;
+int store_resync_begin(struct store *st, int64_t account_id,
+                       const char **error_r) SB_WUR;
+int store_resync_keep(struct store *st, int64_t account_id,
+                      const char *remote_id, const char **error_r) SB_WUR;
 int store_resync_finish(struct store *st, int64_t account_id, size_t *removed_r,
                         const char **error_r) SB_WUR;
 
@@ -364,7 +420,11 @@ struct store_body_writer;
  * Starts or resumes storing a message's body. The writer appends at
  * store_body_writer_offset(), the length already stored, so a download cut
  * short resumes from there. Every STORE_BODY_CHUNK bytes are committed as
- * one piece; only one chunk is ever held in memory.
+ * one piece; only one chunk is ever held in memory. store_body_write_chunk
+ * fails once the body would pass the message's size. Each piece checks
+ * that the stored body is still the one being continued, so a body
+ * dropped (store_body_drop) or written by another writer meanwhile makes
+ * this one fail instead of leaving a gap.
  */
 int store_body_write_begin(struct store *st, int64_t message_id,
                            struct store_body_writer **w_r,
@@ -373,8 +433,10 @@ uint64_t store_body_writer_offset(const struct store_body_writer *w);
 int store_body_write_chunk(struct store_body_writer *w, const void *data,
                            size_t len, const char **error_r) SB_WUR;
 /*
- * Stores what is left and checks the length against the message's size:
- * only then is the body marked as cached. Frees the writer either way.
+ * Stores what is left and checks, in the closing transaction, that the
+ * stored pieces follow each other from byte 0 and add up to the message's
+ * size: only then is the body marked as cached. Otherwise the pieces are
+ * dropped (the next try starts afresh). Frees the writer either way.
  */
 int store_body_write_end(struct store_body_writer **w,
                          const char **error_r) SB_WUR;
@@ -385,11 +447,19 @@ void store_body_write_abort(struct store_body_writer **w);
 typedef int store_sink_fn(void *ctx, const void *data, size_t len,
                           const char **error_r);
 
-/* Sends bytes [offset, offset + max) of the body (max: UINT64_MAX all). */
+/*
+ * Sends bytes [offset, offset + max) of the body (max: UINT64_MAX all)
+ * when the whole body is cached: 1 sent (nothing past the end), 0 not
+ * cached (nothing sent: download it first), -1 error, also for pieces
+ * that do not follow each other.
+ */
 int store_body_read(struct store *st, int64_t message_id, uint64_t offset,
                     uint64_t max, store_sink_fn *sink, void *ctx,
                     const char **error_r) SB_WUR;
-/* Drops a cached body (it can be downloaded again). */
+/*
+ * Drops a cached or partly downloaded body (it can be downloaded again).
+ * A writer still storing it fails at its next piece.
+ */
 int store_body_drop(struct store *st, int64_t message_id,
                     const char **error_r) SB_WUR;
 
@@ -420,11 +490,25 @@ int store_op_push(struct store *st, int64_t account_id, const char *kind,
  */
 int store_op_peek(struct store *st, int64_t account_id, int64_t now,
                   struct store_op *op_r, const char **error_r) SB_WUR;
-/* Replayed: removes it. */
+/* Replayed (or given up by the sync engine): removes it. */
 int store_op_done(struct store *st, int64_t op_id, const char **error_r) SB_WUR;
-/* Failed for now: attempts + 1, retried after store_retry_delay(). */
+/*
+ * Failed for now: attempts + 1, retried after store_retry_delay(). At
+ * STORE_OP_MAX_ATTEMPTS it fails for good: it is not replayed and no
+ * longer holds back its account's later ops.
+ */
 int store_op_failed(struct store *st, int64_t op_id, int64_t now,
                     const char *error, const char **error_r) SB_WUR;
+/*
+ * The ops failed for good (account 0: of any account), oldest first: the
+ * sync engine brings the replica back to the service's state for each
+ * (its local change never reached the service), then store_op_done.
+ */
+int store_op_list_failed(struct store *st, int64_t account_id,
+                         struct store_op **list_r, size_t *count_r,
+                         const char **error_r) SB_WUR;
+void store_op_list_free(struct store_op **list, size_t count);
+/* Every op of the account (0: all), failed for good or not. */
 int store_op_count(struct store *st, int64_t account_id, uint64_t *count_r,
                    const char **error_r) SB_WUR;
 /* Seconds before retry number `attempts`: 5 s doubling up to one hour. */
@@ -474,9 +558,14 @@ int store_outbox_add(struct store *st, int64_t account_id, const char *queue_id,
                      const char *sender, const char *recipients,
                      const void *sealed_key, size_t sealed_key_len, int64_t now,
                      int64_t *id_r, const char **error_r) SB_WUR;
+/*
+ * The body may not pass max_size bytes (SMTP's SIZE limit); write_end
+ * records its length, counted from the stored pieces.
+ */
 int store_outbox_write_begin(struct store *st, int64_t outbox_id,
-                             struct store_body_writer **w_r,
+                             uint64_t max_size, struct store_body_writer **w_r,
                              const char **error_r) SB_WUR;
+/* Reads a QUEUED or FAILED entry's body, as store_body_read. */
 int store_outbox_read(struct store *st, int64_t outbox_id, uint64_t offset,
                       uint64_t max, store_sink_fn *sink, void *ctx,
                       const char **error_r) SB_WUR;
@@ -485,13 +574,25 @@ int store_outbox_list_due(struct store *st, int64_t now,
                           struct store_outbox **list_r, size_t *count_r,
                           const char **error_r) SB_WUR;
 void store_outbox_list_free(struct store_outbox **list, size_t count);
-/* Submitted: removes the message and its body. */
+/* Submitted (or dismissed by the user): removes it and its body. */
 int store_outbox_sent(struct store *st, int64_t outbox_id,
                       const char **error_r) SB_WUR;
-/* Failed: retried later, or FAILED for good when `permanent`. */
+/*
+ * A QUEUED message failed: retried later, or FAILED for good when
+ * `permanent`. Any other state is refused: a FAILED one never comes back.
+ */
 int store_outbox_failed(struct store *st, int64_t outbox_id, int64_t now,
                         const char *error, bool permanent,
                         const char **error_r) SB_WUR;
+/*
+ * Deletes, with their pieces, the entries still RECEIVING that were added
+ * at least max_age seconds before now (a crash in the middle of DATA);
+ * *removed_r is how many. Run at start-up with an age above SMTP's DATA
+ * timeout.
+ */
+int store_outbox_sweep_receiving(struct store *st, int64_t now, int64_t max_age,
+                                 uint64_t *removed_r,
+                                 const char **error_r) SB_WUR;
 /* Messages in a state (account 0: all accounts). */
 int store_outbox_count(struct store *st, int64_t account_id,
                        enum store_outbox_state state, uint64_t *count_r,

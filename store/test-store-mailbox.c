@@ -198,11 +198,94 @@ test_mailbox_status(void)
 	store_close(&st);
 }
 
+static void
+test_mailbox_rules(void)
+{
+	const char *path = test_store_path("rules");
+	struct store *st = test_store_open(path);
+	int64_t acc = test_store_account(st, "r@x.org");
+	int64_t acc2 = test_store_account(st, "q@x.org");
+	int64_t theirs = test_store_mailbox(st, acc2, "Theirs");
+	int64_t top = test_store_mailbox(st, acc, "Top");
+	int64_t other = test_store_mailbox(st, acc, "Other");
+	int64_t chain[64], id, a, b;
+	struct store_mailbox mb;
+	const char *error;
+	char name[16];
+	size_t i;
+
+	/* Another account's mailbox is no parent, for a move either. */
+	TEST_EQ_INT(store_mailbox_create(st, acc, theirs, "x", &id, &error),
+	            -1);
+	TEST_EQ_INT(store_mailbox_rename(st, top, theirs, "Top", &error), -1);
+	TEST_ASSERT(strstr(error, "parent") != NULL);
+	TEST_EQ_INT(store_mailbox_get(st, top, &mb, &error), 1);
+	TEST_EQ_INT(mb.parent_id, 0);
+	store_mailbox_free_contents(&mb);
+	TEST_EQ_INT(store_mailbox_rename(st, 4242, 0, "x", &error), -1);
+	TEST_ASSERT(strstr(error, "no mailbox") != NULL);
+
+	/* 64 levels, not 65. */
+	chain[0] = top;
+	for (i = 1; i < 64; i++) {
+		snprintf(name, sizeof(name), "l%zu", i + 1);
+		TEST_EQ_INT(store_mailbox_create(st, acc, chain[i - 1], name,
+		                                 &chain[i], &error),
+		            0);
+	}
+	TEST_EQ_INT(
+	        store_mailbox_create(st, acc, chain[63], "l65", &id, &error),
+	        -1);
+	TEST_ASSERT(strstr(error, "64 levels") != NULL);
+	TEST_EQ_INT(store_mailbox_get(st, chain[63], &mb, &error), 1);
+	TEST_EQ_INT(mb.id, chain[63]);
+	store_mailbox_free_contents(&mb);
+	/* Moving a subtree of two levels under level 63 would make 65. */
+	TEST_EQ_INT(store_mailbox_create(st, acc, other, "kid", &id, &error),
+	            0);
+	TEST_EQ_INT(store_mailbox_rename(st, other, chain[62], "o", &error),
+	            -1);
+	TEST_EQ_INT(store_mailbox_rename(st, other, chain[61], "o", &error), 0);
+	TEST_EQ_INT(store_mailbox_rename(st, other, 0, "Other", &error), 0);
+
+	/* Upserts: the depth limit, and no loops. */
+	TEST_EQ_INT(store_mailbox_set_remote_id(st, chain[63], "deep", &error),
+	            0);
+	TEST_EQ_INT(store_mailbox_upsert_remote(st, acc, "r65", "l65", "deep",
+	                                        NULL, &id, &error),
+	            -1);
+	TEST_EQ_INT(store_mailbox_upsert_remote(st, acc, "ra", "A", NULL, NULL,
+	                                        &a, &error),
+	            0);
+	TEST_EQ_INT(store_mailbox_upsert_remote(st, acc, "rb", "B", "ra", NULL,
+	                                        &b, &error),
+	            0);
+	TEST_EQ_INT(store_mailbox_upsert_remote(st, acc, "ra", "A", "rb", NULL,
+	                                        &id, &error),
+	            -1);
+	TEST_ASSERT(strstr(error, "into itself") != NULL);
+	TEST_EQ_INT(store_mailbox_upsert_remote(st, acc, "ra", "A", "ra", NULL,
+	                                        &id, &error),
+	            -1);
+	TEST_EQ_INT(store_mailbox_upsert_remote(st, acc, "rb", "B", "deep",
+	                                        NULL, &id, &error),
+	            -1);
+
+	/* A missing mailbox is said so. */
+	TEST_EQ_INT(store_mailbox_set_subscribed(st, 4242, true, &error), -1);
+	TEST_ASSERT(strstr(error, "no mailbox") != NULL);
+	TEST_EQ_INT(store_mailbox_delete(st, 4242, &error), -1);
+	TEST_ASSERT(strstr(error, "no mailbox") != NULL);
+	store_close(&st);
+	test_store_verify(path);
+}
+
 static const struct test_case cases[] = {
         {"hierarchy, rename, delete", test_mailbox_hierarchy},
         {"UIDVALIDITY never reused", test_mailbox_uidvalidity},
         {"remote upserts and roles", test_mailbox_remote},
         {"status counts", test_mailbox_status},
+        {"parents, depth and loops", test_mailbox_rules},
         {NULL, NULL},
 };
 

@@ -275,6 +275,16 @@ test_keywords(void)
 	many[100 * 5] = '\0';
 	TEST_EQ_INT(store_keywords_normalize(many, &out, &error), 0);
 	free(out);
+	/* 150 words but 3 keywords: counted once merged. */
+	for (i = 0; i < 150; i++)
+		memcpy(many + i * 3,
+		       i % 3 == 0   ? "aa "
+		       : i % 3 == 1 ? "bb "
+		                    : "cc ",
+		       4);
+	TEST_EQ_INT(store_keywords_normalize(many, &out, &error), 0);
+	TEST_EQ_STR(out, "aa bb cc");
+	free(out);
 
 	m = test_store_message(st, acc, "m1", "b a", &box, 1);
 	TEST_EQ_INT(
@@ -361,10 +371,10 @@ test_resync(void)
 	validity = mb.uidvalidity;
 	store_mailbox_free_contents(&mb);
 
-	TEST_EQ_INT(store_resync_begin(st, &error), 0);
-	TEST_EQ_INT(store_resync_keep(st, "m1", &error), 0);
-	TEST_EQ_INT(store_resync_keep(st, "m3", &error), 0);
-	TEST_EQ_INT(store_resync_keep(st, "m9", &error), 0);
+	TEST_EQ_INT(store_resync_begin(st, acc, &error), 0);
+	TEST_EQ_INT(store_resync_keep(st, acc, "m1", &error), 0);
+	TEST_EQ_INT(store_resync_keep(st, acc, "m3", &error), 0);
+	TEST_EQ_INT(store_resync_keep(st, acc, "m9", &error), 0);
 	TEST_EQ_INT(store_resync_finish(st, acc, &removed, &error), 0);
 	TEST_EQ_UINT(removed, 1);
 
@@ -385,7 +395,7 @@ test_resync(void)
 	store_mailbox_free_contents(&mb);
 
 	/* A second resync starts from an empty list. */
-	TEST_EQ_INT(store_resync_begin(st, &error), 0);
+	TEST_EQ_INT(store_resync_begin(st, acc, &error), 0);
 	TEST_EQ_INT(store_resync_finish(st, acc, &removed, &error), 0);
 	TEST_EQ_UINT(removed, 2);
 	c = test_fetch(st, box, 1, UINT32_MAX, 0);
@@ -394,22 +404,200 @@ test_resync(void)
 }
 
 static void
+test_resync_concurrent_import(void)
+{
+	const char *path = test_store_path("resync2");
+	struct store *st = test_store_open(path);
+	struct store *other = test_store_open(path);
+	int64_t acc = test_store_account(st, "r2@x.org");
+	int64_t box = test_store_mailbox(st, acc, "INBOX");
+	int64_t old, local, fresh;
+	struct store_message m;
+	const char *error;
+	size_t removed;
+
+	old = test_store_message(st, acc, "m1", "", &box, 1);
+	local = test_store_message(st, acc, NULL, "", &box, 1);
+	/* The listing starts; meanwhile the feed brings a new message ... */
+	TEST_EQ_INT(store_resync_begin(st, acc, &error), 0);
+	fresh = test_store_message(other, acc, "m_new", "", &box, 1);
+	/* ... and an APPEND's import finishes: neither was listed. */
+	TEST_EQ_INT(
+	        store_message_set_remote(other, local, "m_app", "b", &error),
+	        0);
+	/* Another connection, even, may carry on the resync. */
+	store_close(&st);
+	st = test_store_open(path);
+	TEST_EQ_INT(store_resync_finish(other, acc, &removed, &error), 0);
+	TEST_EQ_UINT(removed, 1);
+	TEST_EQ_INT(store_message_get(st, old, &m, &error), 0);
+	TEST_EQ_INT(store_message_get(st, fresh, &m, &error), 1);
+	store_message_free_contents(&m);
+	TEST_EQ_INT(store_message_get(st, local, &m, &error), 1);
+	store_message_free_contents(&m);
+	TEST_EQ_INT(store_resync_begin(st, 4242, &error), -1);
+	store_close(&other);
+	store_close(&st);
+	test_store_verify(path);
+}
+
+struct test_writing_cb {
+	struct store *st;
+	int64_t account;
+	int calls, failed;
+	char error[256];
+};
+
+/* Writes to the op queue from inside a fetch. */
+static int
+test_writing_entry(void *ctx, const struct store_entry *e, const char **error_r)
+{
+	struct test_writing_cb *w = ctx;
+	const char *error;
+	int64_t op;
+
+	(void)e;
+	(void)error_r;
+	w->calls++;
+	if (store_op_push(w->st, w->account, "k", "{}", 1, &op, &error) < 0) {
+		w->failed++;
+		snprintf(w->error, sizeof(w->error), "%s", error);
+	}
+	return 0;
+}
+
+static void
+test_write_from_callback(void)
+{
+	const char *path = test_store_path("callback");
+	struct store *st = test_store_open(path);
+	struct store *other = test_store_open(path);
+	int64_t acc = test_store_account(st, "cb@x.org");
+	int64_t box = test_store_mailbox(st, acc, "INBOX");
+	struct test_writing_cb w = {.st = st, .account = acc};
+	const char *error;
+	uint64_t count;
+
+	(void)test_store_message(st, acc, "m1", "", &box, 1);
+	(void)test_store_message(st, acc, "m2", "", &box, 1);
+	/* Outside a transaction: refused at once, with a clear reason. */
+	TEST_EQ_INT(store_mailbox_fetch(st, box, 1, UINT32_MAX, 0,
+	                                test_writing_entry, &w, &error),
+	            0);
+	TEST_EQ_INT(w.calls, 2);
+	TEST_EQ_INT(w.failed, 2);
+	TEST_ASSERT(strstr(w.error, "callback") != NULL);
+	/* Inside store_begin: the writes join the transaction. */
+	w = (struct test_writing_cb){.st = st, .account = acc};
+	TEST_EQ_INT(store_begin(st, &error), 0);
+	TEST_EQ_INT(store_mailbox_fetch(st, box, 1, UINT32_MAX, 0,
+	                                test_writing_entry, &w, &error),
+	            0);
+	TEST_EQ_INT(store_commit(st, &error), 0);
+	TEST_EQ_INT(w.failed, 0);
+	TEST_EQ_INT(store_op_count(other, acc, &count, &error), 0);
+	TEST_EQ_UINT(count, 2);
+	store_close(&other);
+	store_close(&st);
+}
+
+static void
+test_no_uid_left(void)
+{
+	const char *path = test_store_path("uidnext");
+	struct store *st = test_store_open(path);
+	int64_t acc = test_store_account(st, "n@x.org");
+	int64_t box = test_store_mailbox(st, acc, "INBOX");
+	int64_t m = test_store_message(st, acc, "m1", "", &box, 1);
+	int64_t box2 = test_store_mailbox(st, acc, "Full");
+	struct store_mailbox_status status;
+	struct store_mailbox mb;
+	const char *error;
+	sqlite3 *db;
+	uint32_t uid;
+
+	/* Missing mailbox or message: said so, not "no UID left". */
+	TEST_EQ_INT(store_mailbox_add_message(st, 4242, m, &uid, &error), -1);
+	TEST_ASSERT(strstr(error, "no mailbox 4242") != NULL);
+	TEST_EQ_INT(store_mailbox_add_message(st, box, 4343, &uid, &error), -1);
+	TEST_ASSERT(strstr(error, "no message 4343") != NULL);
+
+	/* The last UID given: uidnext is 2^32, not 0. */
+	TEST_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+	TEST_EQ_INT(sqlite3_exec(db,
+	                         "UPDATE mailboxes SET uidnext = 4294967295"
+	                         " WHERE name = 'Full'",
+	                         NULL, NULL, NULL),
+	            SQLITE_OK);
+	sqlite3_close(db);
+	TEST_EQ_INT(store_mailbox_add_message(st, box2, m, &uid, &error), 0);
+	TEST_EQ_UINT(uid, 4294967295u);
+	TEST_EQ_INT(store_mailbox_status(st, box2, &status, &error), 0);
+	TEST_EQ_UINT(status.uidnext, 4294967296ull);
+	TEST_EQ_INT(store_mailbox_get(st, box2, &mb, &error), 1);
+	TEST_EQ_UINT(mb.uidnext, 4294967296ull);
+	store_mailbox_free_contents(&mb);
+	{
+		int64_t m2 = test_store_message(st, acc, "m2", "", &box, 1);
+
+		TEST_EQ_INT(
+		        store_mailbox_add_message(st, box2, m2, &uid, &error),
+		        -1);
+		TEST_ASSERT(strstr(error, "no UID left") != NULL);
+	}
+	store_close(&st);
+	test_store_verify(path);
+}
+
+static void
+test_forget_expunged(void)
+{
+	const char *path = test_store_path("forget");
+	struct store *st = test_store_open(path);
+	int64_t acc = test_store_account(st, "f@x.org");
+	int64_t box = test_store_mailbox(st, acc, "INBOX");
+	int64_t m1 = test_store_message(st, acc, "m1", "", &box, 1);
+	int64_t m2 = test_store_message(st, acc, "m2", "", &box, 1);
+	struct store_mailbox_status s;
+	struct test_collect c = {0};
+	const char *error;
+	uint64_t mid, removed;
+
+	TEST_EQ_INT(store_message_delete(st, m1, &error), 0);
+	mid = test_highest(st, box);
+	TEST_EQ_INT(store_message_delete(st, m2, &error), 0);
+	TEST_EQ_INT(store_mailbox_status(st, box, &s, &error), 0);
+	TEST_EQ_UINT(s.expunged_floor, 0);
+	TEST_EQ_INT(
+	        store_mailbox_forget_expunged(st, box, mid, &removed, &error),
+	        0);
+	TEST_EQ_UINT(removed, 1);
+	TEST_EQ_INT(store_mailbox_status(st, box, &s, &error), 0);
+	TEST_EQ_UINT(s.expunged_floor, mid);
+	TEST_EQ_INT(store_mailbox_vanished(st, box, 0, test_collect_uid, &c,
+	                                   &error),
+	            0);
+	TEST_EQ_UINT(c.n, 1);
+	TEST_EQ_UINT(c.uids[0], 2);
+	/* The floor never goes down. */
+	TEST_EQ_INT(store_mailbox_forget_expunged(st, 0, 1, &removed, &error),
+	            0);
+	TEST_EQ_UINT(removed, 0);
+	TEST_EQ_INT(store_mailbox_status(st, box, &s, &error), 0);
+	TEST_EQ_UINT(s.expunged_floor, mid);
+	store_close(&st);
+	test_store_verify(path);
+}
+
+static void
 test_integrity_after(void)
 {
-	const char *names[] = {"uids",     "modseq", "move",
-	                       "keywords", "cache",  "resync"};
-	const char *error;
+	const char *names[] = {"uids",  "modseq", "move",    "keywords",
+	                       "cache", "resync", "resync2", "callback"};
 	size_t i;
-	char *check;
 
-	for (i = 0; i < SB_N_ELEMENTS(names); i++) {
-		struct store *st = test_store_open(test_store_path(names[i]));
-
-		TEST_EQ_INT(store_integrity_check(st, &check, &error), 0);
-		TEST_EQ_STR(check, "ok");
-		free(check);
-		store_close(&st);
-	}
+	for (i = 0; i < SB_N_ELEMENTS(names); i++)
+		test_store_verify(test_store_path(names[i]));
 }
 
 static const struct test_case cases[] = {
@@ -419,6 +607,10 @@ static const struct test_case cases[] = {
         {"keywords", test_keywords},
         {"cache blob and remote ids", test_cache_and_remote},
         {"resync keeps UIDs", test_resync},
+        {"resync keeps what came during it", test_resync_concurrent_import},
+        {"writes from a fetch callback", test_write_from_callback},
+        {"UIDs run out clearly", test_no_uid_left},
+        {"expunge records forgotten", test_forget_expunged},
         {"integrity after the tests", test_integrity_after},
         {NULL, NULL},
 };

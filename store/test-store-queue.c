@@ -1,4 +1,5 @@
 /* The op queue, local-first writes, and the outbox. */
+#include <sqlite3.h>
 #include <string.h>
 
 #include "test-store-util.h"
@@ -69,6 +70,51 @@ test_op_queue(void)
 	TEST_EQ_INT(op.id, a2);
 	TEST_ASSERT(strcmp(op.idempotency_key, key) != 0);
 	store_op_free_contents(&op);
+	TEST_EQ_INT(store_op_done(st, a1, &error), -1);
+	TEST_ASSERT(strstr(error, "no op") != NULL);
+	store_close(&st);
+}
+
+static void
+test_op_gives_up(void)
+{
+	struct store *st = test_store_open(test_store_path("ops2"));
+	int64_t a = test_store_account(st, "a@x.org");
+	int64_t a1, a2;
+	struct store_op op, *list;
+	const char *error;
+	uint64_t count;
+	size_t n;
+	int i;
+
+	TEST_EQ_INT(store_op_push(st, a, "move", "{}", 1, &a1, &error), 0);
+	TEST_EQ_INT(store_op_push(st, a, "update", "{}", 1, &a2, &error), 0);
+	for (i = 1; i < STORE_OP_MAX_ATTEMPTS; i++) {
+		TEST_EQ_INT(store_op_failed(st, a1, 1, "409", &error), 0);
+		TEST_EQ_INT(store_op_peek(st, a, INT64_MAX, &op, &error), 1);
+		TEST_EQ_INT(op.id, a1);
+		TEST_EQ_UINT(op.attempts, (uint32_t)i);
+		TEST_ASSERT(op.next_at == 1 + store_retry_delay((uint32_t)i));
+		store_op_free_contents(&op);
+	}
+	TEST_EQ_INT(store_op_list_failed(st, a, &list, &n, &error), 0);
+	TEST_EQ_UINT(n, 0);
+	/* The last attempt: failed for good, the next op goes. */
+	TEST_EQ_INT(store_op_failed(st, a1, 1, "409", &error), 0);
+	TEST_EQ_INT(store_op_peek(st, a, INT64_MAX, &op, &error), 1);
+	TEST_EQ_INT(op.id, a2);
+	store_op_free_contents(&op);
+	TEST_EQ_INT(store_op_failed(st, a1, 1, "409", &error), -1);
+	TEST_EQ_INT(store_op_list_failed(st, 0, &list, &n, &error), 0);
+	TEST_EQ_UINT(n, 1);
+	TEST_EQ_INT(list[0].id, a1);
+	TEST_EQ_UINT(list[0].attempts, STORE_OP_MAX_ATTEMPTS);
+	TEST_EQ_STR(list[0].last_error, "409");
+	store_op_list_free(&list, n);
+	TEST_ASSERT(list == NULL);
+	TEST_EQ_INT(store_op_count(st, a, &count, &error), 0);
+	TEST_EQ_UINT(count, 2);
+	TEST_EQ_INT(store_op_done(st, a1, &error), 0);
 	store_close(&st);
 }
 
@@ -132,6 +178,8 @@ test_local_first(void)
 	store_close(&st);
 }
 
+static const unsigned char test_zeros_big[STORE_BODY_CHUNK + 1];
+
 struct test_collect_body {
 	char data[64];
 	size_t len;
@@ -172,19 +220,19 @@ test_outbox_fill(struct store *st, int64_t acc, int64_t *o1, int64_t *o2)
 	                               &error),
 	            0);
 	TEST_EQ_UINT(count, 1);
-	TEST_EQ_INT(store_outbox_write_begin(st, *o1, &w, &error), 0);
+	TEST_EQ_INT(store_outbox_write_begin(st, *o1, 1000, &w, &error), 0);
 	TEST_EQ_INT(store_body_write_chunk(w, "cipher", 6, &error), 0);
 	TEST_EQ_INT(store_body_write_chunk(w, "text", 4, &error), 0);
 	TEST_EQ_INT(store_body_write_end(&w, &error), 0);
 	/* Queued: the body can no longer change. */
-	TEST_EQ_INT(store_outbox_write_begin(st, *o1, &w, &error), -1);
+	TEST_EQ_INT(store_outbox_write_begin(st, *o1, 1000, &w, &error), -1);
 	TEST_EQ_INT(store_outbox_add(st, acc, "Q1", "o@x.org", "b@x.org", "k",
 	                             1, 51, o2, &error),
 	            -1);
 	TEST_EQ_INT(store_outbox_add(st, acc, "Q2", "o@x.org", "b@x.org", "k",
 	                             1, 51, o2, &error),
 	            0);
-	TEST_EQ_INT(store_outbox_write_begin(st, *o2, &w, &error), 0);
+	TEST_EQ_INT(store_outbox_write_begin(st, *o2, 1000, &w, &error), 0);
 	TEST_EQ_INT(store_body_write_end(&w, &error), 0);
 }
 
@@ -214,7 +262,7 @@ test_outbox(void)
 	store_outbox_list_free(&list, n);
 	TEST_EQ_INT(store_outbox_read(st, o1, 0, UINT64_MAX, test_collect_sink,
 	                              &c, &error),
-	            0);
+	            1);
 	TEST_EQ_MEM(c.data, c.len, "ciphertext", 10);
 	store_close(&st);
 }
@@ -260,10 +308,93 @@ test_outbox_retries(void)
 	TEST_EQ_UINT(count, 0);
 	TEST_EQ_INT(store_outbox_read(st, o1, 0, UINT64_MAX, test_collect_sink,
 	                              &c, &error),
-	            0);
+	            -1);
 	TEST_EQ_UINT(c.len, 0);
 	TEST_EQ_INT(store_outbox_failed(st, o1, 100, "x", false, &error), -1);
+	/* A FAILED entry never comes back to the queue. */
+	TEST_EQ_INT(store_outbox_failed(st, o2, 200, "x", false, &error), -1);
+	TEST_EQ_INT(store_outbox_count(st, acc, STORE_OUTBOX_FAILED, &count,
+	                               &error),
+	            0);
+	TEST_EQ_UINT(count, 1);
+	TEST_EQ_INT(store_outbox_list_due(st, INT64_MAX, &list, &n, &error), 0);
+	TEST_EQ_UINT(n, 0);
+	/* The user dismisses it. */
+	TEST_EQ_INT(store_outbox_sent(st, o2, &error), 0);
+	TEST_EQ_INT(store_outbox_sent(st, o2, &error), -1);
 	store_close(&st);
+}
+
+static void
+test_outbox_receiving(void)
+{
+	const char *path = test_store_path("outbox3");
+	struct store *st = test_store_open(path);
+	int64_t acc = test_store_account(st, "o@x.org");
+	struct store_body_writer *w;
+	struct test_collect_body c = {0};
+	const char *error;
+	uint64_t count, removed;
+	int64_t o1, o2, o3;
+
+	TEST_EQ_INT(store_outbox_add(st, acc, "Q1", "o@x.org", "b@x.org", "k",
+	                             1, 100, &o1, &error),
+	            0);
+	TEST_EQ_INT(store_outbox_add(st, acc, "Q2", "o@x.org", "b@x.org", "k",
+	                             1, 500, &o2, &error),
+	            0);
+	TEST_EQ_INT(store_outbox_add(st, acc, "Q3", "o@x.org", "b@x.org", "k",
+	                             1, 100, &o3, &error),
+	            0);
+	/* Cut in the middle of DATA, with a piece stored. */
+	TEST_EQ_INT(store_outbox_write_begin(st, o1, 1 << 20, &w, &error), 0);
+	TEST_EQ_INT(store_body_write_chunk(w, test_zeros_big,
+	                                   sizeof(test_zeros_big), &error),
+	            0);
+	store_body_write_abort(&w);
+	/* Neither read nor failed nor listed while receiving. */
+	TEST_EQ_INT(store_outbox_read(st, o1, 0, UINT64_MAX, test_collect_sink,
+	                              &c, &error),
+	            0);
+	TEST_EQ_UINT(c.len, 0);
+	TEST_EQ_INT(store_outbox_failed(st, o1, 100, "x", true, &error), -1);
+	/* Bigger than SMTP's limit. */
+	TEST_EQ_INT(store_outbox_write_begin(st, o3, 5, &w, &error), 0);
+	TEST_EQ_INT(store_body_write_chunk(w, "123456", 6, &error), -1);
+	TEST_EQ_INT(store_body_write_chunk(w, "12345", 5, &error), 0);
+	TEST_EQ_INT(store_body_write_end(&w, &error), 0);
+
+	/* The sweep takes the old receiving entries only. */
+	TEST_EQ_INT(
+	        store_outbox_sweep_receiving(st, 1000, 600, &removed, &error),
+	        0);
+	TEST_EQ_UINT(removed, 1);
+	TEST_EQ_INT(store_outbox_count(st, acc, STORE_OUTBOX_RECEIVING, &count,
+	                               &error),
+	            0);
+	TEST_EQ_UINT(count, 1);
+	TEST_EQ_INT(store_outbox_count(st, acc, STORE_OUTBOX_QUEUED, &count,
+	                               &error),
+	            0);
+	TEST_EQ_UINT(count, 1);
+	store_close(&st);
+	test_store_verify(path);
+	{
+		sqlite3 *db;
+		sqlite3_stmt *stmt;
+
+		TEST_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+		TEST_EQ_INT(
+		        sqlite3_prepare_v2(db,
+		                           "SELECT count(*) FROM outbox_bodies"
+		                           " WHERE outbox = 1",
+		                           -1, &stmt, NULL),
+		        SQLITE_OK);
+		TEST_EQ_INT(sqlite3_step(stmt), SQLITE_ROW);
+		TEST_EQ_INT(sqlite3_column_int(stmt, 0), 0);
+		sqlite3_finalize(stmt);
+		sqlite3_close(db);
+	}
 }
 
 static const struct test_case cases[] = {
@@ -272,6 +403,8 @@ static const struct test_case cases[] = {
         {"local-first: change and op together", test_local_first},
         {"outbox", test_outbox},
         {"outbox retries and sending", test_outbox_retries},
+        {"outbox entries cut while receiving", test_outbox_receiving},
+        {"an op that keeps failing stops", test_op_gives_up},
         {NULL, NULL},
 };
 

@@ -29,18 +29,15 @@ test_store_fresh_and_reopen(void)
 	struct store_account a;
 	const char *error;
 	struct store *st;
-	char *check;
 	int64_t id;
 
 	st = test_store_open(path);
 	TEST_EQ_INT(
 	        store_account_add(st, "acc1", "Alice@Example.org", &id, &error),
 	        0);
-	TEST_EQ_INT(store_integrity_check(st, &check, &error), 0);
-	TEST_EQ_STR(check, "ok");
-	free(check);
 	store_close(&st);
 	TEST_ASSERT(st == NULL);
+	test_store_verify(path);
 	TEST_EQ_INT(test_pragma_int(path, "PRAGMA user_version"),
 	            STORE_SCHEMA_VERSION);
 
@@ -54,7 +51,8 @@ test_store_fresh_and_reopen(void)
 	TEST_ASSERT(a.feed_state == NULL);
 	store_account_free_contents(&a);
 	store_close(&st);
-	TEST_EQ_INT(test_pragma_int(path, "PRAGMA user_version"), 1);
+	TEST_EQ_INT(test_pragma_int(path, "PRAGMA user_version"),
+	            STORE_SCHEMA_VERSION);
 	/* The file stays in WAL mode. */
 	{
 		sqlite3 *db;
@@ -114,6 +112,84 @@ test_store_newer_refused(void)
 	free(after);
 }
 
+/* A newer file in WAL mode, with data still in its -wal: untouched too. */
+static void
+test_store_newer_wal_refused(void)
+{
+	const char *path = test_store_path("newer-wal");
+	char wal[600];
+	struct store *st = NULL;
+	const char *error = NULL;
+	sqlite3 *db;
+	char *main_before, *main_after, *wal_before, *wal_after;
+	size_t main_before_len, main_after_len, wal_before_len, wal_after_len;
+
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	TEST_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+	TEST_EQ_INT(sqlite3_exec(db,
+	                         "PRAGMA journal_mode=WAL;"
+	                         "PRAGMA wal_autocheckpoint=0;"
+	                         "CREATE TABLE future(x);"
+	                         "INSERT INTO future VALUES(42);"
+	                         "PRAGMA user_version=99;",
+	                         NULL, NULL, NULL),
+	            SQLITE_OK);
+	TEST_EQ_INT(sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1,
+	                              NULL),
+	            SQLITE_OK);
+	sqlite3_close(db);
+	main_before = test_slurp(path, &main_before_len);
+	wal_before = test_slurp(wal, &wal_before_len);
+	TEST_ASSERT(wal_before_len > 0);
+
+	TEST_EQ_INT(store_open(path, NULL, &st, &error), -1);
+	TEST_ASSERT(strstr(error, "version 99") != NULL);
+
+	main_after = test_slurp(path, &main_after_len);
+	wal_after = test_slurp(wal, &wal_after_len);
+	TEST_EQ_MEM(main_before, main_before_len, main_after, main_after_len);
+	TEST_EQ_MEM(wal_before, wal_before_len, wal_after, wal_after_len);
+	free(main_before);
+	free(main_after);
+	free(wal_before);
+	free(wal_after);
+}
+
+/* Version 1 files are brought up to this version, their data kept. */
+static void
+test_store_migrate_v1(void)
+{
+	const char *path = test_store_path("v1");
+	struct store_account a;
+	const char *error;
+	struct store *st;
+	sqlite3 *db;
+
+	st = test_store_open(path);
+	store_close(&st);
+	/* Back to what version 1 had, as a file of version 1 would be. */
+	TEST_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+	TEST_EQ_INT(
+	        sqlite3_exec(db,
+	                     "DROP TABLE resync_keep; DROP TABLE resync_scope;"
+	                     "ALTER TABLE op_queue DROP COLUMN failed;"
+	                     "ALTER TABLE mailboxes DROP COLUMN"
+	                     " expunged_floor;"
+	                     "INSERT INTO accounts(api_id, email)"
+	                     " VALUES('old', 'old@x.org');"
+	                     "PRAGMA user_version=1;",
+	                     NULL, NULL, NULL),
+	        SQLITE_OK);
+	sqlite3_close(db);
+	st = test_store_open(path);
+	TEST_EQ_INT(store_account_find_api_id(st, "old", &a, &error), 1);
+	store_account_free_contents(&a);
+	store_close(&st);
+	TEST_EQ_INT(test_pragma_int(path, "PRAGMA user_version"),
+	            STORE_SCHEMA_VERSION);
+	test_store_verify(path);
+}
+
 static void
 test_store_not_a_database(void)
 {
@@ -151,8 +227,11 @@ test_store_transactions(void)
 	 */
 	TEST_EQ_INT(store_begin(st, &error), 0);
 	TEST_EQ_INT(store_account_add(st, "a1", "a@x.org", &id, &error), 0);
+	id2 = 777;
 	TEST_EQ_INT(store_account_add(st, "a2", "A@x.org", &id2, &error), -1);
 	TEST_ASSERT(strstr(error, "already") != NULL);
+	/* A failure leaves the output alone. */
+	TEST_EQ_INT(id2, 777);
 	TEST_EQ_INT(store_account_add(st, "a3", "c@x.org", &id2, &error), 0);
 	TEST_EQ_INT(store_commit(st, &error), 0);
 	TEST_EQ_INT(store_account_find_api_id(st, "a1", &a, &error), 1);
@@ -198,7 +277,6 @@ test_store_account_remove(void)
 	const char *error;
 	uint64_t count;
 	int64_t op;
-	char *check;
 
 	(void)test_store_message(st, acc, "m1", "", &box, 1);
 	TEST_EQ_INT(store_mailbox_create(st, acc, box, "c", &child, &error), 0);
@@ -206,19 +284,29 @@ test_store_account_remove(void)
 	        store_mailbox_create(st, acc, child, "g", &grandchild, &error),
 	        0);
 	TEST_EQ_INT(store_op_push(st, acc, "k", "{}", 1, &op, &error), 0);
+	/* Unsent mail is counted, so that the caller can ask first. */
+	TEST_EQ_INT(store_account_outbox_count(st, acc, &count, &error), 0);
+	TEST_EQ_UINT(count, 0);
+	TEST_EQ_INT(store_outbox_add(st, acc, "Q1", "r@x.org", "b@x.org", "k",
+	                             1, 1, &op, &error),
+	            0);
+	TEST_EQ_INT(store_account_outbox_count(st, acc, &count, &error), 0);
+	TEST_EQ_UINT(count, 1);
 	TEST_EQ_INT(store_account_remove(st, acc, &error), 0);
 	TEST_EQ_INT(store_account_find_api_id(st, "r@x.org", &a, &error), 0);
 	TEST_EQ_INT(store_op_count(st, 0, &count, &error), 0);
 	TEST_EQ_UINT(count, 0);
-	TEST_EQ_INT(store_integrity_check(st, &check, &error), 0);
-	TEST_EQ_STR(check, "ok");
-	free(check);
+	TEST_EQ_INT(store_account_outbox_count(st, acc, &count, &error), 0);
+	TEST_EQ_UINT(count, 0);
 	store_close(&st);
+	test_store_verify(test_store_path("remove"));
 }
 
 static const struct test_case cases[] = {
         {"fresh file and reopen", test_store_fresh_and_reopen},
         {"newer schema refused, file untouched", test_store_newer_refused},
+        {"newer WAL file refused, untouched", test_store_newer_wal_refused},
+        {"version 1 migrated", test_store_migrate_v1},
         {"not a database", test_store_not_a_database},
         {"transactions and savepoints", test_store_transactions},
         {"account removal", test_store_account_remove},

@@ -1,9 +1,11 @@
 /* Helpers shared by the store's unit tests. */
-#ifndef TEST_STORE_UTIL_H
-#define TEST_STORE_UTIL_H
+#ifndef SB_TEST_STORE_UTIL_H
+#define SB_TEST_STORE_UTIL_H
 
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "store/store.h"
 #include "test.h"
@@ -107,6 +109,89 @@ test_store_entry(struct store *st, int64_t mailbox, int64_t message)
 	                        test_store_find_cb, &f, &error) < 0)
 		test_fail(__FILE__, __LINE__, "fetch: %s", error);
 	return f;
+}
+
+/*
+ * The replica's rules, each as a query that counts what breaks it: UIDs
+ * below uidnext, modseqs within highestmodseq and never given twice in a
+ * mailbox, expunged UIDs gone, messages in a mailbox of their account,
+ * cached bodies whole, UIDVALIDITY never given twice, the tree of at most
+ * 64 levels without cycles.
+ */
+static const char *const test_store_rules[] = {
+        "SELECT count(*) FROM mailbox_messages e JOIN mailboxes b"
+        " ON b.id = e.mailbox WHERE e.uid >= b.uidnext",
+        "SELECT count(*) FROM mailbox_messages e JOIN mailboxes b"
+        " ON b.id = e.mailbox WHERE e.modseq < 1"
+        " OR e.modseq > b.highestmodseq",
+        "SELECT count(*) FROM expunged x JOIN mailboxes b ON b.id = x.mailbox"
+        " WHERE x.uid >= b.uidnext OR x.modseq > b.highestmodseq",
+        "SELECT count(*) FROM expunged x JOIN mailbox_messages e"
+        " ON e.mailbox = x.mailbox AND e.uid = x.uid",
+        "SELECT count(*) FROM (SELECT mailbox, modseq FROM mailbox_messages"
+        " UNION ALL SELECT mailbox, modseq FROM expunged)"
+        " GROUP BY mailbox, modseq HAVING count(*) > 1",
+        "SELECT count(*) FROM messages m WHERE NOT EXISTS"
+        " (SELECT 1 FROM mailbox_messages WHERE message = m.id)",
+        "SELECT count(*) FROM mailbox_messages e"
+        " JOIN mailboxes b ON b.id = e.mailbox"
+        " JOIN messages m ON m.id = e.message WHERE b.account != m.account",
+        "SELECT count(*) FROM messages m WHERE body_cached AND"
+        " (size != ifnull((SELECT sum(length(data)) FROM bodies"
+        " WHERE message = m.id), 0) OR EXISTS (SELECT 1 FROM (SELECT pos,"
+        " lag(pos + length(data), 1, 0) OVER (ORDER BY pos) AS prev"
+        " FROM bodies WHERE message = m.id) WHERE pos != prev))",
+        "SELECT count(*) FROM (SELECT uidvalidity FROM mailboxes"
+        " GROUP BY uidvalidity HAVING count(*) > 1)",
+        "SELECT count(*) FROM mailboxes WHERE uidvalidity >"
+        " (SELECT value FROM meta WHERE name = 'uidvalidity')",
+        "WITH RECURSIVE tree(id, depth) AS (SELECT id, 1 FROM mailboxes"
+        " WHERE parent IS NULL UNION ALL SELECT m.id, tree.depth + 1"
+        " FROM mailboxes m JOIN tree ON m.parent = tree.id"
+        " WHERE tree.depth < 64)"
+        " SELECT (SELECT count(*) FROM mailboxes) - count(*) FROM tree",
+};
+
+/* PRAGMA integrity_check, foreign keys and the rules above all hold. */
+static inline void
+test_store_verify(const char *path)
+{
+	struct store *st = test_store_open(path);
+	const char *error = NULL;
+	char *check = NULL;
+	sqlite3 *db = NULL;
+	size_t i;
+
+	if (store_integrity_check(st, &check, &error) < 0)
+		test_fail(__FILE__, __LINE__, "integrity: %s", error);
+	store_close(&st);
+	if (strcmp(check, "ok") != 0)
+		test_fail(__FILE__, __LINE__, "integrity: %s", check);
+	free(check);
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+		test_fail(__FILE__, __LINE__, "cannot open %s", path);
+	for (i = 0; i < sizeof(test_store_rules) / sizeof(*test_store_rules);
+	     i++) {
+		sqlite3_stmt *stmt = NULL;
+		int64_t broken = -1;
+
+		if (sqlite3_prepare_v2(db, test_store_rules[i], -1, &stmt,
+		                       NULL) != SQLITE_OK)
+			test_fail(__FILE__, __LINE__, "rule %zu: %s", i,
+			          sqlite3_errmsg(db));
+		if (sqlite3_step(stmt) == SQLITE_ROW)
+			broken = sqlite3_column_int64(stmt, 0);
+		else
+			broken = 0; /* GROUP BY ... HAVING: no row */
+		sqlite3_finalize(stmt);
+		if (broken != 0) {
+			sqlite3_close(db);
+			test_fail(__FILE__, __LINE__,
+			          "rule %zu broken %lld times: %s", i,
+			          (long long)broken, test_store_rules[i]);
+		}
+	}
+	sqlite3_close(db);
 }
 
 #endif
