@@ -16,6 +16,8 @@ const char *api_errorf(const char *fmt, ...) SB_PRINTF(1, 2);
 
 /* api_is_id with the signature list checks take (model-mail.c). */
 bool api_check_id(const char *s, size_t len);
+/* An address already in lower case (model-submit.c). */
+bool api_check_email(const char *s, size_t len);
 /* Reads a summary and a key packet field, checking their magic. */
 int api_get_sealed(struct json_object *obj, const char *summary_name,
                    const char *packet_name, struct sb_buf *summary,

@@ -199,6 +199,27 @@ int api_keys_decode(struct json_object *obj, enum api_mode mode,
 struct json_object *api_keys_to_json(const struct api_keys *keys,
                                      const char *fingerprint);
 
+/* GET /api/v1/account */
+struct api_account {
+	char account_id[API_ACCOUNT_ID_LEN + 1];
+	struct api_strings addresses; /* lower case, at least one */
+	uint64_t quota_used;
+	uint64_t quota_limit;
+	uint64_t max_blob;  /* limits.max_blob */
+	uint64_t max_batch; /* limits.max_batch */
+	uint64_t max_page;  /* limits.max_page */
+	struct api_kdf kdf;
+	struct api_keys keys;
+	char *fingerprint; /* keys.fingerprint */
+};
+
+#define API_MAX_ADDRESSES 100
+
+int api_account_decode(struct json_object *obj, enum api_mode mode,
+                       struct api_account *a_r, const char **error_r) SB_WUR;
+struct json_object *api_account_to_json(const struct api_account *a);
+void api_account_free(struct api_account *a);
+
 struct api_signup {
 	char *email;
 	char account_id[API_ACCOUNT_ID_LEN + 1];
@@ -245,6 +266,21 @@ int api_mailbox_decode(struct json_object *obj, enum api_mode mode,
 struct json_object *api_mailbox_to_json(const struct api_mailbox *m);
 void api_mailbox_free(struct api_mailbox *m);
 
+/* GET /api/v1/mailboxes */
+struct api_mailbox_list {
+	struct api_mailbox *items;
+	size_t count;
+	char *state;
+};
+
+#define API_MAX_MAILBOXES 10000
+
+int api_mailbox_list_decode(struct json_object *obj, enum api_mode mode,
+                            struct api_mailbox_list *l_r,
+                            const char **error_r) SB_WUR;
+struct json_object *api_mailbox_list_to_json(const struct api_mailbox_list *l);
+void api_mailbox_list_free(struct api_mailbox_list *l);
+
 struct api_message {
 	char *id;
 	char *blob_id;
@@ -261,6 +297,22 @@ int api_message_decode(struct json_object *obj, enum api_mode mode,
                        struct api_message *m_r, const char **error_r) SB_WUR;
 struct json_object *api_message_to_json(const struct api_message *m);
 void api_message_free(struct api_message *m);
+
+/* GET /api/v1/messages: one page, newest first. */
+struct api_message_page {
+	struct api_message *items;
+	size_t count;      /* at most API_MAX_PAGE */
+	char *next_cursor; /* NULL on the last page */
+	char *state;
+};
+
+#define API_CURSOR_MAX 256
+
+int api_message_page_decode(struct json_object *obj, enum api_mode mode,
+                            struct api_message_page *p_r,
+                            const char **error_r) SB_WUR;
+struct json_object *api_message_page_to_json(const struct api_message_page *p);
+void api_message_page_free(struct api_message_page *p);
 
 /* POST /api/v1/messages/import */
 struct api_import {

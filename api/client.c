@@ -13,45 +13,7 @@
 #include "common/alloc.h"
 #include "common/buf.h"
 #include "common/log.h"
-
-#define API_IDEM_BYTES 16
-#define API_URL_MAX    2048
-
-struct api_client {
-	CURL *curl;
-	char *base_url;
-	char *ca_file;
-	struct api_client_options o;
-	char *access_token;
-	char *refresh_token;
-	api_tokens_fn *on_tokens;
-	void *on_tokens_ctx;
-};
-
-/* One HTTP exchange: what goes out, and what came back. */
-struct api_xfer {
-	/* The request body: bytes in memory, or a file from an offset. */
-	const char *body;
-	size_t body_len, body_off;
-	int upload_fd;
-	uint64_t upload_start, upload_len, upload_off;
-	/* The answer. */
-	long status;
-	struct sb_buf resp; /* a JSON or error body */
-	bool too_large;     /* resp passed its maximum */
-	unsigned retry_after;
-	uint64_t range_start; /* from Content-Range, for a 206 */
-	bool range_seen;
-	CURL *handle;
-	/* A download's sink (for 2xx answers). */
-	api_sink_fn *sink;
-	void *sink_ctx;
-	uint64_t sink_got, sink_max;
-	uint64_t resume_at; /* the offset a resumed download asked for */
-	uint64_t skip_left; /* bytes of a full answer already delivered */
-	bool sink_failed;
-	bool wrong_offset; /* a 206 that does not start at resume_at */
-};
+#include "client-private.h"
 
 static pthread_once_t api_curl_once = PTHREAD_ONCE_INIT;
 static CURLcode api_curl_init_rc;
@@ -266,12 +228,14 @@ api_on_read(char *out, size_t size, size_t n, void *ctx)
 
 static struct curl_slist *
 api_headers(struct api_client *c, const char *idem_key, bool json,
-            const char *range)
+            const char *range, const char *accept)
 {
 	struct curl_slist *h = NULL;
 	char line[API_TOKEN_MAX + 64];
 
-	h = curl_slist_append(h, "Accept: application/json");
+	snprintf(line, sizeof(line), "Accept: %s",
+	         accept != NULL ? accept : "application/json");
+	h = curl_slist_append(h, line);
 	if (json)
 		h = curl_slist_append(h, "Content-Type: application/json");
 	else
@@ -298,24 +262,19 @@ api_headers(struct api_client *c, const char *idem_key, bool json,
 	return h;
 }
 
-/*
- * Performs one HTTP exchange. Returns the libcurl result; x->status and
- * x->resp hold what came back.
- */
-static CURLcode
-api_perform(struct api_client *c, const char *method, const char *path,
+struct curl_slist *
+api_prepare(struct api_client *c, const char *method, const char *path,
             const char *idem_key, bool json, const char *range,
             struct api_xfer *x)
 {
 	char url[API_URL_MAX];
 	struct curl_slist *h;
 	CURL *e = c->curl;
-	CURLcode rc;
 	bool has_body = x->body != NULL || x->upload_fd >= 0;
 
 	snprintf(url, sizeof(url), "%s%s", c->base_url, path);
 	curl_easy_reset(e);
-	h = api_headers(c, idem_key, json, range);
+	h = api_headers(c, idem_key, json, range, x->accept);
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https");
 	curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
@@ -327,8 +286,11 @@ api_perform(struct api_client *c, const char *method, const char *path,
 		curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
 	                 (long)c->o.connect_timeout_ms);
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)c->o.stall_timeout_s);
+	if (!x->own_stall) {
+		curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME,
+		                 (long)c->o.stall_timeout_s);
+	}
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
@@ -336,6 +298,11 @@ api_perform(struct api_client *c, const char *method, const char *path,
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, api_on_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+	if (x->progress != NULL) {
+		curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+		curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, x->progress);
+		curl_easy_setopt(e, CURLOPT_XFERINFODATA, x->progress_ctx);
+	}
 	if (has_body) {
 		curl_easy_setopt(e, CURLOPT_POST, 1L);
 		curl_easy_setopt(e, CURLOPT_READFUNCTION, api_on_read);
@@ -350,8 +317,24 @@ api_perform(struct api_client *c, const char *method, const char *path,
 	x->status = 0;
 	x->retry_after = 0;
 	x->range_seen = false;
-	rc = curl_easy_perform(e);
-	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &x->status);
+	return h;
+}
+
+/*
+ * Performs one HTTP exchange. Returns the libcurl result; x->status and
+ * x->resp hold what came back.
+ */
+static CURLcode
+api_perform(struct api_client *c, const char *method, const char *path,
+            const char *idem_key, bool json, const char *range,
+            struct api_xfer *x)
+{
+	struct curl_slist *h;
+	CURLcode rc;
+
+	h = api_prepare(c, method, path, idem_key, json, range, x);
+	rc = curl_easy_perform(c->curl);
+	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &x->status);
 	curl_slist_free_all(h);
 	return rc;
 }
@@ -401,8 +384,7 @@ api_backoff(const struct api_client *c, unsigned attempt, unsigned retry_after)
 		;
 }
 
-/* Reads an error answer into r. */
-static void
+void
 api_reply_error(struct api_reply *r, const struct api_xfer *x)
 {
 	struct json_object *obj;
@@ -430,8 +412,6 @@ api_status_retryable(long status)
 	return status == 429 || status == 500 || status == 502 ||
 	       status == 503 || status == 504;
 }
-
-static int api_refresh(struct api_client *c, struct api_reply *r);
 
 /*
  * The loop behind every call: tries, refresh on an expired token, backoff.
@@ -500,7 +480,7 @@ api_exchange(struct api_client *c, const char *method, const char *path,
 	}
 }
 
-static void
+void
 api_xfer_init(struct api_xfer *x, size_t max)
 {
 	memset(x, 0, sizeof(*x));
@@ -546,11 +526,7 @@ api_call(struct api_client *c, const char *method, const char *path,
 	return ret;
 }
 
-/*
- * Trades the refresh token for a new session (one retry loop of its own),
- * keeps it, and tells the owner.
- */
-static int
+int
 api_refresh(struct api_client *c, struct api_reply *r)
 {
 	struct json_object *body = json_object_new_object();

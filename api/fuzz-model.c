@@ -1,13 +1,15 @@
 /*
  * Fuzzes the API model: any bytes go through the strict JSON parser, and
- * every object decoder in both modes. Whatever decodes must encode and
- * decode again to the same JSON text.
+ * every object decoder in both modes, the answers only a client reads
+ * too. Whatever decodes and has an encoder must encode and decode again
+ * to the same JSON text.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
+#include "api/calls.h"
 
 /* Decodes, re-encodes and re-decodes one kind of object. */
 #define FUZZ_KIND(type, decode, to_json, free_fn, init)                      \
@@ -48,8 +50,32 @@ FUZZ_KIND(api_changes, api_changes_decode, api_changes_to_json,
           api_changes_free, (void)0)
 FUZZ_KIND(api_submission, api_submission_decode, api_submission_to_json,
           api_submission_free, (void)0)
+FUZZ_KIND(api_account, api_account_decode, api_account_to_json,
+          api_account_free, (void)0)
+FUZZ_KIND(api_mailbox_list, api_mailbox_list_decode, api_mailbox_list_to_json,
+          api_mailbox_list_free, (void)0)
+FUZZ_KIND(api_message_page, api_message_page_decode, api_message_page_to_json,
+          api_message_page_free, (void)0)
 FUZZ_KIND(api_key_lookup, api_key_lookup_decode, api_key_lookup_to_json,
           api_key_lookup_free, (void)0)
+
+/* Answers only a client reads: decoded, never encoded. */
+static void
+fuzz_answers(struct json_object *obj, enum api_mode mode)
+{
+	struct api_set_result set;
+	struct api_submission_result sub;
+	const char *error;
+
+	if (api_set_result_decode(obj, mode, "updated", "not_updated", &set,
+	                          &error) == 0)
+		api_set_result_free(&set);
+	if (api_set_result_decode(obj, mode, "destroyed", "not_destroyed", &set,
+	                          &error) == 0)
+		api_set_result_free(&set);
+	if (api_submission_result_decode(obj, mode, &sub, &error) == 0)
+		api_submission_result_free(&sub);
+}
 
 static void
 fuzz_error(struct json_object *obj)
@@ -83,6 +109,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_api_changes(obj, mode);
 		fuzz_api_submission(obj, mode);
 		fuzz_api_key_lookup(obj, mode);
+		fuzz_api_account(obj, mode);
+		fuzz_api_mailbox_list(obj, mode);
+		fuzz_api_message_page(obj, mode);
+		fuzz_answers(obj, mode);
 	}
 	fuzz_error(obj);
 	json_object_put(obj);

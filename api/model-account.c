@@ -332,3 +332,109 @@ api_key_lookup_free(struct api_key_lookup *k)
 	k->email = NULL;
 	k->fingerprint = NULL;
 }
+
+static const char *const api_account_fields[] = {
+        "account_id", "addresses", "quota", "limits", "kdf", "keys", NULL};
+static const char *const api_quota_fields[] = {"used", "limit", NULL};
+static const char *const api_limits_fields[] = {"max_blob", "max_batch",
+                                                "max_page", NULL};
+
+/* The "quota" and "limits" objects of the account. */
+static int SB_WUR
+api_account_numbers(struct json_object *obj, enum api_mode mode,
+                    struct api_account *a, const char **error_r)
+{
+	struct json_object *quota, *limits;
+
+	return api_json_get_object(obj, "quota", true, &quota, error_r) != 0 ||
+	                       (mode == API_STRICT &&
+	                        api_json_only(quota, api_quota_fields,
+	                                      error_r) != 0) ||
+	                       api_json_get_u64(quota, "used", true, 0,
+	                                        UINT64_C(1) << 60,
+	                                        &a->quota_used, error_r) != 0 ||
+	                       api_json_get_u64(quota, "limit", true, 0,
+	                                        UINT64_C(1) << 60,
+	                                        &a->quota_limit,
+	                                        error_r) != 0 ||
+	                       api_json_get_object(obj, "limits", true, &limits,
+	                                           error_r) != 0 ||
+	                       (mode == API_STRICT &&
+	                        api_json_only(limits, api_limits_fields,
+	                                      error_r) != 0) ||
+	                       api_json_get_u64(limits, "max_blob", true, 1,
+	                                        UINT64_C(1) << 40, &a->max_blob,
+	                                        error_r) != 0 ||
+	                       api_json_get_u64(limits, "max_batch", true, 1,
+	                                        API_MAX_BATCH, &a->max_batch,
+	                                        error_r) != 0 ||
+	                       api_json_get_u64(limits, "max_page", true, 1,
+	                                        API_MAX_PAGE, &a->max_page,
+	                                        error_r) != 0
+	               ? -1
+	               : 0;
+}
+
+int
+api_account_decode(struct json_object *obj, enum api_mode mode,
+                   struct api_account *a, const char **error_r)
+{
+	struct json_object *kdf, *keys;
+	const char *fp = NULL;
+
+	memset(a, 0, sizeof(*a));
+	if ((mode == API_STRICT &&
+	     api_json_only(obj, api_account_fields, error_r) != 0) ||
+	    api_get_account_id(obj, a->account_id, error_r) != 0 ||
+	    api_json_get_strings(obj, "addresses", true, API_MAX_ADDRESSES,
+	                         api_check_email, &a->addresses,
+	                         error_r) != 0 ||
+	    api_account_numbers(obj, mode, a, error_r) != 0 ||
+	    api_json_get_object(obj, "kdf", true, &kdf, error_r) != 0 ||
+	    api_kdf_decode(kdf, mode, &a->kdf, error_r) != 0 ||
+	    api_json_get_object(obj, "keys", true, &keys, error_r) != 0 ||
+	    api_keys_decode(keys, mode, &a->keys, error_r) != 0 ||
+	    api_json_get_string(keys, "fingerprint", true, 1, 64, &fp,
+	                        error_r) != 0)
+		goto fail;
+	if (a->addresses.count == 0) {
+		*error_r = "field 'addresses' must not be empty";
+		goto fail;
+	}
+	a->fingerprint = sb_strdup(fp);
+	return 0;
+fail:
+	api_account_free(a);
+	return -1;
+}
+
+struct json_object *
+api_account_to_json(const struct api_account *a)
+{
+	struct json_object *o = json_object_new_object();
+	struct json_object *quota = json_object_new_object();
+	struct json_object *limits = json_object_new_object();
+
+	api_json_add_string(o, "account_id", a->account_id);
+	json_object_object_add(o, "addresses",
+	                       api_strings_to_json(&a->addresses));
+	api_json_add_u64(quota, "used", a->quota_used);
+	api_json_add_u64(quota, "limit", a->quota_limit);
+	json_object_object_add(o, "quota", quota);
+	api_json_add_u64(limits, "max_blob", a->max_blob);
+	api_json_add_u64(limits, "max_batch", a->max_batch);
+	api_json_add_u64(limits, "max_page", a->max_page);
+	json_object_object_add(o, "limits", limits);
+	json_object_object_add(o, "kdf", api_kdf_to_json(&a->kdf));
+	json_object_object_add(o, "keys",
+	                       api_keys_to_json(&a->keys, a->fingerprint));
+	return o;
+}
+
+void
+api_account_free(struct api_account *a)
+{
+	api_strings_free(&a->addresses);
+	free(a->fingerprint);
+	a->fingerprint = NULL;
+}

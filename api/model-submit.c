@@ -7,7 +7,7 @@
 #include "common/alloc.h"
 #include "api-private.h"
 
-static bool
+bool
 api_check_email(const char *s, size_t len)
 {
 	size_t i;

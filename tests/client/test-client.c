@@ -7,22 +7,20 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "api/client.h"
+#include "api/events.h"
 #include "common/alloc.h"
 #include "common/cert.h"
 #include "common/net.h"
 #include "common/tls.h"
 #include "crypto/crypto.h"
+#include "helpers.h"
 #include "test.h"
-
-extern char **environ;
 
 /* ---- A scripted HTTPS server ---- */
 
@@ -129,27 +127,6 @@ script_stop(struct script *s)
 	pthread_join(s->thread, NULL);
 	sb_listener_free(&s->listener);
 	sb_tls_ctx_free(&s->tls);
-}
-
-static struct api_client *
-client_for(unsigned port, const char *ca)
-{
-	struct api_client_options o;
-	struct api_client *c;
-	const char *error;
-	char url[64];
-
-	snprintf(url, sizeof(url), "https://127.0.0.1:%u", port);
-	api_client_options_default(&o);
-	o.base_url = url;
-	o.ca_file = ca;
-	o.max_attempts = 3;
-	o.backoff_base_ms = 10;
-	o.backoff_max_ms = 50;
-	o.stall_timeout_s = 2;
-	o.max_json = 4096;
-	TEST_EQ_INT(api_client_new(&o, &c, &error), 0);
-	return c;
 }
 
 #define OK_JSON                                                 \
@@ -301,60 +278,114 @@ test_download_resumes(void)
 	script_stop(&s);
 }
 
-/* ---- Against a real saltmaild ---- */
-
-struct server {
-	pid_t pid;
-	char data[512], cert[600];
-	unsigned port;
-};
+static unsigned tokens_seen;
 
 static void
-server_start(struct server *srv, const char *ttl)
+on_tokens(void *ctx, const struct api_session *s)
 {
-	char *argv[] = {(char *)SALTMAILD_PATH,
-	                "serve",
-	                "--data",
-	                srv->data,
-	                "--listen",
-	                "127.0.0.1:0",
-	                "--open-signup",
-	                "--token-ttl",
-	                (char *)ttl,
-	                NULL};
-	posix_spawn_file_actions_t fa;
-	char line[256];
-	int p[2];
-	FILE *f;
+	(void)ctx;
+	TEST_ASSERT(s->access_token != NULL && s->refresh_token != NULL);
+	tokens_seen++;
+}
 
-	snprintf(srv->data, sizeof(srv->data), "%s/srv-%s", test_tmpdir(), ttl);
-	snprintf(srv->cert, sizeof(srv->cert), "%s/tls/cert.pem", srv->data);
-	TEST_EQ_INT(pipe(p), 0);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, p[1], STDOUT_FILENO);
-	posix_spawn_file_actions_addclose(&fa, p[0]);
-	TEST_EQ_INT(posix_spawn(&srv->pid, SALTMAILD_PATH, &fa, NULL, argv,
-	                        environ),
+/* Records events as "type|data" lines. */
+static int
+record_event(void *ctx, const char *name, const char *data, size_t len)
+{
+	struct sb_buf *out = ctx;
+
+	TEST_EQ_INT(sb_buf_add_printf(out, "%s|%.*s\n", name, (int)len, data),
 	            0);
-	posix_spawn_file_actions_destroy(&fa);
-	close(p[1]);
-	f = fdopen(p[0], "r");
-	TEST_ASSERT(f != NULL && fgets(line, sizeof(line), f) != NULL);
-	fclose(f);
-	TEST_EQ_INT(sscanf(line, "saltmaild: ready https://127.0.0.1:%u",
-	                   &srv->port),
-	            1);
+	return 0;
 }
 
 static void
-server_stop(struct server *srv)
+test_events_scripted(void)
 {
-	int status = -1;
+	static const char *const answers[] = {
+	        /* A stream that ends after two events and half a third. */
+	        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+	        "Connection: close\r\n\r\nevent: state\r\ndata: s1\r\n\r\n"
+	        ": ping\n\ndata: x\ndata: y\n\ndata: cut",
+	        /* Not an event stream. */
+	        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+	        "Content-Length: 2\r\nConnection: close\r\n\r\n{}",
+	        /* A line past the limit. */
+	        NULL,
+	        /* An API error. */
+	        "HTTP/1.1 429 Too Many\r\nContent-Length: 50\r\nConnection: "
+	        "close\r\n\r\n{\"error\":{\"type\":\"rate_limited\","
+	        "\"message\":"
+	        "\"slow\"}}",
+	        /* An expired token: refreshed once, then the stream. */
+	        "HTTP/1.1 401 Unauthorized\r\nContent-Length: 50\r\n"
+	        "Connection: close\r\n\r\n"
+	        "{\"error\":{\"type\":\"token_expired\",\"message\":\"old\"}}",
+	        "HTTP/1.1 200 OK\r\nContent-Length: 175\r\n"
+	        "Connection: close\r\n\r\n"
+	        "{\"account_id\":\"0123456789abcdef0123456789abcdef\",\"access_"
+	        "token\":\"new-access-token-0123\",\"expires_in\":900,"
+	        "\"refresh_token\":\"new-refresh-token-0123\",\"refresh_"
+	        "expires_in\":2592000}",
+	        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+	        "Connection: close\r\n\r\ndata: after refresh\n\n",
+	};
+	static char big[API_SSE_LINE_MAX + 200];
+	const char *list[7];
+	struct script s;
+	struct api_client *c;
+	struct api_reply r;
+	struct sb_buf got;
+	size_t head;
 
-	kill(srv->pid, SIGTERM);
-	waitpid(srv->pid, &status, 0);
-	TEST_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	memcpy(list, answers, sizeof(list));
+	head = (size_t)snprintf(big, sizeof(big),
+	                        "HTTP/1.1 200 OK\r\nContent-Type: "
+	                        "text/event-stream\r\nConnection: close"
+	                        "\r\n\r\ndata: ");
+	memset(big + head, 'x', API_SSE_LINE_MAX);
+	memcpy(big + head + API_SSE_LINE_MAX, "\n\n", 3);
+	list[2] = big;
+	script_start(&s, list, 7);
+	c = client_for(sb_listener_port(s.listener), script_cert);
+	api_client_set_session(c, "access-token-0123456789",
+	                       "refresh-token-0123456789");
+	api_reply_init(&r);
+	sb_buf_init(&got, 4096);
+	TEST_EQ_INT(api_events_run(c, record_event, &got, -1, &r), 0);
+	TEST_EQ_STR(sb_buf_str(&got), "state|s1\nmessage|x\ny\n");
+	TEST_ASSERT(strstr(s.last_request, "GET /api/v1/events ") != NULL);
+	TEST_ASSERT(strstr(s.last_request, "Accept: text/event-stream") !=
+	            NULL);
+	TEST_ASSERT(strstr(s.last_request,
+	                   "Authorization: Bearer access-token-0123456789") !=
+	            NULL);
+	sb_buf_reset(&got);
+	TEST_EQ_INT(api_events_run(c, record_event, &got, -1, &r), -1);
+	TEST_EQ_INT(r.error, API_ERR_SERVER_ERROR);
+	TEST_ASSERT(strstr(r.message, "event stream") != NULL);
+	TEST_EQ_INT(api_events_run(c, record_event, &got, -1, &r), -1);
+	TEST_EQ_INT(r.error, API_ERR_SERVER_ERROR);
+	TEST_ASSERT(strstr(r.message, "longer than allowed") != NULL);
+	TEST_EQ_INT(api_events_run(c, record_event, &got, -1, &r), -1);
+	TEST_EQ_UINT(r.status, 429);
+	TEST_EQ_INT(r.error, API_ERR_RATE_LIMITED);
+	TEST_EQ_STR(sb_buf_str(&got), "");
+	tokens_seen = 0;
+	api_client_on_tokens(c, on_tokens, NULL);
+	TEST_EQ_INT(api_events_run(c, record_event, &got, -1, &r), 0);
+	TEST_EQ_STR(sb_buf_str(&got), "message|after refresh\n");
+	TEST_EQ_UINT(tokens_seen, 1);
+	TEST_ASSERT(strstr(s.last_request,
+	                   "Authorization: Bearer new-access-token-0123") !=
+	            NULL);
+	sb_buf_free(&got);
+	api_reply_clear(&r);
+	api_client_free(&c);
+	script_stop(&s);
 }
+
+/* ---- Against a real saltmaild ---- */
 
 /* Signs up and logs in as a client would; the client keeps the session. */
 static void
@@ -409,16 +440,6 @@ sign_up(struct api_client *c, const char *email)
 	sb_secure_free(&keys);
 }
 
-static unsigned tokens_seen;
-
-static void
-on_tokens(void *ctx, const struct api_session *s)
-{
-	(void)ctx;
-	TEST_ASSERT(s->access_token != NULL && s->refresh_token != NULL);
-	tokens_seen++;
-}
-
 static void
 test_real_server(void)
 {
@@ -431,8 +452,9 @@ test_real_server(void)
 	size_t i;
 	int fd;
 
-	server_start(&srv, "2");
+	server_start(&srv, "ttl2", "2", NULL);
 	c = client_for(srv.port, srv.cert);
+	tokens_seen = 0;
 	api_client_on_tokens(c, on_tokens, NULL);
 	sign_up(c, "alice@example.org");
 	api_reply_init(&r);
@@ -476,6 +498,7 @@ main(void)
 	        {"retry after, then success", test_retry_after_then_success},
 	        {"hostile answers", test_hostile_answers},
 	        {"download resumes", test_download_resumes},
+	        {"event stream, scripted", test_events_scripted},
 	        {"real server", test_real_server},
 	        {NULL, NULL},
 	};

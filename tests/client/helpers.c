@@ -1,0 +1,88 @@
+/* What the client tests share; see helpers.h. */
+#include "helpers.h"
+
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/compiler.h"
+#include "test.h"
+
+extern char **environ;
+
+void
+server_start(struct server *srv, const char *name, const char *ttl,
+             const char *const *extra)
+{
+	char *argv[32] = {(char *)SALTMAILD_PATH,
+	                  "serve",
+	                  "--data",
+	                  srv->data,
+	                  "--listen",
+	                  "127.0.0.1:0",
+	                  "--open-signup",
+	                  "--token-ttl",
+	                  (char *)ttl,
+	                  NULL};
+	posix_spawn_file_actions_t fa;
+	size_t n = 9;
+	char line[256];
+	int p[2];
+	FILE *f;
+
+	while (extra != NULL && *extra != NULL && n < SB_N_ELEMENTS(argv) - 1)
+		argv[n++] = (char *)*extra++;
+	argv[n] = NULL;
+	snprintf(srv->data, sizeof(srv->data), "%s/srv-%s", test_tmpdir(),
+	         name);
+	snprintf(srv->cert, sizeof(srv->cert), "%s/tls/cert.pem", srv->data);
+	TEST_EQ_INT(pipe(p), 0);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, p[1], STDOUT_FILENO);
+	posix_spawn_file_actions_addclose(&fa, p[0]);
+	TEST_EQ_INT(posix_spawn(&srv->pid, SALTMAILD_PATH, &fa, NULL, argv,
+	                        environ),
+	            0);
+	posix_spawn_file_actions_destroy(&fa);
+	close(p[1]);
+	f = fdopen(p[0], "r");
+	TEST_ASSERT(f != NULL && fgets(line, sizeof(line), f) != NULL);
+	fclose(f);
+	TEST_EQ_INT(sscanf(line, "saltmaild: ready https://127.0.0.1:%u",
+	                   &srv->port),
+	            1);
+}
+
+void
+server_stop(struct server *srv)
+{
+	int status = -1;
+
+	kill(srv->pid, SIGTERM);
+	waitpid(srv->pid, &status, 0);
+	TEST_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+struct api_client *
+client_for(unsigned port, const char *ca)
+{
+	struct api_client_options o;
+	struct api_client *c;
+	const char *error;
+	char url[64];
+
+	snprintf(url, sizeof(url), "https://127.0.0.1:%u", port);
+	api_client_options_default(&o);
+	o.base_url = url;
+	o.ca_file = ca;
+	o.max_attempts = 3;
+	o.backoff_base_ms = 10;
+	o.backoff_max_ms = 50;
+	o.stall_timeout_s = 2;
+	o.max_json = 4096;
+	TEST_EQ_INT(api_client_new(&o, &c, &error), 0);
+	return c;
+}
