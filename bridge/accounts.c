@@ -3,13 +3,16 @@
  * session, the account's keys, and what the vault and the replica keep
  * of them.
  */
-#include "bridge.h"
+#include "bridge-private.h"
 
+#include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "api/client.h"
@@ -25,7 +28,9 @@ struct login {
 	bool known; /* the vault already holds this address */
 	char known_id[API_ACCOUNT_ID_LEN + 1];
 	char *api_url;
-	char *ca_file; /* NULL: the system's CAs */
+	char *ca_file;                /* NULL: the system's CAs */
+	char *given_ca_file;          /* --ca-file, resolved and checked */
+	struct api_strings addresses; /* the account's, from GET /account */
 	struct api_client *client;
 	struct sb_kdf_params kdf;
 	struct sb_password_keys *pw;
@@ -39,10 +44,13 @@ struct login {
 static const char *
 bridge_call_error(const struct api_reply *r, const char *url, const char *what)
 {
+	char message[BRIDGE_MESSAGE_MAX + 4];
+
+	bridge_text_clean(r->message, message);
 	if (r->status == 0)
 		return bridge_errorf("cannot reach the service at %s: %s%s",
-		                     url, r->message,
-		                     strstr(r->message, "certificate") != NULL
+		                     url, message,
+		                     strstr(message, "certificate") != NULL
 		                             ? " (a service with its own "
 		                               "certificate needs --ca-file)"
 		                             : "");
@@ -55,25 +63,146 @@ bridge_call_error(const struct api_reply *r, const char *url, const char *what)
 	                     api_error_name(r->error) != NULL
 	                             ? api_error_name(r->error)
 	                             : "",
-	                     r->message);
+	                     message);
 }
 
-/* An https:// URL without a trailing '/', malloc'd. */
-static int SB_WUR
+void
+bridge_text_clean(const char *in, char out[BRIDGE_MESSAGE_MAX + 4])
+{
+	size_t len = in != NULL ? strlen(in) : 0, i;
+	bool cut = len > BRIDGE_MESSAGE_MAX;
+
+	if (cut) {
+		len = BRIDGE_MESSAGE_MAX;
+		/* Not inside a UTF-8 sequence: back over continuation bytes. */
+		while (len > 0 && ((unsigned char)in[len] & 0xc0) == 0x80)
+			len--;
+	}
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		out[i] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+	}
+	if (cut) {
+		memcpy(out + len, "...", 3);
+		len += 3;
+	}
+	out[len] = '\0';
+}
+
+/* Why url is refused, or NULL; what curl_url() makes of it. */
+static const char *
+bridge_url_problem(const char *url)
+{
+	static const struct {
+		CURLUPart part;
+		const char *what;
+	} forbidden[] = {
+	        {CURLUPART_USER, "a user name"},
+	        {CURLUPART_PASSWORD, "a password"},
+	        {CURLUPART_OPTIONS, "login options"},
+	        {CURLUPART_QUERY, "a query"},
+	        {CURLUPART_FRAGMENT, "a fragment"},
+	};
+	const char *problem = NULL;
+	char *part = NULL;
+	CURLU *u;
+	size_t i;
+
+	for (i = 0; url[i] != '\0'; i++) {
+		if ((unsigned char)url[i] <= 0x20 ||
+		    (unsigned char)url[i] >= 0x7f)
+			return "it holds a space, a control byte or a "
+			       "non-ASCII "
+			       "character";
+	}
+	if (strncmp(url, "https://", 8) != 0)
+		return "it is not https://";
+	/* curl reads "https:///x" as the host x. */
+	if (url[8] == '/' || url[8] == '\0')
+		return "it names no host";
+	u = curl_url();
+	if (u == NULL)
+		sb_oom(sizeof(void *));
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK)
+		problem = "it is not a URL";
+	else if (curl_url_get(u, CURLUPART_SCHEME, &part, 0) != CURLUE_OK ||
+	         strcmp(part, "https") != 0)
+		problem = "it is not https://";
+	curl_free(part);
+	part = NULL;
+	if (problem == NULL &&
+	    (curl_url_get(u, CURLUPART_HOST, &part, 0) != CURLUE_OK ||
+	     part[0] == '\0'))
+		problem = "it names no host";
+	curl_free(part);
+	for (i = 0; problem == NULL && i < SB_N_ELEMENTS(forbidden); i++) {
+		part = NULL;
+		if (curl_url_get(u, forbidden[i].part, &part, 0) == CURLUE_OK)
+			problem = forbidden[i].what;
+		curl_free(part);
+	}
+	/* curl drops an empty query or fragment: refuse "?" and "#" too. */
+	if (problem == NULL && strpbrk(url, "?#") != NULL)
+		problem = "a query or a fragment";
+	curl_url_cleanup(u);
+	return problem;
+}
+
+int
 bridge_url_check(const char *url, char **url_r, const char **error_r)
 {
 	size_t len = strlen(url);
+	const char *problem;
 
-	if (strncmp(url, "https://", 8) != 0 || len <= 8 ||
-	    len > BRIDGE_URL_MAX || strpbrk(url, " \t\r\n") != NULL) {
-		*error_r = bridge_errorf("the service's address must be an "
-		                         "https:// URL, not '%.200s'",
-		                         url);
+	problem = len > BRIDGE_URL_MAX ? "it is too long"
+	                               : bridge_url_problem(url);
+	if (problem != NULL) {
+		char shown[BRIDGE_MESSAGE_MAX + 4];
+
+		bridge_text_clean(url, shown);
+		*error_r = bridge_errorf(
+		        "the service's address must be an "
+		        "https:// URL with a host, and no user, "
+		        "query or fragment, not '%.200s' (%s%s)",
+		        shown,
+		        strncmp(problem, "it ", 3) == 0 ? "" : "it holds ",
+		        problem);
 		return -1;
 	}
 	while (len > 8 && url[len - 1] == '/')
 		len--;
 	*url_r = sb_strndup(url, len);
+	return 0;
+}
+
+/* --ca-file: an absolute path to a regular file this user can read. */
+static int SB_WUR
+bridge_ca_file_check(const char *path, char **resolved_r, const char **error_r)
+{
+	char resolved[PATH_MAX];
+	struct stat st;
+	int fd;
+
+	if (realpath(path, resolved) == NULL) {
+		*error_r = bridge_errorf("cannot use the CA file %s: %s", path,
+		                         strerror(errno));
+		return -1;
+	}
+	if (stat(resolved, &st) != 0 || !S_ISREG(st.st_mode)) {
+		*error_r = bridge_errorf("cannot use the CA file %s: it is not "
+		                         "a regular file",
+		                         path);
+		return -1;
+	}
+	fd = open(resolved, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		*error_r = bridge_errorf("cannot use the CA file %s: %s", path,
+		                         strerror(errno));
+		return -1;
+	}
+	close(fd);
+	*resolved_r = sb_strdup(resolved);
 	return 0;
 }
 
@@ -97,7 +226,7 @@ bridge_client_new(const char *url, const char *ca_file,
 static int SB_WUR
 login_resolve_service(struct login *l, const char **error_r)
 {
-	char *remembered = NULL, resolved[PATH_MAX];
+	char *remembered = NULL;
 	bool same;
 	int ret;
 
@@ -118,15 +247,8 @@ login_resolve_service(struct login *l, const char **error_r)
 	free(remembered);
 	if (ret != 0)
 		return -1;
-	if (l->o->ca_file != NULL) {
-		if (realpath(l->o->ca_file, resolved) == NULL) {
-			*error_r =
-			        bridge_errorf("cannot use the CA file %s: "
-			                      "%s",
-			                      l->o->ca_file, strerror(errno));
-			return -1;
-		}
-		l->ca_file = sb_strdup(resolved);
+	if (l->given_ca_file != NULL) {
+		l->ca_file = sb_strdup(l->given_ca_file);
 	} else if (same) {
 		l->ca_file = bridge_entry_str(l->vault.v, l->known_id,
 		                              BRIDGE_ENTRY_CA_FILE);
@@ -278,6 +400,7 @@ login_decode_account(struct login *l, struct json_object *obj,
 {
 	struct api_strings addresses = {NULL, 0};
 	struct json_object *kdf_obj, *keys_obj;
+	size_t i;
 	const char *id;
 	struct api_kdf kdf;
 
@@ -303,6 +426,10 @@ login_decode_account(struct login *l, struct json_object *obj,
 		           "prelogin's";
 	else
 		id = NULL;
+	if (id == NULL) {
+		for (i = 0; i < addresses.count; i++)
+			api_strings_add(&l->addresses, addresses.items[i]);
+	}
 	api_strings_free(&addresses);
 	return id == NULL ? 0 : -1;
 }
@@ -364,7 +491,7 @@ struct login_entry {
 	size_t len;
 };
 
-/* Writes the account's entries into the vault and saves it. */
+/* Writes the account's entries into the vault (not saved yet). */
 static int SB_WUR
 login_store_vault(struct login *l, const char *id, const char **error_r)
 {
@@ -425,7 +552,7 @@ login_store_vault(struct login *l, const char *id, const char **error_r)
 			goto out;
 		}
 	}
-	ret = bridge_vault_save(&l->vault, error_r);
+	ret = bridge_addresses_set(l->vault.v, id, &l->addresses, error_r);
 out:
 	sb_secure_free(&cache_key);
 	sb_secure_free(&password);
@@ -444,8 +571,8 @@ login_store_replica(const struct bridge_paths *p, const char *id,
 	int found, ret = -1;
 
 	if (store_open(p->replica, NULL, &st, &error) != 0) {
-		*error_r = bridge_errorf("cannot open the replica %s: %s",
-		                         p->replica, error);
+		/* The store's error names the replica already. */
+		*error_r = bridge_errorf("%s", error);
 		return -1;
 	}
 	memset(&a, 0, sizeof(a));
@@ -475,6 +602,8 @@ login_free(struct login *l)
 	bridge_vault_close(&l->vault);
 	free(l->api_url);
 	free(l->ca_file);
+	free(l->given_ca_file);
+	api_strings_free(&l->addresses);
 	api_client_free(&l->client);
 	if (l->pw != NULL)
 		sb_secure_free(&l->pw);
@@ -485,25 +614,95 @@ login_free(struct login *l)
 	sodium_memzero(l, sizeof(*l));
 }
 
-/* After the session: the keys, the vault, the replica. */
+/* The session a re-login replaces, to end it once the new one is kept. */
+struct old_session {
+	char *url, *ca_file;
+	char *access, *refresh; /* secure memory */
+};
+
+static void
+old_session_get(const struct sb_vault *v, const char *id, struct old_session *o)
+{
+	o->url = bridge_entry_str(v, id, BRIDGE_ENTRY_API_URL);
+	o->ca_file = bridge_entry_str(v, id, BRIDGE_ENTRY_CA_FILE);
+	o->access = bridge_entry_secret_str(v, id, BRIDGE_ENTRY_ACCESS_TOKEN);
+	o->refresh = bridge_entry_secret_str(v, id, BRIDGE_ENTRY_REFRESH_TOKEN);
+}
+
+static void
+old_session_free(struct old_session *o)
+{
+	free(o->url);
+	free(o->ca_file);
+	if (o->access != NULL)
+		sb_secure_free(&o->access);
+	if (o->refresh != NULL)
+		sb_secure_free(&o->refresh);
+	memset(o, 0, sizeof(*o));
+}
+
+static const char *bridge_session_revoke(const char *url, const char *ca,
+                                         const char *access,
+                                         const char *refresh);
+
+/*
+ * After the session: the keys, then the replica, then the vault, so that
+ * a failure leaves the vault as it was. The session the vault held
+ * before is ended afterwards, best effort.
+ */
 static int SB_WUR
 login_finish(struct login *l, const struct bridge_paths *p,
              const char **error_r)
 {
-	const char *id = l->session.account_id;
+	const char *id = l->session.account_id, *why;
+	struct old_session old;
+	int ret = -1;
 
-	if (login_fetch_account(l, error_r) != 0)
+	memset(&old, 0, sizeof(old));
+	if (login_fetch_account(l, error_r) != 0 ||
+	    bridge_account_claim(l->vault.v, l->o->email, id, error_r) != 0)
 		return -1;
-	if (l->known && strcmp(l->known_id, id) != 0) {
-		*error_r = bridge_errorf("%s is logged in here as another "
-		                         "account; run 'saltbridge logout %s' "
-		                         "first",
-		                         l->o->email, l->o->email);
-		return -1;
+	old_session_get(l->vault.v, id, &old);
+	/* Nothing may fail after the save: the caller would end the session. */
+	if (login_store_vault(l, id, error_r) != 0 ||
+	    login_store_replica(p, id, l->o->email, error_r) != 0 ||
+	    (l->o->shown != NULL &&
+	     bridge_format_one(l->o->shown, l->vault.v, id, BRIDGE_FORMAT_INFO,
+	                       error_r) != 0) ||
+	    bridge_vault_save(&l->vault, error_r) != 0)
+		goto out;
+	ret = 0;
+	if (old.url == NULL || old.access == NULL || old.refresh == NULL ||
+	    strcmp(old.access, l->session.access_token) == 0)
+		goto out;
+	why = bridge_session_revoke(old.url, old.ca_file, old.access,
+	                            old.refresh);
+	if (why != NULL)
+		sb_log_warn("the previous session of %s could not be ended "
+		            "(%s); it stays valid on the service until it "
+		            "expires",
+		            l->o->email, why);
+out:
+	old_session_free(&old);
+	return ret;
+}
+
+/* What can be checked before anything is created in the home. */
+static int SB_WUR
+login_check_options(struct login *l, const char **error_r)
+{
+	char *url;
+
+	if (l->o->api_url != NULL) {
+		if (bridge_url_check(l->o->api_url, &url, error_r) != 0)
+			return -1;
+		free(url);
 	}
-	if (login_store_vault(l, id, error_r) != 0)
+	if (l->o->ca_file != NULL &&
+	    bridge_ca_file_check(l->o->ca_file, &l->given_ca_file, error_r) !=
+	            0)
 		return -1;
-	return login_store_replica(p, id, l->o->email, error_r);
+	return 0;
 }
 
 int
@@ -516,9 +715,13 @@ bridge_login(const struct bridge_paths *p, const struct bridge_login_options *o,
 
 	memset(&l, 0, sizeof(l));
 	l.o = o;
-	if (bridge_vault_open(&l.vault, p, error_r) != 0)
+	if (login_check_options(&l, error_r) != 0 ||
+	    bridge_vault_open(&l.vault, p, error_r) != 0) {
+		login_free(&l);
 		return -1;
-	l.known = bridge_account_find(l.vault.v, o->email, l.known_id) == 1;
+	}
+	/* Any address the account had: the KDF check covers them all. */
+	l.known = bridge_account_find_any(l.vault.v, o->email, l.known_id) == 1;
 	if (login_resolve_service(&l, error_r) != 0 ||
 	    login_prelogin(&l, error_r) != 0 ||
 	    login_check_remembered(&l, error_r) != 0 ||
@@ -537,16 +740,11 @@ out:
 
 /* ---- Logout ---- */
 
-/* POST /auth/logout with the account's session; NULL when done. */
+/* POST /auth/logout with a session; NULL when done, else why not. */
 static const char *
-logout_revoke(const struct sb_vault *v, const char *id)
+bridge_session_revoke(const char *url, const char *ca, const char *access,
+                      const char *refresh)
 {
-	char *url = bridge_entry_str(v, id, BRIDGE_ENTRY_API_URL);
-	char *ca = bridge_entry_str(v, id, BRIDGE_ENTRY_CA_FILE);
-	char *access =
-	        bridge_entry_secret_str(v, id, BRIDGE_ENTRY_ACCESS_TOKEN);
-	char *refresh =
-	        bridge_entry_secret_str(v, id, BRIDGE_ENTRY_REFRESH_TOKEN);
 	struct api_client *client = NULL;
 	const char *why = NULL;
 	struct api_reply r;
@@ -565,12 +763,19 @@ logout_revoke(const struct sb_vault *v, const char *id)
 	}
 	api_reply_clear(&r);
 	api_client_free(&client);
-	free(url);
-	free(ca);
-	if (access != NULL)
-		sb_secure_free(&access);
-	if (refresh != NULL)
-		sb_secure_free(&refresh);
+	return why;
+}
+
+/* The account's session in the vault, ended. */
+static const char *
+logout_revoke(const struct sb_vault *v, const char *id)
+{
+	struct old_session s;
+	const char *why;
+
+	old_session_get(v, id, &s);
+	why = bridge_session_revoke(s.url, s.ca_file, s.access, s.refresh);
+	old_session_free(&s);
 	return why;
 }
 
@@ -586,8 +791,7 @@ logout_replica(const struct bridge_paths *p, const char *id,
 	if (access(p->replica, F_OK) != 0)
 		return 0;
 	if (store_open(p->replica, NULL, &st, &error) != 0) {
-		*error_r = bridge_errorf("cannot open the replica %s: %s",
-		                         p->replica, error);
+		*error_r = bridge_errorf("%s", error);
 		return -1;
 	}
 	memset(&a, 0, sizeof(a));
@@ -632,9 +836,10 @@ bridge_logout(const struct bridge_paths *p, const char *email,
 		*revoke_error_r = why;
 	}
 	(void)bridge_entries_remove(bv.v, id);
+	/* The lock is held until the replica is done too. */
 	ret = bridge_vault_save(&bv, error_r);
+	if (ret == 0)
+		ret = logout_replica(p, id, error_r);
 	bridge_vault_close(&bv);
-	if (ret != 0)
-		return -1;
-	return logout_replica(p, id, error_r);
+	return ret;
 }

@@ -18,6 +18,7 @@
 #include <stdio.h>
 
 #include "api/api.h"
+#include "common/buf.h"
 #include "common/compiler.h"
 #include "crypto/crypto.h"
 
@@ -62,8 +63,12 @@ int bridge_vault_open(struct bridge_vault *bv, const struct bridge_paths *p,
                       const char **error_r) SB_WUR;
 /*
  * For commands that only read: 1 with the vault open, 0 when there is no
- * vault yet (nothing is created), -1 on error.
+ * vault yet (nothing is created), -1 on error. While another process
+ * holds the vault (a login, a logout) it waits for up to
+ * BRIDGE_VAULT_WAIT_MS.
  */
+#define BRIDGE_VAULT_WAIT_MS 5000
+
 int bridge_vault_open_existing(struct bridge_vault *bv,
                                const struct bridge_paths *p,
                                const char **error_r) SB_WUR;
@@ -74,6 +79,7 @@ void bridge_vault_close(struct bridge_vault *bv);
 /* ---- Accounts in the vault: entries "account/ID/FIELD" ---- */
 
 #define BRIDGE_ENTRY_EMAIL           "email"
+#define BRIDGE_ENTRY_ADDRESSES       "addresses"
 #define BRIDGE_ENTRY_API_URL         "api_url"
 #define BRIDGE_ENTRY_CA_FILE         "ca_file"
 #define BRIDGE_ENTRY_ACCESS_TOKEN    "access_token"
@@ -97,9 +103,15 @@ void bridge_account_ids_get(const struct sb_vault *v,
                             struct bridge_account_ids *ids_r);
 void bridge_account_ids_free(struct bridge_account_ids *ids);
 
-/* 1 with the id of the account of that address (lower case), or 0. */
+/* 1 with the id of the account logged in as that address, or 0. */
 int bridge_account_find(const struct sb_vault *v, const char *email,
                         char id_r[API_ACCOUNT_ID_LEN + 1]);
+/*
+ * The same, but also matches any address the service listed for an
+ * account at its last login (entry "addresses").
+ */
+int bridge_account_find_any(const struct sb_vault *v, const char *email,
+                            char id_r[API_ACCOUNT_ID_LEN + 1]);
 
 /* The value of one field of an account, owned by the vault; or false. */
 bool bridge_entry_get(const struct sb_vault *v, const char *account_id,
@@ -152,17 +164,20 @@ void bridge_password_new(char out[BRIDGE_PASSWORD_LEN + 1]);
 
 struct bridge_login_options {
 	const char *email;
-	const char *api_url; /* NULL: the one remembered for the address */
-	const char *ca_file; /* NULL: the one remembered, or the system's */
-	bool new_password;   /* make a new bridge password */
+	const char *api_url;  /* NULL: the one remembered for the address */
+	const char *ca_file;  /* NULL: the one remembered, or the system's */
+	bool new_password;    /* make a new bridge password */
+	struct sb_buf *shown; /* if not NULL: gets the account's info block */
 };
 
 /*
- * Logs in with the account password: checks the service's KDF parameters
- * (and that they did not change since the last login), derives the keys,
- * logs in, unwraps the account's keys and keeps what the bridge needs in
- * the vault, then adds the account to the replica. On success the account
- * id is written to account_id_r.
+ * Logs in with the account password: checks the options (before anything
+ * is created in the home), the service's KDF parameters (and that they
+ * did not change since the last login of any of the account's addresses),
+ * derives the keys, logs in, unwraps the account's keys, adds the account
+ * to the replica and keeps what the bridge needs in the vault; then ends
+ * the session the vault held before, best effort. On success the account
+ * id is written to account_id_r, and o->shown gets its info block.
  */
 int bridge_login(const struct bridge_paths *p,
                  const struct bridge_login_options *o, const char *password,
@@ -189,7 +204,7 @@ enum bridge_format {
  * and not logged in.
  */
 int bridge_print_accounts(const struct bridge_paths *p, const char *email,
-                          enum bridge_format format, FILE *out,
+                          enum bridge_format format, int fd,
                           const char **error_r) SB_WUR;
 
 /* Lower-cases and checks an address given on the command line. */

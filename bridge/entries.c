@@ -2,7 +2,7 @@
  * The accounts as the vault holds them: one entry per field, named
  * "account/ID/FIELD"; the remembered KDF parameters; bridge passwords.
  */
-#include "bridge.h"
+#include "bridge-private.h"
 
 #include <sodium.h>
 #include <stdlib.h>
@@ -147,6 +147,97 @@ bridge_account_find(const struct sb_vault *v, const char *email,
 		}
 	}
 	return 0;
+}
+
+/* Whether the "addresses" entry of the account lists email. */
+static bool
+bridge_addresses_have(const struct sb_vault *v, const char *id,
+                      const char *email)
+{
+	const unsigned char *value, *p, *nl, *end;
+	size_t len, elen = strlen(email);
+
+	if (!bridge_entry_get(v, id, BRIDGE_ENTRY_ADDRESSES, &value, &len))
+		return false;
+	for (p = value, end = value + len; p < end; p = nl + 1) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (nl == NULL)
+			nl = end;
+		if ((size_t)(nl - p) == elen && memcmp(p, email, elen) == 0)
+			return true;
+	}
+	return false;
+}
+
+int
+bridge_account_find_any(const struct sb_vault *v, const char *email,
+                        char id_r[API_ACCOUNT_ID_LEN + 1])
+{
+	char id[API_ACCOUNT_ID_LEN + 1];
+	size_t i;
+
+	if (bridge_account_find(v, email, id_r) == 1)
+		return 1;
+	for (i = 0; i < sb_vault_count(v); i++) {
+		if (bridge_email_entry_id(sb_vault_name(v, i), id) &&
+		    bridge_addresses_have(v, id, email)) {
+			memcpy(id_r, id, sizeof(id));
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int
+bridge_account_claim(const struct sb_vault *v, const char *email,
+                     const char *account_id, const char **error_r)
+{
+	char id[API_ACCOUNT_ID_LEN + 1], *other;
+
+	if (bridge_account_find(v, email, id) == 1) {
+		if (strcmp(id, account_id) == 0)
+			return 0;
+		*error_r = bridge_errorf("%s is logged in here as another "
+		                         "account; run 'saltbridge logout %s' "
+		                         "first",
+		                         email, email);
+		return -1;
+	}
+	other = bridge_entry_str(v, account_id, BRIDGE_ENTRY_EMAIL);
+	if (other == NULL)
+		return 0;
+	*error_r = bridge_errorf("%s is an address of the account logged in "
+	                         "here as %.320s: log in as %.320s, or run "
+	                         "'saltbridge logout %.320s' first",
+	                         email, other, other, other);
+	free(other);
+	return -1;
+}
+
+int
+bridge_addresses_set(struct sb_vault *v, const char *account_id,
+                     const struct api_strings *addresses, const char **error_r)
+{
+	struct sb_buf b;
+	size_t i;
+	int ret = 0;
+
+	sb_buf_init(&b, SB_VAULT_MAX_VALUE);
+	for (i = 0; ret == 0 && i < addresses->count; i++) {
+		/* Addresses hold no '\n' (api_is_email). */
+		ret = (i > 0 ? sb_buf_add_char(&b, '\n') : 0) ||
+		      sb_buf_add_str(&b, addresses->items[i]);
+	}
+	if (ret != 0) {
+		*error_r = "the account's addresses do not fit in the vault";
+		ret = -1;
+	} else {
+		ret = bridge_entry_set(v, account_id, BRIDGE_ENTRY_ADDRESSES,
+		                       b.data != NULL ? b.data : "", b.len,
+		                       error_r);
+	}
+	sb_buf_free(&b);
+	return ret;
 }
 
 /* For qsort_r: orders account ids by their address. */

@@ -3,13 +3,16 @@
  * as text or as JSON (docs/bridge.md). The output holds bridge
  * passwords, so it is built in a buffer that is wiped after use.
  */
-#include "bridge.h"
+#include "bridge-private.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/alloc.h"
 #include "common/buf.h"
+#include "common/charset.h"
 
 #define BRIDGE_OUTPUT_MAX (16 * 1024 * 1024)
 
@@ -62,11 +65,16 @@ bridge_shown_get(const struct sb_vault *v, const char *id,
 		sb_fingerprint(enc_pk, sign_pk, s->fingerprint);
 }
 
-/* A JSON string: quotes, backslashes and control bytes escaped. */
-static int SB_WUR
-bridge_json_string(struct sb_buf *b, const char *s)
+int
+bridge_json_string(struct sb_buf *b, const char *s, bool *bad_utf8_r)
 {
-	int ret = sb_buf_add_char(b, '"');
+	int ret;
+
+	if (s != NULL && !sb_utf8_valid(s, strlen(s))) {
+		*bad_utf8_r = true;
+		return -1;
+	}
+	ret = sb_buf_add_char(b, '"');
 
 	for (; ret == 0 && s != NULL && *s != '\0'; s++) {
 		unsigned char c = (unsigned char)*s;
@@ -81,12 +89,15 @@ bridge_json_string(struct sb_buf *b, const char *s)
 	return ret != 0 ? -1 : sb_buf_add_char(b, '"');
 }
 
+/* Set when a value is not UTF-8: JSON cannot carry it. */
+static _Thread_local bool bridge_bad_utf8;
+
 static int SB_WUR
 bridge_json_field(struct sb_buf *b, const char *indent, const char *name,
                   const char *value, bool last)
 {
 	if (sb_buf_add_printf(b, "%s\"%s\": ", indent, name) != 0 ||
-	    bridge_json_string(b, value) != 0)
+	    bridge_json_string(b, value, &bridge_bad_utf8) != 0)
 		return -1;
 	return sb_buf_add_str(b, last ? "\n" : ",\n");
 }
@@ -153,12 +164,32 @@ bridge_text_info(struct sb_buf *b, const struct bridge_shown *s)
 	                         "Fingerprint", s->fingerprint);
 }
 
+/*
+ * Characters of UTF-8 text: the bytes that do not continue a sequence.
+ * Addresses hold no wide or combining characters often enough to need
+ * more for the table's columns.
+ */
+static size_t
+bridge_text_width(const char *s, size_t len)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < len; i++) {
+		if (((unsigned char)s[i] & 0xc0) != 0x80)
+			n++;
+	}
+	return n;
+}
+
 static int SB_WUR
 bridge_text_row(struct sb_buf *b, const struct bridge_shown *s, int width)
 {
 	const struct bridge_listener *imap = &bridge_listeners[0];
 	const struct bridge_listener *smtp = &bridge_listeners[1];
+	size_t len = strlen(s->email);
 
+	/* printf pads by bytes: add what a multi-byte address lacks. */
+	width += (int)(len - bridge_text_width(s->email, len));
 	return sb_buf_add_printf(
 	        b, "%-*s  %s:%u %-9s  %s:%u %-9s  %s\n", width, s->email,
 	        imap->host, imap->port, bridge_security_name(imap->security),
@@ -210,8 +241,8 @@ bridge_email_width(const struct sb_vault *v,
 	for (i = 0; i < ids->count; i++) {
 		if (bridge_entry_get(v, ids->ids[i], BRIDGE_ENTRY_EMAIL, &value,
 		                     &len) &&
-		    len > width)
-			width = len;
+		    bridge_text_width((const char *)value, len) > width)
+			width = bridge_text_width((const char *)value, len);
 	}
 	return width > 320 ? 320 : (int)width;
 }
@@ -247,9 +278,52 @@ bridge_format_all(struct sb_buf *b, const struct sb_vault *v,
 }
 
 int
+bridge_write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+bridge_format_one(struct sb_buf *b, const struct sb_vault *v,
+                  const char *account_id, enum bridge_format format,
+                  const char **error_r)
+{
+	char *email = bridge_entry_str(v, account_id, BRIDGE_ENTRY_EMAIL);
+	int ret;
+
+	bridge_bad_utf8 = false;
+	ret = bridge_format_account(
+	        b, v, account_id, format, true, true,
+	        email != NULL ? (int)bridge_text_width(email, strlen(email))
+	                      : 0);
+	if (ret == 0 && format == BRIDGE_FORMAT_JSON)
+		ret = sb_buf_add_char(b, '\n');
+	free(email);
+	if (ret != 0)
+		*error_r = bridge_bad_utf8 ? "a vault entry is not UTF-8 text"
+		                           : "the output is too large";
+	return ret != 0 ? -1 : 0;
+}
+
+/*
+ * Opens the vault to read it, waiting while another process holds it;
+ * see bridge_vault_open_existing.
+ */
+int
 bridge_print_accounts(const struct bridge_paths *p, const char *email,
-                      enum bridge_format format, FILE *out,
-                      const char **error_r)
+                      enum bridge_format format, int fd, const char **error_r)
 {
 	struct bridge_account_ids ids = {NULL, 0};
 	char id[API_ACCOUNT_ID_LEN + 1];
@@ -261,30 +335,29 @@ bridge_print_accounts(const struct bridge_paths *p, const char *email,
 	if (opened < 0)
 		return -1;
 	sb_buf_init_secret(&b, BRIDGE_OUTPUT_MAX);
+	bridge_bad_utf8 = false;
 	if (email != NULL) {
 		if (opened == 0 || bridge_account_find(bv.v, email, id) != 1) {
 			*error_r = bridge_errorf("%s is not logged in", email);
 			goto out;
 		}
-		ret = bridge_format_account(&b, bv.v, id, format, true, true,
-		                            (int)strlen(email));
-		if (ret == 0 && format == BRIDGE_FORMAT_JSON)
-			ret = sb_buf_add_char(&b, '\n');
+		if (bridge_format_one(&b, bv.v, id, format, error_r) != 0)
+			goto out;
 	} else {
 		if (opened > 0)
 			bridge_account_ids_get(bv.v, &ids);
-		ret = bridge_format_all(&b, opened > 0 ? bv.v : NULL, &ids,
-		                        format);
+		if (bridge_format_all(&b, opened > 0 ? bv.v : NULL, &ids,
+		                      format) != 0) {
+			*error_r = bridge_bad_utf8
+			                   ? "a vault entry is not UTF-8 text"
+			                   : "the output is too large";
+			goto out;
+		}
 	}
-	if (ret != 0) {
-		*error_r = "the output is too large";
-		goto out;
-	}
-	if (fwrite(b.data != NULL ? b.data : "", 1, b.len, out) != b.len ||
-	    fflush(out) != 0) {
+	/* write(2): no stdio buffer keeps a copy of the passwords. */
+	ret = bridge_write_all(fd, b.data != NULL ? b.data : "", b.len);
+	if (ret != 0)
 		*error_r = "cannot write the output";
-		ret = -1;
-	}
 out:
 	bridge_account_ids_free(&ids);
 	sb_buf_free_wipe(&b);

@@ -6,11 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
-#include "bridge/bridge.h"
+#include "bridge/bridge-private.h"
 #include "common/alloc.h"
 #include "common/log.h"
 #include "crypto/crypto.h"
@@ -182,17 +184,83 @@ parse_command(struct cli *c, int argc, char **argv, const char *usage,
 
 /* ---- Reading the password ---- */
 
-static int tty_fd = -1;
-static struct termios tty_saved;
+/*
+ * While the prompt runs, tty_fd is the terminal whose echo is off; the
+ * handlers below put tty_saved back before the process ends or stops.
+ */
+static volatile sig_atomic_t tty_fd = -1;
+static struct termios tty_saved, tty_quiet;
 
-/* Puts the echo back when a signal ends the prompt; async-signal-safe. */
+/* Signals whose default action ends the process. */
+static const int prompt_fatal_signals[] = {
+        SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGALRM, SIGUSR1, SIGUSR2, SIGPIPE,
+};
+/* Signals whose default action stops it. */
+static const int prompt_stop_signals[] = {SIGTSTP, SIGTTIN, SIGTTOU};
+
+/* Echo back on, then the signal's default action; async-signal-safe. */
 static void
-on_prompt_signal(int sig)
+on_prompt_fatal(int sig)
 {
-	if (tty_fd >= 0)
-		(void)tcsetattr(tty_fd, TCSAFLUSH, &tty_saved);
-	signal(sig, SIG_DFL);
-	raise(sig);
+	int saved_errno = errno, fd = tty_fd;
+
+	if (fd >= 0)
+		(void)tcsetattr(fd, TCSAFLUSH, &tty_saved);
+	(void)signal(sig, SIG_DFL);
+	(void)raise(sig); /* delivered when the handler returns */
+	errno = saved_errno;
+}
+
+static void on_prompt_stop(int sig);
+
+static void
+prompt_handle(int sig, void (*handler)(int))
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = handler;
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(sig, &sa, NULL);
+}
+
+/*
+ * Echo back on, stop as the default action would, and once continued
+ * turn the echo off again; async-signal-safe.
+ */
+static void
+on_prompt_stop(int sig)
+{
+	int saved_errno = errno, fd = tty_fd;
+	sigset_t set;
+
+	if (fd >= 0)
+		(void)tcsetattr(fd, TCSAFLUSH, &tty_saved);
+	(void)signal(sig, SIG_DFL);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	(void)raise(sig);
+	/* Unblocked, the pending stop takes effect here. */
+	(void)sigprocmask(SIG_UNBLOCK, &set, NULL);
+	/* Continued. */
+	prompt_handle(sig, on_prompt_stop);
+	fd = tty_fd;
+	if (fd >= 0)
+		(void)tcsetattr(fd, TCSAFLUSH, &tty_quiet);
+	errno = saved_errno;
+}
+
+static void
+prompt_signals(bool catch)
+{
+	size_t i;
+
+	for (i = 0; i < SB_N_ELEMENTS(prompt_fatal_signals); i++)
+		prompt_handle(prompt_fatal_signals[i],
+		              catch ? on_prompt_fatal : SIG_DFL);
+	for (i = 0; i < SB_N_ELEMENTS(prompt_stop_signals); i++)
+		prompt_handle(prompt_stop_signals[i],
+		              catch ? on_prompt_stop : SIG_DFL);
 }
 
 /* Reads up to the line end into pw (secure memory, PASSWORD_MAX + 1). */
@@ -232,44 +300,44 @@ static int SB_WUR
 prompt_password(const char *email, char *pw, size_t *len_r,
                 const char **error_r)
 {
-	struct termios quiet;
 	char prompt[400];
-	int ret;
+	int fd, ret;
 
-	tty_fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (tty_fd < 0 || tcgetattr(tty_fd, &tty_saved) != 0) {
-		if (tty_fd >= 0)
-			close(tty_fd);
-		tty_fd = -1;
+	fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0 || tcgetattr(fd, &tty_saved) != 0) {
+		if (fd >= 0)
+			close(fd);
 		*error_r = "there is no terminal to ask for the password on; "
 		           "give it on standard input with --password-stdin";
 		return -1;
 	}
-	signal(SIGINT, on_prompt_signal);
-	signal(SIGTERM, on_prompt_signal);
-	signal(SIGHUP, on_prompt_signal);
-	quiet = tty_saved;
-	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
-	quiet.c_lflag |= ICANON;
+	tty_quiet = tty_saved;
+	tty_quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+	tty_quiet.c_lflag |= ICANON;
 	snprintf(prompt, sizeof(prompt), "Password for %s: ", email);
+	/* The handlers are in place before the echo goes off. */
+	tty_fd = fd;
+	prompt_signals(true);
 	/* Echo off first: what is typed after the prompt is never shown. */
-	if (tcsetattr(tty_fd, TCSAFLUSH, &quiet) != 0 ||
-	    write(tty_fd, prompt, strlen(prompt)) < 0) {
+	if (tcsetattr(fd, TCSAFLUSH, &tty_quiet) != 0) {
 		*error_r = "cannot turn the terminal's echo off";
 		ret = -1;
 	} else {
-		ret = read_line(tty_fd, pw, len_r, error_r);
-		(void)tcsetattr(tty_fd, TCSAFLUSH, &tty_saved);
+		if (bridge_write_all(fd, prompt, strlen(prompt)) != 0) {
+			*error_r = "cannot write the prompt on the terminal";
+			ret = -1;
+		} else {
+			ret = read_line(fd, pw, len_r, error_r);
+		}
+		(void)tcsetattr(fd, TCSAFLUSH, &tty_saved);
 		/* The line end the user typed was not echoed. */
-		if (write(tty_fd, "\n", 1) < 0) {
+		if (ret == 0 && bridge_write_all(fd, "\n", 1) != 0) {
 			/* Only cosmetic: the prompt's line stays open. */
 		}
 	}
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
-	close(tty_fd);
 	tty_fd = -1;
+	prompt_signals(false);
+	close(fd);
 	return ret;
 }
 
@@ -317,21 +385,27 @@ run_login(const struct cli *c, const char *email, const char *pw, size_t len)
 	char id[API_ACCOUNT_ID_LEN + 1];
 	struct bridge_paths p;
 	const char *error;
+	struct sb_buf shown;
 	int ret = 1;
 
 	if (open_paths(c, &p) != 0)
 		return 1;
+	sb_buf_init_secret(&shown, 64 * 1024);
+	o.shown = &shown;
 	if (bridge_login(&p, &o, pw, len, id, &error) != 0) {
 		fprintf(stderr, "saltbridge: %s\n", error);
 	} else {
 		printf("Logged in as %s. Set up your mail client with:\n\n",
 		       email);
-		if (bridge_print_accounts(&p, email, BRIDGE_FORMAT_INFO, stdout,
-		                          &error) != 0)
-			fprintf(stderr, "saltbridge: %s\n", error);
+		/* The block holds the bridge password: no stdio copy. */
+		if (fflush(stdout) != 0 ||
+		    bridge_write_all(STDOUT_FILENO, shown.data, shown.len) != 0)
+			fprintf(stderr,
+			        "saltbridge: cannot write the output\n");
 		else
 			ret = 0;
 	}
+	sb_buf_free_wipe(&shown);
 	bridge_paths_free(&p);
 	return ret;
 }
@@ -357,6 +431,15 @@ cmd_login(struct cli *c, int argc, char **argv)
 		return ret;
 	if (take_email(argc, argv, usage_login, &email) != 0)
 		return 2;
+	if (c->password_stdin && isatty(STDIN_FILENO)) {
+		fprintf(stderr,
+		        "saltbridge: --password-stdin reads a password "
+		        "piped to it, and standard input is a terminal, "
+		        "which would show it: leave --password-stdin "
+		        "out to be asked without echo\n");
+		free(email);
+		return 1;
+	}
 	pw = sb_secure_alloc(PASSWORD_MAX + 1);
 	if (c->password_stdin)
 		ret = read_line(STDIN_FILENO, pw, &len, &error);
@@ -447,7 +530,7 @@ cmd_show(struct cli *c, int argc, char **argv, bool info)
 	                            c->json ? BRIDGE_FORMAT_JSON
 	                            : info  ? BRIDGE_FORMAT_INFO
 	                                    : BRIDGE_FORMAT_TABLE,
-	                            stdout, &error);
+	                            STDOUT_FILENO, &error);
 	if (ret != 0)
 		fprintf(stderr, "saltbridge: %s\n", error);
 	bridge_paths_free(&p);
@@ -496,6 +579,16 @@ main(int argc, char **argv)
 	const char *cmd;
 	int i, ret;
 
+	/*
+	 * No core dump, and no ptrace by other processes of the user: the
+	 * memory holds the password, keys and tokens.
+	 */
+	{
+		struct rlimit none = {0, 0};
+
+		(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+		(void)setrlimit(RLIMIT_CORE, &none);
+	}
 	/* Every file the bridge makes is the user's alone. */
 	umask(077);
 	sb_log_set_ident("saltbridge");

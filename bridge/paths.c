@@ -2,7 +2,10 @@
 #include "bridge.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
+#include <sys/file.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -143,21 +146,67 @@ bridge_vault_open(struct bridge_vault *bv, const struct bridge_paths *p,
 	return 0;
 }
 
+/* Whether another process holds the vault's lock now. */
+static bool
+bridge_vault_busy(const struct bridge_paths *p)
+{
+	const char *error;
+	char *lock;
+	bool busy = false;
+	int fd;
+
+	if (bridge_join(p->data_dir, "vault.lock", &lock, &error) != 0)
+		return false;
+	fd = open(lock, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd >= 0) {
+		busy = flock(fd, LOCK_EX | LOCK_NB) != 0 &&
+		       errno == EWOULDBLOCK;
+		close(fd); /* releases the probe's lock */
+	}
+	free(lock);
+	return busy;
+}
+
+static long long
+bridge_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int
 bridge_vault_open_existing(struct bridge_vault *bv,
                            const struct bridge_paths *p, const char **error_r)
 {
+	const struct timespec pause = {0, 100 * 1000 * 1000};
+	long long deadline = bridge_now_ms() + BRIDGE_VAULT_WAIT_MS;
 	struct stat st;
 
 	memset(bv, 0, sizeof(*bv));
-	if (lstat(p->vault, &st) != 0) {
-		if (errno == ENOENT)
-			return 0;
-		*error_r = bridge_errorf("cannot read the vault %s: %s",
-		                         p->vault, strerror(errno));
-		return -1;
+	for (;;) {
+		if (lstat(p->vault, &st) != 0) {
+			if (errno == ENOENT)
+				return 0;
+			*error_r = bridge_errorf("cannot read the vault %s: %s",
+			                         p->vault, strerror(errno));
+			return -1;
+		}
+		if (bridge_vault_open(bv, p, error_r) == 0)
+			return 1;
+		if (!bridge_vault_busy(p))
+			return -1;
+		if (bridge_now_ms() >= deadline) {
+			*error_r = bridge_errorf(
+			        "the vault %s is still in use by another "
+			        "saltbridge (a login or a logout) after %d "
+			        "seconds; try again when it is done",
+			        p->vault, BRIDGE_VAULT_WAIT_MS / 1000);
+			return -1;
+		}
+		(void)nanosleep(&pause, NULL);
 	}
-	return bridge_vault_open(bv, p, error_r) == 0 ? 1 : -1;
 }
 
 int

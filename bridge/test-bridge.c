@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "bridge/bridge.h"
+#include "bridge/bridge-private.h"
 #include "test.h"
 
 static void
@@ -215,6 +215,156 @@ test_entries(void)
 	}
 }
 
+/* An account with two addresses: both find it, neither may take it over. */
+static void
+test_two_addresses(void)
+{
+	static const char id1[] = "0123456789abcdef0123456789abcdef";
+	static const char id2[] = "fedcba9876543210fedcba9876543210";
+	struct api_strings addresses = {NULL, 0};
+	struct bridge_paths p;
+	struct bridge_vault bv;
+	char id[API_ACCOUNT_ID_LEN + 1], home[512];
+	const unsigned char *value;
+	const char *error;
+	size_t len;
+
+	snprintf(home, sizeof(home), "%s/home/two", test_tmpdir());
+	TEST_EQ_INT(bridge_paths_init(&p, home, &error), 0);
+	TEST_EQ_INT(bridge_vault_open(&bv, &p, &error), 0);
+	/* What a login as a@ keeps of GET /account's answer. */
+	api_strings_add(&addresses, "a@example.org");
+	api_strings_add(&addresses, "b@example.org");
+	TEST_EQ_INT(bridge_entry_set(bv.v, id1, BRIDGE_ENTRY_EMAIL,
+	                             "a@example.org", 13, &error),
+	            0);
+	TEST_EQ_INT(bridge_addresses_set(bv.v, id1, &addresses, &error), 0);
+	api_strings_free(&addresses);
+	TEST_ASSERT(bridge_entry_get(bv.v, id1, BRIDGE_ENTRY_ADDRESSES, &value,
+	                             &len));
+	TEST_EQ_MEM(value, len, "a@example.org\nb@example.org", 27);
+
+	/* b@ finds the account (its KDF check applies), logout's does not. */
+	TEST_EQ_INT(bridge_account_find_any(bv.v, "b@example.org", id), 1);
+	TEST_EQ_STR(id, id1);
+	TEST_EQ_INT(bridge_account_find(bv.v, "b@example.org", id), 0);
+	TEST_EQ_INT(bridge_account_find_any(bv.v, "example.org", id), 0);
+	TEST_EQ_INT(bridge_account_find_any(bv.v, "b@example.or", id), 0);
+
+	/* A re-login of a@ is fine; b@ as the same account is refused. */
+	TEST_EQ_INT(bridge_account_claim(bv.v, "a@example.org", id1, &error),
+	            0);
+	TEST_EQ_INT(bridge_account_claim(bv.v, "b@example.org", id1, &error),
+	            -1);
+	TEST_ASSERT(strstr(error, "logged in here as a@example.org") != NULL);
+	/* An address not listed (added since): refused by the account id. */
+	TEST_EQ_INT(bridge_account_claim(bv.v, "c@example.org", id1, &error),
+	            -1);
+	TEST_ASSERT(strstr(error, "a@example.org") != NULL);
+	/* a@ as another account; a new account. */
+	TEST_EQ_INT(bridge_account_claim(bv.v, "a@example.org", id2, &error),
+	            -1);
+	TEST_ASSERT(strstr(error, "another account") != NULL);
+	TEST_EQ_INT(bridge_account_claim(bv.v, "d@example.org", id2, &error),
+	            0);
+	bridge_vault_close(&bv);
+	bridge_paths_free(&p);
+}
+
+static void
+test_text_clean(void)
+{
+	char out[BRIDGE_MESSAGE_MAX + 4], in[BRIDGE_MESSAGE_MAX * 2];
+
+	bridge_text_clean("bad \x1b[31mred\x1b[0m\nline\r\x7f\t end", out);
+	TEST_EQ_STR(out, "bad ?[31mred?[0m?line??? end");
+	bridge_text_clean(NULL, out);
+	TEST_EQ_STR(out, "");
+	bridge_text_clean("caf\xc3\xa9", out);
+	TEST_EQ_STR(out, "caf\xc3\xa9");
+	/* Cut at the limit, not inside a UTF-8 sequence. */
+	memset(in, 'x', sizeof(in));
+	in[sizeof(in) - 1] = '\0';
+	bridge_text_clean(in, out);
+	TEST_EQ_UINT(strlen(out), BRIDGE_MESSAGE_MAX + 3);
+	TEST_ASSERT(strcmp(out + BRIDGE_MESSAGE_MAX, "...") == 0);
+	in[BRIDGE_MESSAGE_MAX - 1] = '\xc3';
+	in[BRIDGE_MESSAGE_MAX] = '\xa9';
+	bridge_text_clean(in, out);
+	TEST_EQ_UINT(strlen(out), BRIDGE_MESSAGE_MAX - 1 + 3);
+}
+
+static void
+test_json_string(void)
+{
+	struct sb_buf b;
+	bool bad = false;
+
+	sb_buf_init(&b, 1024);
+	TEST_EQ_INT(
+	        bridge_json_string(&b, "a\"b\\c\n\x01\x1f\x7f\xc3\xa9", &bad),
+	        0);
+	TEST_EQ_STR(b.data, "\"a\\\"b\\\\c\\u000a\\u0001\\u001f\\u007f"
+	                    "\xc3\xa9\"");
+	sb_buf_reset(&b);
+	TEST_EQ_INT(bridge_json_string(&b, NULL, &bad), 0);
+	TEST_EQ_STR(b.data, "\"\"");
+	TEST_ASSERT(!bad);
+	sb_buf_reset(&b);
+	TEST_EQ_INT(bridge_json_string(&b, "bad \xc3 utf-8", &bad), -1);
+	TEST_ASSERT(bad);
+	bad = false;
+	TEST_EQ_INT(bridge_json_string(&b, "\xed\xa0\x80", &bad), -1);
+	TEST_ASSERT(bad);
+	sb_buf_free(&b);
+}
+
+static void
+test_url_check(void)
+{
+	static const char *const bad[] = {
+	        "http://example.org",
+	        "https://",
+	        "https:///path",
+	        "https://user@example.org",
+	        "https://user:pw@example.org",
+	        "https://example.org/?q=1",
+	        "https://example.org/?",
+	        "https://example.org/#frag",
+	        "https://example.org/#",
+	        "https://exa mple.org",
+	        "https://example.org/\x1b[31m",
+	        "https://ex\xc3\xa4mple.org",
+	        "ftp://example.org",
+	        "example.org",
+	        "",
+	};
+	const char *error;
+	char *url;
+	size_t i;
+
+	TEST_EQ_INT(bridge_url_check("https://mail.example.org/", &url, &error),
+	            0);
+	TEST_EQ_STR(url, "https://mail.example.org");
+	free(url);
+	TEST_EQ_INT(
+	        bridge_url_check("https://127.0.0.1:8443/api//", &url, &error),
+	        0);
+	TEST_EQ_STR(url, "https://127.0.0.1:8443/api");
+	free(url);
+	TEST_EQ_INT(bridge_url_check("https://[::1]:8443", &url, &error), 0);
+	free(url);
+	for (i = 0; i < SB_N_ELEMENTS(bad); i++) {
+		if (bridge_url_check(bad[i], &url, &error) == 0) {
+			fprintf(stderr, "accepted: %s\n", bad[i]);
+			free(url);
+			TEST_ASSERT(false);
+		}
+		TEST_ASSERT(strstr(error, "https://") != NULL);
+		TEST_ASSERT(strchr(error, '\x1b') == NULL);
+	}
+}
+
 static void
 test_email(void)
 {
@@ -239,6 +389,10 @@ main(void)
 	        {"password", test_password},
 	        {"entries", test_entries},
 	        {"email", test_email},
+	        {"two_addresses", test_two_addresses},
+	        {"text_clean", test_text_clean},
+	        {"json_string", test_json_string},
+	        {"url_check", test_url_check},
 	        {NULL, NULL},
 	};
 

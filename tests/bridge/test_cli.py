@@ -10,6 +10,7 @@ logged in, shown, and logged out with saltbridge, each run with its own
 sanitizer report fails its test. The last line printed is
 "N passed, M failed".
 """
+import fcntl
 import json
 import os
 import pty
@@ -22,6 +23,8 @@ import stat
 import subprocess
 import sys
 import tempfile
+import termios
+import threading
 import time
 import unittest
 
@@ -139,7 +142,7 @@ class BridgeTest(unittest.TestCase):
             shutil.rmtree(self.tmp, ignore_errors=True)
 
     def run_bridge(self, *args, password=None, home=True, env=None,
-                   new_session=False):
+                   new_session=False, umask=None):
         cmd = [SALTBRIDGE]
         if home:
             cmd += ["--home", self.home]
@@ -147,7 +150,8 @@ class BridgeTest(unittest.TestCase):
         r = subprocess.run(cmd, input=(password.encode("utf-8") + b"\n"
                                        if password is not None else b""),
                            capture_output=True, timeout=RUN_TIMEOUT,
-                           env=env, start_new_session=new_session)
+                           env=env, start_new_session=new_session,
+                           umask=-1 if umask is None else umask)
         r.out = r.stdout.decode("utf-8", "replace")
         r.err = r.stderr.decode("utf-8", "replace")
         for mark in ("Sanitizer", "runtime error:", "LeakSanitizer"):
@@ -195,6 +199,16 @@ class TestLogin(BridgeTest):
         r, _ = self.info(acct.email)
         self.assertEqual(r.returncode, 1)
         self.assertIn("not logged in", r.err)
+        # With an account in the vault, the vault file is left as it was.
+        other = self.signup()
+        self.login_ok(other)
+        vault = os.path.join(self.home, "data", "vault")
+        with open(vault, "rb") as f:
+            before = f.read()
+        r = self.login(other, "not-the-password")
+        self.assertEqual(r.returncode, 1)
+        with open(vault, "rb") as f:
+            self.assertEqual(f.read(), before)
 
     def test_login_then_info_and_accounts(self):
         acct = self.signup()
@@ -262,7 +276,11 @@ class TestLogin(BridgeTest):
 
     def test_permissions(self):
         acct = self.signup()
-        self.login_ok(acct)
+        r = self.run_bridge(
+            "login", "--api", "https://127.0.0.1:%d" % self.srv.port,
+            "--ca-file", self.srv.cert, "--password-stdin", acct.email,
+            password=acct.ident.password, umask=0o022)
+        self.assertEqual(r.returncode, 0, r.err)
         for d in (self.home, os.path.join(self.home, "config"),
                   os.path.join(self.home, "data")):
             self.assertEqual(stat.S_IMODE(os.stat(d).st_mode), 0o700, d)
@@ -275,27 +293,59 @@ class TestLogin(BridgeTest):
         for f in self.files():
             self.assertEqual(stat.S_IMODE(os.stat(f).st_mode) & 0o077, 0, f)
 
+    def assert_no_secret(self, secrets, files=(), outputs=()):
+        for what, secret in secrets.items():
+            forms = [secret, sc.b64e(secret).encode(), secret.hex().encode()]
+            for f in files:
+                with open(f, "rb") as fh:
+                    data = fh.read()
+                for form in forms:
+                    self.assertNotIn(form, data, "%s in %s" % (what, f))
+            for name, data in outputs:
+                for form in forms:
+                    self.assertNotIn(form, data, "%s on %s" % (what, name))
+
     def test_no_secret_in_clear(self):
         acct = self.signup()
-        self.login_ok(acct)
+        r = self.run_bridge(
+            "--log-level", "debug", "login", "--api",
+            "https://127.0.0.1:%d" % self.srv.port, "--ca-file",
+            self.srv.cert, "--password-stdin", acct.email,
+            password=acct.ident.password)
+        self.assertEqual(r.returncode, 0, r.err)
+        outputs = [("login's stderr", r.stderr)]
         password = self.info(acct.email)[1]["password"]
-        secrets = {"bridge password": password.encode(),
-                   "account password": acct.ident.password.encode(),
+        v = read_vault(self.home)
+        p = "account/%s/" % acct.account_id
+        secrets = {"account password": acct.ident.password.encode(),
                    "account key": acct.ident.account_key,
                    "X25519 secret key": acct.ident.enc_sk,
                    "Ed25519 seed": acct.ident.sign_seed,
                    "KEK": acct.ident.kek,
-                   "auth key": acct.ident.auth_key}
+                   "auth key": acct.ident.auth_key,
+                   "access token": v[p + "access_token"],
+                   "refresh token": v[p + "refresh_token"],
+                   "cache key": v[p + "cache_key"]}
+        # The login shows the bridge password, nothing else secret.
+        outputs.append(("login's stdout", r.stdout))
+        secrets_and_password = dict(secrets)
+        secrets_and_password["bridge password"] = password.encode()
         files = list(self.files())
         self.assertGreaterEqual(len(files), 3)
-        for f in files:
-            with open(f, "rb") as fh:
-                data = fh.read()
-            for what, secret in secrets.items():
-                self.assertNotIn(secret, data, "%s in clear in %s"
-                                 % (what, f))
-                self.assertNotIn(sc.b64e(secret).encode(), data,
-                                 "%s in base64 in %s" % (what, f))
+        self.assert_no_secret(secrets_and_password, files,
+                              [("login's stderr", r.stderr)])
+        self.assert_no_secret(secrets, (), outputs)
+        # A failed login (wrong password) and a logout, at debug level.
+        r = self.run_bridge("--log-level", "debug", "login",
+                            "--password-stdin", acct.email,
+                            password="wrong-" + acct.ident.password)
+        self.assertEqual(r.returncode, 1)
+        self.assert_no_secret(secrets_and_password, list(self.files()),
+                              [("stdout", r.stdout), ("stderr", r.stderr)])
+        r = self.run_bridge("--log-level", "debug", "logout", acct.email)
+        self.assertEqual(r.returncode, 0, r.err)
+        self.assert_no_secret(secrets_and_password, list(self.files()),
+                              [("stdout", r.stdout), ("stderr", r.stderr)])
 
     def test_xdg_folders(self):
         env = dict(os.environ)
@@ -354,10 +404,11 @@ class TestVault(BridgeTest):
         v = read_vault(self.home)
         p = "account/%s/" % acct.account_id
         self.assertEqual(sorted(v), sorted(p + f for f in (
-            "email", "api_url", "ca_file", "access_token", "refresh_token",
+            "email", "addresses", "api_url", "ca_file", "access_token", "refresh_token",
             "account_key", "enc_sk", "sign_sk", "enc_pk", "sign_pk",
             "bridge_password", "cache_key", "kdf")))
         self.assertEqual(v[p + "email"], acct.email.encode())
+        self.assertEqual(v[p + "addresses"], acct.email.encode())
         self.assertEqual(v[p + "api_url"],
                          b"https://127.0.0.1:%d" % self.srv.port)
         self.assertEqual(v[p + "ca_file"],
@@ -383,6 +434,74 @@ class TestVault(BridgeTest):
         self.login_ok(acct, "--new-password")
         self.assertEqual(read_vault(self.home)[p + "cache_key"],
                          v[p + "cache_key"])
+
+
+class TestRelogin(BridgeTest):
+    def test_relogin_ends_the_old_session(self):
+        acct = self.signup()
+        self.login_ok(acct)
+        p = "account/%s/" % acct.account_id
+        old = read_vault(self.home)
+        r = self.login_ok(acct)
+        self.assertNotIn("warning", r.err)
+        new = read_vault(self.home)
+        self.assertNotEqual(new[p + "refresh_token"], old[p + "refresh_token"])
+        r = self.srv.request("POST", "/api/v1/auth/refresh",
+                             {"refresh_token":
+                              old[p + "refresh_token"].decode()})
+        self.assertEqual((r.status, r.error_type), (401, "unauthorized"))
+        r = self.srv.request("GET", "/api/v1/account",
+                             token=old[p + "access_token"].decode())
+        self.assertEqual(r.status, 401, r)
+        # The new session works.
+        r = self.srv.request("GET", "/api/v1/account",
+                             token=new[p + "access_token"].decode())
+        self.assertEqual(r.status, 200, r)
+
+    def test_replica_failure_keeps_the_vault(self):
+        acct = self.signup()
+        os.makedirs(os.path.join(self.home, "data", "replica.db"))
+        r = self.login(acct)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.err.count("cannot open the replica"), 1, r.err)
+        self.assertEqual(self.accounts(), [])
+        if os.path.exists(os.path.join(self.home, "data", "vault")):
+            self.assertEqual(read_vault(self.home), {})
+
+
+class TestLock(BridgeTest):
+    def hold_lock(self, seconds):
+        """Holds the vault's lock as a login would, for a while."""
+        path = os.path.join(self.home, "data", "vault.lock")
+        fd = os.open(path, os.O_RDWR)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+
+        def release():
+            time.sleep(seconds)
+            os.close(fd)
+        t = threading.Thread(target=release)
+        t.start()
+        return t
+
+    def test_readers_wait_for_the_lock(self):
+        acct = self.signup()
+        self.login_ok(acct)
+        t = self.hold_lock(1.0)
+        try:
+            start = time.monotonic()
+            got = self.accounts()
+            self.assertGreaterEqual(time.monotonic() - start, 0.8)
+            self.assertEqual([a["email"] for a in got], [acct.email])
+        finally:
+            t.join()
+        t = self.hold_lock(7.0)
+        try:
+            r = self.run_bridge("info", acct.email)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("in use by another saltbridge", r.err)
+            self.assertIn("try again", r.err)
+        finally:
+            t.join()
 
 
 class TestLogout(BridgeTest):
@@ -474,6 +593,46 @@ class TestErrors(BridgeTest):
         self.assertEqual(r.returncode, 1)
         self.assertIn("https://", r.err)
 
+    def test_bad_api_creates_nothing(self):
+        for url in ("http://127.0.0.1:1", "https://", "https://u@127.0.0.1",
+                    "https://127.0.0.1/?x=1", "https://127.0.0.1/#f",
+                    "https://127.0.0.1/\x1b[2J", "https://\u00e9.example"):
+            r = self.run_bridge("login", "--api", url, "--password-stdin",
+                                "a@example.org", password="x")
+            self.assertEqual(r.returncode, 1, url)
+            self.assertIn("https://", r.err)
+            self.assertNotIn("\x1b", r.err)
+            self.assertFalse(os.path.exists(self.home), url)
+
+    def test_ca_file_checked_first(self):
+        for ca in (self.tmp, os.path.join(self.tmp, "missing.pem")):
+            r = self.run_bridge("login", "--api", "https://127.0.0.1:1",
+                                "--ca-file", ca, "--password-stdin",
+                                "a@example.org", password="x")
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("CA file", r.err)
+            self.assertFalse(os.path.exists(self.home))
+
+    def test_password_stdin_on_a_terminal(self):
+        pid, fd = pty.fork()
+        if pid == 0:
+            try:
+                os.execv(SALTBRIDGE, [
+                    SALTBRIDGE, "--home", self.home, "login", "--api",
+                    "https://127.0.0.1:1", "--password-stdin",
+                    "a@example.org"])
+            finally:
+                os._exit(127)
+        out = b""
+        try:
+            out = read_pty(fd, out, None)
+        finally:
+            os.close(fd)
+            _, status = os.waitpid(pid, 0)
+        self.assertEqual(os.waitstatus_to_exitcode(status), 1, out)
+        self.assertIn(b"terminal", out)
+        self.assertIn(b"--password-stdin out", out)
+
     def test_prompt_without_echo(self):
         acct = self.signup()
         pid, fd = pty.fork()
@@ -499,6 +658,48 @@ class TestErrors(BridgeTest):
         self.assertNotIn(acct.ident.password, text)
         self.assertNotIn("Sanitizer", text)
         self.assertIn("Logged in as %s" % acct.email, text)
+
+    def prompt_on_pty(self, acct):
+        """saltbridge login asking on a new pty; the test keeps the
+        terminal's side open to read its modes after saltbridge ends."""
+        master, slave = os.openpty()
+
+        def take_terminal():
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+        p = subprocess.Popen(
+            [SALTBRIDGE, "--home", self.home, "login", "--api",
+             "https://127.0.0.1:%d" % self.srv.port, "--ca-file",
+             self.srv.cert, acct.email],
+            stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
+            preexec_fn=take_terminal)
+        self.assertTrue(termios.tcgetattr(slave)[3] & termios.ECHO)
+        out = read_pty(master, b"", b"Password for %s: "
+                       % acct.email.encode())
+        self.assertFalse(termios.tcgetattr(slave)[3] & termios.ECHO)
+        return p, master, slave, out
+
+    def test_echo_restored(self):
+        acct = self.signup()
+        # After a signal that ends the process (and leaves no core).
+        p, master, slave, _ = self.prompt_on_pty(acct)
+        try:
+            p.send_signal(signal.SIGQUIT)
+            self.assertEqual(p.wait(RUN_TIMEOUT), -signal.SIGQUIT)
+            self.assertTrue(termios.tcgetattr(slave)[3] & termios.ECHO)
+        finally:
+            os.close(master)
+            os.close(slave)
+        self.assertFalse([f for f in os.listdir(".")
+                          if f.startswith("core")])
+        # After the prompt ends normally.
+        p, master, slave, out = self.prompt_on_pty(acct)
+        try:
+            os.write(master, acct.ident.password.encode() + b"\n")
+            self.assertEqual(p.wait(RUN_TIMEOUT), 0)
+            self.assertTrue(termios.tcgetattr(slave)[3] & termios.ECHO)
+        finally:
+            os.close(master)
+            os.close(slave)
 
     def test_no_terminal(self):
         acct = self.signup()
