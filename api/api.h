@@ -243,6 +243,7 @@ struct api_session {
 	uint64_t refresh_expires_in;
 };
 
+/* Also wipes the token strings inside obj once copied. */
 int api_session_decode(struct json_object *obj, enum api_mode mode,
                        struct api_session *s_r, const char **error_r) SB_WUR;
 struct json_object *api_session_to_json(const struct api_session *s);

@@ -67,12 +67,15 @@ void api_xfer_init(struct api_xfer *x, size_t max);
 /*
  * Sets up the client's handle for one exchange (resetting it first) and
  * returns the header list the handle uses: the caller runs the handle and
- * then frees the list (curl_slist_free_all).
+ * then frees the list with api_headers_free.
  */
 struct curl_slist *api_prepare(struct api_client *c, const char *method,
                                const char *path, const char *idem_key,
                                bool json, const char *range,
                                struct api_xfer *x);
+
+/* Wipes the header list (it holds the bearer token) and frees it. */
+void api_headers_free(struct curl_slist *h);
 
 /* Reads an error answer (status and body in x) into r. */
 void api_reply_error(struct api_reply *r, const struct api_xfer *x);

@@ -262,6 +262,19 @@ api_headers(struct api_client *c, const char *idem_key, bool json,
 	return h;
 }
 
+void
+api_headers_free(struct curl_slist *h)
+{
+	struct curl_slist *p;
+
+	/* The list holds the bearer token: wipe it before it is freed. */
+	for (p = h; p != NULL; p = p->next) {
+		if (p->data != NULL)
+			explicit_bzero(p->data, strlen(p->data));
+	}
+	curl_slist_free_all(h);
+}
+
 struct curl_slist *
 api_prepare(struct api_client *c, const char *method, const char *path,
             const char *idem_key, bool json, const char *range,
@@ -335,7 +348,7 @@ api_perform(struct api_client *c, const char *method, const char *path,
 	h = api_prepare(c, method, path, idem_key, json, range, x);
 	rc = curl_easy_perform(c->curl);
 	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &x->status);
-	curl_slist_free_all(h);
+	api_headers_free(h);
 	return rc;
 }
 
@@ -516,13 +529,16 @@ api_call(struct api_client *c, const char *method, const char *path,
 
 	api_reply_clear(r);
 	api_xfer_init(&x, c->o.max_json);
+	/* Answers of the auth endpoints hold tokens: a wiping buffer. */
+	if (strncmp(path, "/api/v1/auth/", 13) == 0)
+		sb_buf_init_secret(&x.resp, c->o.max_json);
 	if (body != NULL)
 		x.body = api_json_text(body, &len);
 	x.body_len = len;
 	ret = api_exchange(c, method, path, true, &x, r);
 	if (ret == 0)
 		ret = api_reply_json(r, &x);
-	sb_buf_free(&x.resp);
+	sb_buf_free_wipe(&x.resp);
 	return ret;
 }
 

@@ -208,7 +208,7 @@ api_events_try(struct api_client *c, struct api_events_state *st,
 	st->last_data_ms = api_events_now_ms();
 	h = api_prepare(c, "GET", "/api/v1/events", NULL, true, NULL, x);
 	rc = api_events_perform(c, st, x);
-	curl_slist_free_all(h);
+	api_headers_free(h);
 	return rc;
 }
 

@@ -243,6 +243,9 @@ api_session_decode(struct json_object *obj, enum api_mode mode,
 		return -1;
 	s->access_token = sb_strdup(access);
 	s->refresh_token = sb_strdup(refresh);
+	/* The tokens are secrets: leave no copy in the JSON object. */
+	explicit_bzero((char *)access, strlen(access));
+	explicit_bzero((char *)refresh, strlen(refresh));
 	return 0;
 }
 
