@@ -1,0 +1,66 @@
+/* The sync engine's internals, shared by bridge/sync*.c. */
+#ifndef SB_BRIDGE_SYNC_PRIVATE_H
+#define SB_BRIDGE_SYNC_PRIVATE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "api/api.h"
+#include "sync.h"
+
+/* Names of the values kept in sync_state (docs/sync.md). */
+#define SYNC_PHASE          "phase"          /* "initial" or "steady" */
+#define SYNC_INITIAL_CURSOR "initial.cursor" /* the next page's cursor */
+#define SYNC_INITIAL_LISTED "initial.listed" /* messages listed so far */
+#define SYNC_INITIAL_ENTRIES \
+	"initial.entries" /* (message, mailbox) pairs listed so far */
+
+struct bridge_sync {
+	struct bridge_sync_config cfg;
+	char *replica_path;
+	char *api_id;
+	struct store *st; /* the sync thread's (or the steps') connection */
+	int stop_fd;      /* eventfd: stop everything */
+	int wake_fd;      /* eventfd: the feed's state changed */
+	int bodies_fd;    /* eventfd: new messages may lack bodies */
+	bool running;
+	bool events_started, bodies_started;
+	pthread_t sync_thread, events_thread, bodies_thread;
+};
+
+/* Formats into a per-thread buffer and returns it (for error_r). */
+const char *sync_errorf(const char *fmt, ...) SB_PRINTF(1, 2);
+/* An API failure as a sentence: what, the status and the service's why. */
+const char *sync_api_error(const char *what, const struct api_reply *r);
+/* True once the stop eventfd was signalled (it is not drained). */
+bool sync_stopping(const struct bridge_sync *s);
+
+/*
+ * Applies mailboxes listed by the service, parents before children,
+ * inside the caller's transaction. Those refused (an unknown parent, a
+ * loop for a moment) are tried again after the others; what is still
+ * refused is logged and left for the next listing.
+ */
+int sync_apply_mailboxes(struct bridge_sync *s, const struct api_mailbox *list,
+                         size_t count, const char **error_r) SB_WUR;
+/*
+ * Adds the message the service sent, or updates the one with its remote
+ * id (keywords, mailboxes): applying it twice is harmless. A message in
+ * no mailbox known here is skipped (*applied_r false).
+ */
+int sync_apply_message(struct bridge_sync *s, const struct api_message *m,
+                       bool *added_r, bool *applied_r,
+                       const char **error_r) SB_WUR;
+/* Removes the message with that remote id, if there is one. */
+int sync_remove_message(struct bridge_sync *s, const char *remote_id,
+                        const char **error_r) SB_WUR;
+/* Reads the feed state saved for the account; NULL before any. */
+int sync_feed_state(struct bridge_sync *s, char **state_r,
+                    const char **error_r) SB_WUR;
+
+/* The body downloads of bridge_sync_bodies on connection st. */
+int sync_bodies_run(struct bridge_sync *s, struct store *st,
+                    struct api_client *c, size_t max, size_t *done_r,
+                    const char **error_r) SB_WUR;
+
+#endif

@@ -1,0 +1,792 @@
+/*
+ * The sync engine against a real saltmaild: an account with 300 messages
+ * in three mailboxes (one a child), synced into a fresh replica page by
+ * page, stopped after the first page and resumed; bodies downloaded and
+ * read back; the steady loop following new mail, keyword changes and
+ * destroys pushed by the event stream; and a resync, on a server that
+ * keeps two changes, that keeps the UIDs of the messages still there.
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/calls.h"
+#include "common/alloc.h"
+#include "crypto/crypto.h"
+#include "helpers.h"
+#include "store/store.h"
+#include "sync.h"
+#include "test.h"
+
+#define N_MESSAGES 300
+#define BIG_INDEX  7
+#define BIG_SIZE   (300 * 1024)
+
+/* Which mailboxes a message is in, as bits. */
+#define IN_INBOX 1u
+#define IN_WORK  2u
+#define IN_SUB   4u
+
+struct account {
+	const char *email;
+	struct server *srv;
+	struct api_client *c; /* the test's own calls */
+	unsigned char auth_key[API_KEY_BYTES];
+	char account_id[API_ACCOUNT_ID_LEN + 1];
+	char inbox[API_ID_MAX + 1], work[API_ID_MAX + 1], sub[API_ID_MAX + 1];
+	struct store_hub *hub;
+	struct store *st; /* the test's view of the replica */
+	char replica[600];
+	int64_t replica_id;
+};
+
+struct expect {
+	char id[API_ID_MAX + 1];
+	size_t size;
+	unsigned boxes;
+	uint32_t uid; /* in its first mailbox, after the first page */
+};
+
+static struct server srv, srv2;
+static bool srv_up, srv2_up;
+static struct account alice = {.email = "alice@example.org"};
+static struct account bob = {.email = "bob@example.org"};
+static struct expect msgs[N_MESSAGES];
+static bool synced;
+
+static void
+check_call(int rc, const struct api_reply *r, const char *what)
+{
+	if (rc != 0)
+		test_fail(__FILE__, __LINE__, "%s failed: %u %s", what,
+		          r->status, r->message);
+}
+
+/* A client with room for pages of 100 messages. */
+static struct api_client *
+new_client(const struct server *s)
+{
+	struct api_client_options o;
+	struct api_client *c;
+	const char *error;
+	char url[64];
+
+	snprintf(url, sizeof(url), "https://127.0.0.1:%u", s->port);
+	api_client_options_default(&o);
+	o.base_url = url;
+	o.ca_file = s->cert;
+	o.max_attempts = 3;
+	o.backoff_base_ms = 10;
+	o.backoff_max_ms = 50;
+	o.stall_timeout_s = 5;
+	TEST_EQ_INT(api_client_new(&o, &c, &error), 0);
+	return c;
+}
+
+static struct api_client *
+logged_in(const struct account *a)
+{
+	struct api_client *c = new_client(a->srv);
+	struct api_session session;
+	struct api_reply r;
+
+	api_reply_init(&r);
+	check_call(api_login(c, a->email, a->auth_key, &session, &r), &r,
+	           "login");
+	api_session_free(&session);
+	api_reply_clear(&r);
+	return c;
+}
+
+static void
+sign_up(struct account *a)
+{
+	struct sb_password_keys *pw;
+	struct sb_account_keys *keys;
+	struct sb_wrapped_account w;
+	struct sb_kdf_params params;
+	struct api_signup s;
+	struct json_object *body;
+	struct api_reply r;
+	const char *error;
+	unsigned char raw[16];
+	size_t i;
+
+	memset(&s, 0, sizeof(s));
+	arc4random_buf(raw, sizeof(raw));
+	for (i = 0; i < sizeof(raw); i++)
+		snprintf(s.account_id + 2 * i, 3, "%02x", raw[i]);
+	sb_kdf_params_new(&params);
+	TEST_EQ_INT(sb_password_derive("pw", 2, &params, &pw, &error), 0);
+	TEST_EQ_INT(sb_account_keys_generate(&keys), 0);
+	sb_account_keys_wrap(keys, pw->kek, s.account_id, &w);
+	s.email = sb_strdup(a->email);
+	memcpy(s.auth_key, pw->auth_key, 32);
+	s.kdf.opslimit = params.opslimit;
+	s.kdf.memlimit = params.memlimit;
+	memcpy(s.kdf.salt, params.salt, 16);
+	memcpy(s.keys.enc_pk, w.enc_pk, 32);
+	memcpy(s.keys.sign_pk, w.sign_pk, 32);
+	memcpy(s.keys.wrapped_account_key, w.account_key, 78);
+	memcpy(s.keys.wrapped_enc_sk, w.enc_sk, 78);
+	memcpy(s.keys.wrapped_sign_seed, w.sign_seed, 78);
+	memcpy(a->auth_key, pw->auth_key, API_KEY_BYTES);
+	memcpy(a->account_id, s.account_id, sizeof(a->account_id));
+	a->c = new_client(a->srv);
+	api_reply_init(&r);
+	body = api_signup_to_json(&s);
+	check_call(api_call(a->c, "POST", "/api/v1/signup", body, &r), &r,
+	           "signup");
+	json_object_put(body);
+	api_reply_clear(&r);
+	api_signup_free(&s);
+	sb_secure_free(&pw);
+	sb_secure_free(&keys);
+	api_client_free(&a->c);
+	a->c = logged_in(a);
+}
+
+/* The replica and the account in it. */
+static void
+replica_open(struct account *a, const char *name)
+{
+	const char *error;
+
+	snprintf(a->replica, sizeof(a->replica), "%s/%s.db", test_tmpdir(),
+	         name);
+	a->hub = store_hub_new();
+	TEST_EQ_INT(store_open(a->replica, a->hub, &a->st, &error), 0);
+	TEST_EQ_INT(store_account_add(a->st, a->account_id, a->email,
+	                              &a->replica_id, &error),
+	            0);
+}
+
+/* The body of message i: a pattern of its own, of its size. */
+static void
+body_bytes(size_t i, unsigned char *out, size_t len)
+{
+	uint32_t x = (uint32_t)i * 2654435761u + 1;
+	size_t k;
+
+	for (k = 0; k < len; k++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		out[k] = (unsigned char)x;
+	}
+}
+
+static size_t
+body_size(size_t i)
+{
+	return i == BIG_INDEX ? BIG_SIZE : 50 + (i * 37) % 2000;
+}
+
+static void
+upload(struct api_client *c, size_t i, size_t len, char id_r[API_ID_MAX + 1])
+{
+	unsigned char *buf = sb_malloc(len);
+	char path[600];
+	struct api_reply r;
+	int fd;
+
+	body_bytes(i, buf, len);
+	snprintf(path, sizeof(path), "%s/upload", test_tmpdir());
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	TEST_ASSERT(fd >= 0);
+	TEST_EQ_INT(write(fd, buf, len), (int)len);
+	TEST_EQ_INT(lseek(fd, 0, SEEK_SET), 0);
+	free(buf);
+	api_reply_init(&r);
+	check_call(api_blob_upload(c, fd, len, false, id_r, &r), &r, "upload");
+	close(fd);
+	api_reply_clear(&r);
+}
+
+/* Imports message i into the mailboxes of `boxes`; the id into id_r. */
+static void
+import(struct account *a, size_t i, unsigned boxes, const char *keyword,
+       char id_r[API_ID_MAX + 1])
+{
+	unsigned char body[64] = "SBMS\x01";
+	struct api_import im;
+	struct api_message m;
+	struct api_reply r;
+	char blob[API_ID_MAX + 1];
+
+	upload(a->c, i, body_size(i), blob);
+	api_import_init(&im);
+	im.blob_id = sb_strdup(blob);
+	TEST_EQ_INT(sb_buf_add(&im.summary, body, sizeof(body)), 0);
+	memcpy(im.key_packet, "SBKP\x01", 5);
+	if (boxes & IN_INBOX)
+		api_strings_add(&im.mailbox_ids, a->inbox);
+	if (boxes & IN_WORK)
+		api_strings_add(&im.mailbox_ids, a->work);
+	if (boxes & IN_SUB)
+		api_strings_add(&im.mailbox_ids, a->sub);
+	if (keyword != NULL)
+		api_strings_add(&im.keywords, keyword);
+	if (i % 2 == 1)
+		api_strings_add(&im.keywords, "$seen");
+	im.received_at = 1795000000 + i;
+	api_reply_init(&r);
+	check_call(api_import_post(a->c, &im, &m, &r), &r, "import");
+	snprintf(id_r, API_ID_MAX + 1, "%s", m.id);
+	api_message_free(&m);
+	api_import_free(&im);
+	api_reply_clear(&r);
+}
+
+static const char *
+keyword_of(size_t i)
+{
+	if (i % 5 == 0)
+		return "$flagged";
+	return i % 7 == 0 ? "project-x" : NULL;
+}
+
+/* The mailboxes: INBOX from signup, Work and Work/Sub made here. */
+static void
+make_mailboxes(struct account *a)
+{
+	struct api_mailbox_list l;
+	struct api_mailbox m;
+	struct api_reply r;
+	size_t i;
+
+	api_reply_init(&r);
+	check_call(api_mailboxes_get(a->c, &l, &r), &r, "mailboxes");
+	for (i = 0; i < l.count; i++) {
+		if (l.items[i].role != NULL &&
+		    strcmp(l.items[i].role, "inbox") == 0)
+			snprintf(a->inbox, sizeof(a->inbox), "%s",
+			         l.items[i].id);
+	}
+	api_mailbox_list_free(&l);
+	check_call(api_mailbox_create(a->c, "Work", NULL, &m, &r), &r, "Work");
+	snprintf(a->work, sizeof(a->work), "%s", m.id);
+	api_mailbox_free(&m);
+	check_call(api_mailbox_create(a->c, "Sub", a->work, &m, &r), &r, "Sub");
+	snprintf(a->sub, sizeof(a->sub), "%s", m.id);
+	api_mailbox_free(&m);
+	api_reply_clear(&r);
+}
+
+static void
+fixture(void)
+{
+	size_t i;
+
+	if (srv_up)
+		return;
+	server_start(&srv, "sync", "900", NULL);
+	srv_up = true;
+	alice.srv = &srv;
+	sign_up(&alice);
+	make_mailboxes(&alice);
+	for (i = 0; i < N_MESSAGES; i++) {
+		unsigned boxes = (unsigned[]){IN_INBOX, IN_WORK, IN_SUB}[i % 3];
+
+		if (i % 10 == 0)
+			boxes |= IN_WORK;
+		msgs[i].size = body_size(i);
+		msgs[i].boxes = boxes;
+		import(&alice, i, boxes, keyword_of(i), msgs[i].id);
+	}
+	replica_open(&alice, "alice");
+}
+
+static struct bridge_sync *
+sync_new(struct account *a, struct api_client *api, struct api_client *events,
+         struct api_client *bodies)
+{
+	struct bridge_sync_config cfg = {
+	        .replica_path = a->replica,
+	        .hub = a->hub,
+	        .account_id = a->replica_id,
+	        .api_id = a->account_id,
+	        .api = api,
+	        .events = events,
+	        .bodies = bodies,
+	};
+	struct bridge_sync *s;
+	const char *error;
+
+	if (bridge_sync_new(&cfg, &s, &error) < 0)
+		test_fail(__FILE__, __LINE__, "sync: %s", error);
+	return s;
+}
+
+/* Looks a message up by remote id: its replica id, or 0. */
+static int64_t
+find(struct account *a, const char *remote_id, char **keywords_r)
+{
+	struct store_message m;
+	const char *error;
+	int64_t id;
+	int ret;
+
+	ret = store_message_find_remote(a->st, a->replica_id, remote_id, &m,
+	                                &error);
+	TEST_ASSERT(ret >= 0);
+	if (ret == 0)
+		return 0;
+	id = m.id;
+	if (keywords_r != NULL)
+		*keywords_r = sb_strdup(m.keywords);
+	store_message_free_contents(&m);
+	return id;
+}
+
+struct scan {
+	unsigned bit;
+	unsigned seen[N_MESSAGES];
+	uint32_t uids[N_MESSAGES]; /* in the mailbox scanned */
+	size_t entries, unknown;
+	bool dup;
+};
+
+static int
+scan_entry(void *ctx, const struct store_entry *e, const char **error_r)
+{
+	struct scan *sc = ctx;
+	size_t i;
+
+	(void)error_r;
+	sc->entries++;
+	for (i = 0; i < N_MESSAGES; i++) {
+		if (e->remote_id != NULL &&
+		    strcmp(e->remote_id, msgs[i].id) == 0) {
+			if (sc->seen[i] & sc->bit)
+				sc->dup = true;
+			sc->seen[i] |= sc->bit;
+			sc->uids[i] = e->uid;
+			return 0;
+		}
+	}
+	sc->unknown++;
+	return 0;
+}
+
+/*
+ * Scans INBOX, Work and Work/Sub of the replica; uids_r (may be NULL)
+ * gets each message's UID in its first mailbox.
+ */
+static void
+scan_replica(struct account *a, struct scan *sc, uint32_t *uids_r)
+{
+	static const char *const paths[] = {"INBOX", "Work", "Work/Sub"};
+	struct store_mailbox mb;
+	const char *error;
+	size_t k, i;
+
+	memset(sc, 0, sizeof(*sc));
+	for (k = 0; k < 3; k++) {
+		int ret = store_mailbox_find_path(a->st, a->replica_id,
+		                                  paths[k], &mb, &error);
+
+		if (ret == 0 && k == 0)
+			ret = store_mailbox_find_role(a->st, a->replica_id,
+			                              "inbox", &mb, &error);
+		TEST_EQ_INT(ret, 1);
+		sc->bit = 1u << k;
+		TEST_EQ_INT(store_mailbox_fetch(a->st, mb.id, 1, UINT32_MAX, 0,
+		                                scan_entry, sc, &error),
+		            0);
+		store_mailbox_free_contents(&mb);
+		for (i = 0; uids_r != NULL && i < N_MESSAGES; i++) {
+			if ((msgs[i].boxes & 7u) != 0 &&
+			    (msgs[i].boxes & ((1u << k) - 1)) == 0 &&
+			    (sc->seen[i] & (1u << k)))
+				uids_r[i] = sc->uids[i];
+		}
+	}
+}
+
+static void
+test_initial_resume(void)
+{
+	static uint32_t first[N_MESSAGES], after[N_MESSAGES];
+	struct api_client *api;
+	struct bridge_sync *s;
+	struct scan sc;
+	const char *error;
+	size_t i, n_first = 0, entries = 0;
+	bool done;
+	char *kw;
+
+	fixture();
+	api = logged_in(&alice);
+	s = sync_new(&alice, api, NULL, NULL);
+	/* Mailboxes, then one page; then the sync stops. */
+	TEST_EQ_INT(bridge_sync_initial_step(s, &done, &error), 0);
+	TEST_ASSERT(!done);
+	TEST_EQ_INT(bridge_sync_initial_step(s, &done, &error), 0);
+	TEST_ASSERT(!done);
+	bridge_sync_free(&s);
+	scan_replica(&alice, &sc, first);
+	TEST_EQ_UINT(sc.unknown, 0);
+	for (i = 0; i < N_MESSAGES; i++)
+		n_first += sc.seen[i] != 0;
+	TEST_EQ_UINT(n_first, BRIDGE_SYNC_PAGE);
+	/* The newest came first. */
+	TEST_ASSERT(sc.seen[N_MESSAGES - 1] != 0 && sc.seen[0] == 0);
+
+	/*
+	 * As if the page's commit had not saved its cursor: the page comes
+	 * again, and changes nothing.
+	 */
+	TEST_EQ_INT(store_sync_unset(alice.st, alice.replica_id,
+	                             "initial.cursor", &error),
+	            0);
+	TEST_EQ_INT(store_sync_set(alice.st, alice.replica_id, "initial.listed",
+	                           "0", &error),
+	            0);
+	TEST_EQ_INT(store_sync_set(alice.st, alice.replica_id,
+	                           "initial.entries", "0", &error),
+	            0);
+	s = sync_new(&alice, api, NULL, NULL);
+	TEST_EQ_INT(bridge_sync_initial(s, &error), 0);
+	TEST_EQ_INT(bridge_sync_initial_done(s, &done, &error), 0);
+	TEST_ASSERT(done);
+	bridge_sync_free(&s);
+
+	scan_replica(&alice, &sc, after);
+	TEST_ASSERT(!sc.dup);
+	TEST_EQ_UINT(sc.unknown, 0);
+	for (i = 0; i < N_MESSAGES; i++) {
+		TEST_EQ_UINT(sc.seen[i], msgs[i].boxes);
+		entries += __builtin_popcount(msgs[i].boxes);
+		if (first[i] != 0)
+			TEST_EQ_UINT(after[i], first[i]);
+		msgs[i].uid = after[i];
+		TEST_ASSERT(find(&alice, msgs[i].id, &kw) != 0);
+		TEST_EQ_INT(strstr(kw, "$seen") != NULL, i % 2 == 1);
+		TEST_EQ_INT(strstr(kw, "$flagged") != NULL, i % 5 == 0);
+		TEST_EQ_INT(strstr(kw, "project-x") != NULL,
+		            i % 5 != 0 && i % 7 == 0);
+		free(kw);
+	}
+	TEST_EQ_UINT(sc.entries, entries);
+	api_client_free(&api);
+	synced = true;
+}
+
+struct collect {
+	unsigned char *data;
+	size_t len, max;
+};
+
+static int
+collect(void *ctx, const void *data, size_t len, const char **error_r)
+{
+	struct collect *c = ctx;
+
+	if (c->len + len > c->max) {
+		*error_r = "too long";
+		return -1;
+	}
+	memcpy(c->data + c->len, data, len);
+	c->len += len;
+	return 0;
+}
+
+static void
+check_body(struct account *a, size_t i)
+{
+	unsigned char *want = sb_malloc(msgs[i].size);
+	struct collect c = {sb_malloc(msgs[i].size), 0, msgs[i].size};
+	const char *error;
+	int64_t id = find(a, msgs[i].id, NULL);
+
+	TEST_ASSERT(id != 0);
+	body_bytes(i, want, msgs[i].size);
+	TEST_EQ_INT(
+	        store_body_read(a->st, id, 0, UINT64_MAX, collect, &c, &error),
+	        1);
+	TEST_EQ_MEM(c.data, c.len, want, msgs[i].size);
+	free(c.data);
+	free(want);
+}
+
+static void
+test_bodies(void)
+{
+	struct api_client *api, *dl;
+	struct bridge_sync *s;
+	const char *error;
+	size_t done, i;
+
+	fixture();
+	TEST_ASSERT(synced);
+	api = logged_in(&alice);
+	dl = logged_in(&alice);
+	s = sync_new(&alice, api, NULL, NULL);
+	/* The big body was cut short after its first piece: it resumes. */
+	{
+		struct store_body_writer *w;
+		unsigned char *part = sb_malloc(STORE_BODY_CHUNK + 10);
+		int64_t id = find(&alice, msgs[BIG_INDEX].id, NULL);
+
+		body_bytes(BIG_INDEX, part, STORE_BODY_CHUNK + 10);
+		TEST_EQ_INT(store_body_write_begin(alice.st, id, &w, &error),
+		            0);
+		TEST_EQ_INT(store_body_write_chunk(
+		                    w, part, STORE_BODY_CHUNK + 10, &error),
+		            0);
+		store_body_write_abort(&w);
+		free(part);
+		TEST_EQ_INT(store_body_write_begin(alice.st, id, &w, &error),
+		            0);
+		TEST_EQ_UINT(store_body_writer_offset(w), STORE_BODY_CHUNK);
+		store_body_write_abort(&w);
+	}
+	/* Three, then the rest. */
+	TEST_EQ_INT(bridge_sync_bodies(s, dl, 3, &done, &error), 0);
+	TEST_EQ_UINT(done, 3);
+	TEST_EQ_INT(bridge_sync_bodies(s, dl, 0, &done, &error), 0);
+	TEST_EQ_UINT(done, N_MESSAGES - 3);
+	TEST_EQ_INT(bridge_sync_bodies(s, dl, 0, &done, &error), 0);
+	TEST_EQ_UINT(done, 0);
+	for (i = 0; i < N_MESSAGES; i++)
+		check_body(&alice, i);
+	bridge_sync_free(&s);
+	api_client_free(&dl);
+	api_client_free(&api);
+}
+
+/* Waits up to 10 s for cond(a, arg) to hold. */
+static bool
+wait_for(bool (*cond)(struct account *a, const char *arg), struct account *a,
+         const char *arg)
+{
+	struct timespec ts = {0, 50 * 1000 * 1000};
+	int k;
+
+	for (k = 0; k < 200; k++) {
+		if (cond(a, arg))
+			return true;
+		nanosleep(&ts, NULL);
+	}
+	return cond(a, arg);
+}
+
+static bool
+is_there(struct account *a, const char *remote_id)
+{
+	return find(a, remote_id, NULL) != 0;
+}
+
+static bool
+is_gone(struct account *a, const char *remote_id)
+{
+	return find(a, remote_id, NULL) == 0;
+}
+
+static bool
+is_flagged(struct account *a, const char *remote_id)
+{
+	char *kw = NULL;
+	bool yes =
+	        find(a, remote_id, &kw) != 0 && strstr(kw, "$flagged") != NULL;
+
+	free(kw);
+	return yes;
+}
+
+static bool
+has_body(struct account *a, const char *remote_id)
+{
+	struct store_message m;
+	const char *error;
+	bool yes;
+
+	if (store_message_find_remote(a->st, a->replica_id, remote_id, &m,
+	                              &error) <= 0)
+		return false;
+	yes = m.body_cached;
+	store_message_free_contents(&m);
+	return yes;
+}
+
+/* Adds $flagged to a message through the API. */
+static void
+flag(struct account *a, const char *id)
+{
+	struct api_update u;
+	struct api_set_result res;
+	struct api_reply r;
+
+	memset(&u, 0, sizeof(u));
+	u.patches = sb_calloc(1, sizeof(*u.patches));
+	u.count = 1;
+	u.patches[0].id = sb_strdup(id);
+	api_strings_add(&u.patches[0].add_keywords, "$flagged");
+	api_reply_init(&r);
+	check_call(api_update_post(a->c, &u, &res, &r), &r, "update");
+	TEST_EQ_UINT(res.done.count, 1);
+	api_set_result_free(&res);
+	api_update_free(&u);
+	api_reply_clear(&r);
+}
+
+static void
+destroy(struct account *a, const char *id)
+{
+	struct api_strings ids = {0};
+	struct api_set_result res;
+	struct api_reply r;
+
+	api_reply_init(&r);
+	api_strings_add(&ids, id);
+	check_call(api_destroy_post(a->c, &ids, &res, &r), &r, "destroy");
+	TEST_EQ_UINT(res.done.count, 1);
+	api_set_result_free(&res);
+	api_strings_free(&ids);
+	api_reply_clear(&r);
+}
+
+static void
+test_steady(void)
+{
+	struct api_client *api, *ev, *dl;
+	struct bridge_sync *s;
+	const char *error;
+	char fresh[API_ID_MAX + 1];
+
+	fixture();
+	TEST_ASSERT(synced);
+	api = logged_in(&alice);
+	ev = logged_in(&alice);
+	dl = logged_in(&alice);
+	s = sync_new(&alice, api, ev, dl);
+	TEST_EQ_INT(bridge_sync_start(s, &error), 0);
+
+	/* New mail: the event stream wakes the sync, well before its poll. */
+	import(&alice, 1000, IN_INBOX | IN_SUB, NULL, fresh);
+	TEST_ASSERT(wait_for(is_there, &alice, fresh));
+	TEST_ASSERT(wait_for(has_body, &alice, fresh));
+
+	/* Another client's keyword change, then a destroy. */
+	TEST_ASSERT(!is_flagged(&alice, msgs[1].id));
+	flag(&alice, msgs[1].id);
+	TEST_ASSERT(wait_for(is_flagged, &alice, msgs[1].id));
+	destroy(&alice, msgs[2].id);
+	TEST_ASSERT(wait_for(is_gone, &alice, msgs[2].id));
+	bridge_sync_stop(s);
+	bridge_sync_free(&s);
+	api_client_free(&dl);
+	api_client_free(&ev);
+	api_client_free(&api);
+}
+
+/* UIDs of the messages of bob's INBOX, by remote id. */
+static uint32_t
+inbox_uid(struct account *a, const char *remote_id)
+{
+	struct scan sc;
+	size_t i;
+
+	scan_replica(a, &sc, NULL);
+	for (i = 0; i < N_MESSAGES; i++) {
+		if (strcmp(msgs[i].id, remote_id) == 0)
+			return sc.uids[i];
+	}
+	return 0;
+}
+
+static void
+test_resync(void)
+{
+	static const char *const extra[] = {"--changes-keep", "2", NULL};
+	struct api_client *api, *ev;
+	struct bridge_sync *s;
+	const char *error;
+	char fresh[API_ID_MAX + 1];
+	uint32_t uids[5];
+	size_t i;
+
+	/* bob's five messages take the place of alice's in msgs[]. */
+	server_start(&srv2, "sync2", "900", extra);
+	srv2_up = true;
+	bob.srv = &srv2;
+	sign_up(&bob);
+	make_mailboxes(&bob);
+	memset(msgs, 0, sizeof(msgs));
+	for (i = 0; i < 5; i++) {
+		msgs[i].boxes = IN_INBOX;
+		msgs[i].size = body_size(i);
+		import(&bob, i, IN_INBOX, NULL, msgs[i].id);
+	}
+	replica_open(&bob, "bob");
+	api = logged_in(&bob);
+	ev = logged_in(&bob);
+	s = sync_new(&bob, api, ev, NULL);
+	TEST_EQ_INT(bridge_sync_start(s, &error), 0);
+	TEST_ASSERT(wait_for(is_there, &bob, msgs[0].id));
+	TEST_ASSERT(wait_for(is_there, &bob, msgs[4].id));
+	bridge_sync_stop(s);
+	for (i = 0; i < 5; i++) {
+		uids[i] = inbox_uid(&bob, msgs[i].id);
+		TEST_ASSERT(uids[i] != 0);
+	}
+
+	/* More changes than the server keeps, while the sync is stopped. */
+	destroy(&bob, msgs[0].id);
+	flag(&bob, msgs[1].id);
+	import(&bob, 5, IN_INBOX, NULL, fresh);
+	destroy(&bob, msgs[3].id);
+
+	TEST_EQ_INT(bridge_sync_start(s, &error), 0);
+	TEST_ASSERT(wait_for(is_there, &bob, fresh));
+	TEST_ASSERT(wait_for(is_gone, &bob, msgs[0].id));
+	TEST_ASSERT(wait_for(is_gone, &bob, msgs[3].id));
+	TEST_ASSERT(wait_for(is_flagged, &bob, msgs[1].id));
+	bridge_sync_stop(s);
+	/* The survivors keep their UIDs. */
+	TEST_EQ_UINT(inbox_uid(&bob, msgs[1].id), uids[1]);
+	TEST_EQ_UINT(inbox_uid(&bob, msgs[2].id), uids[2]);
+	TEST_EQ_UINT(inbox_uid(&bob, msgs[4].id), uids[4]);
+	bridge_sync_free(&s);
+	api_client_free(&ev);
+	api_client_free(&api);
+}
+
+static void
+account_free(struct account *a)
+{
+	api_client_free(&a->c);
+	store_close(&a->st);
+	if (a->hub != NULL)
+		store_hub_free(&a->hub);
+}
+
+int
+main(void)
+{
+	static const struct test_case cases[] = {
+	        {"initial sync, stopped and resumed", test_initial_resume},
+	        {"bodies", test_bodies},
+	        {"steady state", test_steady},
+	        {"resync", test_resync},
+	        {NULL, NULL},
+	};
+	int ret;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (sb_crypto_init() != 0)
+		return 1;
+	ret = test_run(cases);
+	account_free(&alice);
+	account_free(&bob);
+	if (srv_up)
+		server_stop(&srv);
+	if (srv2_up)
+		server_stop(&srv2);
+	return ret;
+}
