@@ -207,6 +207,17 @@ int bridge_print_accounts(const struct bridge_paths *p, const char *email,
                           enum bridge_format format, int fd,
                           const char **error_r) SB_WUR;
 
+/*
+ * saltbridge serve: opens the vault (kept open and locked until the end),
+ * starts the sync (bridge/sync.h) of every account in it, each with three
+ * API clients made from its entries whose refreshed tokens are saved to
+ * the vault, prints "saltbridge: ready (N accounts)" on stdout, and runs
+ * until SIGTERM or SIGINT; then it stops every sync and closes. Blocks
+ * those signals in the calling thread (before any thread starts) and
+ * takes them with sigwait. Fails when no account is logged in.
+ */
+int bridge_serve(const struct bridge_paths *p, const char **error_r) SB_WUR;
+
 /* Lower-cases and checks an address given on the command line. */
 int bridge_email_normalize(const char *in, char **email_r,
                            const char **error_r) SB_WUR;

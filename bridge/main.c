@@ -37,6 +37,8 @@ static const char usage_main[] =
         "                        settings\n"
         "  info [--json] [EMAIL] show what a mail client needs: hosts,\n"
         "                        ports, security, username, bridge password\n"
+        "  serve                 run the bridge: keep every account's\n"
+        "                        local copy in sync until stopped\n"
         "\n"
         "options:\n"
         "  --home DIR            keep everything under DIR (default: the\n"
@@ -89,6 +91,16 @@ static const char usage_info[] =
         "(every account without it): IMAP and SMTP host, port, security,\n"
         "username and bridge password. --json prints the JSON described\n"
         "in docs/bridge.md.\n";
+
+static const char usage_serve[] =
+        "usage: saltbridge serve\n"
+        "\n"
+        "Runs the bridge in the foreground: keeps the local copy of every\n"
+        "account logged in up to date with the service, and keeps the\n"
+        "vault open (other commands that need it wait for it or fail\n"
+        "while serve runs). Prints \"saltbridge: ready (N accounts)\" once\n"
+        "every account's sync has started. SIGTERM or SIGINT (Ctrl-C)\n"
+        "stops it; it then exits 0. Fails when no account is logged in.\n";
 
 /* Options every command takes as well as the global ones. */
 struct cli {
@@ -538,6 +550,33 @@ cmd_show(struct cli *c, int argc, char **argv, bool info)
 	return ret != 0 ? 1 : 0;
 }
 
+static int SB_WUR
+cmd_serve(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	        COMMON_OPTIONS,
+	        {NULL, 0, NULL, 0},
+	};
+	struct bridge_paths p;
+	const char *error;
+	int ret;
+
+	ret = parse_command(c, argc, argv, usage_serve, opts);
+	if (ret >= 0)
+		return ret;
+	if (optind < argc) {
+		fputs(usage_serve, stderr);
+		return 2;
+	}
+	if (open_paths(c, &p) != 0)
+		return 1;
+	ret = bridge_serve(&p, &error);
+	if (ret != 0)
+		fprintf(stderr, "saltbridge: %s\n", error);
+	bridge_paths_free(&p);
+	return ret != 0 ? 1 : 0;
+}
+
 /* The global options, before the command; returns the command's index. */
 static int SB_WUR
 parse_global(struct cli *c, int argc, char **argv, int *exit_r)
@@ -612,6 +651,8 @@ main(int argc, char **argv)
 		return cmd_show(&c, argc, argv, false);
 	if (strcmp(cmd, "info") == 0)
 		return cmd_show(&c, argc, argv, true);
+	if (strcmp(cmd, "serve") == 0)
+		return cmd_serve(&c, argc, argv);
 	if (strcmp(cmd, "help") == 0) {
 		fputs(usage_main, stdout);
 		return 0;

@@ -722,16 +722,17 @@ class TestErrors(BridgeTest):
                      ["info", "a@example.org", "b@example.org"],
                      ["accounts", "extra"], ["login", "not-an-address"],
                      ["--log-level", "loud", "accounts"],
-                     ["accounts", "--bogus"]):
+                     ["accounts", "--bogus"], ["serve", "extra"]):
             r = self.run_bridge(*args)
             self.assertEqual(r.returncode, 2, args)
             self.assertTrue(r.err, args)
         for args in (["--help"], ["login", "--help"], ["info", "--help"],
-                     ["accounts", "--help"], ["logout", "--help"]):
+                     ["accounts", "--help"], ["logout", "--help"],
+                     ["serve", "--help"]):
             r = self.run_bridge(*args)
             self.assertEqual(r.returncode, 0, args)
             self.assertIn("usage: saltbridge", r.out)
-        self.assertNotIn("serve", self.run_bridge("--help").out)
+        self.assertIn("  serve ", self.run_bridge("--help").out)
 
 
 class CountingResult(unittest.TextTestResult):

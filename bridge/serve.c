@@ -1,0 +1,275 @@
+/*
+ * saltbridge serve: the long-running bridge. It keeps the vault open (and
+ * locked), runs the sync engine (docs/sync.md) of every account in it, and
+ * saves the tokens the API clients refresh on their own.
+ */
+#include "bridge-private.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/client.h"
+#include "bridge/sync.h"
+#include "common/alloc.h"
+#include "common/log.h"
+#include "store/store.h"
+
+/* The clients of one sync: its sync, event and body threads. */
+enum { SERVE_API, SERVE_EVENTS, SERVE_BODIES, SERVE_CLIENTS };
+
+struct serve;
+
+struct serve_account {
+	struct serve *srv;
+	char id[API_ACCOUNT_ID_LEN + 1];
+	char *email;
+	struct api_client *clients[SERVE_CLIENTS];
+	struct bridge_sync *sync;
+};
+
+struct serve {
+	const struct bridge_paths *p;
+	struct bridge_vault vault;
+	/* Held while the vault is changed and saved (by the token callback). */
+	pthread_mutex_t vault_lock;
+	struct store_hub *hub;
+	struct serve_account *accounts;
+	size_t count;
+};
+
+/*
+ * api_tokens_fn: a client refreshed its session; the new tokens replace
+ * the vault's, saved at once (sb_vault_save writes a new file and renames
+ * it). Runs on the thread of the client, so the vault is locked.
+ */
+static void
+serve_on_tokens(void *ctx, const struct api_session *session)
+{
+	struct serve_account *a = ctx;
+	struct bridge_vault *bv = &a->srv->vault;
+	const char *error;
+
+	pthread_mutex_lock(&a->srv->vault_lock);
+	if (bridge_entry_set(bv->v, a->id, BRIDGE_ENTRY_ACCESS_TOKEN,
+	                     session->access_token,
+	                     strlen(session->access_token), &error) != 0 ||
+	    bridge_entry_set(bv->v, a->id, BRIDGE_ENTRY_REFRESH_TOKEN,
+	                     session->refresh_token,
+	                     strlen(session->refresh_token), &error) != 0 ||
+	    bridge_vault_save(bv, &error) != 0)
+		sb_log_warn("cannot keep the refreshed session of %s: %s",
+		            a->email, error);
+	else
+		sb_log_info("kept the refreshed session of %s", a->email);
+	pthread_mutex_unlock(&a->srv->vault_lock);
+}
+
+/* The account's three clients, from its entries, with its session. */
+static int SB_WUR
+serve_clients(struct serve_account *a, const char **error_r)
+{
+	const struct sb_vault *v = a->srv->vault.v;
+	struct api_client_options o;
+	char *url, *ca_file, *access, *refresh;
+	int ret = -1;
+	size_t i;
+
+	url = bridge_entry_str(v, a->id, BRIDGE_ENTRY_API_URL);
+	ca_file = bridge_entry_str(v, a->id, BRIDGE_ENTRY_CA_FILE);
+	access = bridge_entry_secret_str(v, a->id, BRIDGE_ENTRY_ACCESS_TOKEN);
+	refresh = bridge_entry_secret_str(v, a->id, BRIDGE_ENTRY_REFRESH_TOKEN);
+	if (url == NULL || access == NULL || refresh == NULL) {
+		*error_r = bridge_errorf("the vault holds no session for %s: "
+		                         "log it in again with 'saltbridge "
+		                         "login %s'",
+		                         a->email, a->email);
+		goto out;
+	}
+	/*
+	 * Login's options: few tries of one call, so that a stop is not
+	 * held up by a call's backoff; the sync retries failed passes itself.
+	 */
+	api_client_options_default(&o);
+	o.base_url = url;
+	o.ca_file = ca_file;
+	o.max_attempts = 3;
+	o.backoff_max_ms = 4000;
+	o.max_json = API_MAX_JSON_BODY;
+	for (i = 0; i < SERVE_CLIENTS; i++) {
+		if (api_client_new(&o, &a->clients[i], error_r) != 0)
+			goto out;
+		api_client_set_session(a->clients[i], access, refresh);
+		api_client_on_tokens(a->clients[i], serve_on_tokens, a);
+	}
+	ret = 0;
+out:
+	free(url);
+	free(ca_file);
+	if (access != NULL)
+		sb_secure_free(&access);
+	if (refresh != NULL)
+		sb_secure_free(&refresh);
+	return ret;
+}
+
+/* The replica's id of the account (added there by its login). */
+static int SB_WUR
+serve_replica_id(struct serve_account *a, int64_t *id_r, const char **error_r)
+{
+	struct store_account sa;
+	struct store *st;
+	const char *error;
+	int found;
+
+	if (store_open(a->srv->p->replica, a->srv->hub, &st, &error) != 0) {
+		*error_r = bridge_errorf("%s", error);
+		return -1;
+	}
+	memset(&sa, 0, sizeof(sa));
+	found = store_account_find_api_id(st, a->id, &sa, &error);
+	*id_r = sa.id;
+	store_account_free_contents(&sa);
+	if (found < 0)
+		*error_r = bridge_errorf("cannot read the replica: %s", error);
+	else if (found == 0)
+		*error_r = bridge_errorf("%s is not in the replica: log it in "
+		                         "again with 'saltbridge login %s'",
+		                         a->email, a->email);
+	store_close(&st);
+	return found == 1 ? 0 : -1;
+}
+
+/* Clients, replica id, and the sync started. */
+static int SB_WUR
+serve_account_start(struct serve_account *a, const char **error_r)
+{
+	struct bridge_sync_config cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	if (serve_clients(a, error_r) != 0 ||
+	    serve_replica_id(a, &cfg.account_id, error_r) != 0)
+		return -1;
+	cfg.replica_path = a->srv->p->replica;
+	cfg.hub = a->srv->hub;
+	cfg.api_id = a->id;
+	cfg.api = a->clients[SERVE_API];
+	cfg.events = a->clients[SERVE_EVENTS];
+	cfg.bodies = a->clients[SERVE_BODIES];
+	if (bridge_sync_new(&cfg, &a->sync, error_r) != 0)
+		return -1;
+	if (bridge_sync_start(a->sync, error_r) != 0) {
+		*error_r = bridge_errorf("cannot start the sync of %s: %s",
+		                         a->email, *error_r);
+		return -1;
+	}
+	sb_log_info("sync of %s started", a->email);
+	return 0;
+}
+
+/* Stops every sync first (no thread calls back any more), then frees. */
+static void
+serve_free(struct serve *srv)
+{
+	size_t i, j;
+
+	for (i = 0; i < srv->count; i++) {
+		if (srv->accounts[i].sync != NULL)
+			bridge_sync_stop(srv->accounts[i].sync);
+	}
+	for (i = 0; i < srv->count; i++) {
+		struct serve_account *a = &srv->accounts[i];
+
+		bridge_sync_free(&a->sync);
+		for (j = 0; j < SERVE_CLIENTS; j++)
+			api_client_free(&a->clients[j]);
+		free(a->email);
+	}
+	free(srv->accounts);
+	srv->accounts = NULL;
+	srv->count = 0;
+	if (srv->hub != NULL)
+		store_hub_free(&srv->hub);
+	bridge_vault_close(&srv->vault);
+	pthread_mutex_destroy(&srv->vault_lock);
+}
+
+/* Opens the vault and starts a sync per account. */
+static int SB_WUR
+serve_start(struct serve *srv, const char **error_r)
+{
+	struct bridge_account_ids ids;
+	size_t i;
+	int ret;
+
+	ret = bridge_vault_open_existing(&srv->vault, srv->p, error_r);
+	if (ret < 0)
+		return -1;
+	if (ret > 0)
+		bridge_account_ids_get(srv->vault.v, &ids);
+	else
+		memset(&ids, 0, sizeof(ids));
+	if (ids.count == 0) {
+		bridge_account_ids_free(&ids);
+		*error_r = "no account is logged in: log one in first with "
+		           "'saltbridge login EMAIL'";
+		return -1;
+	}
+	sb_log_info("%zu accounts in the vault", ids.count);
+	srv->hub = store_hub_new();
+	srv->accounts = sb_calloc(ids.count, sizeof(*srv->accounts));
+	srv->count = ids.count;
+	for (i = 0; i < ids.count; i++) {
+		struct serve_account *a = &srv->accounts[i];
+
+		a->srv = srv;
+		memcpy(a->id, ids.ids[i], sizeof(a->id));
+		a->email = bridge_entry_str(srv->vault.v, a->id,
+		                            BRIDGE_ENTRY_EMAIL);
+		if (a->email == NULL)
+			a->email = sb_strdup(a->id);
+	}
+	bridge_account_ids_free(&ids);
+	for (i = 0; i < srv->count; i++) {
+		if (serve_account_start(&srv->accounts[i], error_r) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+bridge_serve(const struct bridge_paths *p, const char **error_r)
+{
+	struct serve srv;
+	sigset_t set;
+	int sig = 0, ret = -1;
+
+	/* Threads start with these blocked; only sigwait takes them. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	memset(&srv, 0, sizeof(srv));
+	srv.p = p;
+	pthread_mutex_init(&srv.vault_lock, NULL);
+	if (serve_start(&srv, error_r) != 0)
+		goto out;
+	printf("saltbridge: ready (%zu accounts)\n", srv.count);
+	if (fflush(stdout) != 0) {
+		*error_r = "cannot write the ready line";
+		goto out;
+	}
+	sb_log_info("ready: %zu syncs running", srv.count);
+	while (sigwait(&set, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
+		;
+	sb_log_info("stopping (signal %d)", sig);
+	ret = 0;
+out:
+	serve_free(&srv);
+	if (ret == 0)
+		sb_log_info("stopped");
+	return ret;
+}
