@@ -12,6 +12,9 @@
 #include <stdint.h>
 
 #include "client.h"
+#include <pthread.h>
+#include <stdbool.h>
+
 #include "common/buf.h"
 #include "common/compiler.h"
 
@@ -27,7 +30,22 @@ struct api_client {
 	char *refresh_token;
 	api_tokens_fn *on_tokens;
 	void *on_tokens_ctx;
+	/* A session shared with other clients, and the version seen. */
+	struct api_session_share *share;
+	unsigned share_gen;
+	bool refreshing; /* inside api_refresh: do not sync from share */
 };
+
+/* Several clients' one session (see api_client_share_session). */
+struct api_session_share {
+	pthread_mutex_t lock;
+	char *access_token;
+	char *refresh_token;
+	unsigned gen; /* bumped by every refresh */
+};
+
+/* Takes the shared session's tokens when another client renewed them. */
+void api_share_sync(struct api_client *c);
 
 /* One HTTP exchange: what goes out, and what came back. */
 struct api_xfer {

@@ -109,6 +109,67 @@ api_client_set_session(struct api_client *c, const char *access_token,
 		c->refresh_token = sb_strdup(refresh_token);
 }
 
+struct api_session_share *
+api_session_share_new(const char *access_token, const char *refresh_token)
+{
+	struct api_session_share *s = sb_calloc(1, sizeof(*s));
+
+	pthread_mutex_init(&s->lock, NULL);
+	if (access_token != NULL)
+		s->access_token = sb_strdup(access_token);
+	if (refresh_token != NULL)
+		s->refresh_token = sb_strdup(refresh_token);
+	s->gen = 1;
+	return s;
+}
+
+void
+api_session_share_free(struct api_session_share **sp)
+{
+	struct api_session_share *s = *sp;
+
+	if (s == NULL)
+		return;
+	api_free_secret(&s->access_token);
+	api_free_secret(&s->refresh_token);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+	*sp = NULL;
+}
+
+struct api_session_share *
+api_client_session_share(struct api_client *c)
+{
+	struct api_session_share *s =
+	        api_session_share_new(c->access_token, c->refresh_token);
+
+	api_client_share_session(c, s);
+	return s;
+}
+
+void
+api_client_share_session(struct api_client *c, struct api_session_share *share)
+{
+	c->share = share;
+	c->share_gen = 0;
+	api_share_sync(c);
+}
+
+void
+api_share_sync(struct api_client *c)
+{
+	struct api_session_share *s = c->share;
+
+	if (s == NULL || c->refreshing)
+		return;
+	pthread_mutex_lock(&s->lock);
+	if (s->gen != c->share_gen) {
+		api_client_set_session(c, s->access_token, s->refresh_token);
+		c->share_gen = s->gen;
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
 void
 api_client_on_tokens(struct api_client *c, api_tokens_fn *fn, void *ctx)
 {
@@ -243,6 +304,7 @@ api_headers(struct api_client *c, const char *idem_key, bool json,
 		                      "Content-Type: application/octet-stream");
 	/* No "Expect: 100-continue" round trip before bodies. */
 	h = curl_slist_append(h, "Expect:");
+	api_share_sync(c);
 	if (c->access_token != NULL) {
 		snprintf(line, sizeof(line), "Authorization: Bearer %s",
 		         c->access_token);
@@ -542,8 +604,9 @@ api_call(struct api_client *c, const char *method, const char *path,
 	return ret;
 }
 
-int
-api_refresh(struct api_client *c, struct api_reply *r)
+/* The refresh exchange itself; the new session goes to c. */
+static int
+api_refresh_once(struct api_client *c, struct api_reply *r)
 {
 	struct json_object *body = json_object_new_object();
 	struct api_reply rr;
@@ -576,6 +639,39 @@ api_refresh(struct api_client *c, struct api_reply *r)
 	api_session_free(&s);
 	api_reply_clear(&rr);
 	return 0;
+}
+
+/*
+ * Renews the session. With a share, only one client refreshes at a time;
+ * one whose session another client already renewed takes the new tokens.
+ */
+int
+api_refresh(struct api_client *c, struct api_reply *r)
+{
+	struct api_session_share *s = c->share;
+	int ret;
+
+	if (s == NULL)
+		return api_refresh_once(c, r);
+	pthread_mutex_lock(&s->lock);
+	if (s->gen != c->share_gen) {
+		api_client_set_session(c, s->access_token, s->refresh_token);
+		c->share_gen = s->gen;
+		pthread_mutex_unlock(&s->lock);
+		return 0;
+	}
+	c->refreshing = true;
+	ret = api_refresh_once(c, r);
+	c->refreshing = false;
+	if (ret == 0) {
+		api_free_secret(&s->access_token);
+		api_free_secret(&s->refresh_token);
+		s->access_token = sb_strdup(c->access_token);
+		s->refresh_token = sb_strdup(c->refresh_token);
+		c->share_gen = ++s->gen;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return ret;
 }
 
 int

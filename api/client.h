@@ -49,6 +49,24 @@ void api_client_set_session(struct api_client *c, const char *access_token,
                             const char *refresh_token);
 
 /*
+ * One session used by several clients of one account (one per thread).
+ * The refresh token rotates at each use, so the clients must not refresh
+ * it each on its own: with a share, one refreshes at a time, and the others
+ * take the new tokens instead of presenting the spent refresh token (which
+ * the service would treat as theft and answer by revoking the session).
+ */
+struct api_session_share;
+
+struct api_session_share *api_session_share_new(const char *access_token,
+                                                const char *refresh_token);
+void api_session_share_free(struct api_session_share **share);
+/* A share holding c's session, which c uses from now on. */
+struct api_session_share *api_client_session_share(struct api_client *c);
+/* The client uses the share's session from now on (share outlives it). */
+void api_client_share_session(struct api_client *c,
+                              struct api_session_share *share);
+
+/*
  * Called after the client refreshed its session on its own, so that the
  * caller can keep the new tokens (in the vault).
  */

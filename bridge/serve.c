@@ -27,6 +27,8 @@ struct serve_account {
 	char id[API_ACCOUNT_ID_LEN + 1];
 	char *email;
 	struct api_client *clients[SERVE_CLIENTS];
+	/* The clients' one session: refreshed once, by one of them. */
+	struct api_session_share *share;
 	struct bridge_sync *sync;
 };
 
@@ -97,11 +99,15 @@ serve_clients(struct serve_account *a, const char **error_r)
 	o.ca_file = ca_file;
 	o.max_attempts = 3;
 	o.backoff_max_ms = 4000;
-	o.max_json = API_MAX_JSON_BODY;
+	/*
+	 * The refresh token rotates at each use: the three clients share one
+	 * session, so that only one of them refreshes it at a time.
+	 */
+	a->share = api_session_share_new(access, refresh);
 	for (i = 0; i < SERVE_CLIENTS; i++) {
 		if (api_client_new(&o, &a->clients[i], error_r) != 0)
 			goto out;
-		api_client_set_session(a->clients[i], access, refresh);
+		api_client_share_session(a->clients[i], a->share);
 		api_client_on_tokens(a->clients[i], serve_on_tokens, a);
 	}
 	ret = 0;
@@ -185,6 +191,7 @@ serve_free(struct serve *srv)
 		bridge_sync_free(&a->sync);
 		for (j = 0; j < SERVE_CLIENTS; j++)
 			api_client_free(&a->clients[j]);
+		api_session_share_free(&a->share);
 		free(a->email);
 	}
 	free(srv->accounts);

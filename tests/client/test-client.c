@@ -491,6 +491,76 @@ test_real_server(void)
 	server_stop(&srv);
 }
 
+struct share_call {
+	struct api_client *c;
+	int rc;
+};
+
+static void *
+share_call_main(void *arg)
+{
+	struct share_call *sc = arg;
+	struct api_reply r;
+
+	api_reply_init(&r);
+	sc->rc = api_call(sc->c, "GET", "/api/v1/mailboxes", NULL, &r);
+	api_reply_clear(&r);
+	return NULL;
+}
+
+/* Two clients at once on one expired session: each still succeeds. */
+static void
+both_call(struct api_client *a, struct api_client *b)
+{
+	struct share_call ca = {a, -1}, cb = {b, -1};
+	pthread_t ta, tb;
+
+	TEST_EQ_INT(pthread_create(&ta, NULL, share_call_main, &ca), 0);
+	TEST_EQ_INT(pthread_create(&tb, NULL, share_call_main, &cb), 0);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	TEST_EQ_INT(ca.rc, 0);
+	TEST_EQ_INT(cb.rc, 0);
+}
+
+/*
+ * Clients sharing a session refresh it once between them: the rotated
+ * refresh token is never presented twice, so the service never revokes
+ * the session (which it does when a spent refresh token comes back).
+ */
+static void
+test_shared_session(void)
+{
+	struct api_session_share *share;
+	struct api_client *a, *b;
+	struct server srv;
+	struct api_reply r;
+
+	server_start(&srv, "share", "2", NULL);
+	a = client_for(srv.port, srv.cert);
+	b = client_for(srv.port, srv.cert);
+	tokens_seen = 0;
+	api_client_on_tokens(a, on_tokens, NULL);
+	api_client_on_tokens(b, on_tokens, NULL);
+	sign_up(a, "bob@example.org");
+	share = api_client_session_share(a);
+	api_client_share_session(b, share);
+	api_reply_init(&r);
+	sleep(3);
+	both_call(a, b);
+	TEST_EQ_UINT(tokens_seen, 1);
+	sleep(3);
+	TEST_EQ_INT(api_call(b, "GET", "/api/v1/account", NULL, &r), 0);
+	TEST_EQ_INT(api_call(a, "GET", "/api/v1/account", NULL, &r), 0);
+	TEST_EQ_UINT(tokens_seen, 2);
+	both_call(a, b);
+	api_reply_clear(&r);
+	api_client_free(&a);
+	api_client_free(&b);
+	api_session_share_free(&share);
+	server_stop(&srv);
+}
+
 int
 main(void)
 {
@@ -500,6 +570,7 @@ main(void)
 	        {"download resumes", test_download_resumes},
 	        {"event stream, scripted", test_events_scripted},
 	        {"real server", test_real_server},
+	        {"shared session", test_shared_session},
 	        {NULL, NULL},
 	};
 
