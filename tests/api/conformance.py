@@ -16,7 +16,6 @@ import base64
 import json
 import os
 import re
-import signal
 import shutil
 import socket
 import ssl
@@ -1922,71 +1921,8 @@ class TestSmarthost(ApiTest):
 # ---------------------------------------------------------------------------
 
 
-class CountingResult(unittest.TextTestResult):
-    """Counts passes directly: a failing setUpClass is one error while its
-    tests never run, so testsRun minus failures would be wrong."""
-
-    def __init__(self, *a, **kw):
-        super().__init__(*a, **kw)
-        self.passed = 0
-
-    def addSuccess(self, test):
-        super().addSuccess(test)
-        self.passed += 1
-
-
-class Runner(unittest.TextTestRunner):
-    resultclass = CountingResult
-
-
 def main(argv):
-    global SALTMAILD
-    args = list(argv[1:])
-    rest = [argv[0]]
-    i = 0
-    while i < len(args):
-        a = args[i]
-        if a == "--saltmaild" and i + 1 < len(args):
-            SALTMAILD = args[i + 1]
-            i += 2
-            continue
-        if a.startswith("--saltmaild="):
-            SALTMAILD = a.split("=", 1)[1]
-        elif a == "--keep":
-            harness.KEEP_DATA = True
-        else:
-            rest.append(a)
-        i += 1
-    if not SALTMAILD:
-        print("usage: conformance.py --saltmaild PATH [--keep] "
-              "[unittest options]", file=sys.stderr)
-        return 2
-    SALTMAILD = os.path.abspath(SALTMAILD)
-    if not os.access(SALTMAILD, os.X_OK):
-        print("conformance.py: %s is not an executable" % SALTMAILD,
-              file=sys.stderr)
-        return 2
-
-    def on_term(signum, frame):
-        raise KeyboardInterrupt()
-    signal.signal(signal.SIGTERM, on_term)
-    prog = None
-    try:
-        prog = unittest.main(module=sys.modules[__name__], argv=rest,
-                             exit=False, testRunner=Runner)
-    finally:
-        harness.stop_all()
-    res = prog.result
-    failed = len(res.failures) + len(res.errors) + \
-        len(res.unexpectedSuccesses)
-    for problem in harness.PROBLEMS:
-        print("FAIL: %s" % problem, file=sys.stderr)
-        failed += 1
-    passed = res.passed
-    sys.stdout.flush()
-    sys.stderr.flush()
-    print("%d passed, %d failed" % (passed, failed))
-    return 0 if failed == 0 and res.testsRun > 0 else 1
+    return harness.run_suite(sys.modules[__name__], argv, ["saltmaild"])
 
 
 if __name__ == "__main__":

@@ -21,9 +21,11 @@ import signal
 import socket
 import ssl
 import subprocess
+import sys
 import tempfile
 import threading
 import time
+import unittest
 import urllib.parse
 import uuid
 
@@ -607,3 +609,84 @@ class SmtpSink:
         self._thread.join(STOP_GRACE)
         if not self._thread.is_alive():
             self._loop.close()
+
+
+# The run of a test file -----------------------------------------------------
+
+class CountingResult(unittest.TextTestResult):
+    """A result that also counts the tests that passed."""
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.passed = 0
+
+    def addSuccess(self, test):
+        super().addSuccess(test)
+        self.passed += 1
+
+
+class Runner(unittest.TextTestRunner):
+    resultclass = CountingResult
+
+
+def run_suite(module, argv, binaries, targets=None):
+    """Runs the unittest cases of module (a module object) with the
+    conventions every suite here keeps: options --NAME PATH for each name
+    in binaries, set as the upper-case global NAME of each module in
+    targets (default: module); --keep to keep data folders; SIGTERM as an
+    interrupt; every server stopped at the end; a server that exited badly
+    or reported a sanitizer error counts as a failure; and a last line
+    "N passed, M failed". Returns the exit code: 0, 1, or 2 for usage."""
+    targets = targets or [module]
+    found = {}
+    args, rest = list(argv[1:]), [argv[0]]
+    i = 0
+    while i < len(args):
+        a = args[i]
+        name = a[2:].split("=", 1)[0] if a.startswith("--") else None
+        if name in binaries and "=" in a:
+            found[name] = a.split("=", 1)[1]
+        elif name in binaries and i + 1 < len(args):
+            found[name] = args[i + 1]
+            i += 1
+        elif a == "--keep":
+            global KEEP_DATA
+            KEEP_DATA = True
+        else:
+            rest.append(a)
+        i += 1
+    missing = [b for b in binaries if b not in found]
+    if missing:
+        print("usage: %s %s [--keep] [unittest options]"
+              % (os.path.basename(argv[0]),
+                 " ".join("--%s PATH" % b for b in binaries)),
+              file=sys.stderr)
+        return 2
+    for b, path in found.items():
+        path = os.path.abspath(path)
+        if not os.access(path, os.X_OK):
+            print("%s: %s is not an executable" % (argv[0], path),
+                  file=sys.stderr)
+            return 2
+        for t in targets:
+            setattr(t, b.upper(), path)
+
+    def on_term(signum, frame):
+        raise KeyboardInterrupt()
+    signal.signal(signal.SIGTERM, on_term)
+    prog = None
+    try:
+        prog = unittest.main(module=module, argv=rest, exit=False,
+                             testRunner=Runner)
+    finally:
+        stop_all()
+    res = prog.result
+    failed = len(res.failures) + len(res.errors) + \
+        len(res.unexpectedSuccesses)
+    for problem in PROBLEMS:
+        print("FAIL: %s" % problem, file=sys.stderr)
+        failed += 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    print("%d passed, %d failed" % (res.passed, failed))
+    return 0 if failed == 0 and res.testsRun > 0 else 1

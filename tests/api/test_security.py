@@ -16,7 +16,6 @@ import ssl
 import sys
 import threading
 import time
-import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -417,35 +416,8 @@ class TestRelaySecurity(conf.ApiTest):
 
 
 def main(argv):
-    args, rest = list(argv[1:]), [argv[0]]
-    i = 0
-    while i < len(args):
-        if args[i] == "--saltmaild" and i + 1 < len(args):
-            conf.SALTMAILD = os.path.abspath(args[i + 1])
-            i += 2
-            continue
-        if args[i] == "--keep":
-            harness.KEEP_DATA = True
-        else:
-            rest.append(args[i])
-        i += 1
-    if not conf.SALTMAILD:
-        print("usage: test_security.py --saltmaild PATH [--keep]",
-              file=sys.stderr)
-        return 2
-    prog = None
-    try:
-        prog = unittest.main(module=sys.modules[__name__], argv=rest,
-                             exit=False, testRunner=conf.Runner)
-    finally:
-        harness.stop_all()
-    res = prog.result
-    failed = len(res.failures) + len(res.errors)
-    for problem in harness.PROBLEMS:
-        print("FAIL: %s" % problem, file=sys.stderr)
-        failed += 1
-    print("%d passed, %d failed" % (res.passed, failed))
-    return 0 if failed == 0 and res.testsRun > 0 else 1
+    return harness.run_suite(sys.modules[__name__], argv, ["saltmaild"],
+                             [conf, sys.modules[__name__]])
 
 
 if __name__ == "__main__":

@@ -735,62 +735,9 @@ class TestErrors(BridgeTest):
         self.assertIn("  serve ", self.run_bridge("--help").out)
 
 
-class CountingResult(unittest.TextTestResult):
-    def __init__(self, *a, **kw):
-        super().__init__(*a, **kw)
-        self.passed = 0
-
-    def addSuccess(self, test):
-        super().addSuccess(test)
-        self.passed += 1
-
-
-class Runner(unittest.TextTestRunner):
-    resultclass = CountingResult
-
-
 def main(argv):
-    global SALTMAILD, SALTBRIDGE
-    args, rest = list(argv[1:]), [argv[0]]
-    i = 0
-    while i < len(args):
-        a = args[i]
-        if a in ("--saltmaild", "--saltbridge") and i + 1 < len(args):
-            if a == "--saltmaild":
-                SALTMAILD = os.path.abspath(args[i + 1])
-            else:
-                SALTBRIDGE = os.path.abspath(args[i + 1])
-            i += 2
-            continue
-        if a == "--keep":
-            harness.KEEP_DATA = True
-        else:
-            rest.append(a)
-        i += 1
-    if not SALTMAILD or not SALTBRIDGE:
-        print("usage: test_cli.py --saltmaild PATH --saltbridge PATH "
-              "[--keep] [unittest options]", file=sys.stderr)
-        return 2
-
-    def on_term(signum, frame):
-        raise KeyboardInterrupt()
-    signal.signal(signal.SIGTERM, on_term)
-    prog = None
-    try:
-        prog = unittest.main(module=sys.modules[__name__], argv=rest,
-                             exit=False, testRunner=Runner)
-    finally:
-        harness.stop_all()
-    res = prog.result
-    failed = len(res.failures) + len(res.errors) + \
-        len(res.unexpectedSuccesses)
-    for problem in harness.PROBLEMS:
-        print("FAIL: %s" % problem, file=sys.stderr)
-        failed += 1
-    sys.stdout.flush()
-    sys.stderr.flush()
-    print("%d passed, %d failed" % (res.passed, failed))
-    return 0 if failed == 0 and res.testsRun > 0 else 1
+    return harness.run_suite(sys.modules[__name__], argv,
+                             ["saltmaild", "saltbridge"])
 
 
 if __name__ == "__main__":
