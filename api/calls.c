@@ -464,11 +464,12 @@ api_set_result_free(struct api_set_result *res)
 /* Posts a batch write and reads its set result. */
 static int SB_WUR
 api_set_post(struct api_client *c, const char *path, struct json_object *body,
-             const char *done_name, const char *failed_name,
-             struct api_set_result *res_r, struct api_reply *r)
+             const char *idem_key, const char *done_name,
+             const char *failed_name, struct api_set_result *res_r,
+             struct api_reply *r)
 {
 	const char *error;
-	int ret = api_call(c, "POST", path, body, r);
+	int ret = api_call_idem(c, "POST", path, body, idem_key, r);
 
 	json_object_put(body);
 	if (ret != 0 || api_need_json(r, "batch answer") != 0)
@@ -483,6 +484,14 @@ int
 api_update_post(struct api_client *c, const struct api_update *u,
                 struct api_set_result *res_r, struct api_reply *r)
 {
+	return api_update_post_idem(c, u, NULL, res_r, r);
+}
+
+int
+api_update_post_idem(struct api_client *c, const struct api_update *u,
+                     const char *idem_key, struct api_set_result *res_r,
+                     struct api_reply *r)
+{
 	size_t i;
 
 	if (u->count == 0 || u->count > API_MAX_BATCH)
@@ -492,7 +501,7 @@ api_update_post(struct api_client *c, const struct api_update *u,
 			return api_refuse(r, "not a message id");
 	}
 	return api_set_post(c, "/api/v1/messages/update", api_update_to_json(u),
-	                    "updated", "not_updated", res_r, r);
+	                    idem_key, "updated", "not_updated", res_r, r);
 }
 
 int
@@ -510,8 +519,8 @@ api_destroy_post(struct api_client *c, const struct api_strings *ids,
 	}
 	body = json_object_new_object();
 	json_object_object_add(body, "ids", api_strings_to_json(ids));
-	return api_set_post(c, "/api/v1/messages/destroy", body, "destroyed",
-	                    "not_destroyed", res_r, r);
+	return api_set_post(c, "/api/v1/messages/destroy", body, NULL,
+	                    "destroyed", "not_destroyed", res_r, r);
 }
 
 static const char *const api_sub_result_fields[] = {

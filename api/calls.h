@@ -120,6 +120,10 @@ void api_set_result_free(struct api_set_result *res);
 /* POST /api/v1/messages/update */
 int api_update_post(struct api_client *c, const struct api_update *u,
                     struct api_set_result *res_r, struct api_reply *r) SB_WUR;
+/* The same with the caller's Idempotency-Key (api_call_idem). */
+int api_update_post_idem(struct api_client *c, const struct api_update *u,
+                         const char *idem_key, struct api_set_result *res_r,
+                         struct api_reply *r) SB_WUR;
 
 /* POST /api/v1/messages/destroy */
 int api_destroy_post(struct api_client *c, const struct api_strings *ids,

@@ -491,18 +491,23 @@ api_status_retryable(long status)
 /*
  * The loop behind every call: tries, refresh on an expired token, backoff.
  * x is reset before each try; for downloads the caller's resume logic
- * lives in api_blob_download.
+ * lives in api_blob_download. A write carries idem_key, or a key made
+ * here when it is NULL.
  */
 static int
 api_exchange(struct api_client *c, const char *method, const char *path,
-             bool json, struct api_xfer *x, struct api_reply *r)
+             const char *idem_key, bool json, struct api_xfer *x,
+             struct api_reply *r)
 {
-	char idem[2 * API_IDEM_BYTES + 1];
+	char idem[API_IDEM_KEY_MAX + 1];
 	bool refreshed = false;
 	unsigned attempt;
 	CURLcode rc;
 
-	api_idem_key(idem);
+	if (idem_key != NULL)
+		snprintf(idem, sizeof(idem), "%s", idem_key);
+	else
+		api_idem_key(idem);
 	for (attempt = 1;; attempt++) {
 		r->attempts = attempt;
 		sb_buf_reset(&x->resp);
@@ -581,15 +586,39 @@ api_reply_json(struct api_reply *r, const struct api_xfer *x)
 	return 0;
 }
 
+/* The Idempotency-Key's alphabet and length (docs/api.md). */
+static bool
+api_idem_key_ok(const char *key)
+{
+	size_t len = strspn(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	                         "abcdefghijklmnopqrstuvwxyz0123456789_-");
+
+	return len > 0 && len <= API_IDEM_KEY_MAX && key[len] == '\0';
+}
+
 int
 api_call(struct api_client *c, const char *method, const char *path,
          struct json_object *body, struct api_reply *r)
+{
+	return api_call_idem(c, method, path, body, NULL, r);
+}
+
+int
+api_call_idem(struct api_client *c, const char *method, const char *path,
+              struct json_object *body, const char *idem_key,
+              struct api_reply *r)
 {
 	struct api_xfer x;
 	size_t len = 0;
 	int ret;
 
 	api_reply_clear(r);
+	if (idem_key != NULL && !api_idem_key_ok(idem_key)) {
+		r->error = API_ERR_INVALID_REQUEST;
+		snprintf(r->message, sizeof(r->message),
+		         "not an idempotency key");
+		return -1;
+	}
 	api_xfer_init(&x, c->o.max_json);
 	/* Answers of the auth endpoints hold tokens: a wiping buffer. */
 	if (strncmp(path, "/api/v1/auth/", 13) == 0)
@@ -597,7 +626,7 @@ api_call(struct api_client *c, const char *method, const char *path,
 	if (body != NULL)
 		x.body = api_json_text(body, &len);
 	x.body_len = len;
-	ret = api_exchange(c, method, path, true, &x, r);
+	ret = api_exchange(c, method, path, idem_key, true, &x, r);
 	if (ret == 0)
 		ret = api_reply_json(r, &x);
 	sb_buf_free_wipe(&x.resp);
@@ -698,7 +727,7 @@ api_blob_upload(struct api_client *c, int fd, uint64_t size, bool transient,
 	ret = api_exchange(c, "POST",
 	                   transient ? "/api/v1/blobs?transient=true"
 	                             : "/api/v1/blobs",
-	                   false, &x, r);
+	                   NULL, false, &x, r);
 	if (ret == 0 &&
 	    (api_reply_json(r, &x) != 0 || r->json == NULL ||
 	     api_json_get_id(r->json, "blob_id", true, &id, &error) != 0)) {

@@ -94,6 +94,19 @@ void api_reply_clear(struct api_reply *r);
 int api_call(struct api_client *c, const char *method, const char *path,
              struct json_object *body, struct api_reply *r) SB_WUR;
 
+/* The longest Idempotency-Key the service takes. */
+#define API_IDEM_KEY_MAX 64
+
+/*
+ * api_call with the caller's Idempotency-Key (1 to API_IDEM_KEY_MAX of
+ * [A-Za-z0-9_-]; another is refused before anything is sent, with
+ * API_ERR_INVALID_REQUEST), e.g. one kept with a queued change so that a
+ * replay after a crash is never applied twice. NULL: a key made here.
+ */
+int api_call_idem(struct api_client *c, const char *method, const char *path,
+                  struct json_object *body, const char *idem_key,
+                  struct api_reply *r) SB_WUR;
+
 /* Where a download goes: returns 0, or -1 to stop. */
 typedef int api_sink_fn(void *ctx, const void *data, size_t len);
 

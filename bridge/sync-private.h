@@ -58,6 +58,20 @@ int sync_remove_message(struct bridge_sync *s, const char *remote_id,
 int sync_feed_state(struct bridge_sync *s, char **state_r,
                     const char **error_r) SB_WUR;
 
+/*
+ * One replay pass of the account's op queue (sync-replay.c): due ops in
+ * order, each sent with its Idempotency-Key. Done: removed. Refused for
+ * good (a 4xx but 401, 408 and 429, or the service's not_updated): the
+ * message is fetched again and applied, and the op removed. Failed for
+ * now: store_op_failed, and the pass ends (later ops wait behind it), as
+ * it does at an op whose message is not on the service yet. Of a kind not
+ * known, or unreadable: set aside. Ops failed for good are undone first
+ * (the replica takes the service's state). *replayed_r counts those the
+ * service took. -1 only for a replica error.
+ */
+int sync_replay(struct bridge_sync *s, int64_t now, size_t *replayed_r,
+                const char **error_r) SB_WUR;
+
 /* The body downloads of bridge_sync_bodies on connection st. */
 int sync_bodies_run(struct bridge_sync *s, struct store *st,
                     struct api_client *c, size_t max, size_t *done_r,

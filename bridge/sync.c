@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "api/events.h"
 #include "common/alloc.h"
@@ -202,6 +203,40 @@ sync_bodies_main(void *arg)
 
 /* ---- The sync thread ---- */
 
+/* One replay pass, its failure logged (the next pass tries again). */
+static void
+sync_replay_log(struct bridge_sync *s)
+{
+	const char *error;
+	size_t replayed;
+
+	if (sync_replay(s, (int64_t)time(NULL), &replayed, &error) < 0)
+		sb_log(SB_LOG_WARN, "sync: account %" PRId64 ": replay: %s",
+		       s->cfg.account_id, error);
+}
+
+/*
+ * Waits up to ms for the feed's wake fd, replaying the op queue every
+ * BRIDGE_SYNC_REPLAY_MS meanwhile (a local change is not signalled).
+ * True if stopping.
+ */
+static bool
+sync_idle(struct bridge_sync *s, int ms)
+{
+	struct pollfd p = {.fd = s->wake_fd, .events = POLLIN};
+	int slice;
+
+	for (; ms > 0; ms -= slice) {
+		slice = ms < BRIDGE_SYNC_REPLAY_MS ? ms : BRIDGE_SYNC_REPLAY_MS;
+		if (sync_wait(s, s->wake_fd, slice))
+			return true;
+		if (poll(&p, 1, 0) > 0)
+			return false;
+		sync_replay_log(s);
+	}
+	return false;
+}
+
 static void *
 sync_main(void *arg)
 {
@@ -244,7 +279,8 @@ sync_main(void *arg)
 		delay = 1000;
 		if (created > 0)
 			sb_event_signal(s->bodies_fd);
-		if (sync_wait(s, s->wake_fd, wait_ms))
+		sync_replay_log(s);
+		if (sync_idle(s, wait_ms))
 			break;
 	}
 	return NULL;

@@ -3,7 +3,9 @@
  * in three mailboxes (one a child), synced into a fresh replica page by
  * page, stopped after the first page and resumed; bodies downloaded and
  * read back; the steady loop following new mail, keyword changes and
- * destroys pushed by the event stream; and a resync, on a server that
+ * destroys pushed by the event stream; local keyword changes replayed
+ * from the op queue (applied once, kept while the service cannot be
+ * reached, dropped and undone when refused); and a resync, on a server that
  * keeps two changes, that keeps the UIDs of the messages still there.
  */
 #include <fcntl.h>
@@ -19,6 +21,7 @@
 #include "crypto/crypto.h"
 #include "helpers.h"
 #include "store/store.h"
+#include "sync-private.h"
 #include "sync.h"
 #include "test.h"
 
@@ -685,6 +688,285 @@ test_steady(void)
 	api_client_free(&api);
 }
 
+/* ---- Replaying local changes ---- */
+
+/* A client of a port nobody listens on. */
+static struct api_client *
+dead_client(void)
+{
+	struct api_client_options o;
+	struct api_client *c;
+	const char *error;
+
+	api_client_options_default(&o);
+	o.base_url = "https://127.0.0.1:1";
+	o.ca_file = srv.cert;
+	o.max_attempts = 2;
+	o.backoff_base_ms = 10;
+	o.backoff_max_ms = 20;
+	o.connect_timeout_ms = 1000;
+	TEST_EQ_INT(api_client_new(&o, &c, &error), 0);
+	return c;
+}
+
+/* A local keyword change of message i, as IMAP STORE makes it. */
+static int64_t
+local_change(struct account *a, size_t i, const char *add, const char *remove,
+             const char *payload)
+{
+	char *own = NULL;
+	const char *error;
+	int64_t id = find(a, msgs[i].id, NULL), op;
+
+	TEST_ASSERT(id != 0);
+	if (payload == NULL)
+		payload = own = bridge_sync_keywords_op(id, add, remove);
+	TEST_EQ_INT(store_local_change_keywords(
+	                    a->st, id, add, remove, BRIDGE_SYNC_OP_UPDATE,
+	                    payload, (int64_t)time(NULL), &op, &error),
+	            0);
+	free(own);
+	return op;
+}
+
+static uint64_t
+ops(struct account *a)
+{
+	const char *error;
+	uint64_t n;
+
+	TEST_EQ_INT(store_op_count(a->st, a->replica_id, &n, &error), 0);
+	return n;
+}
+
+static bool
+no_ops(struct account *a, const char *arg)
+{
+	(void)arg;
+	return ops(a) == 0;
+}
+
+/* The service's keywords of a message, space-separated. */
+static char *
+remote_keywords(struct account *a, const char *id)
+{
+	struct api_message m;
+	struct api_reply r;
+	char *kw, *p;
+	size_t i, len = 1;
+
+	api_reply_init(&r);
+	check_call(api_message_get(a->c, id, &m, &r), &r, "message");
+	for (i = 0; i < m.keywords.count; i++)
+		len += strlen(m.keywords.items[i]) + 1;
+	p = kw = sb_calloc(1, len);
+	for (i = 0; i < m.keywords.count; i++)
+		p += snprintf(p, len - (size_t)(p - kw), "%s ",
+		              m.keywords.items[i]);
+	api_message_free(&m);
+	api_reply_clear(&r);
+	return kw;
+}
+
+static bool
+has_word(const char *list, const char *w)
+{
+	size_t n = strlen(w);
+	const char *p;
+
+	for (p = strstr(list, w); p != NULL; p = strstr(p + 1, w)) {
+		if ((p == list || p[-1] == ' ') &&
+		    (p[n] == ' ' || p[n] == '\0'))
+			return true;
+	}
+	return false;
+}
+
+static char *
+mailboxes_state(struct account *a)
+{
+	struct api_mailbox_list l;
+	struct api_reply r;
+	char *state;
+
+	api_reply_init(&r);
+	check_call(api_mailboxes_get(a->c, &l, &r), &r, "mailboxes");
+	state = sb_strdup(l.state);
+	api_mailbox_list_free(&l);
+	api_reply_clear(&r);
+	return state;
+}
+
+static void
+test_replay(void)
+{
+	struct api_client *api, *dead;
+	struct bridge_sync *s, *down;
+	struct store_op op, *failed;
+	const char *error;
+	int64_t now = (int64_t)time(NULL), id;
+	size_t n;
+	char *kw, *key, *st1, *st2, payload[128];
+
+	fixture();
+	TEST_ASSERT(synced);
+	api = logged_in(&alice);
+	s = sync_new(&alice, api, NULL, NULL);
+	TEST_EQ_INT(bridge_sync_changes(s, NULL, &error), 0);
+	TEST_EQ_UINT(ops(&alice), 0);
+
+	/* Replayed: the service has it, the queue is empty. */
+	local_change(&alice, 3, "$flagged Project-Y", "$seen", NULL);
+	TEST_EQ_INT(sync_replay(s, now, &n, &error), 0);
+	TEST_EQ_UINT(n, 1);
+	TEST_EQ_UINT(ops(&alice), 0);
+	kw = remote_keywords(&alice, msgs[3].id);
+	TEST_ASSERT(has_word(kw, "$flagged") && has_word(kw, "project-y"));
+	TEST_ASSERT(!has_word(kw, "$seen"));
+	free(kw);
+
+	/* The service cannot be reached: kept, retried after a backoff. */
+	dead = dead_client();
+	down = sync_new(&alice, dead, NULL, NULL);
+	local_change(&alice, 5, "urgent", NULL, NULL);
+	TEST_EQ_INT(sync_replay(down, now, &n, &error), 0);
+	TEST_EQ_UINT(n, 0);
+	TEST_EQ_UINT(ops(&alice), 1);
+	TEST_EQ_INT(store_op_peek(alice.st, alice.replica_id, INT64_MAX, &op,
+	                          &error),
+	            1);
+	TEST_EQ_UINT(op.attempts, 1);
+	key = sb_strdup(op.idempotency_key);
+	store_op_free_contents(&op);
+	/* Not due yet: not tried. */
+	TEST_EQ_INT(sync_replay(down, now, &n, &error), 0);
+	TEST_EQ_INT(store_op_peek(alice.st, alice.replica_id, INT64_MAX, &op,
+	                          &error),
+	            1);
+	TEST_EQ_UINT(op.attempts, 1);
+	store_op_free_contents(&op);
+	TEST_EQ_INT(sync_replay(down, now + 3600, &n, &error), 0);
+	TEST_EQ_INT(store_op_peek(alice.st, alice.replica_id, INT64_MAX, &op,
+	                          &error),
+	            1);
+	TEST_EQ_UINT(op.attempts, 2);
+	store_op_free_contents(&op);
+	bridge_sync_free(&down);
+	api_client_free(&dead);
+	/* Back: applied, once. */
+	TEST_EQ_INT(sync_replay(s, now + 7200, &n, &error), 0);
+	TEST_EQ_UINT(n, 1);
+	TEST_EQ_UINT(ops(&alice), 0);
+	kw = remote_keywords(&alice, msgs[5].id);
+	TEST_ASSERT(has_word(kw, "urgent"));
+	free(kw);
+	{
+		/* The same request with its key again changes nothing. */
+		struct api_update u;
+		struct api_set_result res;
+		struct api_reply r;
+
+		st1 = mailboxes_state(&alice);
+		memset(&u, 0, sizeof(u));
+		u.patches = sb_calloc(1, sizeof(*u.patches));
+		u.count = 1;
+		u.patches[0].id = sb_strdup(msgs[5].id);
+		api_strings_add(&u.patches[0].add_keywords, "urgent");
+		api_reply_init(&r);
+		check_call(api_update_post_idem(alice.c, &u, key, &res, &r), &r,
+		           "update again");
+		TEST_EQ_UINT(res.done.count, 1);
+		api_set_result_free(&res);
+		api_update_free(&u);
+		api_reply_clear(&r);
+		st2 = mailboxes_state(&alice);
+		TEST_EQ_STR(st2, st1);
+		free(st1);
+		free(st2);
+		/* A key the service would not take is not sent. */
+		api_reply_init(&r);
+		TEST_EQ_INT(api_call_idem(alice.c, "POST",
+		                          "/api/v1/messages/update", NULL,
+		                          "bad key", &r),
+		            -1);
+		TEST_EQ_INT(r.error, API_ERR_INVALID_REQUEST);
+		TEST_EQ_UINT(r.status, 0);
+		api_reply_clear(&r);
+	}
+	free(key);
+
+	/*
+	 * A keyword the service refuses (400; the payload is written by
+	 * hand): dropped, and the replica corrected.
+	 */
+	id = find(&alice, msgs[9].id, NULL);
+	snprintf(payload, sizeof(payload),
+	         "{\"message\":%lld,\"add_keywords\":[\"Bad\"]}",
+	         (long long)id);
+	local_change(&alice, 9, "bad", NULL, payload);
+	TEST_ASSERT(find(&alice, msgs[9].id, &kw) != 0);
+	TEST_ASSERT(has_word(kw, "bad"));
+	free(kw);
+	TEST_EQ_INT(sync_replay(s, now, &n, &error), 0);
+	TEST_EQ_UINT(n, 0);
+	TEST_EQ_UINT(ops(&alice), 0);
+	TEST_ASSERT(find(&alice, msgs[9].id, &kw) != 0);
+	TEST_ASSERT(!has_word(kw, "bad") && has_word(kw, "$seen"));
+	free(kw);
+
+	/* Destroyed on the service meanwhile: dropped, and gone here too. */
+	local_change(&alice, 11, "later", NULL, NULL);
+	destroy(&alice, msgs[11].id);
+	TEST_EQ_INT(sync_replay(s, now, &n, &error), 0);
+	TEST_EQ_UINT(n, 0);
+	TEST_EQ_UINT(ops(&alice), 0);
+	TEST_ASSERT(find(&alice, msgs[11].id, NULL) == 0);
+
+	/* An op of a kind not known is set aside; the next one goes. */
+	TEST_EQ_INT(store_op_push(alice.st, alice.replica_id, "frobnicate",
+	                          "{}", now, &id, &error),
+	            0);
+	local_change(&alice, 13, "$answered", NULL, NULL);
+	TEST_EQ_INT(sync_replay(s, now, &n, &error), 0);
+	TEST_EQ_UINT(n, 1);
+	TEST_EQ_UINT(ops(&alice), 1);
+	TEST_EQ_INT(store_op_list_failed(alice.st, alice.replica_id, &failed,
+	                                 &n, &error),
+	            0);
+	TEST_EQ_UINT(n, 1);
+	TEST_EQ_INT(failed[0].id, id);
+	store_op_list_free(&failed, n);
+	TEST_EQ_INT(store_op_done(alice.st, id, &error), 0);
+	kw = remote_keywords(&alice, msgs[13].id);
+	TEST_ASSERT(has_word(kw, "$answered"));
+	free(kw);
+
+	/* One that failed for good: the replica takes the service's state. */
+	id = local_change(&alice, 17, "never-sent", NULL, NULL);
+	for (n = 0; n < STORE_OP_MAX_ATTEMPTS; n++)
+		TEST_EQ_INT(store_op_failed(alice.st, id, now, "test", &error),
+		            0);
+	TEST_EQ_INT(store_op_peek(alice.st, alice.replica_id, INT64_MAX, &op,
+	                          &error),
+	            0);
+	TEST_EQ_INT(sync_replay(s, now, &n, &error), 0);
+	TEST_EQ_UINT(ops(&alice), 0);
+	TEST_ASSERT(find(&alice, msgs[17].id, &kw) != 0);
+	TEST_ASSERT(!has_word(kw, "never-sent") && has_word(kw, "$seen"));
+	free(kw);
+
+	/* The running sync replays on its own. */
+	TEST_EQ_INT(bridge_sync_start(s, &error), 0);
+	local_change(&alice, 15, "$draft", NULL, NULL);
+	TEST_ASSERT(wait_for(no_ops, &alice, NULL));
+	bridge_sync_stop(s);
+	kw = remote_keywords(&alice, msgs[15].id);
+	TEST_ASSERT(has_word(kw, "$draft"));
+	free(kw);
+	bridge_sync_free(&s);
+	api_client_free(&api);
+}
+
 /* UIDs of the messages of bob's INBOX, by remote id. */
 static uint32_t
 inbox_uid(struct account *a, const char *remote_id)
@@ -773,6 +1055,7 @@ main(void)
 	        {"initial sync, stopped and resumed", test_initial_resume},
 	        {"bodies", test_bodies},
 	        {"steady state", test_steady},
+	        {"replaying local changes", test_replay},
 	        {"resync", test_resync},
 	        {NULL, NULL},
 	};

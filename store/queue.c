@@ -177,6 +177,22 @@ store_op_failed(struct store *st, int64_t op_id, int64_t now, const char *error,
 }
 
 int
+store_op_set_aside(struct store *st, int64_t op_id, const char *error,
+                   const char **error_r)
+{
+	if (store_run(
+	            st, error_r,
+	            "UPDATE op_queue SET attempts = attempts + 1,"
+	            " last_error = ?2, failed = 1 WHERE id = ?1 AND NOT failed",
+	            "it", op_id, error) < 0)
+		return -1;
+	if (sqlite3_changes(st->db) == 0)
+		return store_fail(st, error_r, "no op %lld waiting for a retry",
+		                  (long long)op_id);
+	return 0;
+}
+
+int
 store_op_count(struct store *st, int64_t account_id, uint64_t *count_r,
                const char **error_r)
 {

@@ -500,6 +500,12 @@ int store_op_done(struct store *st, int64_t op_id, const char **error_r) SB_WUR;
 int store_op_failed(struct store *st, int64_t op_id, int64_t now,
                     const char *error, const char **error_r) SB_WUR;
 /*
+ * Fails it for good at once (an op the engine cannot replay, e.g. of a
+ * kind it does not know): as at STORE_OP_MAX_ATTEMPTS.
+ */
+int store_op_set_aside(struct store *st, int64_t op_id, const char *error,
+                       const char **error_r) SB_WUR;
+/*
  * The ops failed for good (account 0: of any account), oldest first: the
  * sync engine brings the replica back to the service's state for each
  * (its local change never reached the service), then store_op_done.

@@ -115,6 +115,17 @@ test_op_gives_up(void)
 	TEST_EQ_INT(store_op_count(st, a, &count, &error), 0);
 	TEST_EQ_UINT(count, 2);
 	TEST_EQ_INT(store_op_done(st, a1, &error), 0);
+
+	/* Set aside at once: failed for good, no longer the head. */
+	TEST_EQ_INT(store_op_set_aside(st, a2, "unknown kind", &error), 0);
+	TEST_EQ_INT(store_op_peek(st, a, INT64_MAX, &op, &error), 0);
+	TEST_EQ_INT(store_op_set_aside(st, a2, "again", &error), -1);
+	TEST_EQ_INT(store_op_list_failed(st, a, &list, &n, &error), 0);
+	TEST_EQ_UINT(n, 1);
+	TEST_EQ_INT(list[0].id, a2);
+	TEST_EQ_STR(list[0].last_error, "unknown kind");
+	store_op_list_free(&list, n);
+	TEST_EQ_INT(store_op_done(st, a2, &error), 0);
 	store_close(&st);
 }
 
