@@ -44,6 +44,12 @@ struct api_session_share {
 	unsigned gen; /* bumped by every refresh */
 };
 
+/*
+ * Whether a 401 in r can be cured by renewing the session: the token
+ * expired, or another client sharing the session renewed it meanwhile.
+ */
+bool api_session_renewable(struct api_client *c, const struct api_reply *r);
+
 /* Takes the shared session's tokens when another client renewed them. */
 void api_share_sync(struct api_client *c);
 

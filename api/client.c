@@ -155,6 +155,26 @@ api_client_share_session(struct api_client *c, struct api_session_share *share)
 	api_share_sync(c);
 }
 
+bool
+api_session_renewable(struct api_client *c, const struct api_reply *r)
+{
+	struct api_session_share *s = c->share;
+	bool moved;
+
+	if (r->error == API_ERR_TOKEN_EXPIRED)
+		return true;
+	if (s == NULL || r->error != API_ERR_UNAUTHORIZED)
+		return false;
+	/*
+	 * Another client renewed the shared session while this request was
+	 * on its way with the old token, which the service no longer knows.
+	 */
+	pthread_mutex_lock(&s->lock);
+	moved = s->gen != c->share_gen;
+	pthread_mutex_unlock(&s->lock);
+	return moved;
+}
+
 void
 api_share_sync(struct api_client *c)
 {
@@ -522,7 +542,7 @@ api_exchange(struct api_client *c, const char *method, const char *path,
 		if (rc == CURLE_OK && x->status == 401 && !refreshed &&
 		    c->refresh_token != NULL) {
 			api_reply_error(r, x);
-			if (r->error != API_ERR_TOKEN_EXPIRED)
+			if (!api_session_renewable(c, r))
 				return -1;
 			refreshed = true;
 			if (api_refresh(c, r) != 0)
@@ -768,7 +788,7 @@ api_blob_download(struct api_client *c, const char *blob_id, uint64_t max_size,
 		if (attempt > 1 && x.status == 401 && !refreshed &&
 		    c->refresh_token != NULL) {
 			api_reply_error(r, &x);
-			if (r->error != API_ERR_TOKEN_EXPIRED ||
+			if (!api_session_renewable(c, r) ||
 			    api_refresh(c, r) != 0)
 				break;
 			refreshed = true;

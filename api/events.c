@@ -235,7 +235,7 @@ api_events_run(struct api_client *c, api_event_fn *fn, void *ctx, int stop_fd,
 			break;
 		/* An expired token: refresh once and connect again. */
 		api_reply_error(r, &x);
-		if (r->error != API_ERR_TOKEN_EXPIRED)
+		if (!api_session_renewable(c, r))
 			break;
 		sb_buf_free(&x.resp);
 		if (api_refresh(c, r) != 0) {

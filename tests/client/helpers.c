@@ -2,6 +2,8 @@
 #include "helpers.h"
 
 #include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +14,45 @@
 #include "test.h"
 
 extern char **environ;
+
+/*
+ * Servers still running: a test that fails half-way leaves its server
+ * behind, and a server left running would keep the test's output open
+ * (ctest waits for it). They are killed at exit.
+ */
+static pid_t running[16];
+
+static void
+kill_running(void)
+{
+	size_t i;
+
+	for (i = 0; i < SB_N_ELEMENTS(running); i++) {
+		if (running[i] > 0) {
+			kill(running[i], SIGKILL);
+			waitpid(running[i], NULL, 0);
+			running[i] = 0;
+		}
+	}
+}
+
+static void
+track(pid_t pid, bool add)
+{
+	static bool registered;
+	size_t i;
+
+	if (!registered) {
+		atexit(kill_running);
+		registered = true;
+	}
+	for (i = 0; i < SB_N_ELEMENTS(running); i++) {
+		if (add ? running[i] == 0 : running[i] == pid) {
+			running[i] = add ? pid : 0;
+			return;
+		}
+	}
+}
 
 void
 server_start(struct server *srv, const char *name, const char *ttl,
@@ -47,6 +88,7 @@ server_start(struct server *srv, const char *name, const char *ttl,
 	                        environ),
 	            0);
 	posix_spawn_file_actions_destroy(&fa);
+	track(srv->pid, true);
 	close(p[1]);
 	f = fdopen(p[0], "r");
 	TEST_ASSERT(f != NULL && fgets(line, sizeof(line), f) != NULL);
@@ -63,6 +105,7 @@ server_stop(struct server *srv)
 
 	kill(srv->pid, SIGTERM);
 	waitpid(srv->pid, &status, 0);
+	track(srv->pid, false);
 	TEST_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
