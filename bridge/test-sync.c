@@ -108,36 +108,11 @@ logged_in(const struct account *a)
 static void
 sign_up(struct account *a)
 {
-	struct sb_password_keys *pw;
-	struct sb_account_keys *keys;
-	struct sb_wrapped_account w;
-	struct sb_kdf_params params;
 	struct api_signup s;
 	struct json_object *body;
 	struct api_reply r;
-	const char *error;
-	unsigned char raw[16];
-	size_t i;
 
-	memset(&s, 0, sizeof(s));
-	arc4random_buf(raw, sizeof(raw));
-	for (i = 0; i < sizeof(raw); i++)
-		snprintf(s.account_id + 2 * i, 3, "%02x", raw[i]);
-	sb_kdf_params_new(&params);
-	TEST_EQ_INT(sb_password_derive("pw", 2, &params, &pw, &error), 0);
-	TEST_EQ_INT(sb_account_keys_generate(&keys), 0);
-	sb_account_keys_wrap(keys, pw->kek, s.account_id, &w);
-	s.email = sb_strdup(a->email);
-	memcpy(s.auth_key, pw->auth_key, 32);
-	s.kdf.opslimit = params.opslimit;
-	s.kdf.memlimit = params.memlimit;
-	memcpy(s.kdf.salt, params.salt, 16);
-	memcpy(s.keys.enc_pk, w.enc_pk, 32);
-	memcpy(s.keys.sign_pk, w.sign_pk, 32);
-	memcpy(s.keys.wrapped_account_key, w.account_key, 78);
-	memcpy(s.keys.wrapped_enc_sk, w.enc_sk, 78);
-	memcpy(s.keys.wrapped_sign_seed, w.sign_seed, 78);
-	memcpy(a->auth_key, pw->auth_key, API_KEY_BYTES);
+	signup_make(a->email, "pw", &s, NULL, a->auth_key);
 	memcpy(a->account_id, s.account_id, sizeof(a->account_id));
 	a->c = new_client(a->srv);
 	api_reply_init(&r);
@@ -147,8 +122,6 @@ sign_up(struct account *a)
 	json_object_put(body);
 	api_reply_clear(&r);
 	api_signup_free(&s);
-	sb_secure_free(&pw);
-	sb_secure_free(&keys);
 	api_client_free(&a->c);
 	a->c = logged_in(a);
 }

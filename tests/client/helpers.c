@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/alloc.h"
 #include "common/compiler.h"
 #include "test.h"
 
@@ -107,6 +108,47 @@ server_stop(struct server *srv)
 	waitpid(srv->pid, &status, 0);
 	track(srv->pid, false);
 	TEST_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+void
+signup_make(const char *email, const char *password, struct api_signup *s,
+            struct sb_kdf_params *params_r,
+            unsigned char auth_key_r[API_KEY_BYTES])
+{
+	struct sb_password_keys *pw;
+	struct sb_account_keys *keys;
+	struct sb_wrapped_account w;
+	struct sb_kdf_params params;
+	unsigned char raw[16];
+	const char *error;
+	size_t i;
+
+	memset(s, 0, sizeof(*s));
+	arc4random_buf(raw, sizeof(raw));
+	for (i = 0; i < sizeof(raw); i++)
+		snprintf(s->account_id + 2 * i, 3, "%02x", raw[i]);
+	sb_kdf_params_new(&params);
+	TEST_EQ_INT(sb_password_derive(password, strlen(password), &params, &pw,
+	                               &error),
+	            0);
+	TEST_EQ_INT(sb_account_keys_generate(&keys), 0);
+	sb_account_keys_wrap(keys, pw->kek, s->account_id, &w);
+	s->email = sb_strdup(email);
+	memcpy(s->auth_key, pw->auth_key, API_KEY_BYTES);
+	memcpy(auth_key_r, pw->auth_key, API_KEY_BYTES);
+	s->kdf.opslimit = params.opslimit;
+	s->kdf.memlimit = params.memlimit;
+	memcpy(s->kdf.salt, params.salt, API_SALT_BYTES);
+	memcpy(s->keys.enc_pk, w.enc_pk, API_KEY_BYTES);
+	memcpy(s->keys.sign_pk, w.sign_pk, API_KEY_BYTES);
+	memcpy(s->keys.wrapped_account_key, w.account_key,
+	       API_WRAPPED_KEY_BYTES);
+	memcpy(s->keys.wrapped_enc_sk, w.enc_sk, API_WRAPPED_KEY_BYTES);
+	memcpy(s->keys.wrapped_sign_seed, w.sign_seed, API_WRAPPED_KEY_BYTES);
+	if (params_r != NULL)
+		*params_r = params;
+	sb_secure_free(&pw);
+	sb_secure_free(&keys);
 }
 
 struct api_client *

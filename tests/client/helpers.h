@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "api/client.h"
+#include "crypto/crypto.h"
 
 struct server {
 	pid_t pid;
@@ -24,6 +25,16 @@ void server_start(struct server *srv, const char *name, const char *ttl,
                   const char *const *extra);
 /* Stops it and checks that it exited cleanly. */
 void server_stop(struct server *srv);
+
+/*
+ * The signup of a new account as a client makes it: a random account id,
+ * the default KDF parameters with a fresh salt, keys derived from password
+ * and wrapped per docs/crypto.md. *s_r is freed with api_signup_free;
+ * params_r (may be NULL) gets the parameters, auth_key_r the auth key.
+ */
+void signup_make(const char *email, const char *password,
+                 struct api_signup *s_r, struct sb_kdf_params *params_r,
+                 unsigned char auth_key_r[API_KEY_BYTES]);
 
 /* A client of https://127.0.0.1:port trusting the certificate ca. */
 struct api_client *client_for(unsigned port, const char *ca);

@@ -391,43 +391,21 @@ test_events_scripted(void)
 static void
 sign_up(struct api_client *c, const char *email)
 {
-	struct sb_password_keys *pw;
-	struct sb_account_keys *keys;
-	struct sb_wrapped_account w;
-	struct sb_kdf_params params;
+	unsigned char auth_key[API_KEY_BYTES];
 	struct api_signup s;
 	struct api_session session;
 	struct json_object *body;
 	struct api_reply r;
 	const char *error;
-	unsigned char raw[16];
-	size_t i;
 
-	memset(&s, 0, sizeof(s));
-	arc4random_buf(raw, sizeof(raw));
-	for (i = 0; i < sizeof(raw); i++)
-		snprintf(s.account_id + 2 * i, 3, "%02x", raw[i]);
-	sb_kdf_params_new(&params);
-	TEST_EQ_INT(sb_password_derive("pw", 2, &params, &pw, &error), 0);
-	TEST_EQ_INT(sb_account_keys_generate(&keys), 0);
-	sb_account_keys_wrap(keys, pw->kek, s.account_id, &w);
-	s.email = sb_strdup(email);
-	memcpy(s.auth_key, pw->auth_key, 32);
-	s.kdf.opslimit = params.opslimit;
-	s.kdf.memlimit = params.memlimit;
-	memcpy(s.kdf.salt, params.salt, 16);
-	memcpy(s.keys.enc_pk, w.enc_pk, 32);
-	memcpy(s.keys.sign_pk, w.sign_pk, 32);
-	memcpy(s.keys.wrapped_account_key, w.account_key, 78);
-	memcpy(s.keys.wrapped_enc_sk, w.enc_sk, 78);
-	memcpy(s.keys.wrapped_sign_seed, w.sign_seed, 78);
+	signup_make(email, "pw", &s, NULL, auth_key);
 	api_reply_init(&r);
 	body = api_signup_to_json(&s);
 	TEST_EQ_INT(api_call(c, "POST", "/api/v1/signup", body, &r), 0);
 	json_object_put(body);
 	body = json_object_new_object();
 	api_json_add_string(body, "email", email);
-	api_json_add_bytes(body, "auth_key", pw->auth_key, 32);
+	api_json_add_bytes(body, "auth_key", auth_key, API_KEY_BYTES);
 	TEST_EQ_INT(api_call(c, "POST", "/api/v1/auth/login", body, &r), 0);
 	json_object_put(body);
 	TEST_EQ_INT(api_session_decode(r.json, API_LENIENT, &session, &error),
@@ -436,8 +414,6 @@ sign_up(struct api_client *c, const char *email)
 	api_session_free(&session);
 	api_reply_clear(&r);
 	api_signup_free(&s);
-	sb_secure_free(&pw);
-	sb_secure_free(&keys);
 }
 
 static void
