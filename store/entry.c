@@ -100,7 +100,7 @@ store_mailbox_add_message(struct store *st, int64_t mailbox_id,
 	return store_tx_end(st, mark, ret, error_r);
 }
 
-static int SB_WUR
+int
 store_entry_remove(struct store *st, int64_t mailbox_id, int64_t message_id,
                    const char **error_r)
 {

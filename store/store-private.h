@@ -96,6 +96,9 @@ int store_entry_add(struct store *st, int64_t mailbox_id, int64_t message_id,
 /* Expunges one entry (recorded in expunged); no orphan handling. */
 int store_entry_expunge(struct store *st, int64_t mailbox_id, uint32_t uid,
                         const char **error_r) SB_WUR;
+/* Expunges the message from the mailbox; deletes it if then in none. */
+int store_entry_remove(struct store *st, int64_t mailbox_id, int64_t message_id,
+                       const char **error_r) SB_WUR;
 /* Deletes the message if it is in no mailbox any more. */
 int store_message_drop_orphan(struct store *st, int64_t message_id,
                               const char **error_r) SB_WUR;

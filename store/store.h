@@ -530,6 +530,78 @@ int store_local_change_keywords(struct store *st, int64_t message_id,
                                 int64_t now, int64_t *op_id_r,
                                 const char **error_r) SB_WUR;
 
+/* ---- Local-first changes (docs/replica.md, "Local changes") ---- */
+
+/*
+ * A client's change is applied to the replica and its op queued in one
+ * transaction; the sync engine replays the op. The store writes the
+ * payloads (JSON naming the replica's ids), so that the IMAP server and
+ * the sync engine share one format. Kinds:
+ */
+#define STORE_OP_UPDATE         "update"  /* keywords and mailboxes */
+#define STORE_OP_DESTROY        "destroy" /* messages gone for good */
+#define STORE_OP_IMPORT         "import"  /* a message made here (APPEND) */
+#define STORE_OP_MAILBOX_CREATE "mailbox_create"
+#define STORE_OP_MAILBOX_UPDATE "mailbox_update" /* renamed or moved */
+#define STORE_OP_MAILBOX_DELETE "mailbox_delete"
+
+/* One change to messages: any of the parts may be left out (NULL, 0). */
+struct store_patch {
+	const char *add_keywords;    /* space-separated */
+	const char *remove_keywords; /* space-separated */
+	int64_t add_mailbox;         /* copied into it (COPY, MOVE) */
+	int64_t remove_mailbox;      /* expunged from it (MOVE) */
+};
+
+/*
+ * Applies the patch to messages (of one account; count may be 0) and
+ * queues one STORE_OP_UPDATE. Taking a message out of its last mailbox
+ * is refused (store_local_expunge has IMAP's rules for that). uids_r (NULL, or
+ * count of them) gets each message's UID in add_mailbox.
+ */
+int store_local_update(struct store *st, const int64_t *messages, size_t count,
+                       const struct store_patch *p, int64_t now,
+                       uint32_t *uids_r, const char **error_r) SB_WUR;
+/* Deletes messages everywhere and queues STORE_OP_DESTROY for them. */
+int store_local_destroy(struct store *st, const int64_t *messages, size_t count,
+                        int64_t now, const char **error_r) SB_WUR;
+/*
+ * EXPUNGE: the mailbox's entries with \Deleted (only those of uids when
+ * uids is not NULL: UID EXPUNGE) leave it. A message also in another
+ * mailbox only leaves this one; one in this mailbox alone goes to Trash;
+ * one in Trash alone (or with no Trash) is destroyed.
+ */
+int store_local_expunge(struct store *st, int64_t mailbox_id,
+                        const uint32_t *uids, size_t n_uids, int64_t now,
+                        const char **error_r) SB_WUR;
+/*
+ * Queues the import of a message made here (store_message_add with no
+ * remote id, its body stored) into mailbox_id, which holds it. Call it in
+ * the transaction that adds the message.
+ */
+int store_local_import(struct store *st, int64_t message_id,
+                       int64_t mailbox_id, int64_t now,
+                       const char **error_r) SB_WUR;
+/* CREATE, RENAME, DELETE of mailboxes, each with its op. */
+int store_local_mailbox_create(struct store *st, int64_t account_id,
+                               int64_t parent_id, const char *name,
+                               int64_t now, int64_t *id_r,
+                               const char **error_r) SB_WUR;
+/* Refused for a mailbox with a role, as by the service. */
+int store_local_mailbox_rename(struct store *st, int64_t mailbox_id,
+                               int64_t new_parent_id, const char *new_name,
+                               int64_t now, const char **error_r) SB_WUR;
+int store_local_mailbox_delete(struct store *st, int64_t mailbox_id,
+                               int64_t now, const char **error_r) SB_WUR;
+
+/* Payloads, for tests and for ops made by hand. Owned (free). */
+char *store_op_update_payload(const int64_t *messages, size_t count,
+                              const struct store_patch *p);
+char *store_op_import_payload(int64_t message_id, int64_t mailbox_id);
+/* True when an import of the message waits in the queue (not failed). */
+int store_op_import_live(struct store *st, int64_t message_id, bool *live_r,
+                         const char **error_r) SB_WUR;
+
 /* ---- The outbox: mail accepted by SMTP, not yet submitted ---- */
 
 enum store_outbox_state {
