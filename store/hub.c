@@ -66,6 +66,13 @@ store_subscribe(struct store_hub *hub, int64_t mailbox_id,
 }
 
 int
+store_subscribe_ops(struct store_hub *hub, int64_t account_id,
+                    struct store_sub **sub_r, const char **error_r)
+{
+	return store_subscribe(hub, store_ops_key(account_id), sub_r, error_r);
+}
+
+int
 store_sub_fd(const struct store_sub *sub)
 {
 	return sub->fd;
@@ -101,7 +108,8 @@ store_hub_notify(struct store_hub *hub, const int64_t *mailbox_ids,
 	pthread_mutex_lock(&hub->lock);
 	for (sub = hub->subs; sub != NULL; sub = sub->next) {
 		for (i = 0; i < count; i++) {
-			if (sub->mailbox_id == 0 ||
+			/* Op queues (negative ids) only to their own. */
+			if ((sub->mailbox_id == 0 && mailbox_ids[i] > 0) ||
 			    sub->mailbox_id == mailbox_ids[i]) {
 				sb_event_signal(sub->fd);
 				break;

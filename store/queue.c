@@ -41,18 +41,27 @@ store_op_push(struct store *st, int64_t account_id, const char *kind,
               const char *payload, int64_t now, int64_t *id_r,
               const char **error_r)
 {
+	size_t mark;
+	int ret;
+
+	if (store_tx_start(st, &mark, error_r) < 0)
+		return -1;
 	/*
 	 * SQLite's randomness is seeded by the system's; the key only has
 	 * to be unique, it protects nothing.
 	 */
-	if (store_run(st, error_r,
-	              "INSERT INTO op_queue(account, kind, payload,"
-	              " idempotency_key, created_at, next_at)"
-	              " VALUES(?1, ?2, ?3, lower(hex(randomblob(16))), ?4, ?4)",
-	              "itti", account_id, kind, payload, now) < 0)
-		return -1;
-	*id_r = sqlite3_last_insert_rowid(st->db);
-	return 0;
+	ret = store_run(
+	        st, error_r,
+	        "INSERT INTO op_queue(account, kind, payload,"
+	        " idempotency_key, created_at, next_at)"
+	        " VALUES(?1, ?2, ?3, lower(hex(randomblob(16))), ?4, ?4)",
+	        "itti", account_id, kind, payload, now);
+	if (ret == 0) {
+		*id_r = sqlite3_last_insert_rowid(st->db);
+		/* The replayer wakes when the transaction commits. */
+		store_changed(st, store_ops_key(account_id));
+	}
+	return store_tx_end(st, mark, ret, error_r);
 }
 
 static void

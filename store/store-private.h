@@ -70,6 +70,12 @@ int store_tx_end(struct store *st, size_t mark, int ret,
                  const char **error_r) SB_WUR;
 /* Records that the open transaction changed a mailbox. */
 void store_changed(struct store *st, int64_t mailbox_id);
+/* The key under which the hub knows an account's op queue. */
+static inline int64_t
+store_ops_key(int64_t account_id)
+{
+	return -account_id;
+}
 
 /* ---- schema.c ---- */
 

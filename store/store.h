@@ -93,6 +93,13 @@ int store_integrity_check(struct store *st, char **result_r,
  */
 int store_subscribe(struct store_hub *hub, int64_t mailbox_id,
                     struct store_sub **sub_r, const char **error_r) SB_WUR;
+/*
+ * The same for an account's op queue: signalled when a transaction that
+ * queued an op of the account commits (the replayer's wake-up). Mailbox
+ * subscribers, also those of mailbox 0, are not told of ops.
+ */
+int store_subscribe_ops(struct store_hub *hub, int64_t account_id,
+                        struct store_sub **sub_r, const char **error_r) SB_WUR;
 int store_sub_fd(const struct store_sub *sub);
 void store_unsubscribe(struct store_hub *hub, struct store_sub **sub);
 
@@ -579,14 +586,12 @@ int store_local_expunge(struct store *st, int64_t mailbox_id,
  * remote id, its body stored) into mailbox_id, which holds it. Call it in
  * the transaction that adds the message.
  */
-int store_local_import(struct store *st, int64_t message_id,
-                       int64_t mailbox_id, int64_t now,
-                       const char **error_r) SB_WUR;
+int store_local_import(struct store *st, int64_t message_id, int64_t mailbox_id,
+                       int64_t now, const char **error_r) SB_WUR;
 /* CREATE, RENAME, DELETE of mailboxes, each with its op. */
 int store_local_mailbox_create(struct store *st, int64_t account_id,
-                               int64_t parent_id, const char *name,
-                               int64_t now, int64_t *id_r,
-                               const char **error_r) SB_WUR;
+                               int64_t parent_id, const char *name, int64_t now,
+                               int64_t *id_r, const char **error_r) SB_WUR;
 /* Refused for a mailbox with a role, as by the service. */
 int store_local_mailbox_rename(struct store *st, int64_t mailbox_id,
                                int64_t new_parent_id, const char *new_name,

@@ -263,10 +263,61 @@ test_two_writers(void)
 	test_store_verify(path);
 }
 
+/* An account's op queue wakes its replayer, and only it. */
+static void
+test_notify_ops(void)
+{
+	const char *path = test_store_path("ops");
+	struct store_hub *hub = store_hub_new();
+	struct store *st = test_hub_open(path, hub);
+	struct store_sub *ops_a, *ops_b, *all;
+	struct store_patch p = {.add_keywords = "$seen"};
+	const char *error;
+	int64_t a, b, box, m, op;
+
+	a = test_store_account(st, "a@x.org");
+	b = test_store_account(st, "b@x.org");
+	box = test_store_mailbox(st, a, "INBOX");
+	m = test_store_message(st, a, "m1", "", &box, 1);
+	TEST_EQ_INT(store_subscribe_ops(hub, a, &ops_a, &error), 0);
+	TEST_EQ_INT(store_subscribe_ops(hub, b, &ops_b, &error), 0);
+	TEST_EQ_INT(store_subscribe(hub, 0, &all, &error), 0);
+
+	/* A push on its own commits at once. */
+	TEST_EQ_INT(store_op_push(st, a, "update", "{}", 1, &op, &error), 0);
+	TEST_EQ_INT(test_readable(store_sub_fd(ops_a), 0), 1);
+	TEST_EQ_INT(test_readable(store_sub_fd(ops_b), 0), 0);
+	TEST_EQ_INT(test_readable(store_sub_fd(all), 0), 0);
+	sb_event_drain(store_sub_fd(ops_a));
+
+	/* Inside a transaction: at its commit, with the mailbox's. */
+	TEST_EQ_INT(store_begin(st, &error), 0);
+	TEST_EQ_INT(store_local_update(st, &m, 1, &p, 2, NULL, &error), 0);
+	TEST_EQ_INT(test_readable(store_sub_fd(ops_a), 0), 0);
+	TEST_EQ_INT(store_commit(st, &error), 0);
+	TEST_EQ_INT(test_readable(store_sub_fd(ops_a), 0), 1);
+	TEST_EQ_INT(test_readable(store_sub_fd(all), 0), 1);
+	TEST_EQ_INT(test_readable(store_sub_fd(ops_b), 0), 0);
+	sb_event_drain(store_sub_fd(ops_a));
+
+	/* Rolled back: nobody. */
+	TEST_EQ_INT(store_begin(st, &error), 0);
+	TEST_EQ_INT(store_op_push(st, a, "update", "{}", 3, &op, &error), 0);
+	store_rollback(st);
+	TEST_EQ_INT(test_readable(store_sub_fd(ops_a), 0), 0);
+
+	store_unsubscribe(hub, &ops_a);
+	store_unsubscribe(hub, &ops_b);
+	store_unsubscribe(hub, &all);
+	store_close(&st);
+	store_hub_free(&hub);
+}
+
 static const struct test_case cases[] = {
         {"a write wakes a subscriber in another thread", test_notify_threads},
         {"notified on commit only", test_notify_commit_only},
         {"two writers at once", test_two_writers},
+        {"an op queue wakes its replayer only", test_notify_ops},
         {NULL, NULL},
 };
 
