@@ -200,11 +200,11 @@ api_mailboxes_get(struct api_client *c, struct api_mailbox_list *list_r,
 /* Sends a mailbox's fields to path and reads the mailbox back. */
 static int SB_WUR
 api_mailbox_write(struct api_client *c, const char *method, const char *path,
-                  struct json_object *body, struct api_mailbox *mailbox_r,
-                  struct api_reply *r)
+                  struct json_object *body, const char *idem_key,
+                  struct api_mailbox *mailbox_r, struct api_reply *r)
 {
 	const char *error;
-	int ret = api_call(c, method, path, body, r);
+	int ret = api_call_idem(c, method, path, body, idem_key, r);
 
 	json_object_put(body);
 	if (ret != 0 || api_need_json(r, "mailbox") != 0)
@@ -219,6 +219,14 @@ api_mailbox_create(struct api_client *c, const char *name,
                    const char *parent_id, struct api_mailbox *mailbox_r,
                    struct api_reply *r)
 {
+	return api_mailbox_create_idem(c, name, parent_id, NULL, mailbox_r, r);
+}
+
+int
+api_mailbox_create_idem(struct api_client *c, const char *name,
+                        const char *parent_id, const char *idem_key,
+                        struct api_mailbox *mailbox_r, struct api_reply *r)
+{
 	struct json_object *body;
 
 	if (name == NULL || !api_is_mailbox_name(name, strlen(name)))
@@ -229,13 +237,22 @@ api_mailbox_create(struct api_client *c, const char *name,
 	api_json_add_string(body, "name", name);
 	api_json_add_string_or_null(body, "parent_id", parent_id);
 	return api_mailbox_write(c, "POST", "/api/v1/mailboxes", body,
-	                         mailbox_r, r);
+	                         idem_key, mailbox_r, r);
 }
 
 int
 api_mailbox_update(struct api_client *c, const char *id, const char *name,
                    bool move, const char *parent_id,
                    struct api_mailbox *mailbox_r, struct api_reply *r)
+{
+	return api_mailbox_update_idem(c, id, name, move, parent_id, NULL,
+	                               mailbox_r, r);
+}
+
+int
+api_mailbox_update_idem(struct api_client *c, const char *id, const char *name,
+                        bool move, const char *parent_id, const char *idem_key,
+                        struct api_mailbox *mailbox_r, struct api_reply *r)
 {
 	struct json_object *body;
 	struct sb_buf path;
@@ -252,8 +269,8 @@ api_mailbox_update(struct api_client *c, const char *id, const char *name,
 		api_json_add_string(body, "name", name);
 	if (move)
 		api_json_add_string_or_null(body, "parent_id", parent_id);
-	ret = api_mailbox_write(c, "PATCH", sb_buf_str(&path), body, mailbox_r,
-	                        r);
+	ret = api_mailbox_write(c, "PATCH", sb_buf_str(&path), body, idem_key,
+	                        mailbox_r, r);
 	sb_buf_free(&path);
 	return ret;
 }
@@ -262,6 +279,14 @@ int
 api_mailbox_delete(struct api_client *c, const char *id, bool remove_messages,
                    struct api_reply *r)
 {
+	return api_mailbox_delete_idem(c, id, remove_messages, NULL, r);
+}
+
+int
+api_mailbox_delete_idem(struct api_client *c, const char *id,
+                        bool remove_messages, const char *idem_key,
+                        struct api_reply *r)
+{
 	struct sb_buf path;
 	int ret;
 
@@ -269,7 +294,7 @@ api_mailbox_delete(struct api_client *c, const char *id, bool remove_messages,
 	    (remove_messages &&
 	     api_query_add(&path, "remove_messages", "true") != 0))
 		return api_refuse(r, "not a mailbox id");
-	ret = api_call(c, "DELETE", sb_buf_str(&path), NULL, r);
+	ret = api_call_idem(c, "DELETE", sb_buf_str(&path), NULL, idem_key, r);
 	sb_buf_free(&path);
 	return ret;
 }
@@ -359,6 +384,14 @@ int
 api_import_post(struct api_client *c, const struct api_import *im,
                 struct api_message *message_r, struct api_reply *r)
 {
+	return api_import_post_idem(c, im, NULL, message_r, r);
+}
+
+int
+api_import_post_idem(struct api_client *c, const struct api_import *im,
+                     const char *idem_key, struct api_message *message_r,
+                     struct api_reply *r)
+{
 	struct json_object *body;
 	const char *error;
 	int ret;
@@ -366,7 +399,8 @@ api_import_post(struct api_client *c, const struct api_import *im,
 	if (!api_id_ok(im->blob_id) || im->mailbox_ids.count == 0)
 		return api_refuse(r, "an import needs a blob and a mailbox");
 	body = api_import_to_json(im);
-	ret = api_call(c, "POST", "/api/v1/messages/import", body, r);
+	ret = api_call_idem(c, "POST", "/api/v1/messages/import", body,
+	                    idem_key, r);
 	json_object_put(body);
 	if (ret != 0 || api_need_json(r, "message") != 0)
 		return -1;
@@ -508,6 +542,14 @@ int
 api_destroy_post(struct api_client *c, const struct api_strings *ids,
                  struct api_set_result *res_r, struct api_reply *r)
 {
+	return api_destroy_post_idem(c, ids, NULL, res_r, r);
+}
+
+int
+api_destroy_post_idem(struct api_client *c, const struct api_strings *ids,
+                      const char *idem_key, struct api_set_result *res_r,
+                      struct api_reply *r)
+{
 	struct json_object *body;
 	size_t i;
 
@@ -519,7 +561,7 @@ api_destroy_post(struct api_client *c, const struct api_strings *ids,
 	}
 	body = json_object_new_object();
 	json_object_object_add(body, "ids", api_strings_to_json(ids));
-	return api_set_post(c, "/api/v1/messages/destroy", body, NULL,
+	return api_set_post(c, "/api/v1/messages/destroy", body, idem_key,
 	                    "destroyed", "not_destroyed", res_r, r);
 }
 

@@ -57,6 +57,15 @@ int api_mailbox_create(struct api_client *c, const char *name,
                        struct api_reply *r) SB_WUR;
 
 /*
+ * The _idem variants of the writes below take the caller's
+ * Idempotency-Key (see api_call_idem), e.g. one kept with a queued change.
+ */
+int api_mailbox_create_idem(struct api_client *c, const char *name,
+                            const char *parent_id, const char *idem_key,
+                            struct api_mailbox *mailbox_r,
+                            struct api_reply *r) SB_WUR;
+
+/*
  * PATCH /api/v1/mailboxes/ID: renames when name is not NULL, and moves
  * under parent_id (NULL: to the top) when move is true.
  */
@@ -65,9 +74,17 @@ int api_mailbox_update(struct api_client *c, const char *id, const char *name,
                        struct api_mailbox *mailbox_r,
                        struct api_reply *r) SB_WUR;
 
+int api_mailbox_update_idem(struct api_client *c, const char *id,
+                            const char *name, bool move, const char *parent_id,
+                            const char *idem_key, struct api_mailbox *mailbox_r,
+                            struct api_reply *r) SB_WUR;
+
 /* DELETE /api/v1/mailboxes/ID[?remove_messages=true] */
 int api_mailbox_delete(struct api_client *c, const char *id,
                        bool remove_messages, struct api_reply *r) SB_WUR;
+int api_mailbox_delete_idem(struct api_client *c, const char *id,
+                            bool remove_messages, const char *idem_key,
+                            struct api_reply *r) SB_WUR;
 
 /*
  * GET /api/v1/messages: one page of at most limit (1..API_MAX_PAGE)
@@ -94,6 +111,9 @@ int api_changes_get(struct api_client *c, const char *since, unsigned max,
 /* POST /api/v1/messages/import: the message made. */
 int api_import_post(struct api_client *c, const struct api_import *im,
                     struct api_message *message_r, struct api_reply *r) SB_WUR;
+int api_import_post_idem(struct api_client *c, const struct api_import *im,
+                         const char *idem_key, struct api_message *message_r,
+                         struct api_reply *r) SB_WUR;
 
 /* One id a batch write refused, and why. */
 struct api_set_error {
@@ -128,6 +148,9 @@ int api_update_post_idem(struct api_client *c, const struct api_update *u,
 /* POST /api/v1/messages/destroy */
 int api_destroy_post(struct api_client *c, const struct api_strings *ids,
                      struct api_set_result *res_r, struct api_reply *r) SB_WUR;
+int api_destroy_post_idem(struct api_client *c, const struct api_strings *ids,
+                          const char *idem_key, struct api_set_result *res_r,
+                          struct api_reply *r) SB_WUR;
 
 /* The answer of a submission. */
 struct api_submission_result {

@@ -727,12 +727,27 @@ int
 api_blob_upload(struct api_client *c, int fd, uint64_t size, bool transient,
                 char blob_id_r[API_ID_MAX + 1], struct api_reply *r)
 {
+	return api_blob_upload_idem(c, fd, size, transient, NULL, blob_id_r,
+	                            r);
+}
+
+int
+api_blob_upload_idem(struct api_client *c, int fd, uint64_t size,
+                     bool transient, const char *idem_key,
+                     char blob_id_r[API_ID_MAX + 1], struct api_reply *r)
+{
 	const char *id = NULL, *error;
 	struct api_xfer x;
 	off_t start;
 	int ret;
 
 	api_reply_clear(r);
+	if (idem_key != NULL && !api_idem_key_ok(idem_key)) {
+		r->error = API_ERR_INVALID_REQUEST;
+		snprintf(r->message, sizeof(r->message),
+		         "not an idempotency key");
+		return -1;
+	}
 	start = lseek(fd, 0, SEEK_CUR);
 	if (start < 0) {
 		r->error = API_ERR_SERVER_ERROR;
@@ -747,7 +762,7 @@ api_blob_upload(struct api_client *c, int fd, uint64_t size, bool transient,
 	ret = api_exchange(c, "POST",
 	                   transient ? "/api/v1/blobs?transient=true"
 	                             : "/api/v1/blobs",
-	                   NULL, false, &x, r);
+	                   idem_key, false, &x, r);
 	if (ret == 0 &&
 	    (api_reply_json(r, &x) != 0 || r->json == NULL ||
 	     api_json_get_id(r->json, "blob_id", true, &id, &error) != 0)) {

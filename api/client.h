@@ -116,6 +116,11 @@ typedef int api_sink_fn(void *ctx, const void *data, size_t len);
  */
 int api_blob_upload(struct api_client *c, int fd, uint64_t size, bool transient,
                     char blob_id_r[API_ID_MAX + 1], struct api_reply *r) SB_WUR;
+/* The same with the caller's Idempotency-Key (as api_call_idem). */
+int api_blob_upload_idem(struct api_client *c, int fd, uint64_t size,
+                         bool transient, const char *idem_key,
+                         char blob_id_r[API_ID_MAX + 1],
+                         struct api_reply *r) SB_WUR;
 
 /*
  * Downloads a blob of at most max_size bytes into sink. A transfer that

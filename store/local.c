@@ -81,6 +81,7 @@ store_json_words(struct sb_buf *b, const char *name, const char *list)
 {
 	const char *p = list != NULL ? list : "";
 	bool first = true;
+	size_t i;
 	char *w;
 
 	store_json_raw(b, ",");
@@ -93,6 +94,11 @@ store_json_words(struct sb_buf *b, const char *name, const char *list)
 			if (!first)
 				store_json_raw(b, ",");
 			w = sb_strndup(p, len);
+			/* Keywords are lower case, here as in the replica. */
+			for (i = 0; i < len; i++) {
+				if (w[i] >= 'A' && w[i] <= 'Z')
+					w[i] = (char)(w[i] - 'A' + 'a');
+			}
 			store_json_str(b, w);
 			free(w);
 			first = false;
@@ -630,17 +636,30 @@ store_local_mailbox_delete(struct store *st, int64_t mailbox_id, int64_t now,
 }
 
 int
-store_op_import_live(struct store *st, int64_t message_id, bool *live_r,
-                     const char **error_r)
+store_op_live(struct store *st, int64_t account_id, const char *kind,
+              const char *field, int64_t id, bool *live_r, const char **error_r)
 {
+	char path[64];
 	int64_t n;
 
+	snprintf(path, sizeof(path), "$.%s", field);
 	if (store_int(st, &n, error_r,
-	              "SELECT count(*) FROM op_queue WHERE kind = ?"
-	              " AND NOT failed"
-	              " AND json_extract(payload, '$.message') = ?",
-	              "ti", STORE_OP_IMPORT, message_id) < 0)
+	              "SELECT count(*) FROM op_queue WHERE account = ?"
+	              " AND kind = ? AND NOT failed"
+	              " AND json_valid(payload)"
+	              " AND json_extract(payload, ?) = ?",
+	              "itti", account_id, kind, path, id) < 0)
 		return -1;
 	*live_r = n > 0;
 	return 0;
+}
+
+int
+store_message_mailboxes(struct store *st, int64_t message_id, int64_t **ids_r,
+                        size_t *count_r, const char **error_r)
+{
+	return store_ids(st, ids_r, count_r, error_r,
+	                 "SELECT mailbox FROM mailbox_messages"
+	                 " WHERE message = ? ORDER BY mailbox",
+	                 "i", message_id);
 }

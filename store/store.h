@@ -603,9 +603,18 @@ int store_local_mailbox_delete(struct store *st, int64_t mailbox_id,
 char *store_op_update_payload(const int64_t *messages, size_t count,
                               const struct store_patch *p);
 char *store_op_import_payload(int64_t message_id, int64_t mailbox_id);
-/* True when an import of the message waits in the queue (not failed). */
-int store_op_import_live(struct store *st, int64_t message_id, bool *live_r,
-                         const char **error_r) SB_WUR;
+/*
+ * True when an op of the account of this kind whose payload has this id
+ * in field (e.g. STORE_OP_IMPORT, "message") waits in the queue, not
+ * failed for good: a later op on the same object waits for it.
+ */
+int store_op_live(struct store *st, int64_t account_id, const char *kind,
+                  const char *field, int64_t id, bool *live_r,
+                  const char **error_r) SB_WUR;
+/* The mailboxes that hold a message (malloc'd, NULL when none). */
+int store_message_mailboxes(struct store *st, int64_t message_id,
+                            int64_t **ids_r, size_t *count_r,
+                            const char **error_r) SB_WUR;
 
 /* ---- The outbox: mail accepted by SMTP, not yet submitted ---- */
 

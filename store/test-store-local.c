@@ -78,7 +78,7 @@ test_keywords_and_copy(void)
 	TEST_ASSERT(test_store_entry(st, inbox, m[1]).modseq > before);
 	test_take_op(st, acc, STORE_OP_UPDATE,
 	             "{\"v\":1,\"messages\":[1,2,3],"
-	             "\"add_keywords\":[\"$Flagged\"],"
+	             "\"add_keywords\":[\"$flagged\"],"
 	             "\"remove_keywords\":[\"$seen\"]}");
 
 	/* COPY: UIDs in the target, the message in both. */
@@ -306,17 +306,37 @@ test_import(void)
 	m = test_store_message(st, acc, NULL, "$draft", &drafts, 1);
 	TEST_EQ_INT(store_local_import(st, m, drafts, 5, &error), 0);
 	TEST_EQ_INT(store_commit(st, &error), 0);
-	TEST_EQ_INT(store_op_import_live(st, m, &live, &error), 0);
+	TEST_EQ_INT(store_op_live(st, acc, STORE_OP_IMPORT, "message", m, &live,
+	                          &error),
+	            0);
 	TEST_ASSERT(live);
-	TEST_EQ_INT(store_op_import_live(st, m + 1, &live, &error), 0);
+	TEST_EQ_INT(store_op_live(st, acc, STORE_OP_IMPORT, "message", m + 1,
+	                          &live, &error),
+	            0);
 	TEST_ASSERT(!live);
+	TEST_EQ_INT(store_op_live(st, acc, STORE_OP_UPDATE, "message", m, &live,
+	                          &error),
+	            0);
+	TEST_ASSERT(!live);
+	{
+		int64_t *boxes;
+		size_t n;
+
+		TEST_EQ_INT(store_message_mailboxes(st, m, &boxes, &n, &error),
+		            0);
+		TEST_EQ_UINT(n, 1);
+		TEST_EQ_INT(boxes[0], drafts);
+		free(boxes);
+	}
 	/* Not into a mailbox that does not hold it. */
 	TEST_ASSERT(store_local_import(st, m, inbox, 6, &error) < 0);
 	/* Failed for good, it is no longer live. */
 	TEST_EQ_INT(store_op_peek(st, acc, 10, &op, &error), 1);
 	TEST_EQ_INT(store_op_set_aside(st, op.id, "refused", &error), 0);
 	store_op_free_contents(&op);
-	TEST_EQ_INT(store_op_import_live(st, m, &live, &error), 0);
+	TEST_EQ_INT(store_op_live(st, acc, STORE_OP_IMPORT, "message", m, &live,
+	                          &error),
+	            0);
 	TEST_ASSERT(!live);
 	store_close(&st);
 }
