@@ -1,0 +1,1107 @@
+/*
+ * The initial sync of 10,000 messages (a few hundred with --quick) from a
+ * real saltmaild into a fresh replica, against the curl command-line tool
+ * downloading the same blobs in the same run.
+ *
+ * Setup (not timed): `saltmaild serve` on a free loopback port with a
+ * temporary data folder; an account signed up as a client does it (keys
+ * derived from the password and wrapped, POST /api/v1/signup); a Maildir of
+ * generated messages (deterministic: 2-20 KB of text, one in four with an
+ * attachment, one in a thousand of 0.25-2 MB) imported with `saltmaild
+ * import`, which encrypts each one for the account, so the service holds
+ * ciphertext only.
+ *
+ * Timed, in this process: the sync engine's step API (bridge/sync.h) as
+ * `saltbridge serve` would run it on a new account: bridge_sync_new on a
+ * fresh replica, bridge_sync_initial (mailboxes, then every page of
+ * metadata), then bridge_sync_bodies until every body is stored (serve
+ * downloads bodies on a thread of their own while the metadata comes in;
+ * the steps run one after the other). Each api client is logged in
+ * beforehand, its connection open. The clock stops when all metadata and
+ * all bodies are in the replica, which is then checked through the store
+ * API (every message there, with its body).
+ *
+ * Baseline, timed the same way, after the sync: the blob ids the API lists
+ * for the account, downloaded by the curl command-line tool one after the
+ * other on one reused connection, each saved to a file (as the sync stores
+ * each body). The access token goes in curl's config file (mode 0600),
+ * never on a command line; curl trusts saltmaild's certificate as the
+ * sync's clients do. Its time includes starting curl, reading its config
+ * and the TLS handshake. Both sides find the blobs in the page cache: the
+ * import has just written them.
+ *
+ * Reported: messages per second and wall time against curl's, the peak RSS
+ * against the RSS before the sync (see run_sync), and the replica's size
+ * on disk against the ciphertext the service holds. Without curl the
+ * sync's figures are printed alone, with a note on stderr. Every child runs
+ * in a process group of its own; they and the temporary folder are removed
+ * at exit, on failure and on SIGINT/SIGTERM/SIGHUP.
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <sodium.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/calls.h"
+#include "bench.h"
+#include "bridge/sync.h"
+#include "common/alloc.h"
+#include "common/buf.h"
+#include "common/log.h"
+#include "crypto/crypto.h"
+#include "store/store.h"
+
+#ifndef SALTMAILD_PATH
+#error "SALTMAILD_PATH must name the saltmaild binary"
+#endif
+#ifndef CURL_PATH
+#define CURL_PATH "/usr/bin/curl"
+#endif
+
+#define BENCH_EMAIL    "bench@example.org"
+#define BENCH_PASSWORD "correct horse battery staple"
+#define N_FULL         10000
+#define N_QUICK        300
+#define START_TIMEOUT  30.0 /* seconds for saltmaild to come up */
+#define STOP_GRACE     5.0  /* seconds between SIGTERM and SIGKILL */
+#define LIST_PAGE      100  /* messages per page of our own listing */
+
+extern char **environ;
+
+/* ---- Children and the temporary folder, removed on every exit ---- */
+
+/* Process group leaders we started (0: none), and the signup child. */
+static volatile pid_t child_serve, child_cmd, child_signup;
+/* Only this process cleans up: a forked child must leave it all be. */
+static pid_t owner_pid;
+static char tmp_dir[PATH_MAX];
+
+/*
+ * Stops the process group led by *pid: SIGTERM, SIGKILL after grace
+ * seconds. The group is only signalled while its leader is not reaped, so
+ * the id cannot name someone else. Returns the wait status.
+ */
+static int
+stop_group(volatile pid_t *pid, double grace)
+{
+	double until = bench_now() + grace;
+	pid_t p = *pid, got;
+	int status = 0;
+
+	if (p <= 0)
+		return 0;
+	kill(-p, SIGTERM);
+	while ((got = waitpid(p, &status, WNOHANG)) == 0 && bench_now() < until)
+		usleep(10000);
+	if (got != p) {
+		kill(-p, SIGKILL);
+		waitpid(p, &status, 0);
+	}
+	*pid = 0;
+	return status;
+}
+
+static int
+remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+static void
+remove_tree(const char *path)
+{
+	nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void
+cleanup(void)
+{
+	if (getpid() != owner_pid)
+		return;
+	if (child_signup > 0) {
+		kill(child_signup, SIGKILL);
+		waitpid(child_signup, NULL, 0);
+		child_signup = 0;
+	}
+	stop_group(&child_cmd, 0);
+	stop_group(&child_serve, STOP_GRACE);
+	if (tmp_dir[0] != '\0') {
+		remove_tree(tmp_dir);
+		tmp_dir[0] = '\0';
+	}
+}
+
+/*
+ * Async-signal-safe only: kill the children, have rm remove the folder,
+ * then die of the same signal. In a forked child: just die.
+ */
+static void
+on_signal(int sig)
+{
+	char *const argv[] = {"rm", "-rf", "--", tmp_dir, NULL};
+	const pid_t groups[] = {child_serve, child_cmd};
+	size_t i;
+	pid_t p;
+
+	if (getpid() != owner_pid)
+		_exit(128 + sig);
+	if (child_signup > 0) {
+		kill(child_signup, SIGKILL);
+		waitpid(child_signup, NULL, 0);
+	}
+	for (i = 0; i < SB_N_ELEMENTS(groups); i++) {
+		if (groups[i] > 0) {
+			kill(-groups[i], SIGKILL);
+			waitpid(groups[i], NULL, 0);
+		}
+	}
+	if (tmp_dir[0] != '\0' && (p = fork()) == 0) {
+		execve("/bin/rm", argv, environ);
+		_exit(127);
+	} else if (tmp_dir[0] != '\0' && p > 0) {
+		waitpid(p, NULL, 0);
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void SB_NORETURN SB_PRINTF(1, 2) fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("bench-sync: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	if (getpid() != owner_pid)
+		_exit(1);
+	exit(1); /* cleanup() runs from atexit */
+}
+
+/* A path inside the temporary folder. */
+static void
+tmp_path(char *out, size_t size, const char *name)
+{
+	if ((size_t)snprintf(out, size, "%s/%s", tmp_dir, name) >= size)
+		fail("path too long: %s/%s", tmp_dir, name);
+}
+
+/* Prints the last bytes of a file of the temporary folder. */
+static void
+print_tail(const char *name)
+{
+	char path[PATH_MAX + 64], buf[2048];
+	size_t n;
+	FILE *f;
+
+	tmp_path(path, sizeof(path), name);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return;
+	if (fseek(f, -(long)(sizeof(buf) - 1), SEEK_END) != 0)
+		rewind(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	fprintf(stderr, "bench-sync: --- end of %s ---\n%s\n", name, buf);
+}
+
+/* A file of the temporary folder for a child's stdout or stderr. */
+static int
+open_log(const char *name)
+{
+	char path[PATH_MAX + 64];
+	int fd;
+
+	tmp_path(path, sizeof(path), name);
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0)
+		fail("%s: %s", path, strerror(errno));
+	return fd;
+}
+
+/*
+ * Starts argv in a process group of its own, with stdin, stdout and stderr
+ * on the given descriptors (-1: /dev/null) and no other of ours.
+ */
+static pid_t
+spawn(char *const argv[], int in, int out, int err)
+{
+	const int fds[3] = {in, out, err};
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	pid_t pid;
+	int i, e = 0;
+
+	if (posix_spawn_file_actions_init(&fa) != 0 ||
+	    posix_spawnattr_init(&attr) != 0)
+		fail("posix_spawn setup failed");
+	for (i = 0; i < 3 && e == 0; i++) {
+		if (fds[i] >= 0)
+			e = posix_spawn_file_actions_adddup2(&fa, fds[i], i);
+		else
+			e = posix_spawn_file_actions_addopen(
+			        &fa, i, "/dev/null",
+			        i == 0 ? O_RDONLY : O_WRONLY, 0);
+	}
+	if (e != 0 || posix_spawn_file_actions_addclosefrom_np(&fa, 3) != 0 ||
+	    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP) != 0 ||
+	    posix_spawnattr_setpgroup(&attr, 0) != 0)
+		fail("posix_spawn setup failed");
+	e = posix_spawn(&pid, argv[0], &fa, &attr, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	if (e != 0)
+		fail("cannot run %s: %s", argv[0], strerror(e));
+	return pid;
+}
+
+/*
+ * Runs a command to its end, its stdout into out_name and its stderr into
+ * err_name (files of the temporary folder); fails unless it exits 0.
+ */
+static void
+run_cmd(char *const argv[], const char *out_name, const char *err_name,
+        const char *what)
+{
+	int out = open_log(out_name), err = open_log(err_name), status;
+
+	child_cmd = spawn(argv, -1, out, err);
+	close(out);
+	close(err);
+	if (waitpid(child_cmd, &status, 0) < 0)
+		fail("waitpid: %s", strerror(errno));
+	child_cmd = 0;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		print_tail(err_name);
+		fail("%s failed (status %d)", what, status);
+	}
+}
+
+/* ---- saltmaild and the account ---- */
+
+struct setup {
+	size_t n; /* messages generated */
+	char data[PATH_MAX + 64], cert[PATH_MAX + 96];
+	char base_url[64]; /* https://127.0.0.1:PORT */
+	int serve_out;     /* saltmaild's stdout, kept open, unread */
+};
+
+/* What the signup child hands back through a pipe. */
+struct account {
+	char id[API_ACCOUNT_ID_LEN + 1];
+	unsigned char auth_key[API_KEY_BYTES];
+};
+
+/*
+ * `saltmaild serve` with open signup; reads "saltmaild: ready
+ * https://127.0.0.1:PORT" from its stdout.
+ */
+static void
+start_saltmaild(struct setup *s)
+{
+	static const char ready[] = "saltmaild: ready https://127.0.0.1:";
+	char *argv[] = {
+	        SALTMAILD_PATH, "serve",       "--data",        s->data,
+	        "--listen",     "127.0.0.1:0", "--open-signup", "--token-ttl",
+	        "3600",         NULL};
+	double until = bench_now() + START_TIMEOUT;
+	char line[256], *end = NULL;
+	unsigned long port = 0;
+	size_t len = 0;
+	int p[2], err;
+	ssize_t got;
+
+	if (pipe2(p, O_CLOEXEC) != 0)
+		fail("pipe: %s", strerror(errno));
+	err = open_log("saltmaild.log");
+	child_serve = spawn(argv, -1, p[1], err);
+	close(p[1]);
+	close(err);
+	s->serve_out = p[0];
+	while (len == 0 || memchr(line, '\n', len) == NULL) {
+		struct pollfd pfd = {.fd = p[0], .events = POLLIN};
+		int left = (int)((until - bench_now()) * 1000);
+
+		if (left <= 0 || poll(&pfd, 1, left) <= 0 ||
+		    len + 1 >= sizeof(line) ||
+		    (got = read(p[0], line + len, sizeof(line) - 1 - len)) <=
+		            0) {
+			print_tail("saltmaild.log");
+			fail("saltmaild serve printed no ready line");
+		}
+		len += (size_t)got;
+	}
+	line[len] = '\0';
+	errno = 0;
+	if (strncmp(line, ready, sizeof(ready) - 1) == 0)
+		port = strtoul(line + sizeof(ready) - 1, &end, 10);
+	if (port == 0 || port > 65535 || errno != 0 || *end != '\n')
+		fail("unexpected ready line: %s", line);
+	snprintf(s->base_url, sizeof(s->base_url), "https://127.0.0.1:%lu",
+	         port);
+}
+
+static struct api_client *
+client_new(const struct setup *s)
+{
+	struct api_client_options o;
+	struct api_client *c;
+	const char *error;
+
+	api_client_options_default(&o);
+	o.base_url = s->base_url;
+	o.ca_file = s->cert;
+	if (api_client_new(&o, &c, &error) != 0)
+		fail("api client: %s", error);
+	return c;
+}
+
+/*
+ * In the signup child: a random account id, keys derived from the
+ * password with the default KDF parameters and a fresh salt, the account
+ * keys made and wrapped (docs/crypto.md), POST /api/v1/signup; the id and
+ * auth key go to fd out.
+ */
+static void SB_NORETURN
+signup_child(const struct setup *s, int out)
+{
+	struct account *a = sb_secure_alloc(sizeof(*a));
+	struct sb_password_keys *pw;
+	struct sb_account_keys *keys;
+	struct sb_wrapped_account w;
+	struct sb_kdf_params params;
+	struct json_object *body;
+	struct api_signup su;
+	struct api_client *c;
+	struct api_reply r;
+	unsigned char raw[API_ACCOUNT_ID_LEN / 2];
+	const char *error;
+	size_t i;
+
+	memset(&su, 0, sizeof(su));
+	randombytes_buf(raw, sizeof(raw));
+	for (i = 0; i < sizeof(raw); i++)
+		snprintf(su.account_id + 2 * i, 3, "%02x", raw[i]);
+	sb_kdf_params_new(&params);
+	if (sb_password_derive(BENCH_PASSWORD, strlen(BENCH_PASSWORD), &params,
+	                       &pw, &error) != 0)
+		fail("password keys: %s", error);
+	if (sb_account_keys_generate(&keys) != 0)
+		fail("cannot make the account keys");
+	sb_account_keys_wrap(keys, pw->kek, su.account_id, &w);
+	su.email = sb_strdup(BENCH_EMAIL);
+	memcpy(su.auth_key, pw->auth_key, API_KEY_BYTES);
+	su.kdf.opslimit = params.opslimit;
+	su.kdf.memlimit = params.memlimit;
+	memcpy(su.kdf.salt, params.salt, API_SALT_BYTES);
+	memcpy(su.keys.enc_pk, w.enc_pk, API_KEY_BYTES);
+	memcpy(su.keys.sign_pk, w.sign_pk, API_KEY_BYTES);
+	memcpy(su.keys.wrapped_account_key, w.account_key,
+	       API_WRAPPED_KEY_BYTES);
+	memcpy(su.keys.wrapped_enc_sk, w.enc_sk, API_WRAPPED_KEY_BYTES);
+	memcpy(su.keys.wrapped_sign_seed, w.sign_seed, API_WRAPPED_KEY_BYTES);
+	memcpy(a->id, su.account_id, sizeof(a->id));
+	memcpy(a->auth_key, pw->auth_key, API_KEY_BYTES);
+	sb_secure_free(&keys);
+	sb_secure_free(&pw);
+	c = client_new(s);
+	body = api_signup_to_json(&su);
+	api_reply_init(&r);
+	if (api_call(c, "POST", "/api/v1/signup", body, &r) != 0)
+		fail("signup: %u %s", r.status, r.message);
+	if (write(out, a, sizeof(*a)) != (ssize_t)sizeof(*a))
+		fail("signup pipe: %s", strerror(errno));
+	_exit(0);
+}
+
+/*
+ * The signup runs in a child process: Argon2id takes 64 MiB, which would
+ * otherwise be this process's peak RSS before the sync even starts. The
+ * account comes back in secure memory.
+ */
+static struct account *
+sign_up(const struct setup *s)
+{
+	struct account *a = sb_secure_alloc(sizeof(*a));
+	size_t len = 0;
+	ssize_t got;
+	int p[2], status = -1;
+
+	if (pipe2(p, O_CLOEXEC) != 0)
+		fail("pipe: %s", strerror(errno));
+	child_signup = fork();
+	if (child_signup < 0)
+		fail("fork: %s", strerror(errno));
+	if (child_signup == 0) {
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		close(p[0]);
+		signup_child(s, p[1]);
+	}
+	close(p[1]);
+	while (len < sizeof(*a) &&
+	       (got = read(p[0], (char *)a + len, sizeof(*a) - len)) > 0)
+		len += (size_t)got;
+	close(p[0]);
+	waitpid(child_signup, &status, 0);
+	child_signup = 0;
+	if (len != sizeof(*a) || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail("the signup failed (status %d)", status);
+	a->id[API_ACCOUNT_ID_LEN] = '\0';
+	return a;
+}
+
+/* A client of the account, logged in; token_r (may be NULL) is secure. */
+static struct api_client *
+logged_in(const struct setup *s, const struct account *a, char **token_r)
+{
+	struct api_client *c = client_new(s);
+	struct api_session session;
+	struct api_reply r;
+	size_t len;
+
+	api_reply_init(&r);
+	if (api_login(c, BENCH_EMAIL, a->auth_key, &session, &r) != 0)
+		fail("login: %u %s", r.status, r.message);
+	api_reply_clear(&r);
+	if (token_r != NULL) {
+		len = strlen(session.access_token);
+		*token_r = sb_secure_alloc(len + 1);
+		memcpy(*token_r, session.access_token, len + 1);
+	}
+	api_session_free(&session);
+	return c;
+}
+
+/* ---- The mail: a generated Maildir, imported ---- */
+
+/* xorshift64*: the same messages on every run and machine. */
+static uint64_t
+rng_next(uint64_t *x)
+{
+	*x ^= *x >> 12;
+	*x ^= *x << 25;
+	*x ^= *x >> 27;
+	return *x * 2685821657736338717ULL;
+}
+
+static size_t
+rng_range(uint64_t *x, size_t lo, size_t hi)
+{
+	return lo + (size_t)(rng_next(x) % (hi - lo + 1));
+}
+
+/* About `bytes` of text in lines of at most 72 characters. */
+static void
+write_text(FILE *f, uint64_t *x, size_t bytes)
+{
+	static const char *const words[] = {
+	        "the",     "mail",    "bridge",   "replica", "sync",
+	        "of",      "message", "and",      "a",       "to",
+	        "body",    "meeting", "Thursday", "report",  "draft",
+	        "please",  "see",     "attached", "quarter", "budget",
+	        "numbers", "review",  "thanks",   "we",      "will",
+	        "send",    "update",  "on",       "plan",    "team",
+	        "server",  "notes",
+	};
+	size_t n = 0, col = 0, len;
+	const char *w;
+
+	while (n < bytes) {
+		w = words[rng_next(x) % SB_N_ELEMENTS(words)];
+		len = strlen(w);
+		if (col > 0 && col + 1 + len > 72) {
+			fputc('\n', f);
+			col = 0;
+		} else if (col > 0) {
+			fputc(' ', f);
+			col++;
+		}
+		fputs(w, f);
+		col += len;
+		n += len + 1;
+	}
+	fputc('\n', f);
+}
+
+/* `bytes` random bytes as base64 lines of 76 characters. */
+static void
+write_base64(FILE *f, uint64_t *x, size_t bytes)
+{
+	unsigned char raw[57];
+	char line[80];
+	size_t n, k, i;
+
+	for (n = 0; n < bytes; n += k) {
+		k = bytes - n < sizeof(raw) ? bytes - n : sizeof(raw);
+		for (i = 0; i < k; i++)
+			raw[i] = (unsigned char)(rng_next(x) >> 56);
+		sodium_bin2base64(line, sizeof(line), raw, k,
+		                  sodium_base64_VARIANT_ORIGINAL);
+		fprintf(f, "%s\n", line);
+	}
+}
+
+/*
+ * Message i: 2-20 KB of text; one in four multipart with a 1-40 KB
+ * attachment; one in a thousand with a 0.25-2 MB one.
+ */
+static void
+write_message(FILE *f, uint64_t *x, size_t i, time_t when)
+{
+	bool big = i % 1000 == 7, multi = big || rng_next(x) % 4 == 0;
+	size_t attach = big ? rng_range(x, 256 * 1024, 2 * 1024 * 1024)
+	                    : rng_range(x, 1000, 40000);
+	size_t text =
+	        big ? rng_range(x, 2000, 4000) : rng_range(x, 2000, 20000);
+	char date[64];
+	struct tm tm;
+
+	gmtime_r(&when, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	fprintf(f,
+	        "From: Sender %zu <sender%zu@example.net>\n"
+	        "To: " BENCH_EMAIL "\n"
+	        "Subject: Benchmark message %zu\n"
+	        "Date: %s\n"
+	        "Message-ID: <bench-%zu@example.net>\n"
+	        "MIME-Version: 1.0\n",
+	        i % 97, i % 97, i, date, i);
+	if (!multi) {
+		fputs("Content-Type: text/plain; charset=utf-8\n\n", f);
+		write_text(f, x, text);
+		return;
+	}
+	fprintf(f,
+	        "Content-Type: multipart/mixed; boundary=\"b-%zu\"\n\n"
+	        "--b-%zu\n"
+	        "Content-Type: text/plain; charset=utf-8\n\n",
+	        i, i);
+	write_text(f, x, text);
+	fprintf(f,
+	        "--b-%zu\n"
+	        "Content-Type: application/pdf; name=\"report-%zu.pdf\"\n"
+	        "Content-Disposition: attachment; "
+	        "filename=\"report-%zu.pdf\"\n"
+	        "Content-Transfer-Encoding: base64\n\n",
+	        i, i, i);
+	write_base64(f, x, attach);
+	fprintf(f, "--b-%zu--\n", i);
+}
+
+/*
+ * Writes s->n messages into a Maildir's cur/: received a minute apart
+ * (the file's mtime), two in three $seen, one in seventeen $flagged.
+ */
+static void
+make_maildir(const struct setup *s, const char *dir)
+{
+	static const char *const subs[] = {"", "/cur", "/new", "/tmp"};
+	char path[PATH_MAX + 128];
+	uint64_t x = 0x5a17b1d9e0000001ULL;
+	struct timespec times[2];
+	time_t when;
+	size_t i;
+	FILE *f;
+
+	for (i = 0; i < SB_N_ELEMENTS(subs); i++) {
+		snprintf(path, sizeof(path), "%s%s", dir, subs[i]);
+		if (mkdir(path, 0700) != 0)
+			fail("mkdir %s: %s", path, strerror(errno));
+	}
+	for (i = 0; i < s->n; i++) {
+		when = 1700000000 + (time_t)i * 60;
+		snprintf(path, sizeof(path), "%s/cur/%lld.M%zuP1.bench:2,%s%s",
+		         dir, (long long)when, i, i % 17 == 0 ? "F" : "",
+		         i % 3 != 0 ? "S" : "");
+		f = fopen(path, "w");
+		if (f == NULL)
+			fail("%s: %s", path, strerror(errno));
+		write_message(f, &x, i, when);
+		if (fclose(f) != 0)
+			fail("%s: write failed", path);
+		times[0].tv_sec = times[1].tv_sec = when;
+		times[0].tv_nsec = times[1].tv_nsec = 0;
+		if (utimensat(AT_FDCWD, path, times, 0) != 0)
+			fail("%s: %s", path, strerror(errno));
+	}
+}
+
+/* The Maildir made, imported (encrypted for the account), removed. */
+static void
+fill_account(const struct setup *s)
+{
+	char dir[PATH_MAX + 64];
+	char *argv[] = {SALTMAILD_PATH, "import",    "--data", (char *)s->data,
+	                "--to",         BENCH_EMAIL, dir,      NULL};
+	double t = bench_now();
+
+	tmp_path(dir, sizeof(dir), "Maildir");
+	make_maildir(s, dir);
+	fprintf(stderr, "bench-sync: generated %zu messages in %.1f s\n", s->n,
+	        bench_now() - t);
+	t = bench_now();
+	run_cmd(argv, "import.out", "import.log", "saltmaild import");
+	fprintf(stderr, "bench-sync: saltmaild import: %.1f s\n",
+	        bench_now() - t);
+	remove_tree(dir);
+}
+
+/* ---- The timed sync ---- */
+
+struct replica {
+	char path[PATH_MAX + 64];
+	struct store_hub *hub;
+	struct store *st; /* our own connection, for the checks */
+	int64_t account_id;
+};
+
+struct sync_result {
+	double t_meta, t_total;       /* seconds to the last page, to the end */
+	long rss_before, rss_peak;    /* KiB */
+	uint64_t db_bytes, wal_bytes; /* the replica's files at the end */
+	size_t bodies;
+};
+
+/* The replica and the account in it, as `saltbridge login` makes them. */
+static void
+replica_new(struct replica *rep, const struct account *a)
+{
+	const char *error;
+
+	tmp_path(rep->path, sizeof(rep->path), "replica.db");
+	rep->hub = store_hub_new();
+	if (store_open(rep->path, rep->hub, &rep->st, &error) != 0 ||
+	    store_account_add(rep->st, a->id, BENCH_EMAIL, &rep->account_id,
+	                      &error) != 0)
+		fail("replica: %s", error);
+}
+
+static uint64_t
+file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+/*
+ * The initial sync, then bodies until every one is stored; the replica's
+ * files are measured while the connections are still open.
+ *
+ * Peak RSS: ru_maxrss is this process's high-water mark since it started.
+ * It is read just before the sync, when it holds what setup needed here
+ * (the libraries, the logged-in clients, the Maildir written through
+ * stdio; the signup's Argon2id and the import ran in child processes), and
+ * again at the end. The second is the peak of the sync itself, unless
+ * setup peaked higher; their difference is what the sync added to the
+ * process.
+ */
+static void
+run_sync(const struct setup *s, const struct account *a,
+         const struct replica *rep, struct api_client *api,
+         struct api_client *bodies, struct sync_result *res)
+{
+	struct bridge_sync_config cfg = {
+	        .replica_path = rep->path,
+	        .hub = rep->hub,
+	        .account_id = rep->account_id,
+	        .api_id = a->id,
+	        .api = api,
+	};
+	struct bridge_sync *sync;
+	const char *error;
+	char wal[PATH_MAX + 96];
+	size_t done;
+	double t0;
+
+	memset(res, 0, sizeof(*res));
+	res->rss_before = bench_peak_rss_kib();
+	t0 = bench_now();
+	if (bridge_sync_new(&cfg, &sync, &error) != 0 ||
+	    bridge_sync_initial(sync, &error) != 0)
+		fail("initial sync: %s", error);
+	res->t_meta = bench_now() - t0;
+	do {
+		if (bridge_sync_bodies(sync, bodies, 0, &done, &error) != 0)
+			fail("bodies: %s", error);
+		res->bodies += done;
+	} while (done > 0 && res->bodies < s->n);
+	res->t_total = bench_now() - t0;
+	res->rss_peak = bench_peak_rss_kib();
+	snprintf(wal, sizeof(wal), "%s-wal", rep->path);
+	res->db_bytes = file_size(rep->path);
+	res->wal_bytes = file_size(wal);
+	bridge_sync_free(&sync);
+}
+
+struct tally {
+	size_t messages, cached;
+	uint64_t bytes; /* ciphertext sizes the replica recorded */
+};
+
+static int
+tally_entry(void *ctx, const struct store_entry *e, const char **error_r)
+{
+	struct tally *t = ctx;
+
+	(void)error_r;
+	if (e->remote_id == NULL)
+		return 0;
+	t->messages++;
+	t->cached += e->body_cached ? 1 : 0;
+	t->bytes += e->size;
+	return 0;
+}
+
+/*
+ * Every message of the replica's mailboxes, through the store API. Each
+ * imported message is in one mailbox (INBOX), so entries are messages.
+ */
+static void
+check_replica(const struct setup *s, const struct replica *rep, struct tally *t)
+{
+	struct store_mailbox *list;
+	const char *error;
+	size_t n, i;
+
+	memset(t, 0, sizeof(*t));
+	if (store_mailbox_list(rep->st, rep->account_id, &list, &n, &error) !=
+	    0)
+		fail("replica: %s", error);
+	for (i = 0; i < n; i++) {
+		if (store_mailbox_fetch(rep->st, list[i].id, 1, UINT32_MAX, 0,
+		                        tally_entry, t, &error) != 0)
+			fail("replica: %s", error);
+	}
+	store_mailbox_list_free(&list, n);
+	if (t->messages != s->n || t->cached != s->n)
+		fail("the replica holds %zu messages and %zu bodies after "
+		     "the sync, expected %zu of each",
+		     t->messages, t->cached, s->n);
+}
+
+/* ---- The baseline: curl downloads the same blobs ---- */
+
+struct blob {
+	char id[API_ID_MAX + 1];
+	uint64_t size;
+};
+
+struct blob_list {
+	struct blob *items;
+	size_t count, max;
+	uint64_t bytes;
+};
+
+static const char id_chars[] = "abcdefghijklmnopqrstuvwxyz"
+                               "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-";
+
+static void
+blob_add(struct blob_list *l, const char *id, uint64_t size)
+{
+	size_t len = strlen(id);
+
+	/* It goes into a URL and a file name of curl's config. */
+	if (len == 0 || len > API_ID_MAX || strspn(id, id_chars) != len)
+		fail("the API listed a blob id that is not [A-Za-z0-9_-]");
+	if (l->count == l->max) {
+		l->max = l->max == 0 ? 1024 : 2 * l->max;
+		l->items = sb_reallocarray(l->items, l->max, sizeof(*l->items));
+	}
+	memcpy(l->items[l->count].id, id, len + 1);
+	l->items[l->count++].size = size;
+	l->bytes += size;
+}
+
+/* Every message's blob id and size, as GET /api/v1/messages lists them. */
+static void
+list_blobs(struct api_client *c, struct blob_list *l)
+{
+	struct api_message_page p;
+	struct api_reply r;
+	char *cursor = NULL;
+	size_t i;
+
+	memset(l, 0, sizeof(*l));
+	api_reply_init(&r);
+	do {
+		if (api_messages_page(c, NULL, LIST_PAGE, cursor, &p, &r) != 0)
+			fail("listing messages: %u %s", r.status, r.message);
+		free(cursor);
+		cursor =
+		        p.next_cursor != NULL ? sb_strdup(p.next_cursor) : NULL;
+		for (i = 0; i < p.count; i++)
+			blob_add(l, p.items[i].blob_id, p.items[i].size);
+		api_message_page_free(&p);
+	} while (cursor != NULL);
+	api_reply_clear(&r);
+}
+
+/*
+ * curl's config (mode 0600, it holds the token): one operation, so one
+ * connection kept for every URL, each saved to outdir/ID; a line per
+ * transfer on stdout with its new connections, status and size.
+ */
+static void
+write_curl_config(const struct setup *s, const struct blob_list *l,
+                  const char *token, const char *path, const char *outdir)
+{
+	struct sb_buf b;
+	size_t i;
+	FILE *f;
+	int fd;
+
+	if (strcspn(token, "\"\\\r\n") != strlen(token))
+		fail("an access token curl's config cannot quote");
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		fail("%s: %s", path, strerror(errno));
+	/* Written apart from stdio, whose buffer is not wiped. */
+	sb_buf_init_secret(&b, API_TOKEN_MAX + 64);
+	if (sb_buf_add_printf(&b, "header = \"Authorization: Bearer %s\"\n",
+	                      token) != 0)
+		fail("access token too long");
+	if (write(fd, b.data, b.len) != (ssize_t)b.len)
+		fail("%s: %s", path, strerror(errno));
+	sb_buf_free_wipe(&b);
+	f = fdopen(fd, "w");
+	if (f == NULL)
+		fail("%s: %s", path, strerror(errno));
+	fprintf(f,
+	        "silent\nshow-error\nfail\nfail-early\ntlsv1.2\n"
+	        "cacert = \"%s\"\n"
+	        "write-out = \"%%{num_connects} %%{http_code} "
+	        "%%{size_download}\\n\"\n",
+	        s->cert);
+	for (i = 0; i < l->count; i++)
+		fprintf(f, "url = \"%s/api/v1/blobs/%s\"\noutput = \"%s/%s\"\n",
+		        s->base_url, l->items[i].id, outdir, l->items[i].id);
+	if (fclose(f) != 0)
+		fail("%s: write failed", path);
+}
+
+/* curl's lines: every blob, in order, 200 and of its size. */
+static long
+check_curl_out(const struct blob_list *l)
+{
+	char path[PATH_MAX + 64];
+	unsigned long long size;
+	long connects = 0, c, status;
+	size_t i;
+	FILE *f;
+
+	tmp_path(path, sizeof(path), "curl.out");
+	f = fopen(path, "r");
+	if (f == NULL)
+		fail("%s: %s", path, strerror(errno));
+	for (i = 0; i < l->count; i++) {
+		if (fscanf(f, "%ld %ld %llu", &c, &status, &size) != 3 ||
+		    status != 200 || size != l->items[i].size)
+			fail("curl: blob %zu of %zu not downloaded whole",
+			     i + 1, l->count);
+		connects += c;
+	}
+	fclose(f);
+	return connects;
+}
+
+struct curl_result {
+	double t;      /* seconds from start to exit */
+	long connects; /* connections it opened */
+};
+
+/* -1 when there is no curl to run. */
+static int
+run_curl(const struct setup *s, const struct blob_list *l, const char *token,
+         struct curl_result *res)
+{
+	char conf[PATH_MAX + 64], outdir[PATH_MAX + 64];
+	/* -q first: no ~/.curlrc. */
+	char *argv[] = {CURL_PATH, "-q", "--config", conf, NULL};
+	double t;
+
+	if (access(CURL_PATH, X_OK) != 0) {
+		fprintf(stderr, "bench-sync: no %s: no baseline in this run\n",
+		        CURL_PATH);
+		return -1;
+	}
+	tmp_path(conf, sizeof(conf), "curl.conf");
+	tmp_path(outdir, sizeof(outdir), "curl-out");
+	if (mkdir(outdir, 0700) != 0)
+		fail("mkdir %s: %s", outdir, strerror(errno));
+	write_curl_config(s, l, token, conf, outdir);
+	t = bench_now();
+	run_cmd(argv, "curl.out", "curl.log", "curl");
+	res->t = bench_now() - t;
+	remove(conf);
+	res->connects = check_curl_out(l);
+	return 0;
+}
+
+/* ---- Report and main ---- */
+
+static void
+report(struct bench_report *r, const char *name, const char *tag, double value,
+       const char *unit, const char *base_name, double base_value,
+       int have_base)
+{
+	char full[96];
+
+	snprintf(full, sizeof(full), "%s_%s", name, tag);
+	if (have_base)
+		bench_report_add(r, full, value, unit, base_name, base_value);
+	else
+		printf("%s: %.6g %s\n", full, value, unit);
+}
+
+static void
+report_all(struct bench_report *r, const struct setup *s,
+           const struct sync_result *sr, const struct blob_list *l,
+           const struct curl_result *cr, int have_base)
+{
+	const char *tag = s->n == N_FULL ? "10k" : "quick";
+	double n = (double)s->n;
+
+	fprintf(stderr,
+	        "bench-sync: sync of %zu messages (%.1f MB of ciphertext): "
+	        "metadata %.2f s, then bodies %.2f s\n",
+	        s->n, (double)l->bytes / 1e6, sr->t_meta,
+	        sr->t_total - sr->t_meta);
+	fprintf(stderr,
+	        "bench-sync: the sync grew this process's peak RSS by %ld "
+	        "KiB; the replica: %.1f MB of .db, %.1f MB of -wal\n",
+	        sr->rss_peak - sr->rss_before, (double)sr->db_bytes / 1e6,
+	        (double)sr->wal_bytes / 1e6);
+	if (have_base)
+		fprintf(stderr,
+		        "bench-sync: curl: %zu blobs in %.2f s on %ld "
+		        "connection(s)\n",
+		        l->count, cr->t, cr->connects);
+	report(r, "initial_sync", tag, n / sr->t_total, "msg/s", "curl_blobs",
+	       have_base ? n / cr->t : 0, have_base);
+	report(r, "initial_sync_wall", tag, sr->t_total, "s", "curl_blobs_wall",
+	       have_base ? cr->t : 0, have_base);
+	report(r, "initial_sync_peak_rss", tag, (double)sr->rss_peak, "KiB",
+	       "rss_before_sync", (double)sr->rss_before, 1);
+	report(r, "replica_size", tag,
+	       (double)(sr->db_bytes + sr->wal_bytes) / 1e6, "MB",
+	       "server_ciphertext", (double)l->bytes / 1e6, 1);
+}
+
+static void
+setup_start(struct setup *s, int quick)
+{
+	const char *base = getenv("TMPDIR");
+	struct sigaction sa;
+
+	memset(s, 0, sizeof(*s));
+	s->n = quick ? N_QUICK : N_FULL;
+	s->serve_out = -1;
+	snprintf(tmp_dir, sizeof(tmp_dir), "%s/bench-sync-XXXXXX",
+	         base != NULL && base[0] != '\0' ? base : "/tmp");
+	/* Paths go quoted into curl's config. */
+	if (strcspn(tmp_dir, "\"\\\r\n") != strlen(tmp_dir)) {
+		tmp_dir[0] = '\0';
+		fail("TMPDIR holds a quote, a backslash or a line end");
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (atexit(cleanup) != 0 || mkdtemp(tmp_dir) == NULL) {
+		tmp_dir[0] = '\0';
+		fail("cannot make a temporary folder: %s", strerror(errno));
+	}
+	tmp_path(s->data, sizeof(s->data), "data");
+	snprintf(s->cert, sizeof(s->cert), "%s/tls/cert.pem", s->data);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct bench_report *r = bench_report_new(argc, argv);
+	struct api_client *api, *bodies, *lister;
+	struct curl_result cr = {0};
+	struct sync_result sr;
+	struct blob_list blobs;
+	struct replica rep;
+	struct account *a;
+	struct api_reply ar;
+	struct setup s;
+	struct tally t;
+	char *token;
+	int have_base, status;
+
+	owner_pid = getpid();
+	sb_log_set_ident("bench-sync");
+	/* The engine's progress lines would bury ours; problems still show. */
+	sb_log_set_level(SB_LOG_WARN);
+	if (sb_crypto_init() != 0 || curl_global_init(CURL_GLOBAL_ALL) != 0)
+		fail("cannot initialise libsodium or libcurl");
+	setup_start(&s, bench_report_quick(r));
+	start_saltmaild(&s);
+	a = sign_up(&s);
+	fill_account(&s);
+	replica_new(&rep, a);
+	api = logged_in(&s, a, NULL);
+	bodies = logged_in(&s, a, NULL);
+	run_sync(&s, a, &rep, api, bodies, &sr);
+	api_client_free(&bodies);
+	api_client_free(&api);
+	check_replica(&s, &rep, &t);
+
+	lister = logged_in(&s, a, &token);
+	sb_secure_free(&a);
+	list_blobs(lister, &blobs);
+	if (blobs.count != s.n || blobs.bytes != t.bytes)
+		fail("the API lists %zu messages of %llu bytes, the replica "
+		     "%zu of %llu",
+		     blobs.count, (unsigned long long)blobs.bytes, t.messages,
+		     (unsigned long long)t.bytes);
+	have_base = run_curl(&s, &blobs, token, &cr) == 0;
+	sb_secure_free(&token);
+	api_reply_init(&ar);
+	if (api_logout(lister, &ar) != 0)
+		fprintf(stderr, "bench-sync: logout: %u %s\n", ar.status,
+		        ar.message);
+	api_reply_clear(&ar);
+	api_client_free(&lister);
+
+	report_all(r, &s, &sr, &blobs, &cr, have_base);
+	free(blobs.items);
+	store_close(&rep.st);
+	store_hub_free(&rep.hub);
+	curl_global_cleanup();
+	status = stop_group(&child_serve, STOP_GRACE);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		print_tail("saltmaild.log");
+		fail("saltmaild stopped with status %d", status);
+	}
+	close(s.serve_out);
+	return bench_report_finish(&r);
+}
