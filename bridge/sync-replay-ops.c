@@ -269,7 +269,8 @@ sync_replay_import(struct bridge_sync *s, const struct store_op *op,
 	if (ret == 0)
 		ret = sync_body_file(s, m.id, &fd, error_r);
 	if (ret == 0) {
-		o->res = SYNC_REPLAY_SET_ASIDE;
+		/* Still being written, or cut short: tried again later. */
+		o->res = SYNC_REPLAY_RETRY;
 		snprintf(o->why, sizeof(o->why), "its body is not stored");
 		goto out;
 	}
@@ -430,6 +431,13 @@ sync_replay_mailbox_create(struct bridge_sync *s, const struct store_op *op,
 		if (permanent && r.error == API_ERR_CONFLICT) {
 			ret = sync_mailbox_adopt(s, &mb, parent, error_r);
 			o->res = ret > 0 ? SYNC_REPLAY_DONE : SYNC_REPLAY_RETRY;
+			if (ret > 0)
+				sb_log(SB_LOG_INFO,
+				       "sync: account %" PRId64
+				       ": mailbox %" PRId64
+				       " was on the service already; taken "
+				       "over",
+				       s->cfg.account_id, mb.id);
 			ret = ret < 0 ? -1 : 0;
 		} else if (permanent) {
 			/* It stays here, a local mailbox. */
