@@ -24,6 +24,7 @@
 
 #include "common/alloc.h"
 #include "common/date.h"
+#include "common/progress.h"
 
 /* A transaction files at most this many messages ... */
 #define SRV_IMPORT_BATCH 100
@@ -31,8 +32,6 @@
 #define SRV_IMPORT_BATCH_BYTES (8 * 1024 * 1024)
 /* ... and commits once its first message waited this long. */
 #define SRV_IMPORT_BATCH_MS 1000
-/* The progress bar is drawn at most once per this many milliseconds. */
-#define SRV_IMPORT_DRAW_MS 100
 
 #define SRV_MBOX_BUF      65536
 #define SRV_MBOX_FROM_MAX 1000
@@ -289,9 +288,7 @@ struct srv_import {
 	uint64_t batch_ms; /* when its first message came */
 
 	bool progress;
-	bool drawn;
-	uint64_t draw_ms;
-	uint64_t done, total_done;   /* messages; total 0: not known */
+	struct sb_progress bar;      /* begun at the first bytes read */
 	uint64_t bytes, total_bytes; /* of the source */
 };
 
@@ -313,47 +310,23 @@ srv_import_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Draws "[####------] 12/40 messages, 1.2/4.0 MiB" at most 10 times a s. */
+/*
+ * Shows the bytes read so far out of the source's size
+ * (common/progress.h: on a terminal, redrawn at most 10 times a second).
+ */
 static void
-srv_import_draw(struct srv_import *imp, bool force)
+srv_import_draw(struct srv_import *imp)
 {
-	uint64_t now = srv_import_ms(), bytes = imp->bytes;
-	char bar[21], count[64];
-	size_t fill = 0, i;
+	uint64_t bytes = imp->bytes;
 
-	if (!imp->progress ||
-	    (!force && imp->drawn && now - imp->draw_ms < SRV_IMPORT_DRAW_MS))
+	if (!imp->progress)
 		return;
-	imp->draw_ms = now;
+	if (!imp->bar.active)
+		sb_progress_begin_bytes(&imp->bar, "saltmaild import", "read",
+		                        0, imp->total_bytes);
 	if (imp->total_bytes > 0 && bytes > imp->total_bytes)
 		bytes = imp->total_bytes;
-	if (imp->total_bytes > 0)
-		fill = (size_t)(bytes * 20 / imp->total_bytes);
-	for (i = 0; i < 20; i++)
-		bar[i] = i < fill ? '#' : '-';
-	bar[20] = '\0';
-	if (imp->total_done > 0)
-		snprintf(count, sizeof(count), "%llu/%llu",
-		         (unsigned long long)imp->done,
-		         (unsigned long long)imp->total_done);
-	else
-		snprintf(count, sizeof(count), "%llu",
-		         (unsigned long long)imp->done);
-	fprintf(stderr, "\r[%s] %s messages, %.1f/%.1f MiB\033[K", bar, count,
-	        (double)bytes / 1048576.0,
-	        (double)imp->total_bytes / 1048576.0);
-	fflush(stderr);
-	imp->drawn = true;
-}
-
-/* Clears the progress bar so that a line can be printed. */
-static void
-srv_import_undraw(struct srv_import *imp)
-{
-	if (imp->drawn) {
-		fputs("\r\033[K", stderr);
-		imp->drawn = false;
-	}
+	sb_progress_update(&imp->bar, bytes);
 }
 
 static void SB_PRINTF(2, 3)
@@ -361,7 +334,9 @@ static void SB_PRINTF(2, 3)
 {
 	va_list ap;
 
-	srv_import_undraw(imp);
+	/* The bar is drawn again by the next bytes read. */
+	if (imp->progress)
+		sb_progress_hide();
 	fputs("saltmaild: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -387,7 +362,7 @@ srv_import_read(void *ctx, void *buf, size_t len)
 			src->got += (uint64_t)n;
 		src->imp->bytes = src->base + src->got;
 	}
-	srv_import_draw(src->imp, false);
+	srv_import_draw(src->imp);
 	return n;
 }
 
@@ -454,7 +429,6 @@ srv_import_one(struct srv_import *imp, struct srv_import_source *src,
 	in->received_at = received_at;
 	for (i = 0; keywords != NULL && i < keywords->count; i++)
 		api_strings_add(&in->keywords, keywords->items[i]);
-	imp->done++;
 	if (srv_inbound_encrypt(imp->blob_dir, &imp->to, srv_import_read, src,
 	                        imp->max, in, &error) != 0) {
 		too_large = in->too_large;
@@ -558,18 +532,15 @@ srv_maildir_one(struct srv_import *imp, const char *path, const char *name,
 		srv_import_warn(imp, "%s: %s, skipped", path,
 		                strerrordesc_np(errno));
 		imp->stats->skipped++;
-		imp->done++;
 	} else if (!S_ISREG(st.st_mode)) {
 		/* Not a message; not counted either. */
 	} else if (srv_maildir_flags(name, &keywords)) {
 		imp->stats->skipped++;
 		imp->stats->trashed++;
-		imp->done++;
 	} else if ((uint64_t)st.st_size > imp->max) {
 		srv_import_warn(imp, "%s: larger than %llu bytes, skipped",
 		                path, (unsigned long long)imp->max);
 		imp->stats->skipped++;
-		imp->done++;
 	} else {
 		src.fd = fd;
 		ret = srv_import_one(imp, &src, path,
@@ -582,13 +553,13 @@ srv_maildir_one(struct srv_import *imp, const char *path, const char *name,
 	if (fd >= 0)
 		close(fd);
 	api_strings_free(&keywords);
-	srv_import_draw(imp, false);
+	srv_import_draw(imp);
 	return ret;
 }
 
 /*
- * Walks DIR/cur and DIR/new: with count set, only counts their message
- * files and bytes for the progress bar; otherwise imports them.
+ * Walks DIR/cur and DIR/new: with count set, only adds up the bytes of
+ * their message files for the progress bar; otherwise imports them.
  */
 static int SB_WUR
 srv_maildir_walk(struct srv_import *imp, const char *dir, bool count,
@@ -632,7 +603,6 @@ srv_maildir_walk(struct srv_import *imp, const char *dir, bool count,
 				                      error_r);
 			} else if (stat(path, &st) == 0 &&
 			           S_ISREG(st.st_mode)) {
-				imp->total_done++;
 				imp->total_bytes += (uint64_t)st.st_size;
 			}
 		}
@@ -713,6 +683,8 @@ srv_import(const char *data_dir, const char *email, const char *mailbox,
 	imp->max = defaults.max_blob;
 	imp->stats = stats_r;
 	imp->progress = progress;
+	if (progress)
+		sb_progress_terminal(stderr);
 	imp->to.mailbox = mailbox;
 	/* An interrupted import keeps what it filed, whole messages only. */
 	memset(&sa, 0, sizeof(sa));
@@ -740,7 +712,9 @@ srv_import(const char *data_dir, const char *email, const char *mailbox,
 	}
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
-	srv_import_undraw(imp);
+	sb_progress_end(&imp->bar, ret == 0 ? "done" : "stopped");
+	if (progress)
+		sb_progress_terminal(NULL);
 	for (i = 0; i < imp->n; i++)
 		srv_inbound_clear(&imp->batch[i]);
 	sqlite3_close(imp->db);
