@@ -14,6 +14,11 @@
 #define SYNC_INITIAL_LISTED "initial.listed" /* messages listed so far */
 #define SYNC_INITIAL_ENTRIES \
 	"initial.entries" /* (message, mailbox) pairs listed so far */
+/* A resync in progress: set from its first step to its last. */
+#define SYNC_RESYNC_STATE   "resync.state"   /* the feed state it saves */
+#define SYNC_RESYNC_CURSOR  "resync.cursor"  /* the next page's cursor */
+#define SYNC_RESYNC_LISTED  "resync.listed"  /* messages listed so far */
+#define SYNC_RESYNC_ENTRIES "resync.entries" /* pairs listed so far */
 
 struct bridge_sync {
 	struct bridge_sync_config cfg;

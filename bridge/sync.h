@@ -81,12 +81,24 @@ int bridge_sync_initial(struct bridge_sync *sync, const char **error_r) SB_WUR;
 /*
  * Reads the change feed from the saved state to its end and applies it,
  * a batch per transaction; resyncs when the service cannot calculate the
- * changes. *created_r (may be NULL) counts the messages added here.
+ * changes, and first ends a resync that stopped half-way. *created_r (may
+ * be NULL) counts the messages added here.
  */
 int bridge_sync_changes(struct bridge_sync *sync, size_t *created_r,
                         const char **error_r) SB_WUR;
-/* Lists everything again and keeps what still exists (with its UIDs). */
+/*
+ * Lists everything again and keeps what still exists (with its UIDs): a
+ * resync saved half-way resumes at its next page, else one begins. It
+ * runs when the service cannot calculate the changes.
+ */
 int bridge_sync_resync(struct bridge_sync *sync, const char **error_r) SB_WUR;
+/*
+ * One step of a resync: the first (none saved) lists the mailboxes and
+ * records what may be removed, each next one applies one page; *done_r
+ * is true once the last page ended it (a next call begins another).
+ */
+int bridge_sync_resync_step(struct bridge_sync *sync, bool *done_r,
+                            const char **error_r) SB_WUR;
 
 /*
  * Downloads up to max missing bodies (0: all) with client c (the caller's

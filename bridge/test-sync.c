@@ -5,8 +5,10 @@
  * read back; the steady loop following new mail, keyword changes and
  * destroys pushed by the event stream; local keyword changes replayed
  * from the op queue (applied once, kept while the service cannot be
- * reached, dropped and undone when refused); and a resync, on a server that
- * keeps two changes, that keeps the UIDs of the messages still there.
+ * reached, dropped and undone when refused); a resync stopped after its
+ * first page and resumed, or begun afresh when its saved cursor is
+ * refused; and a resync, on a server that keeps two changes, that keeps
+ * the UIDs of the messages still there.
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -940,6 +942,170 @@ test_replay(void)
 	api_client_free(&api);
 }
 
+/* ---- A resync stopped half-way ---- */
+
+static bool
+resync_saved(struct account *a, const char *name)
+{
+	const char *error;
+	char *v;
+	int ret;
+
+	ret = store_sync_get(a->st, a->replica_id, name, &v, &error);
+	TEST_ASSERT(ret >= 0);
+	if (ret > 0)
+		free(v);
+	return ret > 0;
+}
+
+/* Steps the resync to its end; returns the steps taken. */
+static size_t
+resync_steps(struct bridge_sync *s)
+{
+	const char *error;
+	size_t steps = 0;
+	bool done = false;
+
+	while (!done) {
+		if (bridge_sync_resync_step(s, &done, &error) < 0)
+			test_fail(__FILE__, __LINE__, "resync: %s", error);
+		TEST_ASSERT(++steps < 20);
+	}
+	return steps;
+}
+
+/* The mailboxes and the scope, then the first page: then it stops. */
+static void
+resync_first_page(struct account *a, struct api_client *api)
+{
+	struct bridge_sync *s = sync_new(a, api, NULL, NULL);
+	const char *error;
+	bool done;
+
+	TEST_EQ_INT(bridge_sync_resync_step(s, &done, &error), 0);
+	TEST_ASSERT(!done);
+	TEST_ASSERT(resync_saved(a, "resync.state"));
+	TEST_ASSERT(!resync_saved(a, "resync.cursor"));
+	TEST_EQ_INT(bridge_sync_resync_step(s, &done, &error), 0);
+	TEST_ASSERT(!done);
+	TEST_ASSERT(resync_saved(a, "resync.cursor"));
+	bridge_sync_free(&s);
+}
+
+/*
+ * Every message of msgs[] is in its mailboxes once with the UID it had,
+ * but those in gone[] (indexes, ending with N_MESSAGES), which are not.
+ */
+static void
+check_kept(struct account *a, const uint32_t *uids, const size_t *gone)
+{
+	static uint32_t now[N_MESSAGES];
+	struct scan sc;
+	size_t i, k;
+
+	scan_replica(a, &sc, now);
+	TEST_ASSERT(!sc.dup);
+	for (i = 0; i < N_MESSAGES; i++) {
+		bool is_gone = uids[i] == 0;
+
+		for (k = 0; gone[k] != N_MESSAGES; k++)
+			is_gone = is_gone || gone[k] == i;
+		if (is_gone) {
+			TEST_EQ_UINT(sc.seen[i], 0);
+			continue;
+		}
+		TEST_EQ_UINT(sc.seen[i], msgs[i].boxes);
+		TEST_EQ_UINT(now[i], uids[i]);
+	}
+}
+
+static void
+test_resync_resume(void)
+{
+	static uint32_t uids[N_MESSAGES];
+	struct api_client *api;
+	struct bridge_sync *s;
+	struct scan sc;
+	const char *error;
+	char fresh[API_ID_MAX + 1], later[API_ID_MAX + 1];
+	const size_t gone1[] = {0, N_MESSAGES - 1, N_MESSAGES};
+	const size_t gone2[] = {0, N_MESSAGES - 2, N_MESSAGES - 1, N_MESSAGES};
+	const size_t gone3[] = {0, N_MESSAGES - 3, N_MESSAGES - 2,
+	                        N_MESSAGES - 1, N_MESSAGES};
+
+	fixture();
+	TEST_ASSERT(synced);
+	api = logged_in(&alice);
+	s = sync_new(&alice, api, NULL, NULL);
+	TEST_EQ_INT(bridge_sync_changes(s, NULL, &error), 0);
+	bridge_sync_free(&s);
+	/* Those gone in earlier cases have no UID here. */
+	scan_replica(&alice, &sc, uids);
+	TEST_ASSERT(!sc.dup);
+	TEST_ASSERT(uids[0] != 0 && uids[N_MESSAGES - 1] != 0);
+
+	/*
+	 * Stopped after its first page (the 100 newest). Meanwhile the
+	 * newest message (listed) and the oldest (not yet) are destroyed,
+	 * and one arrives.
+	 */
+	resync_first_page(&alice, api);
+	destroy(&alice, msgs[N_MESSAGES - 1].id);
+	destroy(&alice, msgs[0].id);
+	import(&alice, 2000, IN_WORK, NULL, fresh);
+
+	/* It resumes at its second page: two pages are left, not three. */
+	s = sync_new(&alice, api, NULL, NULL);
+	TEST_EQ_UINT(resync_steps(s), 2);
+	TEST_ASSERT(!resync_saved(&alice, "resync.state"));
+	TEST_ASSERT(!resync_saved(&alice, "resync.cursor"));
+	/*
+	 * As an uninterrupted resync: the one destroyed before it was listed
+	 * is gone, the one listed before its destroy is kept, and the new
+	 * one is newer than the listing: the feed brings both after.
+	 */
+	TEST_ASSERT(find(&alice, msgs[0].id, NULL) == 0);
+	TEST_ASSERT(find(&alice, msgs[N_MESSAGES - 1].id, NULL) != 0);
+	TEST_ASSERT(find(&alice, fresh, NULL) == 0);
+	TEST_EQ_INT(bridge_sync_changes(s, NULL, &error), 0);
+	TEST_ASSERT(find(&alice, msgs[N_MESSAGES - 1].id, NULL) == 0);
+	TEST_ASSERT(find(&alice, fresh, NULL) != 0);
+	bridge_sync_free(&s);
+	check_kept(&alice, uids, gone1);
+
+	/*
+	 * A saved cursor the service does not take: the resync begins
+	 * afresh, with a new scope, so the message destroyed meanwhile goes
+	 * although the first pass had listed it.
+	 */
+	resync_first_page(&alice, api);
+	TEST_EQ_INT(store_sync_set(alice.st, alice.replica_id, "resync.cursor",
+	                           "not-a-cursor", &error),
+	            0);
+	destroy(&alice, msgs[N_MESSAGES - 2].id);
+	s = sync_new(&alice, api, NULL, NULL);
+	TEST_EQ_INT(bridge_sync_resync(s, &error), 0);
+	TEST_ASSERT(!resync_saved(&alice, "resync.state"));
+	TEST_ASSERT(find(&alice, msgs[N_MESSAGES - 2].id, NULL) == 0);
+	TEST_ASSERT(find(&alice, fresh, NULL) != 0);
+	bridge_sync_free(&s);
+	check_kept(&alice, uids, gone2);
+
+	/* The change feed ends a resync left half-way before it reads on. */
+	resync_first_page(&alice, api);
+	destroy(&alice, msgs[N_MESSAGES - 3].id);
+	import(&alice, 2001, IN_INBOX, NULL, later);
+	s = sync_new(&alice, api, NULL, NULL);
+	TEST_EQ_INT(bridge_sync_changes(s, NULL, &error), 0);
+	TEST_ASSERT(!resync_saved(&alice, "resync.state"));
+	TEST_ASSERT(find(&alice, msgs[N_MESSAGES - 3].id, NULL) == 0);
+	TEST_ASSERT(find(&alice, later, NULL) != 0);
+	TEST_ASSERT(find(&alice, fresh, NULL) != 0);
+	bridge_sync_free(&s);
+	check_kept(&alice, uids, gone3);
+	api_client_free(&api);
+}
+
 /* UIDs of the messages of bob's INBOX, by remote id. */
 static uint32_t
 inbox_uid(struct account *a, const char *remote_id)
@@ -1029,6 +1195,7 @@ main(void)
 	        {"bodies", test_bodies},
 	        {"steady state", test_steady},
 	        {"replaying local changes", test_replay},
+	        {"resync stopped and resumed", test_resync_resume},
 	        {"resync", test_resync},
 	        {NULL, NULL},
 	};
