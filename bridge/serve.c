@@ -10,11 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api/client.h"
 #include "bridge/sync.h"
 #include "common/alloc.h"
 #include "common/log.h"
+#include "common/progress.h"
 #include "store/store.h"
 
 /* The clients of one sync: its sync, event and body threads. */
@@ -262,8 +264,16 @@ bridge_serve(const struct bridge_paths *p, const char **error_r)
 	memset(&srv, 0, sizeof(srv));
 	srv.p = p;
 	pthread_mutex_init(&srv.vault_lock, NULL);
+	/*
+	 * Progress of the syncs: a line on a terminal, taken by one listing
+	 * or download at a time (the others log); else info log lines.
+	 */
+	if (isatty(STDERR_FILENO) == 1)
+		sb_progress_terminal(stderr);
 	if (serve_start(&srv, error_r) != 0)
 		goto out;
+	/* Not over a progress line drawn meanwhile, when both are a tty. */
+	sb_progress_hide();
 	printf("saltbridge: ready (%zu accounts)\n", srv.count);
 	if (fflush(stdout) != 0) {
 		*error_r = "cannot write the ready line";
@@ -276,6 +286,7 @@ bridge_serve(const struct bridge_paths *p, const char **error_r)
 	ret = 0;
 out:
 	serve_free(&srv);
+	sb_progress_terminal(NULL);
 	if (ret == 0)
 		sb_log_info("stopped");
 	return ret;

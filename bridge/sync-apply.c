@@ -295,6 +295,27 @@ sync_apply_page(struct bridge_sync *s, const struct api_message_page *p,
 }
 
 /*
+ * Begins the listing's progress report unless it runs, from the counts
+ * saved in sync_state: (message, mailbox) pairs listed, out of the sum of
+ * the mailboxes' totals.
+ */
+static int
+sync_listing_progress(struct bridge_sync *s, const char *unit,
+                      const char *done_name, const char *total_name,
+                      const char **error_r)
+{
+	uint64_t done, total;
+
+	if (s->listing.active)
+		return 0;
+	if (sync_get_u64(s, done_name, &done, error_r) < 0 ||
+	    sync_get_u64(s, total_name, &total, error_r) < 0)
+		return -1;
+	sb_progress_begin(&s->listing, s->label, unit, done, total);
+	return 0;
+}
+
+/*
  * A page refused for its cursor: one the service gave but no longer takes
  * (saltmaild answers invalid_request for a cursor it cannot read).
  */
@@ -302,6 +323,18 @@ static bool
 sync_cursor_refused(const struct api_reply *r)
 {
 	return r->error == API_ERR_INVALID_REQUEST;
+}
+
+/* The sum of the mailboxes' totals: (message, mailbox) pairs. */
+static uint64_t
+sync_mailboxes_total(const struct api_mailbox_list *l)
+{
+	uint64_t total = 0;
+	size_t i;
+
+	for (i = 0; i < l->count; i++)
+		total += l->items[i].total;
+	return total;
 }
 
 /*
@@ -338,6 +371,9 @@ sync_initial_begin(struct bridge_sync *s, const char **error_r)
 		ret = sync_set_u64(s, SYNC_INITIAL_LISTED, 0, error_r);
 	if (ret == 0)
 		ret = sync_set_u64(s, SYNC_INITIAL_ENTRIES, 0, error_r);
+	if (ret == 0)
+		ret = sync_set_u64(s, SYNC_INITIAL_TOTAL,
+		                   sync_mailboxes_total(&l), error_r);
 	if (ret == 0)
 		ret = store_sync_set(s->st, s->cfg.account_id, SYNC_PHASE,
 		                     "initial", error_r);
@@ -409,6 +445,7 @@ sync_initial_restart(struct bridge_sync *s, const char **error_r)
 {
 	int ret;
 
+	sb_progress_end(&s->listing, "restarted");
 	if (store_begin(s->st, error_r) < 0)
 		return -1;
 	ret = store_sync_unset(s->st, s->cfg.account_id, SYNC_INITIAL_CURSOR,
@@ -438,6 +475,11 @@ sync_initial_page(struct bridge_sync *s, bool *done_r, bool *restarted_r,
 	if (store_sync_get(s->st, s->cfg.account_id, SYNC_INITIAL_CURSOR,
 	                   &cursor, error_r) < 0)
 		return -1;
+	if (sync_listing_progress(s, "messages listed", SYNC_INITIAL_ENTRIES,
+	                          SYNC_INITIAL_TOTAL, error_r) < 0) {
+		free(cursor);
+		return -1;
+	}
 	api_reply_init(&r);
 	ret = api_messages_page(s->cfg.api, NULL, BRIDGE_SYNC_PAGE, cursor, &p,
 	                        &r);
@@ -490,9 +532,13 @@ sync_initial_page(struct bridge_sync *s, bool *done_r, bool *restarted_r,
 	api_message_page_free(&p);
 	if (sync_end_tx(s, ret, error_r) < 0)
 		return -1;
-	if (*done_r)
-		return sync_initial_check(s, error_r);
-	return 0;
+	sb_progress_update(&s->listing, entries + page_entries);
+	if (!*done_r)
+		return 0;
+	/* What was listed is the total: some went meanwhile. */
+	sb_progress_set_total(&s->listing, entries + page_entries);
+	sb_progress_end(&s->listing, "done");
+	return sync_initial_check(s, error_r);
 }
 
 int
@@ -586,10 +632,8 @@ static int
 sync_resync_unset(struct bridge_sync *s, const char **error_r)
 {
 	static const char *const names[] = {
-	        SYNC_RESYNC_STATE,
-	        SYNC_RESYNC_CURSOR,
-	        SYNC_RESYNC_LISTED,
-	        SYNC_RESYNC_ENTRIES,
+	        SYNC_RESYNC_STATE,   SYNC_RESYNC_CURSOR, SYNC_RESYNC_LISTED,
+	        SYNC_RESYNC_ENTRIES, SYNC_RESYNC_TOTAL,
 	};
 	size_t i;
 
@@ -647,6 +691,9 @@ sync_resync_begin(struct bridge_sync *s, const char **error_r)
 		ret = sync_set_u64(s, SYNC_RESYNC_LISTED, 0, error_r);
 	if (ret == 0)
 		ret = sync_set_u64(s, SYNC_RESYNC_ENTRIES, 0, error_r);
+	if (ret == 0)
+		ret = sync_set_u64(s, SYNC_RESYNC_TOTAL,
+		                   sync_mailboxes_total(&l), error_r);
 	if (sync_end_tx(s, ret, error_r) < 0) {
 		api_mailbox_list_free(&l);
 		return -1;
@@ -715,6 +762,11 @@ sync_resync_page(struct bridge_sync *s, bool *done_r, bool *refused_r,
 	if (store_sync_get(s->st, s->cfg.account_id, SYNC_RESYNC_CURSOR,
 	                   &cursor, error_r) < 0)
 		return -1;
+	if (sync_listing_progress(s, "messages resynced", SYNC_RESYNC_ENTRIES,
+	                          SYNC_RESYNC_TOTAL, error_r) < 0) {
+		free(cursor);
+		return -1;
+	}
 	api_reply_init(&r);
 	ret = api_messages_page(s->cfg.api, NULL, BRIDGE_SYNC_PAGE, cursor, &p,
 	                        &r);
@@ -763,8 +815,11 @@ sync_resync_page(struct bridge_sync *s, bool *done_r, bool *refused_r,
 	api_mailbox_list_free(&l);
 	if (ret < 0)
 		return -1;
+	sb_progress_update(&s->listing, entries + page_entries);
 	if (!last)
 		return 0;
+	sb_progress_set_total(&s->listing, entries + page_entries);
+	sb_progress_end(&s->listing, "done");
 	sb_log(SB_LOG_INFO,
 	       "sync: account %" PRId64 ": resync done, %" PRIu64
 	       " messages listed, %zu removed, %zu mailboxes removed",
@@ -801,6 +856,7 @@ sync_resync_step(struct bridge_sync *s, bool *done_r, bool *restarted_r,
 	sb_log(SB_LOG_WARN,
 	       "sync: account %" PRId64 ": resync: %s; resyncing afresh",
 	       s->cfg.account_id, *error_r);
+	sb_progress_end(&s->listing, "restarted");
 	*restarted_r = true;
 	return sync_resync_begin(s, error_r);
 }

@@ -82,6 +82,56 @@ sync_bodies_scan(struct bridge_sync *s, struct store *st,
 	return ret < 0 ? -1 : 0;
 }
 
+static int
+sync_count_entry(void *ctx, const struct store_entry *e, const char **error_r)
+{
+	uint64_t *count = ctx;
+
+	(void)error_r;
+	if (!e->body_cached && e->remote_id != NULL)
+		(*count)++;
+	return 0;
+}
+
+/*
+ * Counts the bodies to download, for the progress report: entries, so a
+ * message in two mailboxes counts twice (an estimate from above, which
+ * the run corrects when none is left).
+ */
+static int
+sync_bodies_count(struct bridge_sync *s, struct store *st, uint64_t *count_r,
+                  const char **error_r)
+{
+	struct store_mailbox *list;
+	size_t n, i;
+	int ret = 0;
+
+	*count_r = 0;
+	if (store_mailbox_list(st, s->cfg.account_id, &list, &n, error_r) < 0)
+		return -1;
+	for (i = 0; i < n && ret == 0; i++)
+		ret = store_mailbox_fetch(st, list[i].id, 1, UINT32_MAX, 0,
+		                          sync_count_entry, count_r, error_r);
+	store_mailbox_list_free(&list, n);
+	return ret < 0 ? -1 : 0;
+}
+
+/* Begins the run's progress report when it has enough bodies to fetch. */
+static int
+sync_bodies_progress(struct bridge_sync *s, struct store *st, size_t max,
+                     struct sb_progress *bar, const char **error_r)
+{
+	uint64_t total;
+
+	if (sync_bodies_count(s, st, &total, error_r) < 0)
+		return -1;
+	if (max > 0 && total > max)
+		total = max;
+	if (total >= SYNC_PROGRESS_MIN)
+		sb_progress_begin(bar, s->label, "bodies stored", 0, total);
+	return 0;
+}
+
 struct sync_sink {
 	struct bridge_sync *s;
 	struct store_body_writer *w;
@@ -158,7 +208,9 @@ sync_bodies_run(struct bridge_sync *s, struct store *st, struct api_client *c,
                 size_t max, size_t *done_r, const char **error_r)
 {
 	struct sync_ids failed = {0}, batch = {0};
+	struct sb_progress bar = {0};
 	size_t i, done = 0;
+	bool counted = false;
 	int ret = 0;
 
 	*done_r = 0;
@@ -170,6 +222,12 @@ sync_bodies_run(struct bridge_sync *s, struct store *st, struct api_client *c,
 		ret = sync_bodies_scan(s, st, &failed, &batch, error_r);
 		if (ret < 0 || batch.count == 0)
 			break;
+		if (!counted) {
+			counted = true;
+			ret = sync_bodies_progress(s, st, max, &bar, error_r);
+			if (ret < 0)
+				break;
+		}
 		for (i = 0; i < batch.count && (max == 0 || done < max); i++) {
 			const char *error;
 
@@ -182,6 +240,7 @@ sync_bodies_run(struct bridge_sync *s, struct store *st, struct api_client *c,
 			                         &error);
 			if (ret == 0) {
 				done++;
+				sb_progress_update(&bar, done);
 				continue;
 			}
 			if (ret < 0)
@@ -199,7 +258,12 @@ sync_bodies_run(struct bridge_sync *s, struct store *st, struct api_client *c,
 			failed.ids[failed.count++] = batch.ids[i];
 		}
 	}
-	if (done > 0)
+	/* None left: what was tried is the total, not the estimate. */
+	if (ret == 0 && batch.count == 0)
+		sb_progress_set_total(&bar, done + failed.count);
+	if (bar.active)
+		sb_progress_end(&bar, ret == 0 ? "done" : "stopped");
+	else if (done > 0)
 		sb_log(SB_LOG_INFO,
 		       "sync: account %" PRId64 ": %zu bodies downloaded",
 		       s->cfg.account_id, done);

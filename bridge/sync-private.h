@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "api/api.h"
+#include "common/progress.h"
 #include "sync.h"
 
 /* Names of the values kept in sync_state (docs/sync.md). */
@@ -14,16 +15,23 @@
 #define SYNC_INITIAL_LISTED "initial.listed" /* messages listed so far */
 #define SYNC_INITIAL_ENTRIES \
 	"initial.entries" /* (message, mailbox) pairs listed so far */
+#define SYNC_INITIAL_TOTAL \
+	"initial.total" /* the mailboxes' totals: pairs to list */
 /* A resync in progress: set from its first step to its last. */
 #define SYNC_RESYNC_STATE   "resync.state"   /* the feed state it saves */
 #define SYNC_RESYNC_CURSOR  "resync.cursor"  /* the next page's cursor */
 #define SYNC_RESYNC_LISTED  "resync.listed"  /* messages listed so far */
 #define SYNC_RESYNC_ENTRIES "resync.entries" /* pairs listed so far */
+#define SYNC_RESYNC_TOTAL   "resync.total"   /* the mailboxes' totals */
+
+/* Progress (common/progress.h) of work with at least this many items. */
+#define SYNC_PROGRESS_MIN 100
 
 struct bridge_sync {
 	struct bridge_sync_config cfg;
 	char *replica_path;
 	char *api_id;
+	char *label;      /* the account's address, for progress lines */
 	struct store *st; /* the sync thread's (or the steps') connection */
 	int stop_fd;      /* eventfd: stop everything */
 	int wake_fd;      /* eventfd: the feed's state changed */
@@ -31,6 +39,8 @@ struct bridge_sync {
 	bool running;
 	bool events_started, bodies_started;
 	pthread_t sync_thread, events_thread, bodies_thread;
+	/* The listing of the initial sync or of a resync (sync thread). */
+	struct sb_progress listing;
 };
 
 /* Formats into a per-thread buffer and returns it (for error_r). */

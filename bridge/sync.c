@@ -68,8 +68,10 @@ int
 bridge_sync_new(const struct bridge_sync_config *cfg,
                 struct bridge_sync **sync_r, const char **error_r)
 {
+	struct store_account a;
 	struct bridge_sync *s;
 	char *state;
+	int ret;
 
 	if (cfg->api == NULL || cfg->api_id == NULL ||
 	    cfg->replica_path == NULL) {
@@ -99,6 +101,19 @@ bridge_sync_new(const struct bridge_sync_config *cfg,
 		return -1;
 	}
 	free(state);
+	/* Its address names it in progress lines, as serve's log does. */
+	ret = store_account_find_api_id(s->st, s->api_id, &a, error_r);
+	if (ret <= 0) {
+		if (ret == 0)
+			*error_r = sync_errorf("the account is not in the"
+			                       " replica");
+		bridge_sync_free(&s);
+		return -1;
+	}
+	s->label = a.email != NULL ? sb_strdup(a.email)
+	                           : sb_strdup(sync_errorf("account %" PRId64,
+	                                                   cfg->account_id));
+	store_account_free_contents(&a);
 	*sync_r = s;
 	return 0;
 }
@@ -111,12 +126,15 @@ bridge_sync_free(struct bridge_sync **sync)
 	if (s == NULL)
 		return;
 	bridge_sync_stop(s);
+	/* The steps' listing, when they were left half-way. */
+	sb_progress_end(&s->listing, "stopped");
 	store_close(&s->st);
 	sb_event_close(&s->stop_fd);
 	sb_event_close(&s->wake_fd);
 	sb_event_close(&s->bodies_fd);
 	free(s->replica_path);
 	free(s->api_id);
+	free(s->label);
 	free(s);
 	*sync = NULL;
 }
@@ -334,6 +352,8 @@ bridge_sync_stop(struct bridge_sync *s)
 		pthread_join(s->events_thread, NULL);
 	if (s->bodies_started)
 		pthread_join(s->bodies_thread, NULL);
+	/* A listing the sync thread left half-way; it resumes on start. */
+	sb_progress_end(&s->listing, "stopped");
 	s->running = false;
 	s->events_started = s->bodies_started = false;
 	sb_log(SB_LOG_INFO, "sync: account %" PRId64 ": stopped",

@@ -9,7 +9,9 @@ Maildir of MESSAGES messages, some with the Maildir flags S and F (so
 $seen and $flagged). Then, each on a fresh bridge home:
 
 - the initial sync brings every message into the replica with the
-  keywords and mailboxes the API lists;
+  keywords and mailboxes the API lists, and its progress goes to the log
+  (stderr is not a terminal) as info lines ending with one that says
+  every message was listed;
 - a bridge killed with SIGKILL in the middle of the initial sync resumes
   on restart: no duplicate, every message already there keeps its UID,
   and the replica passes `PRAGMA integrity_check`;
@@ -22,6 +24,7 @@ last line printed is "N passed, M failed".
 """
 import os
 import queue
+import re
 import shutil
 import signal
 import sqlite3
@@ -317,6 +320,23 @@ class SyncServeTest(unittest.TestCase):
              "from start)" % (MESSAGES, took, time.monotonic() - started))
         self.check_matches_api(api)
         self.stop_serve(proc, err_path)
+        self.check_progress_log(self.err_text(err_path), len(api))
+
+    def check_progress_log(self, err, total):
+        """The listing's progress lines (common/progress.h): log lines, not
+        a terminal's, naming the account, the last one done with every
+        message. Each message is in one mailbox, so pairs are messages."""
+        lines = re.findall(r" info: (\S+): (\d+)/(\d+) messages listed "
+                           r"\((\d+)%\)(.*)", err)
+        self.assertTrue(lines, "no progress line:\n" + err[-4000:])
+        for who, done, of, _, _ in lines:
+            self.assertEqual(who, self.acct.email)
+            self.assertLessEqual(int(done), int(of))
+        _, done, of, percent, rest = lines[-1]
+        self.assertEqual((int(done), int(of), percent),
+                         (total, total, "100"), lines[-1])
+        self.assertIn(", done in ", rest)
+        self.assertNotIn("\r", err)
 
     def test_2_sigkill_during_initial_sync(self):
         api = api_messages(self.acct)
