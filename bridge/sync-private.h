@@ -36,6 +36,8 @@ struct bridge_sync {
 	int stop_fd;      /* eventfd: stop everything */
 	int wake_fd;      /* eventfd: the feed's state changed */
 	int bodies_fd;    /* eventfd: new messages may lack bodies */
+	struct store_sub *ops_sub; /* the account's op queue (with a hub) */
+	int ops_fd;                /* its eventfd, or -1 */
 	bool running;
 	bool events_started, bodies_started;
 	pthread_t sync_thread, events_thread, bodies_thread;

@@ -195,14 +195,6 @@ sync_op_free(struct sync_op *op)
 	memset(op, 0, sizeof(*op));
 }
 
-char *
-bridge_sync_keywords_op(int64_t message_id, const char *add, const char *remove)
-{
-	struct store_patch p = {.add_keywords = add, .remove_keywords = remove};
-
-	return store_op_update_payload(&message_id, 1, &p);
-}
-
 /* ---- Answers ---- */
 
 bool

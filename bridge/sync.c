@@ -87,7 +87,7 @@ bridge_sync_new(const struct bridge_sync_config *cfg,
 	s->cfg.api_id = s->api_id;
 	if (s->cfg.poll_s == 0)
 		s->cfg.poll_s = BRIDGE_SYNC_POLL_S;
-	s->stop_fd = s->wake_fd = s->bodies_fd = -1;
+	s->stop_fd = s->wake_fd = s->bodies_fd = s->ops_fd = -1;
 	if (sb_event_new(&s->stop_fd, error_r) < 0 ||
 	    sb_event_new(&s->wake_fd, error_r) < 0 ||
 	    sb_event_new(&s->bodies_fd, error_r) < 0 ||
@@ -101,6 +101,15 @@ bridge_sync_new(const struct bridge_sync_config *cfg,
 		return -1;
 	}
 	free(state);
+	/* The replayer's wake-up; without a hub it only polls. */
+	if (cfg->hub != NULL) {
+		if (store_subscribe_ops(cfg->hub, cfg->account_id, &s->ops_sub,
+		                        error_r) < 0) {
+			bridge_sync_free(&s);
+			return -1;
+		}
+		s->ops_fd = store_sub_fd(s->ops_sub);
+	}
 	/* Its address names it in progress lines, as serve's log does. */
 	ret = store_account_find_api_id(s->st, s->api_id, &a, error_r);
 	if (ret <= 0) {
@@ -129,6 +138,8 @@ bridge_sync_free(struct bridge_sync **sync)
 	/* The steps' listing, when they were left half-way. */
 	sb_progress_end(&s->listing, "stopped");
 	store_close(&s->st);
+	if (s->ops_sub != NULL)
+		store_unsubscribe(s->cfg.hub, &s->ops_sub);
 	sb_event_close(&s->stop_fd);
 	sb_event_close(&s->wake_fd);
 	sb_event_close(&s->bodies_fd);
@@ -233,26 +244,49 @@ sync_replay_log(struct bridge_sync *s)
 		       s->cfg.account_id, error);
 }
 
+static int64_t
+sync_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /*
- * Waits up to ms for the feed's wake fd, replaying the op queue every
- * BRIDGE_SYNC_REPLAY_MS meanwhile (a local change is not signalled).
- * True if stopping.
+ * Waits up to ms, replaying the op queue when a local change is queued
+ * (the ops fd: a commit of this process) and every BRIDGE_SYNC_REPLAY_MS
+ * (retries that came due, changes queued by another process). With
+ * feed true it returns early when the event stream says the feed's state
+ * changed. True if stopping.
  */
 static bool
-sync_idle(struct bridge_sync *s, int ms)
+sync_idle(struct bridge_sync *s, int ms, bool feed)
 {
-	struct pollfd p = {.fd = s->wake_fd, .events = POLLIN};
-	int slice;
+	struct pollfd p[3] = {{.fd = s->stop_fd, .events = POLLIN},
+	                      {.fd = s->ops_fd, .events = POLLIN},
+	                      {.fd = feed ? s->wake_fd : -1, .events = POLLIN}};
+	int64_t deadline = sync_now_ms() + ms, left;
+	int slice, n;
 
-	for (; ms > 0; ms -= slice) {
-		slice = ms < BRIDGE_SYNC_REPLAY_MS ? ms : BRIDGE_SYNC_REPLAY_MS;
-		if (sync_wait(s, s->wake_fd, slice))
-			return true;
-		if (poll(&p, 1, 0) > 0)
+	for (;;) {
+		left = deadline - sync_now_ms();
+		if (left <= 0)
 			return false;
-		sync_replay_log(s);
+		slice = left < BRIDGE_SYNC_REPLAY_MS ? (int)left
+		                                     : BRIDGE_SYNC_REPLAY_MS;
+		n = poll(p, 3, slice);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (p[0].revents & POLLIN)
+			return true;
+		if (p[2].revents & POLLIN)
+			return false;
+		if (p[1].revents & POLLIN)
+			sb_event_drain(s->ops_fd);
+		if (n == 0 || (p[1].revents & POLLIN))
+			sync_replay_log(s);
 	}
-	return false;
 }
 
 static void *
@@ -280,6 +314,11 @@ sync_main(void *arg)
 
 		/* A signal after the drain is kept for the next wait. */
 		sb_event_drain(s->wake_fd);
+		/*
+		 * Local changes first: the feed read after them brings them
+		 * back instead of undoing them in the replica for a while.
+		 */
+		sync_replay_log(s);
 		if (bridge_sync_changes(s, &created, &error) < 0) {
 			if (sync_stopping(s))
 				break;
@@ -289,8 +328,11 @@ sync_main(void *arg)
 			delay = delay * 2 > SYNC_RETRY_MAX_MS
 			                ? SYNC_RETRY_MAX_MS
 			                : delay * 2;
-			/* Events would only wake it into the same failure. */
-			if (sync_wait(s, -1, wait_ms))
+			/*
+			 * Events would only wake it into the same failure;
+			 * local changes are still replayed meanwhile.
+			 */
+			if (sync_idle(s, wait_ms, false))
 				break;
 			continue;
 		}
@@ -298,7 +340,7 @@ sync_main(void *arg)
 		if (created > 0)
 			sb_event_signal(s->bodies_fd);
 		sync_replay_log(s);
-		if (sync_idle(s, wait_ms))
+		if (sync_idle(s, wait_ms, true))
 			break;
 	}
 	return NULL;

@@ -109,23 +109,11 @@ int bridge_sync_bodies(struct bridge_sync *sync, struct api_client *c,
                        size_t max, size_t *done_r, const char **error_r) SB_WUR;
 
 /*
- * Local changes (docs/sync.md): a keyword change made in the replica
- * first goes with an op of this kind and payload, e.g.
- *   payload = bridge_sync_keywords_op(msg, "$seen", NULL);
- *   store_local_change_keywords(st, msg, "$seen", NULL,
- *                               BRIDGE_SYNC_OP_UPDATE, payload, now,
- *                               &op, &error);
- * and the sync thread replays it to the service.
+ * Local changes made in the replica first (store_local_*, docs/replica.md)
+ * are replayed by the sync thread: at once when the hub tells it one was
+ * queued, and at least this often (retries that came due, changes queued
+ * by another process).
  */
-#define BRIDGE_SYNC_OP_UPDATE "update"
-/* Replays queued ops at least this often while the sync runs. */
 #define BRIDGE_SYNC_REPLAY_MS 5000
-
-/*
- * The payload of a keyword change of the replica's message message_id:
- * add and remove are space-separated keywords (NULL: none). Owned (free).
- */
-char *bridge_sync_keywords_op(int64_t message_id, const char *add,
-                              const char *remove);
 
 #endif

@@ -684,23 +684,55 @@ dead_client(void)
 	return c;
 }
 
-/* A local keyword change of message i, as IMAP STORE makes it. */
+/* The id of the account's oldest op waiting (the one just queued). */
+static int64_t
+oldest_op(struct account *a)
+{
+	struct store_op op;
+	const char *error;
+	int64_t id;
+
+	TEST_EQ_INT(store_op_peek(a->st, a->replica_id, INT64_MAX, &op, &error),
+	            1);
+	id = op.id;
+	store_op_free_contents(&op);
+	return id;
+}
+
+/*
+ * The time the replay tests give their ops and passes: one clock, so an
+ * op is never "not due yet" because a second went by.
+ */
+static int64_t replay_now;
+
+/*
+ * A local keyword change of message i, as IMAP STORE makes it; with a
+ * payload, that op is queued instead of the store's (a request the
+ * service refuses). Returns the op's id.
+ */
 static int64_t
 local_change(struct account *a, size_t i, const char *add, const char *remove,
              const char *payload)
 {
-	char *own = NULL;
+	struct store_patch p = {.add_keywords = add, .remove_keywords = remove};
 	const char *error;
-	int64_t id = find(a, msgs[i].id, NULL), op;
+	int64_t id = find(a, msgs[i].id, NULL), op = 0;
 
 	TEST_ASSERT(id != 0);
-	if (payload == NULL)
-		payload = own = bridge_sync_keywords_op(id, add, remove);
-	TEST_EQ_INT(store_local_change_keywords(
-	                    a->st, id, add, remove, BRIDGE_SYNC_OP_UPDATE,
-	                    payload, (int64_t)time(NULL), &op, &error),
+	if (payload == NULL) {
+		TEST_EQ_INT(store_local_update(a->st, &id, 1, &p, replay_now,
+		                               NULL, &error),
+		            0);
+		return oldest_op(a);
+	}
+	TEST_EQ_INT(store_begin(a->st, &error), 0);
+	TEST_EQ_INT(
+	        store_message_change_keywords(a->st, id, add, remove, &error),
+	        0);
+	TEST_EQ_INT(store_op_push(a->st, a->replica_id, STORE_OP_UPDATE,
+	                          payload, replay_now, &op, &error),
 	            0);
-	free(own);
+	TEST_EQ_INT(store_commit(a->st, &error), 0);
 	return op;
 }
 
@@ -779,7 +811,7 @@ test_replay(void)
 	struct bridge_sync *s, *down;
 	struct store_op op, *failed;
 	const char *error;
-	int64_t now = (int64_t)time(NULL), id;
+	int64_t now = replay_now = (int64_t)time(NULL), id;
 	size_t n;
 	char *kw, *key, *st1, *st2, payload[128];
 

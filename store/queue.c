@@ -216,44 +216,6 @@ store_op_count(struct store *st, int64_t account_id, uint64_t *count_r,
 	return 0;
 }
 
-static int SB_WUR
-store_local_keywords(struct store *st, int64_t message_id, const char *add,
-                     const char *remove, const char *op_kind,
-                     const char *op_payload, int64_t now, int64_t *op_id_r,
-                     const char **error_r)
-{
-	int64_t account_id;
-	int ret;
-
-	ret = store_int(st, &account_id, error_r,
-	                "SELECT account FROM messages WHERE id = ?", "i",
-	                message_id);
-	if (ret == 0)
-		return store_fail(st, error_r, "no message %lld",
-		                  (long long)message_id);
-	if (ret < 0 || store_message_change_keywords(st, message_id, add,
-	                                             remove, error_r) < 0)
-		return -1;
-	return store_op_push(st, account_id, op_kind, op_payload, now, op_id_r,
-	                     error_r);
-}
-
-int
-store_local_change_keywords(struct store *st, int64_t message_id,
-                            const char *add, const char *remove,
-                            const char *op_kind, const char *op_payload,
-                            int64_t now, int64_t *op_id_r, const char **error_r)
-{
-	size_t mark;
-	int ret;
-
-	if (store_tx_start(st, &mark, error_r) < 0)
-		return -1;
-	ret = store_local_keywords(st, message_id, add, remove, op_kind,
-	                           op_payload, now, op_id_r, error_r);
-	return store_tx_end(st, mark, ret, error_r);
-}
-
 /* ---- Outbox ---- */
 
 void

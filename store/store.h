@@ -527,16 +527,6 @@ int store_op_count(struct store *st, int64_t account_id, uint64_t *count_r,
 /* Seconds before retry number `attempts`: 5 s doubling up to one hour. */
 int64_t store_retry_delay(uint32_t attempts);
 
-/*
- * Local-first keyword change: applies it to the replica and queues the op
- * (kind, payload) that replays it, in one transaction.
- */
-int store_local_change_keywords(struct store *st, int64_t message_id,
-                                const char *add, const char *remove,
-                                const char *op_kind, const char *op_payload,
-                                int64_t now, int64_t *op_id_r,
-                                const char **error_r) SB_WUR;
-
 /* ---- Local-first changes (docs/replica.md, "Local changes") ---- */
 
 /*

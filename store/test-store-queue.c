@@ -147,18 +147,17 @@ test_local_first(void)
 	int64_t acc = test_store_account(st, "l@x.org");
 	int64_t box = test_store_mailbox(st, acc, "INBOX");
 	int64_t m = test_store_message(st, acc, "m1", "", &box, 1);
+	struct store_patch seen = {.add_keywords = "$seen"};
+	struct store_patch bad = {.add_keywords = "bad("};
 	struct store_mailbox_status s0, s;
 	struct store_message msg;
 	const char *error;
 	uint64_t count;
-	int64_t op;
 
 	TEST_EQ_INT(store_mailbox_status(st, box, &s0, &error), 0);
 	/* In a transaction rolled back: neither the change nor the op. */
 	TEST_EQ_INT(store_begin(st, &error), 0);
-	TEST_EQ_INT(store_local_change_keywords(st, m, "$seen", NULL, "update",
-	                                        "{}", 10, &op, &error),
-	            0);
+	TEST_EQ_INT(store_local_update(st, &m, 1, &seen, 10, NULL, &error), 0);
 	store_rollback(st);
 	TEST_EQ_INT(store_message_get(st, m, &msg, &error), 1);
 	TEST_EQ_STR(msg.keywords, "");
@@ -169,16 +168,12 @@ test_local_first(void)
 	TEST_EQ_UINT(s.highestmodseq, s0.highestmodseq);
 
 	/* A bad keyword: neither either. */
-	TEST_EQ_INT(store_local_change_keywords(st, m, "bad(", NULL, "update",
-	                                        "{}", 10, &op, &error),
-	            -1);
+	TEST_EQ_INT(store_local_update(st, &m, 1, &bad, 10, NULL, &error), -1);
 	TEST_EQ_INT(store_op_count(st, acc, &count, &error), 0);
 	TEST_EQ_UINT(count, 0);
 
 	/* On its own: both. */
-	TEST_EQ_INT(store_local_change_keywords(st, m, "$seen", NULL, "update",
-	                                        "{\"m\":1}", 10, &op, &error),
-	            0);
+	TEST_EQ_INT(store_local_update(st, &m, 1, &seen, 10, NULL, &error), 0);
 	TEST_EQ_INT(store_message_get(st, m, &msg, &error), 1);
 	TEST_EQ_STR(msg.keywords, "$seen");
 	store_message_free_contents(&msg);

@@ -6,12 +6,10 @@
  * mail from outside is) is logged in to a fresh bridge home, and serve
  * syncs it. Then saltmaild is stopped, and keyword changes are made in the
  * replica through the store, on a connection of the test's own, the way
- * the IMAP server makes them (store_local_update; and the first way,
- * store_local_change_keywords with the op of bridge_sync_keywords_op):
- * on several messages, with two changes in a row to one message where
- * their order matters. serve keeps running, the
- * replica shows the changes and the queue holds them. saltmaild comes
- * back on the same port with the same data (the URL the bridge was logged
+ * the IMAP server makes them (store_local_update): on several messages, with
+ * two changes in a row to one message where their order matters. serve keeps
+ * running, the replica shows the changes and the queue holds them. saltmaild
+ * comes back on the same port with the same data (the URL the bridge was logged
  * in to), and the changes converge: the service and the replica give
  * every message the keywords the changes made (nothing lost, nothing
  * applied twice), no message is doubled, UIDs stay, and the queue is
@@ -623,22 +621,18 @@ initially_synced(void)
 
 /*
  * A local keyword change of message i: the replica first, with the op
- * that replays it, in one transaction. This is the first way, with the
- * payload of bridge_sync_keywords_op.
+ * that replays it, in one transaction.
  */
 static void
 local_change(size_t i, const char *add, const char *remove)
 {
-	char *payload = bridge_sync_keywords_op(msgs[i].local, add, remove);
+	struct store_patch p = {.add_keywords = add, .remove_keywords = remove};
 	const char *error;
-	int64_t op;
 
-	if (store_local_change_keywords(st, msgs[i].local, add, remove,
-	                                BRIDGE_SYNC_OP_UPDATE, payload,
-	                                (int64_t)time(NULL), &op, &error) < 0)
+	if (store_local_update(st, &msgs[i].local, 1, &p, (int64_t)time(NULL),
+	                       NULL, &error) < 0)
 		test_fail(__FILE__, __LINE__, "local change of message %zu: %s",
 		          i, error);
-	free(payload);
 	kw_apply(&msgs[i].want, add, remove);
 }
 
