@@ -20,6 +20,7 @@
 #include "common/net.h"
 #include "common/sv.h"
 #include "crypto/crypto.h"
+#include "crypto/seal.h"
 
 #define SRV_DELIVER_READ 65536
 
@@ -49,61 +50,37 @@ srv_deliver_write(void *ctx, const void *data, size_t len)
 	return 0;
 }
 
-/* The header section: the bytes up to and including the first empty line. */
-struct srv_deliver_headers {
-	struct sb_buf buf;
-	bool bol, done, too_long;
-};
-
-static void
-srv_deliver_headers_feed(struct srv_deliver_headers *h, const char *p,
-                         size_t len)
-{
-	size_t i;
-
-	if (h->done || h->too_long)
-		return;
-	for (i = 0; i < len && !h->done; i++) {
-		if (p[i] == '\n') {
-			h->done = h->bol;
-			h->bol = true;
-		} else if (p[i] != '\r') {
-			h->bol = false;
-		}
-	}
-	if (sb_buf_add(&h->buf, p, i) != 0)
-		h->too_long = true;
-}
-
 /* The error text of a failed delivery (this thread's, until the next). */
 static _Thread_local char srv_deliver_error[512];
 
 /*
- * Encrypts the message given by read into the file out under key: the
- * body stream of docs/crypto.md. Keeps the header section for the summary.
- * A message past max bytes fails with in->too_large set; the rest of it is
- * left unread.
+ * Seals the message given by read into the file out (crypto/seal.h: the
+ * body stream, and the summary with the header section, unsigned) and the
+ * key packet to the account's key. A message past max bytes fails with
+ * in->too_large set; the rest of it is left unread.
  */
 static int SB_WUR
 srv_deliver_encrypt(ssize_t (*read_fn)(void *ctx, void *buf, size_t len),
-                    void *ctx, int out, const unsigned char *key, uint64_t max,
-                    struct srv_deliver_headers *h, struct srv_inbound *in,
-                    unsigned char hash_r[SB_HASH_BYTES], const char **error_r)
+                    void *ctx, int out, uint64_t max,
+                    const unsigned char enc_pk[SB_KEY_BYTES],
+                    struct srv_inbound *in, const char **error_r)
 {
 	struct srv_deliver_sink sink = {out, 0};
 	char *buf = sb_secure_alloc(SRV_DELIVER_READ);
-	struct sb_body_encryptor *enc = NULL;
+	struct sb_sealer *sealer = NULL;
+	struct sb_sealed sealed;
 	uint64_t total = 0;
 	ssize_t n;
+	int ret = -1;
 
 	*error_r = "cannot write the encrypted message";
-	if (sb_body_encryptor_new(key, srv_deliver_write, &sink, &enc) != 0)
-		goto fail;
+	if (sb_sealer_new(srv_deliver_write, &sink, &sealer) != 0)
+		goto out;
 	for (;;) {
 		n = read_fn(ctx, buf, SRV_DELIVER_READ);
 		if (n < 0) {
 			*error_r = "cannot read the message";
-			goto fail;
+			goto out;
 		}
 		if (n == 0)
 			break;
@@ -114,48 +91,28 @@ srv_deliver_encrypt(ssize_t (*read_fn)(void *ctx, void *buf, size_t len),
 			         (unsigned long long)max);
 			*error_r = srv_deliver_error;
 			in->too_large = true;
-			goto fail;
+			goto out;
 		}
-		srv_deliver_headers_feed(h, buf, (size_t)n);
-		if (sb_body_encryptor_write(enc, buf, (size_t)n) != 0)
-			goto fail;
+		if (sb_sealer_write(sealer, buf, (size_t)n) != 0)
+			goto out;
 	}
-	sb_secure_free(&buf);
-	if (sb_body_encryptor_finish(&enc, &in->size, hash_r) != 0 ||
-	    fsync(out) != 0)
-		return -1;
-	in->blob_size = sink.written;
-	return 0;
-fail:
-	sb_body_encryptor_free(&enc);
-	sb_secure_free(&buf);
-	return -1;
-}
-
-/* The unsigned summary and the key packet to the account's key. */
-static int SB_WUR
-srv_deliver_seal(const unsigned char *key, uint64_t size,
-                 const unsigned char hash[SB_HASH_BYTES],
-                 const struct srv_deliver_headers *h,
-                 const unsigned char enc_pk[SB_KEY_BYTES],
-                 struct sb_buf *summary,
-                 unsigned char packet[SB_KEY_PACKET_BYTES],
-                 const char **error_r)
-{
-	struct sb_summary *s = sb_summary_new();
-	int ret = -1;
-
-	s->size = size;
-	memcpy(s->body_hash, hash, SB_HASH_BYTES);
-	*error_r = "cannot seal the summary";
-	/* A header section past the record's limit is left out. */
-	if ((h->too_long ||
-	     sb_summary_set_headers(s, h->buf.data != NULL ? h->buf.data : "",
-	                            h->buf.len) == 0) &&
-	    sb_summary_seal(s, key, summary) == 0 &&
-	    sb_key_packet_seal(key, enc_pk, packet, error_r) == 0)
+	if (sb_sealer_finish(&sealer, NULL, &sealed, error_r) != 0)
+		goto out;
+	if (fsync(out) != 0) {
+		*error_r = "cannot write the encrypted message";
+	} else if (sb_buf_add(&in->summary, sealed.summary.data,
+	                      sealed.summary.len) != 0) {
+		*error_r = "the summary is too large";
+	} else if (sb_key_packet_seal(sealed.key, enc_pk, in->packet,
+	                              error_r) == 0) {
+		in->size = sealed.size;
+		in->blob_size = sink.written;
 		ret = 0;
-	sb_summary_free(&s);
+	}
+	sb_sealed_clear(&sealed);
+out:
+	sb_sealer_free(&sealer);
+	sb_secure_free(&buf);
 	return ret;
 }
 
@@ -297,17 +254,9 @@ srv_inbound_encrypt(const char *blob_dir, const struct srv_inbound_to *to,
                     void *ctx, uint64_t max, struct srv_inbound *in,
                     const char **error_r)
 {
-	unsigned char *key = sb_secure_alloc(SB_KEY_BYTES);
-	unsigned char hash[SB_HASH_BYTES];
-	struct srv_deliver_headers h;
 	size_t len = strlen(blob_dir) + 32;
 	int fd, ret = -1;
 
-	memset(&h, 0, sizeof(h));
-	h.bol = true;
-	/* The headers are cleartext: growth must not leave copies behind. */
-	sb_buf_init_secret(&h.buf, SB_SUMMARY_MAX_HEADERS);
-	sb_message_key_new(key);
 	in->tmp_path = sb_malloc(len);
 	snprintf(in->tmp_path, len, "%s/tmp/dl.XXXXXX", blob_dir);
 	fd = mkostemp(in->tmp_path, O_CLOEXEC);
@@ -315,17 +264,12 @@ srv_inbound_encrypt(const char *blob_dir, const struct srv_inbound_to *to,
 		*error_r = "cannot create a file in the data folder";
 		free(in->tmp_path);
 		in->tmp_path = NULL;
-	} else if (srv_deliver_encrypt(read_fn, ctx, fd, key, max, &h, in, hash,
-	                               error_r) == 0 &&
-	           srv_deliver_seal(key, in->size, hash, &h, to->enc_pk,
-	                            &in->summary, in->packet, error_r) == 0) {
+	} else if (srv_deliver_encrypt(read_fn, ctx, fd, max, to->enc_pk, in,
+	                               error_r) == 0) {
 		ret = 0;
 	}
 	if (fd >= 0)
 		close(fd);
-	sb_buf_free_wipe(&h.buf);
-	sodium_memzero(hash, sizeof(hash));
-	sb_secure_free(&key);
 	return ret;
 }
 
