@@ -74,6 +74,55 @@ int sync_remove_message(struct bridge_sync *s, const char *remote_id,
 /* Reads the feed state saved for the account; NULL before any. */
 int sync_feed_state(struct bridge_sync *s, char **state_r,
                     const char **error_r) SB_WUR;
+/*
+ * Deletes the account's mailboxes that have a remote id not in the list,
+ * deepest first, inside the caller's transaction.
+ */
+int sync_drop_mailboxes(struct bridge_sync *s, const struct api_mailbox *list,
+                        size_t count, size_t *dropped_r,
+                        const char **error_r) SB_WUR;
+
+/* ---- Listings: the initial sync's and a resync's (sync-apply.c) ---- */
+
+/* A number kept in sync_state; 0 when unset. */
+int sync_get_u64(struct bridge_sync *s, const char *name, uint64_t *value_r,
+                 const char **error_r) SB_WUR;
+int sync_set_u64(struct bridge_sync *s, const char *name, uint64_t value,
+                 const char **error_r) SB_WUR;
+/* Commits, or rolls back and fails; ret is the work's result. */
+int sync_end_tx(struct bridge_sync *s, int ret, const char **error_r) SB_WUR;
+/*
+ * Applies one page inside the caller's transaction; keep: each id goes to
+ * the resync's keep list too. *entries_r is the page's (message, mailbox)
+ * pairs; *added_r (may be NULL) grows by the messages added.
+ */
+int sync_apply_page(struct bridge_sync *s, const struct api_message_page *p,
+                    bool keep, uint64_t *entries_r, size_t *added_r,
+                    const char **error_r) SB_WUR;
+/*
+ * Begins the listing's progress report unless it runs, from the counts
+ * saved in sync_state: (message, mailbox) pairs listed, out of the sum of
+ * the mailboxes' totals.
+ */
+int sync_listing_progress(struct bridge_sync *s, const char *unit,
+                          const char *done_name, const char *total_name,
+                          const char **error_r) SB_WUR;
+/*
+ * A page refused for its cursor: one the service gave but no longer takes
+ * (saltmaild answers invalid_request for a cursor it cannot read).
+ */
+bool sync_cursor_refused(const struct api_reply *r);
+/* The sum of the mailboxes' totals: (message, mailbox) pairs. */
+uint64_t sync_mailboxes_total(const struct api_mailbox_list *l);
+
+/* ---- The resync (sync-resync.c) ---- */
+
+/*
+ * Runs a resync to its end: the one saved resumes, else one begins.
+ * *added_r counts the messages it added.
+ */
+int sync_resync_run(struct bridge_sync *s, size_t *added_r,
+                    const char **error_r) SB_WUR;
 
 /*
  * One replay pass of the account's op queue (sync-replay.c): due ops in

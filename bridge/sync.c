@@ -1,7 +1,7 @@
 /*
  * The sync engine's life: its connection, its eventfds and its three
- * threads (sync, events, bodies). What each applies is in sync-apply.c
- * and sync-bodies.c.
+ * threads (sync, events, bodies). What each applies is in sync-apply.c,
+ * sync-resync.c and sync-bodies.c.
  */
 #include <errno.h>
 #include <inttypes.h>
