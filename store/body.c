@@ -4,7 +4,7 @@
  * its byte position. Writing appends piece by piece, each committed on its
  * own, so a download can resume at the stored length and no write holds
  * the lock for long; reading hands pieces to a sink. A body is never
- * whole in memory.
+ * whole in memory. Also the listing of the bodies still to download.
  */
 #include "store-private.h"
 
@@ -433,4 +433,85 @@ store_body_drop(struct store *st, int64_t message_id, const char **error_r)
 		                store_stream_sql[STORE_STREAM_MESSAGE].drop,
 		                "i", message_id);
 	return store_tx_end(st, mark, ret, error_r);
+}
+
+/* ---- Bodies to download ---- */
+
+/*
+ * Both queries name the terms of the partial index messages_bodies_missing
+ * (schema version 3) as it has them, so that SQLite may use it: it holds
+ * only the messages still to download, in the listing's order.
+ */
+#define STORE_MISSING_WHERE \
+	" WHERE account = ?1 AND body_cached = 0 AND remote_id IS NOT NULL"
+
+static const char store_missing_first[] =
+        "SELECT id, received_at FROM messages" STORE_MISSING_WHERE
+        " ORDER BY received_at DESC, id DESC LIMIT ?2";
+static const char store_missing_next[] =
+        "SELECT id, received_at FROM messages" STORE_MISSING_WHERE
+        " AND (received_at, id) < (?3, ?4)"
+        " ORDER BY received_at DESC, id DESC LIMIT ?2";
+/*
+ * Left to itself SQLite reads the count through messages_remote (every
+ * message of the account with a remote id); the partial index has only
+ * those without a body.
+ */
+static const char store_missing_count[] =
+        "SELECT count(*), ifnull(sum(size), 0)"
+        " FROM messages INDEXED BY messages_bodies_missing" STORE_MISSING_WHERE;
+
+int
+store_bodies_missing(struct store *st, int64_t account_id,
+                     struct store_body_cursor *cursor, size_t max,
+                     int64_t *ids_r, size_t *count_r, const char **error_r)
+{
+	sqlite3_stmt *stmt;
+	int64_t limit = max > INT64_MAX ? INT64_MAX : (int64_t)max;
+	size_t n = 0;
+	int ret;
+
+	*count_r = 0;
+	if (max == 0)
+		return 0;
+	if (cursor->message_id == 0)
+		ret = store_stmt(st, &stmt, error_r, store_missing_first, "ii",
+		                 account_id, limit);
+	else
+		ret = store_stmt(st, &stmt, error_r, store_missing_next, "iiii",
+		                 account_id, limit, cursor->received_at,
+		                 cursor->message_id);
+	if (ret < 0)
+		return -1;
+	while (n < max && (ret = store_step(st, stmt, error_r)) > 0) {
+		ids_r[n++] = sqlite3_column_int64(stmt, 0);
+		cursor->message_id = ids_r[n - 1];
+		cursor->received_at = sqlite3_column_int64(stmt, 1);
+	}
+	sqlite3_finalize(stmt);
+	if (ret < 0)
+		return -1;
+	*count_r = n;
+	return 0;
+}
+
+int
+store_bodies_missing_count(struct store *st, int64_t account_id,
+                           uint64_t *count_r, uint64_t *bytes_r,
+                           const char **error_r)
+{
+	sqlite3_stmt *stmt;
+	int ret;
+
+	*count_r = *bytes_r = 0;
+	if (store_stmt(st, &stmt, error_r, store_missing_count, "i",
+	               account_id) < 0)
+		return -1;
+	ret = store_step(st, stmt, error_r);
+	if (ret > 0) {
+		*count_r = (uint64_t)sqlite3_column_int64(stmt, 0);
+		*bytes_r = (uint64_t)sqlite3_column_int64(stmt, 1);
+	}
+	sqlite3_finalize(stmt);
+	return ret < 0 ? -1 : 0;
 }

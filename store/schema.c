@@ -152,6 +152,15 @@ static const char store_schema_v2[] =
         " remote_id TEXT NOT NULL,"
         " PRIMARY KEY(account, remote_id)) WITHOUT ROWID;";
 
+/*
+ * Version 3: the messages whose body is still to download, newest first
+ * (store_bodies_missing), in a partial index that holds only those.
+ */
+static const char store_schema_v3[] =
+        "CREATE INDEX messages_bodies_missing"
+        " ON messages(account, received_at, id)"
+        " WHERE body_cached = 0 AND remote_id IS NOT NULL;";
+
 struct store_migration {
 	int version;
 	const char *sql;
@@ -161,6 +170,7 @@ struct store_migration {
 static const struct store_migration store_migrations[] = {
         {1, store_schema_v1},
         {2, store_schema_v2},
+        {3, store_schema_v3},
 };
 
 _Static_assert(SB_N_ELEMENTS(store_migrations) == STORE_SCHEMA_VERSION,

@@ -31,7 +31,7 @@
 #include "common/compiler.h"
 
 /* The schema version this code writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 /* How long a connection waits for another one's write lock. */
 #define STORE_BUSY_TIMEOUT_MS 10000
 /* Bodies are stored and read back in pieces of at most this size. */
@@ -469,6 +469,33 @@ int store_body_read(struct store *st, int64_t message_id, uint64_t offset,
  */
 int store_body_drop(struct store *st, int64_t message_id,
                     const char **error_r) SB_WUR;
+
+/*
+ * Where a listing of missing bodies goes on: after this message, in the
+ * order newest first. Zeroed: from the newest.
+ */
+struct store_body_cursor {
+	int64_t received_at;
+	int64_t message_id; /* 0: from the start */
+};
+
+/*
+ * Bodies to download: up to max ids (ids_r has room for max) of the
+ * account's messages that the service has (a remote id) and whose body is
+ * not cached, newest first (received_at, then id, both descending), after
+ * *cursor, which moves to the last one given. *count_r 0: none is left
+ * after the cursor. A keyset cursor, not an offset: each call costs the
+ * same however far the listing is, and a body stored or a message removed
+ * meanwhile shifts nothing.
+ */
+int store_bodies_missing(struct store *st, int64_t account_id,
+                         struct store_body_cursor *cursor, size_t max,
+                         int64_t *ids_r, size_t *count_r,
+                         const char **error_r) SB_WUR;
+/* How many bodies store_bodies_missing has to give, and their bytes. */
+int store_bodies_missing_count(struct store *st, int64_t account_id,
+                               uint64_t *count_r, uint64_t *bytes_r,
+                               const char **error_r) SB_WUR;
 
 /* ---- The op queue: local changes to replay to the service ---- */
 

@@ -375,6 +375,147 @@ test_body_too_long(void)
 	store_close(&st);
 }
 
+/* A message of `size` bytes received at `at`; remote NULL: a local one. */
+static int64_t
+test_missing_message(struct store *st, int64_t acc, const char *remote,
+                     int64_t at, uint64_t size, const int64_t *boxes, size_t n)
+{
+	struct store_message m = {0};
+	const char *error = NULL;
+	int64_t id = 0;
+
+	m.account_id = acc;
+	m.remote_id = (char *)remote;
+	m.blob_id = remote != NULL ? (char *)"b" : NULL;
+	m.size = size;
+	m.received_at = at;
+	TEST_EQ_INT(store_message_add(st, &m, boxes, n, &id, &error), 0);
+	return id;
+}
+
+/* Stores a whole body of `size` zero bytes for the message. */
+static void
+test_missing_cache(struct store *st, int64_t id, size_t size)
+{
+	struct store_body_writer *w;
+	const char *error = NULL;
+
+	TEST_EQ_INT(store_body_write_begin(st, id, &w, &error), 0);
+	TEST_EQ_INT(store_body_write_chunk(w, test_zeros, size, &error), 0);
+	TEST_EQ_INT(store_body_write_end(&w, &error), 0);
+}
+
+/* The next batch of at most max ids into ids; how many. */
+static size_t
+test_missing_next(struct store *st, int64_t acc, struct store_body_cursor *c,
+                  size_t max, int64_t *ids)
+{
+	const char *error = NULL;
+	size_t n = 99;
+
+	if (store_bodies_missing(st, acc, c, max, ids, &n, &error) < 0)
+		test_fail(__FILE__, __LINE__, "missing: %s", error);
+	return n;
+}
+
+static void
+test_bodies_missing(void)
+{
+	const char *path = test_store_path("missing");
+	struct store *st = test_store_open(path);
+	int64_t acc = test_store_account(st, "a@x.org");
+	int64_t other = test_store_account(st, "o@x.org");
+	int64_t boxes[2], obox, m1, m2, m3, m4, m6, m7, m8, ids[8];
+	struct store_body_cursor c = {0};
+	uint64_t count, bytes;
+	const char *error;
+
+	boxes[0] = test_store_mailbox(st, acc, "INBOX");
+	boxes[1] = test_store_mailbox(st, acc, "Archive");
+	obox = test_store_mailbox(st, other, "INBOX");
+	TEST_EQ_INT(store_bodies_missing_count(st, acc, &count, &bytes, &error),
+	            0);
+	TEST_EQ_UINT(count, 0);
+	TEST_EQ_UINT(bytes, 0);
+	TEST_EQ_UINT(test_missing_next(st, acc, &c, 8, ids), 0);
+
+	m1 = test_missing_message(st, acc, "m1", 100, 10, &boxes[0], 1);
+	m2 = test_missing_message(st, acc, "m2", 300, 20, &boxes[1], 1);
+	m3 = test_missing_message(st, acc, "m3", 200, 30, &boxes[0], 1);
+	/* Received with m2: the larger id comes first. */
+	m4 = test_missing_message(st, acc, "m4", 300, 40, &boxes[0], 1);
+	/* Newest, but not on the service yet: nothing to download. */
+	(void)test_missing_message(st, acc, NULL, 400, 50, &boxes[0], 1);
+	/* Cached already. */
+	m6 = test_missing_message(st, acc, "m6", 250, 60, &boxes[0], 1);
+	test_missing_cache(st, m6, 60);
+	/* In two mailboxes: listed and counted once. */
+	m7 = test_missing_message(st, acc, "m7", 150, 70, boxes, 2);
+	/* Another account's, the newest of all. */
+	(void)test_missing_message(st, other, "o1", 500, 80, &obox, 1);
+
+	TEST_EQ_INT(store_bodies_missing_count(st, acc, &count, &bytes, &error),
+	            0);
+	TEST_EQ_UINT(count, 5);
+	TEST_EQ_UINT(bytes, 10 + 20 + 30 + 40 + 70);
+	TEST_EQ_INT(
+	        store_bodies_missing_count(st, other, &count, &bytes, &error),
+	        0);
+	TEST_EQ_UINT(count, 1);
+	TEST_EQ_UINT(bytes, 80);
+
+	/* All at once, newest first. */
+	TEST_EQ_UINT(test_missing_next(st, acc, &c, 8, ids), 5);
+	TEST_EQ_INT(ids[0], m4);
+	TEST_EQ_INT(ids[1], m2);
+	TEST_EQ_INT(ids[2], m3);
+	TEST_EQ_INT(ids[3], m7);
+	TEST_EQ_INT(ids[4], m1);
+	TEST_EQ_INT(c.message_id, m1);
+	TEST_EQ_INT(c.received_at, 100);
+	TEST_EQ_UINT(test_missing_next(st, acc, &c, 8, ids), 0);
+	TEST_EQ_INT(c.message_id, m1);
+	/* max 0 gives nothing and leaves the cursor. */
+	TEST_EQ_UINT(test_missing_next(st, acc, &c, 0, ids), 0);
+	TEST_EQ_INT(c.message_id, m1);
+
+	/* Two at a time: the cursor goes on after the last one given. */
+	c = (struct store_body_cursor){0};
+	TEST_EQ_UINT(test_missing_next(st, acc, &c, 2, ids), 2);
+	TEST_EQ_INT(ids[0], m4);
+	TEST_EQ_INT(ids[1], m2);
+	/*
+	 * The cursor's message gone and the next body stored meanwhile:
+	 * the listing goes on after where it was.
+	 */
+	TEST_EQ_INT(store_message_delete(st, m2, &error), 0);
+	test_missing_cache(st, m3, 30);
+	TEST_EQ_UINT(test_missing_next(st, acc, &c, 2, ids), 2);
+	TEST_EQ_INT(ids[0], m7);
+	TEST_EQ_INT(ids[1], m1);
+	TEST_EQ_UINT(test_missing_next(st, acc, &c, 2, ids), 0);
+	/* A message older than the cursor, added meanwhile, comes too. */
+	m8 = test_missing_message(st, acc, "m8", 50, 5, &boxes[1], 1);
+	TEST_EQ_UINT(test_missing_next(st, acc, &c, 2, ids), 1);
+	TEST_EQ_INT(ids[0], m8);
+
+	/* What is left: m4, m7, m1 and the new one. */
+	TEST_EQ_INT(store_bodies_missing_count(st, acc, &count, &bytes, &error),
+	            0);
+	TEST_EQ_UINT(count, 4);
+	TEST_EQ_UINT(bytes, 40 + 70 + 10 + 5);
+	c = (struct store_body_cursor){0};
+	TEST_EQ_UINT(test_missing_next(st, other, &c, 8, ids), 1);
+	/* A body dropped is to download again. */
+	TEST_EQ_INT(store_body_drop(st, m6, &error), 0);
+	c = (struct store_body_cursor){0};
+	TEST_EQ_UINT(test_missing_next(st, acc, &c, 2, ids), 2);
+	TEST_EQ_INT(ids[0], m4);
+	TEST_EQ_INT(ids[1], m6);
+	store_close(&st);
+	test_store_verify(path);
+}
+
 static const struct test_case cases[] = {
         {"5 MB body by pieces", test_body_big},
         {"resume after a cut", test_body_resume},
@@ -382,6 +523,7 @@ static const struct test_case cases[] = {
         {"partial body not served, gaps found", test_body_partial_refused},
         {"body dropped while written", test_body_drop_while_writing},
         {"body longer than its size refused", test_body_too_long},
+        {"bodies to download: order, cursor, accounts", test_bodies_missing},
         {NULL, NULL},
 };
 

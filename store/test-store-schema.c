@@ -171,6 +171,7 @@ test_store_migrate_v1(void)
 	TEST_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
 	TEST_EQ_INT(
 	        sqlite3_exec(db,
+	                     "DROP INDEX messages_bodies_missing;"
 	                     "DROP TABLE resync_keep; DROP TABLE resync_scope;"
 	                     "ALTER TABLE op_queue DROP COLUMN failed;"
 	                     "ALTER TABLE mailboxes DROP COLUMN"
@@ -187,6 +188,64 @@ test_store_migrate_v1(void)
 	store_close(&st);
 	TEST_EQ_INT(test_pragma_int(path, "PRAGMA user_version"),
 	            STORE_SCHEMA_VERSION);
+	test_store_verify(path);
+}
+
+/*
+ * Version 2 files get the index of the bodies to download, built from the
+ * messages they hold.
+ */
+static void
+test_store_migrate_v2(void)
+{
+	const char *path = test_store_path("v2");
+	struct store_body_cursor c = {0};
+	struct store_message m = {0};
+	int64_t acc, box, old, cached, ids[4];
+	uint64_t count, bytes;
+	const char *error;
+	struct store *st;
+	size_t n;
+	sqlite3 *db;
+
+	st = test_store_open(path);
+	acc = test_store_account(st, "v2@x.org");
+	box = test_store_mailbox(st, acc, "INBOX");
+	old = test_store_message(st, acc, "m1", "", &box, 1);
+	m.account_id = acc;
+	m.remote_id = (char *)"m2";
+	m.received_at = 1800000000;
+	TEST_EQ_INT(store_message_add(st, &m, &box, 1, &cached, &error), 0);
+	store_close(&st);
+	/* Back to version 2: no index; m2's body cached (an empty one). */
+	TEST_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+	TEST_EQ_INT(sqlite3_exec(db,
+	                         "DROP INDEX messages_bodies_missing;"
+	                         "UPDATE messages SET body_cached = 1"
+	                         " WHERE remote_id = 'm2';"
+	                         "PRAGMA user_version=2;",
+	                         NULL, NULL, NULL),
+	            SQLITE_OK);
+	sqlite3_close(db);
+	TEST_EQ_INT(test_pragma_int(path,
+	                            "SELECT count(*) FROM sqlite_master"
+	                            " WHERE name = 'messages_bodies_missing'"),
+	            0);
+
+	st = test_store_open(path);
+	TEST_EQ_INT(test_pragma_int(path, "PRAGMA user_version"), 3);
+	TEST_EQ_INT(test_pragma_int(path,
+	                            "SELECT count(*) FROM sqlite_master"
+	                            " WHERE name = 'messages_bodies_missing'"),
+	            1);
+	TEST_EQ_INT(store_bodies_missing_count(st, acc, &count, &bytes, &error),
+	            0);
+	TEST_EQ_UINT(count, 1);
+	TEST_EQ_UINT(bytes, 100);
+	TEST_EQ_INT(store_bodies_missing(st, acc, &c, 4, ids, &n, &error), 0);
+	TEST_EQ_UINT(n, 1);
+	TEST_EQ_INT(ids[0], old);
+	store_close(&st);
 	test_store_verify(path);
 }
 
@@ -307,6 +366,7 @@ static const struct test_case cases[] = {
         {"newer schema refused, file untouched", test_store_newer_refused},
         {"newer WAL file refused, untouched", test_store_newer_wal_refused},
         {"version 1 migrated", test_store_migrate_v1},
+        {"version 2 migrated", test_store_migrate_v2},
         {"not a database", test_store_not_a_database},
         {"transactions and savepoints", test_store_transactions},
         {"account removal", test_store_account_remove},
