@@ -1,134 +1,46 @@
 /*
- * Body downloads: the messages whose body is not cached, one at a time,
- * streamed from the service into the replica's chunked body writer so that
- * at most one chunk of a body is ever in memory.
+ * Body downloads: the messages whose body is not cached, newest first as
+ * the replica lists them (store_bodies_missing), one at a time, streamed
+ * from the service into the replica's chunked body writer so that at most
+ * one chunk of a body is ever in memory.
  */
 #include <inttypes.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "api/client.h"
-#include "common/alloc.h"
 #include "common/log.h"
 #include "sync-private.h"
 
-/* Bodies looked up per scan of the mailboxes. */
+/* Bodies looked up per query of the replica. */
 #define SYNC_BODIES_BATCH 32
-/* Bodies that failed in one run, skipped until the next one. */
+/* Bodies that may fail in one run; past this many the run ends. */
 #define SYNC_BODIES_FAILED_MAX 256
 
-struct sync_ids {
-	int64_t *ids;
-	size_t count, max;
-};
-
-static bool
-sync_ids_has(const struct sync_ids *l, int64_t id)
-{
-	size_t i;
-
-	for (i = 0; i < l->count; i++) {
-		if (l->ids[i] == id)
-			return true;
-	}
-	return false;
-}
-
-struct sync_scan {
-	struct sync_ids batch;
-	const struct sync_ids *failed;
-};
-
-static int
-sync_scan_entry(void *ctx, const struct store_entry *e, const char **error_r)
-{
-	struct sync_scan *sc = ctx;
-
-	(void)error_r;
-	if (e->body_cached || e->remote_id == NULL ||
-	    sync_ids_has(sc->failed, e->message_id) ||
-	    sync_ids_has(&sc->batch, e->message_id))
-		return 0;
-	sc->batch.ids[sc->batch.count++] = e->message_id;
-	return sc->batch.count == sc->batch.max ? 1 : 0;
-}
-
 /*
- * Finds up to SYNC_BODIES_BATCH messages of the account without a cached
- * body, not in failed: the lowest UIDs of each mailbox first, which the
- * initial sync gave to the newest messages.
+ * Begins the run's progress report when it has enough bodies to fetch:
+ * the account's bodies missing now (at most max, when given), counted
+ * exactly by the replica. *total_r 0: nothing to download.
  */
-static int
-sync_bodies_scan(struct bridge_sync *s, struct store *st,
-                 const struct sync_ids *failed, struct sync_ids *batch,
-                 const char **error_r)
-{
-	struct store_mailbox *list;
-	struct sync_scan sc;
-	size_t n, i;
-	int ret = 0;
-
-	if (store_mailbox_list(st, s->cfg.account_id, &list, &n, error_r) < 0)
-		return -1;
-	memset(&sc, 0, sizeof(sc));
-	sc.batch = *batch;
-	sc.batch.count = 0;
-	sc.failed = failed;
-	for (i = 0; i < n && ret == 0 && sc.batch.count < sc.batch.max; i++)
-		ret = store_mailbox_fetch(st, list[i].id, 1, UINT32_MAX, 0,
-		                          sync_scan_entry, &sc, error_r);
-	store_mailbox_list_free(&list, n);
-	batch->count = sc.batch.count;
-	return ret < 0 ? -1 : 0;
-}
-
-static int
-sync_count_entry(void *ctx, const struct store_entry *e, const char **error_r)
-{
-	uint64_t *count = ctx;
-
-	(void)error_r;
-	if (!e->body_cached && e->remote_id != NULL)
-		(*count)++;
-	return 0;
-}
-
-/*
- * Counts the bodies to download, for the progress report: entries, so a
- * message in two mailboxes counts twice (an estimate from above, which
- * the run corrects when none is left).
- */
-static int
-sync_bodies_count(struct bridge_sync *s, struct store *st, uint64_t *count_r,
-                  const char **error_r)
-{
-	struct store_mailbox *list;
-	size_t n, i;
-	int ret = 0;
-
-	*count_r = 0;
-	if (store_mailbox_list(st, s->cfg.account_id, &list, &n, error_r) < 0)
-		return -1;
-	for (i = 0; i < n && ret == 0; i++)
-		ret = store_mailbox_fetch(st, list[i].id, 1, UINT32_MAX, 0,
-		                          sync_count_entry, count_r, error_r);
-	store_mailbox_list_free(&list, n);
-	return ret < 0 ? -1 : 0;
-}
-
-/* Begins the run's progress report when it has enough bodies to fetch. */
 static int
 sync_bodies_progress(struct bridge_sync *s, struct store *st, size_t max,
-                     struct sb_progress *bar, const char **error_r)
+                     struct sb_progress *bar, uint64_t *total_r,
+                     const char **error_r)
 {
-	uint64_t total;
+	uint64_t total, bytes;
 
-	if (sync_bodies_count(s, st, &total, error_r) < 0)
+	if (store_bodies_missing_count(st, s->cfg.account_id, &total, &bytes,
+	                               error_r) < 0)
 		return -1;
+	*total_r = total;
 	if (max > 0 && total > max)
-		total = max;
-	if (total >= SYNC_PROGRESS_MIN)
-		sb_progress_begin(bar, s->label, "bodies stored", 0, total);
+		*total_r = max;
+	if (*total_r < SYNC_PROGRESS_MIN)
+		return 0;
+	sb_log(SB_LOG_INFO,
+	       "sync: account %" PRId64 ": %" PRIu64 " bodies missing"
+	       " (%.1f MiB)",
+	       s->cfg.account_id, total, (double)bytes / 1048576.0);
+	sb_progress_begin(bar, s->label, "bodies stored", 0, *total_r);
 	return 0;
 }
 
@@ -203,72 +115,89 @@ sync_body_download(struct bridge_sync *s, struct store *st,
 	return ret;
 }
 
+/* What one run did so far. */
+struct sync_bodies_tally {
+	size_t done;   /* stored */
+	size_t failed; /* failed, logged, skipped until the next run */
+};
+
+/*
+ * Downloads the bodies of one batch of ids, in order, until max are done
+ * (0: no limit). A body that fails is logged and left behind: the run's
+ * cursor is past it, so it waits for the next run.
+ */
+static int
+sync_bodies_batch(struct bridge_sync *s, struct store *st, struct api_client *c,
+                  const int64_t *ids, size_t n, size_t max,
+                  struct sb_progress *bar, struct sync_bodies_tally *t,
+                  const char **error_r)
+{
+	const char *error;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < n && (max == 0 || t->done < max); i++) {
+		if (sync_stopping(s)) {
+			*error_r = sync_errorf("stopped");
+			return -1;
+		}
+		ret = sync_body_download(s, st, c, ids[i], &error);
+		if (ret == 0) {
+			t->done++;
+			sb_progress_update(bar, t->done);
+		}
+		if (ret >= 0)
+			continue;
+		sb_log(SB_LOG_WARN,
+		       "sync: account %" PRId64 ": body of message %" PRId64
+		       ": %s",
+		       s->cfg.account_id, ids[i], error);
+		if (++t->failed == SYNC_BODIES_FAILED_MAX) {
+			*error_r = sync_errorf("too many bodies failed");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * One run goes once through the bodies missing when it begins, newest
+ * first across the account's mailboxes, a batch at a time from a cursor
+ * (store_bodies_missing): each batch costs the same however far the run
+ * is. Messages that arrive meanwhile wait for the next run, which the
+ * sync thread asks for when it added some.
+ */
 int
 sync_bodies_run(struct bridge_sync *s, struct store *st, struct api_client *c,
                 size_t max, size_t *done_r, const char **error_r)
 {
-	struct sync_ids failed = {0}, batch = {0};
+	struct store_body_cursor cursor = {0};
+	struct sync_bodies_tally t = {0};
+	int64_t ids[SYNC_BODIES_BATCH];
 	struct sb_progress bar = {0};
-	size_t i, done = 0;
-	bool counted = false;
-	int ret = 0;
+	uint64_t total;
+	size_t n;
+	int ret;
 
 	*done_r = 0;
-	failed.max = SYNC_BODIES_FAILED_MAX;
-	failed.ids = sb_calloc(failed.max, sizeof(*failed.ids));
-	batch.max = SYNC_BODIES_BATCH;
-	batch.ids = sb_calloc(batch.max, sizeof(*batch.ids));
-	while (ret == 0 && (max == 0 || done < max)) {
-		ret = sync_bodies_scan(s, st, &failed, &batch, error_r);
-		if (ret < 0 || batch.count == 0)
+	if (sync_bodies_progress(s, st, max, &bar, &total, error_r) < 0)
+		return -1;
+	ret = 0;
+	while (total > 0 && ret == 0 && (max == 0 || t.done < max)) {
+		ret = store_bodies_missing(st, s->cfg.account_id, &cursor,
+		                           SB_N_ELEMENTS(ids), ids, &n,
+		                           error_r);
+		if (ret < 0 || n == 0)
 			break;
-		if (!counted) {
-			counted = true;
-			ret = sync_bodies_progress(s, st, max, &bar, error_r);
-			if (ret < 0)
-				break;
-		}
-		for (i = 0; i < batch.count && (max == 0 || done < max); i++) {
-			const char *error;
-
-			if (sync_stopping(s)) {
-				*error_r = sync_errorf("stopped");
-				ret = -1;
-				break;
-			}
-			ret = sync_body_download(s, st, c, batch.ids[i],
-			                         &error);
-			if (ret == 0) {
-				done++;
-				sb_progress_update(&bar, done);
-				continue;
-			}
-			if (ret < 0)
-				sb_log(SB_LOG_WARN,
-				       "sync: account %" PRId64 ": body of"
-				       " message %" PRId64 ": %s",
-				       s->cfg.account_id, batch.ids[i], error);
-			ret = 0;
-			if (failed.count == failed.max) {
-				*error_r = sync_errorf("too many bodies"
-				                       " failed");
-				ret = -1;
-				break;
-			}
-			failed.ids[failed.count++] = batch.ids[i];
-		}
+		ret = sync_bodies_batch(s, st, c, ids, n, max, &bar, &t,
+		                        error_r);
 	}
-	/* None left: what was tried is the total, not the estimate. */
-	if (ret == 0 && batch.count == 0)
-		sb_progress_set_total(&bar, done + failed.count);
 	if (bar.active)
 		sb_progress_end(&bar, ret == 0 ? "done" : "stopped");
-	else if (done > 0)
+	else if (t.done > 0)
 		sb_log(SB_LOG_INFO,
 		       "sync: account %" PRId64 ": %zu bodies downloaded",
-		       s->cfg.account_id, done);
-	free(failed.ids);
-	free(batch.ids);
-	*done_r = done;
+		       s->cfg.account_id, t.done);
+	*done_r = t.done;
 	return ret;
 }
