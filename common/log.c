@@ -17,6 +17,8 @@
  */
 static _Atomic int sb_log_threshold = SB_LOG_INFO;
 static const char *_Atomic sb_log_ident = "saltbridge";
+/* Run around each line (log.h); set by progress.c from any thread. */
+static const struct sb_log_hook *_Atomic sb_log_hook;
 
 static const char *const sb_log_names[] = {
         [SB_LOG_DEBUG] = "debug", [SB_LOG_INFO] = "info",
@@ -76,6 +78,12 @@ sb_log_set_ident(const char *ident)
 	atomic_store_explicit(&sb_log_ident, ident, memory_order_relaxed);
 }
 
+void
+sb_log_set_hook(const struct sb_log_hook *hook)
+{
+	atomic_store_explicit(&sb_log_hook, hook, memory_order_release);
+}
+
 /* Escapes everything but printable ASCII, so one message is one line. */
 static void
 sb_log_put_escaped(FILE *f, const char *msg, size_t len)
@@ -98,6 +106,7 @@ void
 sb_logv(enum sb_log_level level, const char *fmt, va_list ap)
 {
 	char msg[SB_LOG_MAX_MESSAGE], stamp[32];
+	const struct sb_log_hook *hook;
 	struct timespec ts;
 	struct tm tm;
 	int n;
@@ -111,6 +120,10 @@ sb_logv(enum sb_log_level level, const char *fmt, va_list ap)
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
 
+	/* The hook's lock, then stderr's: the order log.h gives. */
+	hook = atomic_load_explicit(&sb_log_hook, memory_order_acquire);
+	if (hook != NULL)
+		hook->before();
 	flockfile(stderr);
 	fprintf(stderr, "%s.%03ldZ %s %s: ", stamp, ts.tv_nsec / 1000000,
 	        atomic_load_explicit(&sb_log_ident, memory_order_relaxed),
@@ -122,6 +135,8 @@ sb_logv(enum sb_log_level level, const char *fmt, va_list ap)
 		fputs("...", stderr);
 	putc_unlocked('\n', stderr);
 	funlockfile(stderr);
+	if (hook != NULL)
+		hook->after();
 }
 
 void

@@ -38,6 +38,28 @@ const char *sb_log_level_name(enum sb_log_level level);
 /* A short name put in front of every line, such as "saltbridge". */
 void sb_log_set_ident(const char *ident);
 
+/*
+ * Something else drawn on the terminal (common/progress.h's line) that a
+ * log line must not land on: before() runs ahead of each line sb_log
+ * writes, after() once it is written. progress.c sets its own while it
+ * has a terminal: before() takes its lock and clears its line, after()
+ * draws the line again and releases the lock.
+ *
+ * Locking: both run outside stderr's lock (flockfile), the lock sb_log
+ * writes under: before() comes before it is taken and after() after it
+ * is released, so a hook may take a lock of its own and then stderr's,
+ * the order progress.c takes them in when it draws. A hook must not call
+ * sb_log, and nobody may call sb_log while holding a lock the hook takes
+ * (progress.c logs outside its lock). NULL: no hook. The struct must
+ * outlive its use (a static one).
+ */
+struct sb_log_hook {
+	void (*before)(void);
+	void (*after)(void);
+};
+
+void sb_log_set_hook(const struct sb_log_hook *hook);
+
 void sb_log(enum sb_log_level level, const char *fmt, ...) SB_PRINTF(2, 3);
 void sb_logv(enum sb_log_level level, const char *fmt, va_list ap)
         SB_PRINTF(2, 0);

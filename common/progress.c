@@ -1,6 +1,7 @@
 /*
- * Progress reports (progress.h): the line's text, when it is due, and the
- * one terminal line the process shares.
+ * Progress reports (progress.h): the line's text, when it is due, the one
+ * terminal line the process shares, and the log hook that keeps log lines
+ * off it.
  */
 #include "progress.h"
 
@@ -14,13 +15,64 @@
 #define SB_MIB 1048576.0
 
 /*
- * The terminal's line: its stream, the reporter drawing it, and whether
- * something is drawn on it now.
+ * The terminal's line: its stream, the reporter drawing it, whether
+ * something is drawn on it now and what (to draw it again after a log
+ * line), and whether a log line has it cleared now.
+ *
+ * Locking: sb_progress_lock guards these, and is taken before the
+ * stream's own lock (flockfile) wherever both are held: when a line is
+ * drawn, and around each log line, where log.c calls the hook below
+ * before it takes stderr's lock and after it released it (log.h). The
+ * hook holds sb_progress_lock from before() to after(), so that no line
+ * is drawn between the clearing and the log line. Nothing here calls
+ * sb_log while holding sb_progress_lock: the hook would wait for it.
  */
 static pthread_mutex_t sb_progress_lock = PTHREAD_MUTEX_INITIALIZER;
 static FILE *sb_progress_term;
 static const struct sb_progress *sb_progress_owner;
 static bool sb_progress_drawn;
+static char sb_progress_text[SB_PROGRESS_WIDTH + 1];
+static bool sb_progress_cleared;
+
+/* Writes the line from its start, the rest of the row cleared, then end. */
+static void
+sb_progress_put_line(const char *line, const char *end)
+{
+	flockfile(sb_progress_term);
+	fputs("\r", sb_progress_term);
+	fputs(line, sb_progress_term);
+	fputs("\033[K", sb_progress_term);
+	fputs(end, sb_progress_term);
+	funlockfile(sb_progress_term);
+	fflush(sb_progress_term);
+}
+
+/* Before a log line: the lock taken, the line cleared if one is drawn. */
+static void
+sb_progress_log_before(void)
+{
+	pthread_mutex_lock(&sb_progress_lock);
+	sb_progress_cleared = sb_progress_drawn && sb_progress_term != NULL;
+	if (sb_progress_cleared) {
+		fputs("\r\033[K", sb_progress_term);
+		fflush(sb_progress_term);
+	}
+}
+
+/* After it: the line drawn again below it, the lock released. */
+static void
+sb_progress_log_after(void)
+{
+	if (sb_progress_cleared && sb_progress_term != NULL)
+		sb_progress_put_line(sb_progress_text, "\r");
+	sb_progress_cleared = false;
+	pthread_mutex_unlock(&sb_progress_lock);
+}
+
+static const struct sb_log_hook sb_progress_log_hook = {
+        sb_progress_log_before,
+        sb_progress_log_after,
+};
 
 void
 sb_progress_terminal(FILE *f)
@@ -28,6 +80,8 @@ sb_progress_terminal(FILE *f)
 	pthread_mutex_lock(&sb_progress_lock);
 	sb_progress_term = f;
 	pthread_mutex_unlock(&sb_progress_lock);
+	/* Log lines clear the line first only while there is one. */
+	sb_log_set_hook(f != NULL ? &sb_progress_log_hook : NULL);
 }
 
 uint64_t
@@ -196,14 +250,10 @@ sb_progress_draw(const struct sb_progress *p, const char *line, const char *end)
 {
 	pthread_mutex_lock(&sb_progress_lock);
 	if (sb_progress_owner == p && sb_progress_term != NULL) {
-		flockfile(sb_progress_term);
-		fputs("\r", sb_progress_term);
-		fputs(line, sb_progress_term);
-		fputs("\033[K", sb_progress_term);
-		fputs(end != NULL ? end : "\r", sb_progress_term);
-		funlockfile(sb_progress_term);
-		fflush(sb_progress_term);
+		sb_progress_put_line(line, end != NULL ? end : "\r");
 		sb_progress_drawn = end == NULL;
+		snprintf(sb_progress_text, sizeof(sb_progress_text), "%s",
+		         line);
 	}
 	pthread_mutex_unlock(&sb_progress_lock);
 }

@@ -11,9 +11,12 @@
  * but at most every SB_PROGRESS_LOG_MIN_MS, one at least every
  * SB_PROGRESS_LOG_MS, and one at the end.
  *
- * The drawn line leaves the cursor at its start, so that a log line
- * another thread writes meanwhile covers it instead of following it on
- * the same line.
+ * The drawn line leaves the cursor at its start. A log line (sb_log)
+ * written meanwhile, by any thread, first clears it ("\r\033[K") and
+ * draws it again below itself, through log.h's hook, which
+ * sb_progress_terminal sets: the log line's row keeps nothing of it, and
+ * the line stays the last one on the terminal. Other writes to the
+ * terminal call sb_progress_hide first.
  *
  *   struct sb_progress p;
  *   sb_progress_begin(&p, "alice@example.org", "messages listed", 0, n);
@@ -59,7 +62,9 @@ struct sb_progress {
 /*
  * The stream the line is drawn on, for the whole process: the caller
  * passes stderr when isatty() says it is a terminal. NULL (the default):
- * log lines only. A reporter that began before keeps its way.
+ * log lines only. A reporter that began before keeps its way. While a
+ * stream is set, log lines clear the drawn line and draw it again after
+ * them (sb_log_set_hook), on this stream.
  */
 void sb_progress_terminal(FILE *f);
 

@@ -1,9 +1,11 @@
 /*
  * Progress reports: the line's text (counts, percent, rate, ETA, the end),
  * how often a terminal is redrawn and a log line written, with the clock
- * given, and the one terminal line taken by one reporter at a time.
+ * given, the one terminal line taken by one reporter at a time, and log
+ * lines written while it is drawn (cleared first, drawn again after).
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -324,6 +326,135 @@ test_terminal(void)
 	sb_log_set_level(SB_LOG_WARN);
 }
 
+/*
+ * A log line while the line is drawn, on the same stream (stderr, sent to
+ * a file): the line is cleared first and drawn again after it.
+ */
+static void
+test_log_over_line(void)
+{
+	static const char first[] = "\rone: 0/10 things (0%)\033[K\r";
+	static const char end[] =
+	        "one: 5/10 things (50%), done in 0.2 s\033[K\n";
+	struct sb_progress p;
+	const char *rest;
+	char *out;
+
+	sb_log_set_level(SB_LOG_INFO);
+	sb_log_set_ident("test");
+	capture_begin();
+	sb_progress_terminal(stderr);
+	sb_progress_begin_at(&p, "one", "things", false, 0, 10, T0);
+	sb_log(SB_LOG_INFO, "between");
+	sb_progress_update_at(&p, 5, T0 + 100);
+	sb_progress_end_at(&p, "done", T0 + 200);
+	/* Nothing drawn any more: nothing to clear. */
+	sb_log(SB_LOG_INFO, "after");
+	sb_progress_terminal(NULL);
+	out = capture_end();
+
+	/* Drawn, then cleared for the log line. */
+	TEST_ASSERT(strncmp(out, first, strlen(first)) == 0);
+	TEST_ASSERT(strncmp(out + strlen(first), "\r\033[K", 4) == 0);
+	/* The log line whole, then the line drawn again, then updated. */
+	TEST_ASSERT(strstr(out, " test info: between\n"
+	                        "\rone: 0/10 things (0%)\033[K\r"
+	                        "\rone: 5/10 things (50%)\033[K\r") != NULL);
+	rest = strstr(out, end);
+	TEST_ASSERT(rest != NULL);
+	rest += strlen(end);
+	TEST_ASSERT(rest[0] != '\r');
+	TEST_ASSERT(strstr(rest, " test info: after\n") != NULL);
+	TEST_EQ_UINT(count(out, "\r\033[K"), 1);
+	TEST_EQ_UINT(count(out, " test info: "), 2);
+	free(out);
+	sb_log_set_level(SB_LOG_WARN);
+}
+
+#define LOG_LINES 200
+
+static void *
+log_lines(void *arg)
+{
+	int i;
+
+	(void)arg;
+	for (i = 0; i < LOG_LINES; i++)
+		sb_log(SB_LOG_INFO, "line %d", i);
+	return NULL;
+}
+
+/*
+ * Reads what the terminal got: drawn lines ("\rbusy: ...\033[K\r", the
+ * last one ending in "\n") and log lines, each of which must come after
+ * "\r\033[K", whole on its row, and be followed by the line drawn again.
+ * Returns how many log lines there were.
+ */
+static size_t
+check_terminal(const char *p)
+{
+	const char *e;
+	size_t logs = 0;
+	bool ended = false;
+
+	while (*p != '\0') {
+		TEST_ASSERT(!ended);
+		if (strncmp(p, "\r\033[K", 4) == 0) {
+			p += 4;
+			e = strchr(p, '\n');
+			TEST_ASSERT(e != NULL);
+			TEST_ASSERT(memchr(p, '\r', (size_t)(e - p)) == NULL);
+			TEST_ASSERT(memchr(p, '\033', (size_t)(e - p)) == NULL);
+			p = strstr(p, " test info: line ");
+			TEST_ASSERT(p != NULL && p < e);
+			p = e + 1;
+			/* Drawn again at once. */
+			TEST_ASSERT(p[0] == '\r' && p[1] != '\033');
+			logs++;
+			continue;
+		}
+		TEST_ASSERT(strncmp(p, "\rbusy: ", 7) == 0);
+		e = strstr(p, "\033[K");
+		TEST_ASSERT(e != NULL);
+		TEST_ASSERT(memchr(p + 1, '\r', (size_t)(e - p - 1)) == NULL);
+		TEST_ASSERT(memchr(p, '\n', (size_t)(e - p)) == NULL);
+		p = e + 3;
+		TEST_ASSERT(*p == '\r' || *p == '\n');
+		ended = *p == '\n';
+		p++;
+	}
+	TEST_ASSERT(ended);
+	return logs;
+}
+
+/* Another thread logs while this one redraws: no line lands on another. */
+static void
+test_log_threads(void)
+{
+	struct sb_progress p;
+	pthread_t t;
+	uint64_t i;
+	char *out;
+
+	sb_log_set_level(SB_LOG_INFO);
+	sb_log_set_ident("test");
+	capture_begin();
+	sb_progress_terminal(stderr);
+	sb_progress_begin_at(&p, "busy", NULL, false, 0, LOG_LINES, T0);
+	TEST_EQ_INT(pthread_create(&t, NULL, log_lines, NULL), 0);
+	/* Each update due (100 ms apart on the clock given): each drawn. */
+	for (i = 1; i <= LOG_LINES; i++)
+		sb_progress_update_at(&p, i, T0 + i * 100);
+	TEST_EQ_INT(pthread_join(t, NULL), 0);
+	sb_progress_end_at(&p, "done", T0 + (LOG_LINES + 1) * 100);
+	sb_progress_terminal(NULL);
+	out = capture_end();
+	TEST_EQ_UINT(check_terminal(out), LOG_LINES);
+	TEST_EQ_UINT(count(out, "busy: "), 1 + LOG_LINES + LOG_LINES + 1);
+	free(out);
+	sb_log_set_level(SB_LOG_WARN);
+}
+
 int
 main(void)
 {
@@ -334,6 +465,8 @@ main(void)
 	        {"due: terminal and log", test_due},
 	        {"log lines", test_log_lines},
 	        {"the terminal's line", test_terminal},
+	        {"a log line over the drawn line", test_log_over_line},
+	        {"log lines from another thread", test_log_threads},
 	        {NULL, NULL},
 	};
 
