@@ -248,12 +248,18 @@ sb_progress_due(const struct sb_progress *p, uint64_t now_ms)
 static void
 sb_progress_draw(const struct sb_progress *p, const char *line, const char *end)
 {
+	size_t len;
+
 	pthread_mutex_lock(&sb_progress_lock);
 	if (sb_progress_owner == p && sb_progress_term != NULL) {
 		sb_progress_put_line(line, end != NULL ? end : "\r");
 		sb_progress_drawn = end == NULL;
-		snprintf(sb_progress_text, sizeof(sb_progress_text), "%s",
-		         line);
+		/* Kept to draw it again: a drawn line fits (progress.h). */
+		len = strlen(line);
+		if (len > sizeof(sb_progress_text) - 1)
+			len = sizeof(sb_progress_text) - 1;
+		memcpy(sb_progress_text, line, len);
+		sb_progress_text[len] = '\0';
 	}
 	pthread_mutex_unlock(&sb_progress_lock);
 }
