@@ -1,0 +1,79 @@
+/*
+ * The IMAP server (docs/imap.md): listeners on loopback, one thread per
+ * connection, sessions served from the replica. It never calls the API or
+ * crypto/: what it needs of them (checking a login, and later reading and
+ * writing messages) the bridge hands over as the callbacks of struct
+ * imap_backend.
+ *
+ * Threads: imap_server_start() runs an accept thread; each connection
+ * gets a thread of its own with its own store connection. The backend's
+ * callbacks are called from those threads, at the same time.
+ */
+#ifndef SB_IMAP_H
+#define SB_IMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/compiler.h"
+#include "store/store.h"
+
+struct sb_tls_ctx;
+
+/* A listener that is not wanted. */
+#define IMAP_PORT_OFF 0xffffffffu
+
+/* Timers (RFC 3501 5.4: at least 30 minutes once logged in). */
+#define IMAP_PRELOGIN_TIMEOUT_MS (60 * 1000)
+#define IMAP_AUTOLOGOUT_MS       (30 * 60 * 1000)
+/* Failed logins of one connection before it is closed. */
+#define IMAP_MAX_LOGIN_FAILURES 5
+#define IMAP_LOGIN_DELAY_MS     500
+#define IMAP_LOGIN_DELAY_MAX_MS 4000
+
+struct imap_backend {
+	void *ctx;
+	/*
+	 * Checks a login: user is an address of an account, password its
+	 * bridge password (never the account's own password). 1 with the
+	 * replica's id of the account, 0 when they do not match, -1 when it
+	 * cannot be checked (*error_r says why).
+	 */
+	int (*login)(void *ctx, const char *user, const char *password,
+	             int64_t *account_r, const char **error_r);
+};
+
+struct imap_config {
+	const char *addr; /* NULL: 127.0.0.1 */
+	/* STARTTLS port and implicit TLS port: 0 picks a free one. */
+	unsigned port, tls_port;
+	struct sb_tls_ctx *tls; /* the server's certificate; required */
+	const char *replica_path;
+	struct store_hub *hub;
+	struct imap_backend backend;
+	/* 0: the defaults above. */
+	int prelogin_timeout_ms, autologout_ms;
+	/*
+	 * Delay before answering a failed login, doubling up to
+	 * IMAP_LOGIN_DELAY_MAX_MS; 0: IMAP_LOGIN_DELAY_MS.
+	 */
+	int login_delay_ms;
+};
+
+struct imap_server;
+
+/* Binds the listeners; nothing is accepted before imap_server_start. */
+int imap_server_new(const struct imap_config *cfg, struct imap_server **srv_r,
+                    const char **error_r) SB_WUR;
+int imap_server_start(struct imap_server *srv, const char **error_r) SB_WUR;
+/* "127.0.0.1:1143", or NULL for a listener that is off. */
+const char *imap_server_name(const struct imap_server *srv, bool tls);
+unsigned imap_server_port(const struct imap_server *srv, bool tls);
+/*
+ * Stops accepting, tells every session to end (BYE) and waits for them,
+ * then frees. NULL is fine.
+ */
+void imap_server_free(struct imap_server **srv);
+
+#endif
