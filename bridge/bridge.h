@@ -216,7 +216,16 @@ int bridge_print_accounts(const struct bridge_paths *p, const char *email,
  * those signals in the calling thread (before any thread starts) and
  * takes them with sigwait. Fails when no account is logged in.
  */
-int bridge_serve(const struct bridge_paths *p, const char **error_r) SB_WUR;
+/* What serve listens on (IMAP_PORT_OFF: not at all; 0: a free port). */
+struct bridge_serve_options {
+	unsigned imap_port;  /* STARTTLS; default 1143 */
+	unsigned imaps_port; /* implicit TLS; default off */
+};
+
+void bridge_serve_options_default(struct bridge_serve_options *o);
+int bridge_serve(const struct bridge_paths *p,
+                 const struct bridge_serve_options *o,
+                 const char **error_r) SB_WUR;
 
 /* Lower-cases and checks an address given on the command line. */
 int bridge_email_normalize(const char *in, char **email_r,

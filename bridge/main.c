@@ -15,6 +15,7 @@
 #include "bridge/bridge-private.h"
 #include "common/alloc.h"
 #include "common/log.h"
+#include "imap/imap.h"
 #include "crypto/crypto.h"
 
 /* The longest password read, in bytes. */
@@ -93,14 +94,21 @@ static const char usage_info[] =
         "in docs/bridge.md.\n";
 
 static const char usage_serve[] =
-        "usage: saltbridge serve\n"
+        "usage: saltbridge serve [--imap-port N] [--imaps-port N]\n"
         "\n"
         "Runs the bridge in the foreground: keeps the local copy of every\n"
         "account logged in up to date with the service, and keeps the\n"
         "vault open (other commands that need it wait for it or fail\n"
         "while serve runs). Prints \"saltbridge: ready (N accounts)\" once\n"
         "every account's sync has started. SIGTERM or SIGINT (Ctrl-C)\n"
-        "stops it; it then exits 0. Fails when no account is logged in.\n";
+        "stops it; it then exits 0. Fails when no account is logged in.\n"
+        "\n"
+        "IMAP listens on 127.0.0.1, port 1143 with STARTTLS by default\n"
+        "(--imap-port), and with implicit TLS on --imaps-port (off by\n"
+        "default; 1993 is usual). 0 picks a free port, off turns a\n"
+        "listener off. The ports in use are printed as\n"
+        "\"saltbridge: IMAP on 127.0.0.1:PORT (STARTTLS)\" before the ready\n"
+        "line. The certificate is made under the data folder (tls/).\n";
 
 /* Options every command takes as well as the global ones. */
 struct cli {
@@ -110,6 +118,8 @@ struct cli {
 	bool new_password;
 	const char *api_url;
 	const char *ca_file;
+	struct bridge_serve_options serve;
+	bool bad_port;
 };
 
 enum {
@@ -120,8 +130,34 @@ enum {
 	OPT_CA_FILE,
 	OPT_PASSWORD_STDIN,
 	OPT_NEW_PASSWORD,
+	OPT_IMAP_PORT,
+	OPT_IMAPS_PORT,
 	OPT_HELP,
 };
+
+/* A port: 0 to 65535 (0 picks a free one), or "off". */
+static int SB_WUR
+parse_port(const char *arg, unsigned *port_r)
+{
+	char *end;
+	unsigned long v;
+
+	if (strcmp(arg, "off") == 0) {
+		*port_r = IMAP_PORT_OFF;
+		return 0;
+	}
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno != 0 || end == arg || *end != '\0' || v > 65535 ||
+	    arg[0] == '-') {
+		fprintf(stderr,
+		        "saltbridge: '%s' is not a port (0 to 65535, or off)\n",
+		        arg);
+		return -1;
+	}
+	*port_r = (unsigned)v;
+	return 0;
+}
 
 /* Handles --home and --log-level; returns 2 on a bad value, else 0. */
 static int SB_WUR
@@ -174,6 +210,14 @@ parse_command(struct cli *c, int argc, char **argv, const char *usage,
 			break;
 		case OPT_NEW_PASSWORD:
 			c->new_password = true;
+			break;
+		case OPT_IMAP_PORT:
+		case OPT_IMAPS_PORT:
+			if (parse_port(optarg,
+			               o == OPT_IMAP_PORT
+			                       ? &c->serve.imap_port
+			                       : &c->serve.imaps_port) != 0)
+				return 2;
 			break;
 		case 'h':
 		case OPT_HELP:
@@ -555,12 +599,15 @@ cmd_serve(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 	        COMMON_OPTIONS,
+	        {"imap-port", required_argument, NULL, OPT_IMAP_PORT},
+	        {"imaps-port", required_argument, NULL, OPT_IMAPS_PORT},
 	        {NULL, 0, NULL, 0},
 	};
 	struct bridge_paths p;
 	const char *error;
 	int ret;
 
+	bridge_serve_options_default(&c->serve);
 	ret = parse_command(c, argc, argv, usage_serve, opts);
 	if (ret >= 0)
 		return ret;
@@ -570,7 +617,7 @@ cmd_serve(struct cli *c, int argc, char **argv)
 	}
 	if (open_paths(c, &p) != 0)
 		return 1;
-	ret = bridge_serve(&p, &error);
+	ret = bridge_serve(&p, &c->serve, &error);
 	if (ret != 0)
 		fprintf(stderr, "saltbridge: %s\n", error);
 	bridge_paths_free(&p);

@@ -12,8 +12,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "api/client.h"
 #include "bridge/sync.h"
+#include "common/cert.h"
+#include "common/file.h"
+#include "common/tls.h"
+#include "imap/imap.h"
 #include "common/alloc.h"
 #include "common/log.h"
 #include "common/progress.h"
@@ -32,10 +38,14 @@ struct serve_account {
 	/* The clients' one session: refreshed once, by one of them. */
 	struct api_session_share *share;
 	struct bridge_sync *sync;
+	int64_t replica_id;
 };
 
 struct serve {
 	const struct bridge_paths *p;
+	const struct bridge_serve_options *o;
+	struct sb_tls_ctx *tls;
+	struct imap_server *imap;
 	struct bridge_vault vault;
 	/* Held while the vault is changed and saved (by the token callback). */
 	pthread_mutex_t vault_lock;
@@ -160,6 +170,7 @@ serve_account_start(struct serve_account *a, const char **error_r)
 	if (serve_clients(a, error_r) != 0 ||
 	    serve_replica_id(a, &cfg.account_id, error_r) != 0)
 		return -1;
+	a->replica_id = cfg.account_id;
 	cfg.replica_path = a->srv->p->replica;
 	cfg.hub = a->srv->hub;
 	cfg.api_id = a->id;
@@ -183,6 +194,9 @@ serve_free(struct serve *srv)
 {
 	size_t i, j;
 
+	/* Sessions first: they read the accounts. */
+	imap_server_free(&srv->imap);
+	sb_tls_ctx_free(&srv->tls);
 	for (i = 0; i < srv->count; i++) {
 		if (srv->accounts[i].sync != NULL)
 			bridge_sync_stop(srv->accounts[i].sync);
@@ -248,8 +262,117 @@ serve_start(struct serve *srv, const char **error_r)
 	return 0;
 }
 
+void
+bridge_serve_options_default(struct bridge_serve_options *o)
+{
+	o->imap_port = 1143;
+	o->imaps_port = IMAP_PORT_OFF;
+}
+
+/*
+ * imap_backend.login: an address of an account in the vault and its
+ * bridge password, compared in constant time. Called from session
+ * threads; the vault is read under its lock (the token callback writes
+ * it).
+ */
+static int
+serve_login(void *ctx, const char *user, const char *password,
+            int64_t *account_r, const char **error_r)
+{
+	struct serve *srv = ctx;
+	char id[API_ACCOUNT_ID_LEN + 1];
+	const unsigned char *want;
+	size_t len, i;
+	char *lower;
+	int ok = 0;
+
+	(void)error_r;
+	/* Addresses are kept in lower case, as the service keeps them. */
+	lower = sb_strdup(user);
+	for (i = 0; lower[i] != '\0'; i++) {
+		if (lower[i] >= 'A' && lower[i] <= 'Z')
+			lower[i] = (char)(lower[i] - 'A' + 'a');
+	}
+	pthread_mutex_lock(&srv->vault_lock);
+	if (bridge_account_find_any(srv->vault.v, lower, id) == 1 &&
+	    bridge_entry_get(srv->vault.v, id, BRIDGE_ENTRY_BRIDGE_PASSWORD,
+	                     &want, &len) &&
+	    len == strlen(password) && sodium_memcmp(want, password, len) == 0)
+		ok = 1;
+	pthread_mutex_unlock(&srv->vault_lock);
+	free(lower);
+	if (!ok)
+		return 0;
+	for (i = 0; i < srv->count; i++) {
+		if (strcmp(srv->accounts[i].id, id) == 0) {
+			*account_r = srv->accounts[i].replica_id;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* The certificate of the listeners, made (or renewed) under the data dir. */
+static int SB_WUR
+serve_tls(struct serve *srv, const char **error_r)
+{
+	char *dir, *cert, *key;
+	bool created;
+	int ret = -1;
+
+	dir = sb_strdup(bridge_errorf("%s/tls", srv->p->data_dir));
+	cert = sb_strdup(bridge_errorf("%s/cert.pem", dir));
+	key = sb_strdup(bridge_errorf("%s/key.pem", dir));
+	if (sb_mkdir_p(dir, 0700, error_r) == 0 &&
+	    sb_cert_ensure(cert, key, 30, &created, error_r) == 0 &&
+	    sb_tls_server_ctx_new(cert, key, &srv->tls, error_r) == 0) {
+		if (created)
+			sb_log_info("made a new certificate for the listeners: "
+			            "%s",
+			            cert);
+		ret = 0;
+	}
+	free(dir);
+	free(cert);
+	free(key);
+	return ret;
+}
+
+/* The IMAP listeners, printed for the user as they are bound. */
+static int SB_WUR
+serve_listen(struct serve *srv, const char **error_r)
+{
+	struct imap_config cfg;
+
+	if (srv->o->imap_port == IMAP_PORT_OFF &&
+	    srv->o->imaps_port == IMAP_PORT_OFF)
+		return 0;
+	if (serve_tls(srv, error_r) != 0)
+		return -1;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.port = srv->o->imap_port;
+	cfg.tls_port = srv->o->imaps_port;
+	cfg.tls = srv->tls;
+	cfg.replica_path = srv->p->replica;
+	cfg.hub = srv->hub;
+	cfg.backend.ctx = srv;
+	cfg.backend.login = serve_login;
+	if (imap_server_new(&cfg, &srv->imap, error_r) != 0) {
+		*error_r = bridge_errorf("IMAP: %s", *error_r);
+		return -1;
+	}
+	if (imap_server_name(srv->imap, false) != NULL)
+		printf("saltbridge: IMAP on %s (STARTTLS)\n",
+		       imap_server_name(srv->imap, false));
+	if (imap_server_name(srv->imap, true) != NULL)
+		printf("saltbridge: IMAP on %s (TLS)\n",
+		       imap_server_name(srv->imap, true));
+	return imap_server_start(srv->imap, error_r);
+}
+
 int
-bridge_serve(const struct bridge_paths *p, const char **error_r)
+bridge_serve(const struct bridge_paths *p, const struct bridge_serve_options *o,
+             const char **error_r)
 {
 	struct serve srv;
 	sigset_t set;
@@ -263,6 +386,7 @@ bridge_serve(const struct bridge_paths *p, const char **error_r)
 	signal(SIGPIPE, SIG_IGN);
 	memset(&srv, 0, sizeof(srv));
 	srv.p = p;
+	srv.o = o;
 	pthread_mutex_init(&srv.vault_lock, NULL);
 	/*
 	 * Progress of the syncs: a line on a terminal, taken by one listing
@@ -270,7 +394,7 @@ bridge_serve(const struct bridge_paths *p, const char **error_r)
 	 */
 	if (isatty(STDERR_FILENO) == 1)
 		sb_progress_terminal(stderr);
-	if (serve_start(&srv, error_r) != 0)
+	if (serve_start(&srv, error_r) != 0 || serve_listen(&srv, error_r) != 0)
 		goto out;
 	/* Not over a progress line drawn meanwhile, when both are a tty. */
 	sb_progress_hide();

@@ -872,8 +872,9 @@ check_log(bool tried)
 static void
 fixture(void)
 {
-	const char *argv[] = {SALTBRIDGE_PATH, "--home", home, "--log-level",
-	                      "info",          "serve",  NULL};
+	const char *argv[] = {SALTBRIDGE_PATH, "--home",      home,
+	                      "--log-level",   "info",        "serve",
+	                      "--imap-port",   "0",           NULL};
 	struct store_account a;
 	struct inbox_scan sc;
 	const char *error;

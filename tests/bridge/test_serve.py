@@ -137,7 +137,8 @@ class ServeTest(unittest.TestCase):
         self.err_file = open(err_path, "wb")
         self.proc = subprocess.Popen(
             [SALTBRIDGE, "--home", self.home, "--log-level", "info",
-             "serve"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+             "serve", "--imap-port", "0"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=self.err_file)
         lines = queue.Queue()
 
@@ -186,7 +187,10 @@ class ServeTest(unittest.TestCase):
 
         lines, err_path = self.start_serve()
         try:
+            # The listeners' lines come first.
             raw = lines.get(timeout=RUN_TIMEOUT)
+            while raw is not None and raw.startswith(b"saltbridge: IMAP on "):
+                raw = lines.get(timeout=RUN_TIMEOUT)
         except queue.Empty:
             raw = b"(none)"
         self.assertEqual(raw, b"saltbridge: ready (1 accounts)\n",

@@ -240,7 +240,8 @@ class SyncServeTest(unittest.TestCase):
         err_file = open(err_path, "wb")
         proc = subprocess.Popen(
             [SALTBRIDGE, "--home", self.home, "--log-level", "info",
-             "serve"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+             "serve", "--imap-port", "0"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=err_file)
         self.procs.append((proc, err_file, err_path))
         lines = queue.Queue()
@@ -251,7 +252,10 @@ class SyncServeTest(unittest.TestCase):
             lines.put(None)
         threading.Thread(target=reader, daemon=True).start()
         try:
+            # The listeners' lines come first.
             raw = lines.get(timeout=RUN_TIMEOUT)
+            while raw is not None and raw.startswith(b"saltbridge: IMAP on "):
+                raw = lines.get(timeout=RUN_TIMEOUT)
         except queue.Empty:
             raw = b"(none)"
         self.assertEqual(raw, READY, self.err_text(err_path)[-4000:])
