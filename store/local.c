@@ -172,32 +172,36 @@ store_op_push_owned(struct store *st, int64_t account_id, const char *kind,
 
 /* ---- Messages ---- */
 
+/* The account of a message or a mailbox (kind: "message", "mailbox"). */
+static int SB_WUR
+store_owner(struct store *st, const char *kind, int64_t id, int64_t *account_r,
+            const char **error_r)
+{
+	bool message = strcmp(kind, "message") == 0;
+	int ret = store_int(
+	        st, account_r, error_r,
+	        message ? "SELECT account FROM messages WHERE id = ?"
+	                : "SELECT account FROM mailboxes WHERE id = ?",
+	        "i", id);
+
+	if (ret == 0)
+		return store_fail(st, error_r, "no %s %lld", kind,
+		                  (long long)id);
+	return ret < 0 ? -1 : 0;
+}
+
 static int SB_WUR
 store_message_account(struct store *st, int64_t message_id, int64_t *account_r,
                       const char **error_r)
 {
-	int ret = store_int(st, account_r, error_r,
-	                    "SELECT account FROM messages WHERE id = ?", "i",
-	                    message_id);
-
-	if (ret == 0)
-		return store_fail(st, error_r, "no message %lld",
-		                  (long long)message_id);
-	return ret < 0 ? -1 : 0;
+	return store_owner(st, "message", message_id, account_r, error_r);
 }
 
 static int SB_WUR
 store_mailbox_account(struct store *st, int64_t mailbox_id, int64_t *account_r,
                       const char **error_r)
 {
-	int ret = store_int(st, account_r, error_r,
-	                    "SELECT account FROM mailboxes WHERE id = ?", "i",
-	                    mailbox_id);
-
-	if (ret == 0)
-		return store_fail(st, error_r, "no mailbox %lld",
-		                  (long long)mailbox_id);
-	return ret < 0 ? -1 : 0;
+	return store_owner(st, "mailbox", mailbox_id, account_r, error_r);
 }
 
 /* Applies the patch to one message of the account. */
