@@ -398,6 +398,62 @@ sync_mailbox_adopt(struct bridge_sync *s, const struct store_mailbox *mb,
 	return ret;
 }
 
+/*
+ * The service made the mailbox: the replica's gets its id. One deleted
+ * here while the creation was on its way is deleted there too, so that
+ * the change feed does not bring it back.
+ */
+static int SB_WUR
+sync_mailbox_made(struct bridge_sync *s, const struct store_op *op,
+                  const struct store_mailbox *mb, const char *remote_id,
+                  struct sync_outcome *o, const char **error_r)
+{
+	struct store_mailbox now;
+	struct api_reply r;
+	char key[API_IDEM_KEY_MAX + 1];
+	int ret;
+
+	if (store_begin(s->st, error_r) < 0)
+		return -1;
+	ret = store_mailbox_get(s->st, mb->id, &now, error_r);
+	if (ret > 0) {
+		store_mailbox_free_contents(&now);
+		ret = store_mailbox_set_remote_id(s->st, mb->id, remote_id,
+		                                  error_r);
+		o->res = SYNC_REPLAY_DONE;
+	} else if (ret == 0) {
+		o->res = SYNC_REPLAY_DROPPED;
+	}
+	if (ret == 0)
+		ret = store_op_done(s->st, op->id, error_r);
+	if (ret < 0) {
+		store_rollback(s->st);
+		return -1;
+	}
+	if (store_commit(s->st, error_r) < 0)
+		return -1;
+	o->settled = true;
+	if (o->res == SYNC_REPLAY_DROPPED) {
+		snprintf(o->why, sizeof(o->why),
+		         "the mailbox was deleted during its creation");
+		sync_derived_key(op->idempotency_key, "undo", key, sizeof(key));
+		api_reply_init(&r);
+		if (api_mailbox_delete_idem(s->cfg.api, remote_id, true, key,
+		                            &r) < 0)
+			sb_log(SB_LOG_WARN,
+			       "sync: account %" PRId64
+			       ": a mailbox deleted during its creation stays "
+			       "on the service: %s (%u)",
+			       s->cfg.account_id,
+			       api_error_name(r.error) != NULL
+			               ? api_error_name(r.error)
+			               : "error",
+			       r.status);
+		api_reply_clear(&r);
+	}
+	return 0;
+}
+
 int
 sync_replay_mailbox_create(struct bridge_sync *s, const struct store_op *op,
                            const struct sync_op *p, struct sync_outcome *o,
@@ -422,10 +478,8 @@ sync_replay_mailbox_create(struct bridge_sync *s, const struct store_op *op,
 	api_reply_init(&r);
 	if (api_mailbox_create_idem(s->cfg.api, mb.name, parent,
 	                            op->idempotency_key, &made, &r) == 0) {
-		ret = store_mailbox_set_remote_id(s->st, mb.id, made.id,
-		                                  error_r);
+		ret = sync_mailbox_made(s, op, &mb, made.id, o, error_r);
 		api_mailbox_free(&made);
-		o->res = SYNC_REPLAY_DONE;
 	} else {
 		sync_outcome_failed(o, "creating", &r, &permanent);
 		if (permanent && r.error == API_ERR_CONFLICT) {

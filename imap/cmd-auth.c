@@ -100,6 +100,16 @@ imap_login(struct imap_session *s, const struct imap_command *c,
 		}
 		return;
 	}
+	if (store_open(s->shared->cfg->replica_path, s->shared->cfg->hub,
+	               &s->st, &error) < 0) {
+		sb_log_warn("imap %lu: cannot open the replica: %s", s->id,
+		            error);
+		imap_reply(s,
+		           "%s NO [UNAVAILABLE] The local copy cannot be "
+		           "opened",
+		           c->tag);
+		return;
+	}
 	s->state = IMAP_STATE_AUTH;
 	s->account_id = account;
 	s->user = sb_strdup(user);

@@ -31,6 +31,23 @@ struct imap_shared {
 	int stop_fd; /* eventfd: the server stops */
 };
 
+/*
+ * The selected mailbox as this session has told its client about it:
+ * sequence number n is uids[n - 1] (RFC 3501 2.3.1.2). What changed in
+ * the replica since is told by imap_view_update.
+ */
+struct imap_view {
+	int64_t mailbox_id;
+	uint32_t uidvalidity;
+	bool readonly; /* EXAMINE */
+	uint32_t *uids;
+	size_t count, alloc;
+	/* Flag changes and new messages up to this modseq were told. */
+	uint64_t modseq;
+	/* Expunges up to this modseq were told (held back in FETCH...). */
+	uint64_t expunged_modseq;
+};
+
 struct imap_session {
 	const struct imap_shared *shared;
 	struct sb_conn *conn;
@@ -48,6 +65,8 @@ struct imap_session {
 	/* After login. */
 	int64_t account_id;
 	char *user;
+	struct store *st;      /* this session's connection to the replica */
+	struct imap_view view; /* SELECTED */
 	unsigned login_failures;
 	int login_delay_ms;
 };
@@ -73,6 +92,45 @@ bool imap_flush(struct imap_session *s);
 /* The CAPABILITY list for the session's state, after "CAPABILITY ". */
 const char *imap_capabilities(const struct imap_session *s);
 
+/* ---- names.c ---- */
+
+/*
+ * A client's mailbox name (modified UTF-7, "/" between levels, INBOX in
+ * any case, a trailing "/" ignored) as the replica's path (malloc'd), or
+ * -1 with *why_r fit for a NO or BAD.
+ */
+int imap_name_to_path(const char *name, size_t len, char **path_r,
+                      const char **why_r) SB_WUR;
+/* The name a client sees for a path (modified UTF-7), appended. */
+int imap_path_name(const char *path, struct sb_buf *out) SB_WUR;
+/* The same, written as an IMAP astring (quoted when it must be). */
+int imap_write_mailbox(const char *path, struct sb_buf *out) SB_WUR;
+/* LIST's pattern ("*", "%") against a name as the client sees it. */
+bool imap_list_match(const char *pattern, const char *name);
+/* The SPECIAL-USE attribute of a role (RFC 6154), or NULL. */
+const char *imap_role_attribute(const char *role);
+
+/* ---- view.c ---- */
+
+/* Selects: the view of the mailbox as it is now. */
+int imap_view_open(struct imap_session *s, int64_t mailbox_id, bool readonly,
+                   const char **error_r) SB_WUR;
+void imap_view_close(struct imap_session *s);
+/*
+ * Tells the client what changed in the selected mailbox since the view
+ * was last brought up to date: EXPUNGE (only when expunges is true: not
+ * during FETCH, STORE and SEARCH, RFC 3501 7.4.1), EXISTS, and FETCH
+ * FLAGS for flag changes. -1 on a replica error.
+ */
+int imap_view_update(struct imap_session *s, bool expunges,
+                     const char **error_r) SB_WUR;
+/* Writes an entry's flags "(\Seen $label1)" into out. */
+void imap_write_flags(const char *keywords, bool deleted, struct sb_buf *out);
+
+/* The replica failed: a NO for the command, logged. */
+void imap_store_failed(struct imap_session *s, const struct imap_command *c,
+                       const char *error);
+
 /* ---- Commands: one file each, dispatched by session.c ---- */
 
 /*
@@ -83,6 +141,11 @@ typedef void imap_cmd_fn(struct imap_session *s, const struct imap_command *c);
 
 imap_cmd_fn imap_cmd_capability, imap_cmd_noop, imap_cmd_logout, imap_cmd_id;
 imap_cmd_fn imap_cmd_starttls, imap_cmd_login, imap_cmd_authenticate;
+imap_cmd_fn imap_cmd_list, imap_cmd_lsub, imap_cmd_create, imap_cmd_delete;
+imap_cmd_fn imap_cmd_rename, imap_cmd_subscribe, imap_cmd_unsubscribe;
+imap_cmd_fn imap_cmd_status, imap_cmd_namespace;
+imap_cmd_fn imap_cmd_select, imap_cmd_examine, imap_cmd_close;
+imap_cmd_fn imap_cmd_unselect, imap_cmd_check, imap_cmd_expunge;
 
 /* Tells the client that the arguments are wrong (tagged BAD). */
 void imap_bad_args(struct imap_session *s, const struct imap_command *c,

@@ -71,7 +71,8 @@ imap_capabilities(const struct imap_session *s)
 		return s->tls ? "IMAP4rev1 LITERAL+ SASL-IR ID AUTH=PLAIN"
 		              : "IMAP4rev1 LITERAL+ SASL-IR ID STARTTLS "
 		                "AUTH=PLAIN";
-	return "IMAP4rev1 LITERAL+ SASL-IR ID";
+	return "IMAP4rev1 LITERAL+ SASL-IR ID NAMESPACE UNSELECT CHILDREN "
+	       "SPECIAL-USE";
 }
 
 /* The timer of the session's state. */
@@ -149,6 +150,8 @@ struct imap_cmd_entry {
 	imap_cmd_fn *fn;
 };
 
+#define IMAP_LOGGED_IN (IMAP_STATE_AUTH | IMAP_STATE_SELECTED)
+
 static const struct imap_cmd_entry imap_cmds[] = {
         {"CAPABILITY", IMAP_STATE_ANY, false, imap_cmd_capability},
         {"NOOP", IMAP_STATE_ANY, false, imap_cmd_noop},
@@ -157,11 +160,39 @@ static const struct imap_cmd_entry imap_cmds[] = {
         {"STARTTLS", IMAP_STATE_NOT_AUTH, false, imap_cmd_starttls},
         {"LOGIN", IMAP_STATE_NOT_AUTH, false, imap_cmd_login},
         {"AUTHENTICATE", IMAP_STATE_NOT_AUTH, false, imap_cmd_authenticate},
+        {"LIST", IMAP_LOGGED_IN, false, imap_cmd_list},
+        {"LSUB", IMAP_LOGGED_IN, false, imap_cmd_lsub},
+        {"NAMESPACE", IMAP_LOGGED_IN, false, imap_cmd_namespace},
+        {"CREATE", IMAP_LOGGED_IN, false, imap_cmd_create},
+        {"DELETE", IMAP_LOGGED_IN, false, imap_cmd_delete},
+        {"RENAME", IMAP_LOGGED_IN, false, imap_cmd_rename},
+        {"SUBSCRIBE", IMAP_LOGGED_IN, false, imap_cmd_subscribe},
+        {"UNSUBSCRIBE", IMAP_LOGGED_IN, false, imap_cmd_unsubscribe},
+        {"STATUS", IMAP_LOGGED_IN, false, imap_cmd_status},
+        {"SELECT", IMAP_LOGGED_IN, false, imap_cmd_select},
+        {"EXAMINE", IMAP_LOGGED_IN, false, imap_cmd_examine},
+        {"CLOSE", IMAP_STATE_SELECTED, false, imap_cmd_close},
+        {"UNSELECT", IMAP_STATE_SELECTED, false, imap_cmd_unselect},
+        {"CHECK", IMAP_STATE_SELECTED, false, imap_cmd_check},
+        {"EXPUNGE", IMAP_STATE_SELECTED, false, imap_cmd_expunge},
 };
+
+/*
+ * Expunges may not be told during FETCH, STORE and SEARCH (RFC 3501
+ * 7.4.1): the client's sequence numbers must hold for them.
+ */
+static bool
+imap_expunges_allowed(const struct imap_command *c)
+{
+	return c->uid || (strcmp(c->name, "FETCH") != 0 &&
+	                  strcmp(c->name, "STORE") != 0 &&
+	                  strcmp(c->name, "SEARCH") != 0);
+}
 
 static void
 imap_dispatch(struct imap_session *s, const struct imap_command *c)
 {
+	const char *error;
 	size_t i;
 
 	for (i = 0; i < SB_N_ELEMENTS(imap_cmds); i++) {
@@ -177,6 +208,12 @@ imap_dispatch(struct imap_session *s, const struct imap_command *c)
 			           s->state == IMAP_STATE_NOT_AUTH
 			                   ? "before logging in"
 			                   : "in this state");
+			return;
+		}
+		/* What changed meanwhile comes before the command's own. */
+		if (s->state == IMAP_STATE_SELECTED &&
+		    imap_view_update(s, imap_expunges_allowed(c), &error) < 0) {
+			imap_store_failed(s, c, error);
 			return;
 		}
 		e->fn(s, c);
@@ -325,6 +362,8 @@ imap_session_run(const struct imap_shared *shared, int fd, bool tls,
 	sb_log_info("imap %lu: closed%s%s", id, why != NULL ? ": " : "",
 	            why != NULL ? why : "");
 out:
+	imap_view_close(&s);
+	store_close(&s.st);
 	sb_conn_free(&s.conn);
 	imap_reader_free(&s.reader);
 	sb_buf_free(&s.out);

@@ -1,0 +1,229 @@
+/*
+ * The selected mailbox as the session told its client about it, and the
+ * untagged responses that bring the client up to date when the replica
+ * changed: by this session, another one, or the sync engine.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/alloc.h"
+#include "common/log.h"
+#include "imap-private.h"
+
+/* IMAP's system flags and the keywords the API names them with. */
+static const struct {
+	const char *keyword, *flag;
+} imap_system_flags[] = {
+        {"$answered", "\\Answered"},
+        {"$flagged", "\\Flagged"},
+        {"$seen", "\\Seen"},
+        {"$draft", "\\Draft"},
+};
+
+void
+imap_write_flags(const char *keywords, bool deleted, struct sb_buf *out)
+{
+	const char *p = keywords != NULL ? keywords : "";
+	bool first = true;
+	size_t len, i;
+
+	if (sb_buf_add_char(out, '(') < 0)
+		abort();
+	while (*p != '\0') {
+		len = strcspn(p, " ");
+		if (len > 0) {
+			const char *word = p;
+			size_t wlen = len;
+
+			for (i = 0; i < SB_N_ELEMENTS(imap_system_flags); i++) {
+				if (strlen(imap_system_flags[i].keyword) ==
+				            len &&
+				    strncmp(imap_system_flags[i].keyword, p,
+				            len) == 0) {
+					word = imap_system_flags[i].flag;
+					wlen = strlen(word);
+				}
+			}
+			if ((!first && sb_buf_add_char(out, ' ') < 0) ||
+			    sb_buf_add(out, word, wlen) < 0)
+				abort();
+			first = false;
+		}
+		p += len + strspn(p + len, " ");
+	}
+	if (deleted && ((!first && sb_buf_add_char(out, ' ') < 0) ||
+	                sb_buf_add_str(out, "\\Deleted") < 0))
+		abort();
+	if (sb_buf_add_char(out, ')') < 0)
+		abort();
+}
+
+int
+imap_view_open(struct imap_session *s, int64_t mailbox_id, bool readonly,
+               const char **error_r)
+{
+	struct store_mailbox_status st;
+	struct imap_view *v = &s->view;
+	uint32_t *uids;
+	size_t n;
+
+	imap_view_close(s);
+	if (store_mailbox_status(s->st, mailbox_id, &st, error_r) < 0)
+		return -1;
+	/* The UIDs after the status: what changed between comes again. */
+	if (store_mailbox_uids(s->st, mailbox_id, &uids, &n, error_r) < 0)
+		return -1;
+	v->mailbox_id = mailbox_id;
+	v->uidvalidity = st.uidvalidity;
+	v->readonly = readonly;
+	v->uids = uids;
+	v->count = v->alloc = n;
+	v->modseq = v->expunged_modseq = st.highestmodseq;
+	return 0;
+}
+
+void
+imap_view_close(struct imap_session *s)
+{
+	free(s->view.uids);
+	memset(&s->view, 0, sizeof(s->view));
+}
+
+/* The sequence number of a UID of the view, or 0. */
+static size_t
+imap_view_seq(const struct imap_view *v, uint32_t uid)
+{
+	size_t lo = 0, hi = v->count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v->uids[mid] < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < v->count && v->uids[lo] == uid ? lo + 1 : 0;
+}
+
+/* Collects the UIDs expunged since the view's expunged_modseq. */
+struct imap_gone {
+	uint32_t *uids;
+	size_t count;
+};
+
+static int
+imap_gone_cb(void *ctx, uint32_t uid, const char **error_r)
+{
+	struct imap_gone *g = ctx;
+
+	(void)error_r;
+	g->uids = sb_reallocarray(g->uids, g->count + 1, sizeof(*g->uids));
+	g->uids[g->count++] = uid;
+	return 0;
+}
+
+static int SB_WUR
+imap_view_expunges(struct imap_session *s, const char **error_r)
+{
+	struct imap_view *v = &s->view;
+	struct imap_gone g = {NULL, 0};
+	size_t i, seq;
+
+	if (store_mailbox_vanished(s->st, v->mailbox_id, v->expunged_modseq,
+	                           imap_gone_cb, &g, error_r) < 0) {
+		free(g.uids);
+		return -1;
+	}
+	for (i = 0; i < g.count; i++) {
+		seq = imap_view_seq(v, g.uids[i]);
+		if (seq == 0)
+			continue;
+		imap_reply(s, "* %zu EXPUNGE", seq);
+		memmove(&v->uids[seq - 1], &v->uids[seq],
+		        (v->count - seq) * sizeof(*v->uids));
+		v->count--;
+	}
+	free(g.uids);
+	return 0;
+}
+
+/* What one pass over the entries changed since the view's modseq. */
+struct imap_changed {
+	struct imap_session *s;
+	size_t added;
+	uint64_t top; /* the highest modseq met */
+};
+
+static int
+imap_changed_cb(void *ctx, const struct store_entry *e, const char **error_r)
+{
+	struct imap_changed *c = ctx;
+	struct imap_view *v = &c->s->view;
+	struct sb_buf flags;
+	size_t seq;
+
+	(void)error_r;
+	if (e->modseq > c->top)
+		c->top = e->modseq;
+	if (v->count == 0 || e->uid > v->uids[v->count - 1]) {
+		if (v->count == v->alloc) {
+			v->alloc = v->alloc * 2 + 64;
+			v->uids = sb_reallocarray(v->uids, v->alloc,
+			                          sizeof(*v->uids));
+		}
+		v->uids[v->count++] = e->uid;
+		c->added++;
+		return 0;
+	}
+	seq = imap_view_seq(v, e->uid);
+	if (seq == 0)
+		return 0; /* expunged here, still to be told */
+	sb_buf_init(&flags, SIZE_MAX);
+	imap_write_flags(e->keywords, e->deleted, &flags);
+	imap_reply(c->s, "* %zu FETCH (UID %u FLAGS %.*s)", seq, e->uid,
+	           (int)flags.len, flags.data);
+	sb_buf_free(&flags);
+	return 0;
+}
+
+int
+imap_view_update(struct imap_session *s, bool expunges, const char **error_r)
+{
+	struct imap_view *v = &s->view;
+	struct store_mailbox_status st;
+	struct imap_changed c = {s, 0, 0};
+	uint64_t top;
+
+	if (s->state != IMAP_STATE_SELECTED)
+		return 0;
+	if (store_mailbox_status(s->st, v->mailbox_id, &st, error_r) < 0)
+		return -1;
+	top = st.highestmodseq;
+	if (top == v->modseq && (top == v->expunged_modseq || !expunges))
+		return 0;
+	if (expunges && v->expunged_modseq < top) {
+		if (imap_view_expunges(s, error_r) < 0)
+			return -1;
+		v->expunged_modseq = top;
+	}
+	if (v->modseq < top) {
+		if (store_mailbox_fetch(s->st, v->mailbox_id, 1, UINT32_MAX,
+		                        v->modseq, imap_changed_cb, &c,
+		                        error_r) < 0)
+			return -1;
+		if (c.added > 0)
+			imap_reply(s, "* %zu EXISTS", v->count);
+		v->modseq = c.top > top ? c.top : top;
+	}
+	return 0;
+}
+
+void
+imap_store_failed(struct imap_session *s, const struct imap_command *c,
+                  const char *error)
+{
+	sb_log_warn("imap %lu: %s: %s", s->id, c->name, error);
+	imap_reply(s, "%s NO [SERVERBUG] The local copy cannot be read now",
+	           c->tag);
+}
