@@ -20,26 +20,20 @@
  * Without nginx the saltmaild numbers are printed alone, with a note on
  * stderr, and the program still exits 0. Every child process runs in its
  * own process group, and all of them and the temporary folder are removed
- * at exit, on failure and on SIGINT/SIGTERM/SIGHUP.
+ * at exit, on failure and on SIGINT/SIGTERM/SIGHUP (bench.h).
  */
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <pwd.h>
-#include <signal.h>
 #include <sodium.h>
-#include <spawn.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -58,218 +52,20 @@
 #define BENCH_EMAIL    "bench@example.org"
 #define BENCH_PASSWORD "correct horse battery staple"
 #define LIST_PATH      "/api/v1/messages?limit=100"
-#define START_TIMEOUT  30.0 /* seconds for a server to come up */
-#define STOP_GRACE     5.0  /* seconds between SIGTERM and SIGKILL */
+#define START_TIMEOUT  30.0              /* seconds for nginx to come up */
+#define CMD_LOG        "commands.log"    /* the short commands' output */
 #define MAX_RESPONSE   (8 * 1024 * 1024) /* a JSON answer read whole */
-
-extern char **environ;
-
-/* ---- Children and the temporary folder, cleaned up on every exit ---- */
-
-/* Process group leaders we started; 0 when none. */
-static volatile pid_t child_serve, child_nginx, child_cmd;
-static char tmp_dir[PATH_MAX];
-
-/*
- * Stops the process group led by *pid: SIGTERM, then SIGKILL after grace
- * seconds. The leader is only reaped after the group is swept, so its id
- * cannot have been reused. Returns its wait status.
- */
-static int
-stop_group(volatile pid_t *pid, double grace)
-{
-	double until = bench_now() + grace;
-	siginfo_t info;
-	int status = 0;
-	pid_t p = *pid;
-
-	if (p <= 0)
-		return 0;
-	kill(-p, SIGTERM);
-	for (;;) {
-		memset(&info, 0, sizeof(info));
-		if (waitid(P_PID, (id_t)p, &info,
-		           WEXITED | WNOHANG | WNOWAIT) != 0 ||
-		    info.si_pid == p || bench_now() > until)
-			break;
-		usleep(10000);
-	}
-	/* Whatever is left in the group (nginx's worker, a slow leader). */
-	kill(-p, SIGKILL);
-	waitpid(p, &status, 0);
-	*pid = 0;
-	return status;
-}
-
-static int
-remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
-static void
-cleanup(void)
-{
-	stop_group(&child_nginx, STOP_GRACE);
-	stop_group(&child_serve, STOP_GRACE);
-	stop_group(&child_cmd, 0);
-	if (tmp_dir[0] != '\0') {
-		nftw(tmp_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-		tmp_dir[0] = '\0';
-	}
-}
-
-/*
- * On a signal only async-signal-safe calls: kill the groups, have rm
- * remove the folder, then die of the same signal.
- */
-static void
-on_signal(int sig)
-{
-	char *const argv[] = {"rm", "-rf", "--", tmp_dir, NULL};
-	const pid_t leaders[] = {child_nginx, child_serve, child_cmd};
-	size_t i;
-	pid_t p;
-
-	for (i = 0; i < SB_N_ELEMENTS(leaders); i++) {
-		if (leaders[i] > 0) {
-			kill(-leaders[i], SIGKILL);
-			waitpid(leaders[i], NULL, 0);
-		}
-	}
-	if (tmp_dir[0] != '\0' && (p = fork()) == 0) {
-		execve("/bin/rm", argv, environ);
-		_exit(127);
-	} else if (tmp_dir[0] != '\0' && p > 0) {
-		waitpid(p, NULL, 0);
-	}
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-static void SB_NORETURN SB_PRINTF(1, 2) fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("bench-api: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1); /* cleanup() runs from atexit */
-}
-
-/* Prints the last bytes of a log file of the temporary folder. */
-static void
-print_tail(const char *name)
-{
-	char path[PATH_MAX + 64], buf[2048];
-	size_t n;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", tmp_dir, name);
-	f = fopen(path, "r");
-	if (f == NULL)
-		return;
-	if (fseek(f, -(long)(sizeof(buf) - 1), SEEK_END) != 0)
-		rewind(f);
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	fprintf(stderr, "bench-api: --- end of %s ---\n%s\n", name, buf);
-}
-
-/* A path inside the temporary folder. */
-static void
-tmp_path(char *out, size_t size, const char *name)
-{
-	if ((size_t)snprintf(out, size, "%s/%s", tmp_dir, name) >= size)
-		fail("path too long: %s/%s", tmp_dir, name);
-}
-
-/* Opens a file of the temporary folder for a child's stdout or stderr. */
-static int
-open_log(const char *name)
-{
-	char path[PATH_MAX + 64];
-	int fd;
-
-	tmp_path(path, sizeof(path), name);
-	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (fd < 0)
-		fail("%s: %s", path, strerror(errno));
-	return fd;
-}
-
-/*
- * Starts argv in a process group of its own, with stdin, stdout and stderr
- * from the given descriptors (-1: /dev/null) and no other descriptor of
- * ours. Returns the pid.
- */
-static pid_t
-spawn(char *const argv[], int in, int out, int err)
-{
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	const int fds[3] = {in, out, err};
-	pid_t pid;
-	int i, e;
-
-	if (posix_spawn_file_actions_init(&fa) != 0 ||
-	    posix_spawnattr_init(&attr) != 0)
-		fail("posix_spawn setup failed");
-	for (i = 0; i < 3; i++) {
-		e = fds[i] >= 0
-		            ? posix_spawn_file_actions_adddup2(&fa, fds[i], i)
-		            : posix_spawn_file_actions_addopen(
-		                      &fa, i, "/dev/null",
-		                      i == 0 ? O_RDONLY : O_WRONLY, 0);
-		if (e != 0)
-			fail("posix_spawn setup failed");
-	}
-	if (posix_spawn_file_actions_addclosefrom_np(&fa, 3) != 0 ||
-	    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP) != 0 ||
-	    posix_spawnattr_setpgroup(&attr, 0) != 0)
-		fail("posix_spawn setup failed");
-	e = posix_spawn(&pid, argv[0], &fa, &attr, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	if (e != 0)
-		fail("cannot run %s: %s", argv[0], strerror(e));
-	return pid;
-}
-
-/* Runs a short command to its end; fails unless it exits 0. */
-static void
-run_cmd(char *const argv[], int in, const char *what)
-{
-	int log = open_log("commands.log"), status;
-
-	child_cmd = spawn(argv, in, log, log);
-	close(log);
-	if (waitpid(child_cmd, &status, 0) < 0)
-		fail("waitpid: %s", strerror(errno));
-	child_cmd = 0;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		print_tail("commands.log");
-		fail("%s failed (status %d)", what, status);
-	}
-}
 
 /* ---- saltmaild: data folder, account, mail, server ---- */
 
 struct setup {
 	int quick;
-	char data[PATH_MAX + 64], cert[PATH_MAX + 96], key[PATH_MAX + 96];
+	struct bench_saltmaild d;
+	char key[PATH_MAX + 96];  /* saltmaild's certificate's key */
 	char root[PATH_MAX + 64]; /* nginx's document root */
 	size_t n_small;           /* small messages delivered */
 	size_t big_size;          /* bytes of the large message */
-	int serve_out;            /* read end of saltmaild's stdout */
-	unsigned serve_port, nginx_port;
+	unsigned nginx_port;
 };
 
 /* Writes one RFC 5322 message of about body_bytes of text to path. */
@@ -283,7 +79,7 @@ write_message(const char *path, size_t i, size_t body_bytes)
 	FILE *f = fopen(path, "w");
 
 	if (f == NULL)
-		fail("%s: %s", path, strerror(errno));
+		bench_fail("%s: %s", path, strerror(errno));
 	fprintf(f,
 	        "From: Alice Example <alice@example.net>\r\n"
 	        "To: " BENCH_EMAIL "\r\n"
@@ -296,23 +92,23 @@ write_message(const char *path, size_t i, size_t body_bytes)
 	for (n = 0; n < body_bytes; n += sizeof(line) - 1)
 		fputs(line, f);
 	if (fclose(f) != 0)
-		fail("%s: write failed", path);
+		bench_fail("%s: write failed", path);
 }
 
 static void
 deliver_one(struct setup *s, size_t i, size_t body_bytes)
 {
-	char *argv[] = {SALTMAILD_PATH, "deliver",   "--data", s->data,
+	char *argv[] = {SALTMAILD_PATH, "deliver",   "--data", s->d.data,
 	                "--to",         BENCH_EMAIL, NULL};
 	char path[PATH_MAX + 64];
 	int fd;
 
-	tmp_path(path, sizeof(path), "message.eml");
+	bench_tmp_path(path, sizeof(path), "message.eml");
 	write_message(path, i, body_bytes);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		fail("%s: %s", path, strerror(errno));
-	run_cmd(argv, fd, "saltmaild deliver");
+		bench_fail("%s: %s", path, strerror(errno));
+	bench_run(argv, fd, CMD_LOG, CMD_LOG, "saltmaild deliver");
 	close(fd);
 }
 
@@ -320,26 +116,24 @@ deliver_one(struct setup *s, size_t i, size_t body_bytes)
 static void
 setup_data(struct setup *s)
 {
-	char *init[] = {SALTMAILD_PATH, "init", "--data", s->data, NULL};
-	char *add[] = {SALTMAILD_PATH,     "user",  "add",
-	               "--data",           s->data, BENCH_EMAIL,
+	char *init[] = {SALTMAILD_PATH, "init", "--data", s->d.data, NULL};
+	char *add[] = {SALTMAILD_PATH,     "user",    "add",
+	               "--data",           s->d.data, BENCH_EMAIL,
 	               "--password-stdin", NULL};
 	static const char pw[] = BENCH_PASSWORD "\n";
 	double t = bench_now();
 	int p[2];
 	size_t i;
 
-	tmp_path(s->data, sizeof(s->data), "data");
-	snprintf(s->cert, sizeof(s->cert), "%s/tls/cert.pem", s->data);
-	snprintf(s->key, sizeof(s->key), "%s/tls/key.pem", s->data);
-	run_cmd(init, -1, "saltmaild init");
+	snprintf(s->key, sizeof(s->key), "%s/tls/key.pem", s->d.data);
+	bench_run(init, -1, CMD_LOG, CMD_LOG, "saltmaild init");
 	if (pipe2(p, O_CLOEXEC) != 0)
-		fail("pipe: %s", strerror(errno));
+		bench_fail("pipe: %s", strerror(errno));
 	/* The line fits in the pipe: write it before the reader starts. */
 	if (write(p[1], pw, sizeof(pw) - 1) != (ssize_t)(sizeof(pw) - 1))
-		fail("pipe write: %s", strerror(errno));
+		bench_fail("pipe write: %s", strerror(errno));
 	close(p[1]);
-	run_cmd(add, p[0], "saltmaild user add");
+	bench_run(add, p[0], CMD_LOG, CMD_LOG, "saltmaild user add");
 	close(p[0]);
 	/* The large one first: the first page holds small ones only. */
 	deliver_one(s, 0, s->big_size);
@@ -347,52 +141,6 @@ setup_data(struct setup *s)
 		deliver_one(s, i, 1500 + (i * 37) % 3000);
 	fprintf(stderr, "bench-api: delivered %zu messages in %.1f s\n",
 	        s->n_small + 1, bench_now() - t);
-}
-
-/*
- * Starts `saltmaild serve` and reads "saltmaild: ready https://ADDR:PORT"
- * from its stdout, which stays open (unread) until the end.
- */
-static void
-start_saltmaild(struct setup *s)
-{
-	static const char ready[] = "saltmaild: ready https://127.0.0.1:";
-	char *argv[] = {SALTMAILD_PATH, "serve",       "--data",        s->data,
-	                "--listen",     "127.0.0.1:0", "--open-signup", NULL};
-	char line[256], *end;
-	double until = bench_now() + START_TIMEOUT;
-	size_t len = 0;
-	unsigned long port;
-	int p[2], err;
-	ssize_t n;
-
-	if (pipe2(p, O_CLOEXEC) != 0)
-		fail("pipe: %s", strerror(errno));
-	err = open_log("saltmaild.log");
-	child_serve = spawn(argv, -1, p[1], err);
-	close(p[1]);
-	close(err);
-	s->serve_out = p[0];
-	while (memchr(line, '\n', len) == NULL) {
-		struct pollfd pfd = {.fd = p[0], .events = POLLIN};
-		int left = (int)((until - bench_now()) * 1000);
-
-		if (left <= 0 || poll(&pfd, 1, left) <= 0 ||
-		    len + 1 >= sizeof(line) ||
-		    (n = read(p[0], line + len, sizeof(line) - 1 - len)) <= 0) {
-			print_tail("saltmaild.log");
-			fail("saltmaild serve printed no ready line");
-		}
-		len += (size_t)n;
-	}
-	line[len] = '\0';
-	errno = 0;
-	port = strncmp(line, ready, sizeof(ready) - 1) == 0
-	               ? strtoul(line + sizeof(ready) - 1, &end, 10)
-	               : 0;
-	if (port == 0 || port > 65535 || errno != 0 || *end != '\n')
-		fail("unexpected ready line: %s", line);
-	s->serve_port = (unsigned)port;
 }
 
 /* ---- The HTTPS client: one easy handle, one kept-alive connection ---- */
@@ -432,7 +180,7 @@ client_init(struct client *c, unsigned port, const char *cafile)
 	snprintf(c->base, sizeof(c->base), "https://127.0.0.1:%u", port);
 	c->h = curl_easy_init();
 	if (c->h == NULL)
-		fail("curl_easy_init failed");
+		bench_fail("curl_easy_init failed");
 	curl_easy_setopt(c->h, CURLOPT_CAINFO, cafile);
 	curl_easy_setopt(c->h, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(c->h, CURLOPT_SSL_VERIFYHOST, 2L);
@@ -471,11 +219,11 @@ client_set_token(struct client *c, const char *token)
 
 	sb_buf_init(&b, API_TOKEN_MAX + 64);
 	if (sb_buf_add_printf(&b, "Authorization: Bearer %s", token) != 0)
-		fail("access token too long");
+		bench_fail("access token too long");
 	c->headers = curl_slist_append(c->headers, sb_buf_str(&b));
 	sb_buf_free_wipe(&b);
 	if (c->headers == NULL)
-		fail("out of memory");
+		bench_fail("out of memory");
 }
 
 /*
@@ -500,7 +248,7 @@ client_do(struct client *c, const char *path, const char *json,
 		post = curl_slist_append(NULL, "Content-Type: "
 		                               "application/json");
 		if (post == NULL)
-			fail("out of memory");
+			bench_fail("out of memory");
 		curl_easy_setopt(c->h, CURLOPT_HTTPHEADER, post);
 		curl_easy_setopt(c->h, CURLOPT_POSTFIELDS, json);
 		curl_easy_setopt(c->h, CURLOPT_POSTFIELDSIZE,
@@ -512,12 +260,13 @@ client_do(struct client *c, const char *path, const char *json,
 	rc = curl_easy_perform(c->h);
 	curl_slist_free_all(post);
 	if (rc != CURLE_OK)
-		fail("%s%s: %s", c->base, path,
-		     c->errbuf[0] != '\0' ? c->errbuf : curl_easy_strerror(rc));
+		bench_fail("%s%s: %s", c->base, path,
+		           c->errbuf[0] != '\0' ? c->errbuf
+		                                : curl_easy_strerror(rc));
 	curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_getinfo(c->h, CURLINFO_NUM_CONNECTS, &connects);
 	if (status != 200)
-		fail("%s%s: HTTP status %ld", c->base, path, status);
+		bench_fail("%s%s: HTTP status %ld", c->base, path, status);
 	return connects;
 }
 
@@ -532,7 +281,7 @@ client_json(struct client *c, const char *path, const char *post)
 	sb_buf_init(&b, MAX_RESPONSE);
 	client_do(c, path, post, sink_buf, &b);
 	if (api_json_parse(b.data, b.len, &obj, &error) != 0)
-		fail("%s: %s", path, error);
+		bench_fail("%s: %s", path, error);
 	sb_buf_free(&b);
 	return obj;
 }
@@ -557,7 +306,7 @@ login(struct client *c)
 	json_object_put(req);
 	if (api_json_get_object(resp, "kdf", true, &kdf_obj, &error) != 0 ||
 	    api_kdf_decode(kdf_obj, API_LENIENT, &kdf, &error) != 0)
-		fail("prelogin: %s", error);
+		bench_fail("prelogin: %s", error);
 	json_object_put(resp);
 	params.opslimit = kdf.opslimit;
 	params.memlimit = kdf.memlimit;
@@ -565,7 +314,7 @@ login(struct client *c)
 	if (sb_kdf_params_check(&params, &error) != 0 ||
 	    sb_password_derive(BENCH_PASSWORD, strlen(BENCH_PASSWORD), &params,
 	                       &keys, &error) != 0)
-		fail("password keys: %s", error);
+		bench_fail("password keys: %s", error);
 	req = json_object_new_object();
 	api_json_add_string(req, "email", BENCH_EMAIL);
 	api_json_add_bytes(req, "auth_key", keys->auth_key,
@@ -574,7 +323,7 @@ login(struct client *c)
 	resp = client_json(c, "/api/v1/auth/login", api_json_text(req, &len));
 	json_object_put(req);
 	if (api_session_decode(resp, API_LENIENT, &session, &error) != 0)
-		fail("login: %s", error);
+		bench_fail("login: %s", error);
 	json_object_put(resp);
 	token = session.access_token;
 	session.access_token = NULL;
@@ -601,12 +350,12 @@ find_big_blob(struct client *c, size_t *count_r)
 		resp = client_json(c, path, NULL);
 		if (!json_object_object_get_ex(resp, "messages", &msgs) ||
 		    !json_object_is_type(msgs, json_type_array))
-			fail("message list without messages");
+			bench_fail("message list without messages");
 		for (i = 0; i < json_object_array_length(msgs); i++, count++) {
 			if (api_message_decode(
 			            json_object_array_get_idx(msgs, i),
 			            API_LENIENT, &m, &error) != 0)
-				fail("message list: %s", error);
+				bench_fail("message list: %s", error);
 			if (best == NULL || m.size > best_size) {
 				free(best);
 				best = strdup(m.blob_id);
@@ -627,7 +376,7 @@ find_big_blob(struct client *c, size_t *count_r)
 		json_object_put(resp);
 	}
 	if (best == NULL)
-		fail("no messages listed");
+		bench_fail("no messages listed");
 	*count_r = count;
 	return best;
 }
@@ -639,11 +388,11 @@ make_parents(const char *root, const char *path, char *full, size_t size)
 	char *p;
 
 	if ((size_t)snprintf(full, size, "%s%s", root, path) >= size)
-		fail("path too long: %s%s", root, path);
+		bench_fail("path too long: %s%s", root, path);
 	for (p = full + strlen(root) + 1; (p = strchr(p, '/')) != NULL; p++) {
 		*p = '\0';
 		if (mkdir(full, 0700) != 0 && errno != EEXIST)
-			fail("mkdir %s: %s", full, strerror(errno));
+			bench_fail("mkdir %s: %s", full, strerror(errno));
 		*p = '/';
 	}
 }
@@ -663,11 +412,11 @@ capture(struct client *c, const char *url_path, const char *file_path,
 	make_parents(root, file_path, full, sizeof(full));
 	f = fopen(full, "wb");
 	if (f == NULL)
-		fail("%s: %s", full, strerror(errno));
+		bench_fail("%s: %s", full, strerror(errno));
 	client_do(c, url_path, NULL, sink_file, f);
 	size = ftell(f);
 	if (fclose(f) != 0 || size <= 0)
-		fail("%s: write failed", full);
+		bench_fail("%s: write failed", full);
 	return (size_t)size;
 }
 
@@ -684,7 +433,7 @@ free_port(void)
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
 	    getsockname(fd, (struct sockaddr *)&a, &len) != 0)
-		fail("no free port: %s", strerror(errno));
+		bench_fail("no free port: %s", strerror(errno));
 	close(fd);
 	return ntohs(a.sin_port);
 }
@@ -696,7 +445,7 @@ write_nginx_conf(const struct setup *s, const char *path)
 	FILE *f = fopen(path, "w");
 
 	if (f == NULL)
-		fail("%s: %s", path, strerror(errno));
+		bench_fail("%s: %s", path, strerror(errno));
 	/* As root nginx would drop its worker to nobody: keep the user. */
 	if (pw != NULL)
 		fprintf(f, "user %s;\n", pw->pw_name);
@@ -728,26 +477,24 @@ write_nginx_conf(const struct setup *s, const char *path)
 	        "    }\n"
 	        "  }\n"
 	        "}\n",
-	        tmp_dir, s->nginx_port, s->cert, s->key, s->root);
+	        bench_tmp_dir(), s->nginx_port, s->d.cert, s->key, s->root);
 	if (fclose(f) != 0)
-		fail("%s: write failed", path);
+		bench_fail("%s: write failed", path);
 }
 
 /* Waits until something accepts on the port, or the child exits. */
 static int
-wait_listening(unsigned port, volatile pid_t *pid)
+wait_listening(unsigned port, enum bench_child slot)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET};
 	double until = bench_now() + START_TIMEOUT;
-	int fd, ok, status;
+	int fd, ok;
 
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	a.sin_port = htons((uint16_t)port);
 	while (bench_now() < until) {
-		if (waitpid(*pid, &status, WNOHANG) == *pid) {
-			*pid = 0;
+		if (bench_child_ended(slot))
 			return -1;
-		}
 		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		ok = fd >= 0 &&
 		     connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
@@ -764,9 +511,9 @@ wait_listening(unsigned port, volatile pid_t *pid)
 static int
 start_nginx(struct setup *s)
 {
-	char conf[PATH_MAX + 64], errlog[PATH_MAX + 64];
-	char *argv[] = {NGINX_PATH, "-p", tmp_dir, "-e",
-	                errlog,     "-c", conf,    NULL};
+	char conf[PATH_MAX + 64], errlog[PATH_MAX + 64], prefix[PATH_MAX];
+	char *argv[] = {NGINX_PATH, "-p", prefix, "-e",
+	                errlog,     "-c", conf,   NULL};
 	int out;
 
 	if (access(NGINX_PATH, X_OK) != 0) {
@@ -776,17 +523,18 @@ start_nginx(struct setup *s)
 		        NGINX_PATH);
 		return -1;
 	}
-	tmp_path(conf, sizeof(conf), "nginx.conf");
-	tmp_path(errlog, sizeof(errlog), "nginx-error.log");
+	snprintf(prefix, sizeof(prefix), "%s", bench_tmp_dir());
+	bench_tmp_path(conf, sizeof(conf), "nginx.conf");
+	bench_tmp_path(errlog, sizeof(errlog), "nginx-error.log");
 	s->nginx_port = free_port();
 	write_nginx_conf(s, conf);
-	out = open_log("nginx.out");
-	child_nginx = spawn(argv, -1, out, out);
+	out = bench_open_log("nginx.out");
+	bench_spawn(BENCH_CHILD_OTHER, argv, -1, out, out);
 	close(out);
-	if (wait_listening(s->nginx_port, &child_nginx) != 0) {
-		print_tail("nginx.out");
-		print_tail("nginx-error.log");
-		stop_group(&child_nginx, 0);
+	if (wait_listening(s->nginx_port, BENCH_CHILD_OTHER) != 0) {
+		bench_print_tail("nginx.out");
+		bench_print_tail("nginx-error.log");
+		bench_stop(BENCH_CHILD_OTHER, 0);
 		fprintf(stderr, "bench-api: nginx did not start: no baseline "
 		                "in this run\n");
 		return -1;
@@ -815,8 +563,8 @@ run_requests(void *arg)
 		got = 0;
 		j->connects += client_do(j->c, j->path, NULL, sink_count, &got);
 		if (got != j->expect)
-			fail("%s%s: %zu bytes, expected %zu", j->c->base,
-			     j->path, got, j->expect);
+			bench_fail("%s%s: %zu bytes, expected %zu", j->c->base,
+			           j->path, got, j->expect);
 	}
 }
 
@@ -930,29 +678,14 @@ run_timed(struct bench_report *r, const struct setup *s, struct client *api,
 static void
 setup_start(struct setup *s, int quick)
 {
-	const char *base = getenv("TMPDIR");
-	struct sigaction sa;
-
 	memset(s, 0, sizeof(*s));
 	s->quick = quick;
 	s->n_small = quick ? 20 : 500;
 	s->big_size = quick ? 200 * 1000 : 10 * 1000 * 1000;
-	s->serve_out = -1;
-	snprintf(tmp_dir, sizeof(tmp_dir), "%s/bench-api-XXXXXX",
-	         base != NULL && base[0] != '\0' ? base : "/tmp");
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	if (atexit(cleanup) != 0 || mkdtemp(tmp_dir) == NULL) {
-		tmp_dir[0] = '\0';
-		fail("cannot make a temporary folder: %s", strerror(errno));
-	}
-	tmp_path(s->root, sizeof(s->root), "www");
+	bench_saltmaild_init(&s->d);
+	bench_tmp_path(s->root, sizeof(s->root), "www");
 	if (mkdir(s->root, 0700) != 0)
-		fail("mkdir %s: %s", s->root, strerror(errno));
+		bench_fail("mkdir %s: %s", s->root, strerror(errno));
 }
 
 int
@@ -963,26 +696,27 @@ main(int argc, char **argv)
 	struct setup s;
 	char blob_path[API_ID_MAX + 32], *token, *blob_id;
 	size_t list_bytes, blob_bytes, listed;
-	int have_base, status;
+	int have_base;
 
+	bench_setup("bench-api");
 	if (sb_crypto_init() != 0 || curl_global_init(CURL_GLOBAL_ALL) != 0)
-		fail("cannot initialise libsodium or libcurl");
+		bench_fail("cannot initialise libsodium or libcurl");
 	setup_start(&s, bench_report_quick(r));
 	setup_data(&s);
-	start_saltmaild(&s);
-	client_init(&api, s.serve_port, s.cert);
+	bench_saltmaild_start(&s.d, SALTMAILD_PATH, NULL);
+	client_init(&api, s.d.port, s.d.cert);
 	token = login(&api);
 	client_set_token(&api, token);
 	blob_id = find_big_blob(&api, &listed);
 	if (listed != s.n_small + 1)
-		fail("listed %zu messages, delivered %zu", listed,
-		     s.n_small + 1);
+		bench_fail("listed %zu messages, delivered %zu", listed,
+		           s.n_small + 1);
 	snprintf(blob_path, sizeof(blob_path), "/api/v1/blobs/%s", blob_id);
 	free(blob_id);
 	list_bytes = capture(&api, LIST_PATH, "/api/v1/messages", s.root);
 	blob_bytes = capture(&api, blob_path, blob_path, s.root);
 	have_base = start_nginx(&s) == 0;
-	client_init(&ngx, s.nginx_port, s.cert);
+	client_init(&ngx, s.nginx_port, s.d.cert);
 	client_set_token(&ngx, token);
 	sodium_memzero(token, strlen(token));
 	free(token);
@@ -991,14 +725,8 @@ main(int argc, char **argv)
 	client_free(&api);
 	client_free(&ngx);
 	curl_global_cleanup();
-	status = stop_group(&child_serve, STOP_GRACE);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		print_tail("saltmaild.log");
-		fprintf(stderr, "bench-api: saltmaild stopped with status %d\n",
-		        status);
-	}
-	stop_group(&child_nginx, STOP_GRACE);
-	if (s.serve_out >= 0)
-		close(s.serve_out);
+	/* A saltmaild that stops badly is reported; the figures stand. */
+	bench_saltmaild_stop(&s.d, false);
+	bench_stop(BENCH_CHILD_OTHER, BENCH_STOP_GRACE);
 	return bench_report_finish(&r);
 }

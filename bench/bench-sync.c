@@ -33,20 +33,15 @@
  * Reported: messages per second and wall time against curl's, the peak RSS
  * against the RSS before the sync (see run_sync), and the replica's size
  * on disk against the ciphertext the service holds. Without curl the
- * sync's figures are printed alone, with a note on stderr. Every child runs
- * in a process group of its own; they and the temporary folder are removed
- * at exit, on failure and on SIGINT/SIGTERM/SIGHUP.
+ * sync's figures are printed alone, with a note on stderr. The children
+ * and the temporary folder are removed at exit, on failure and on
+ * SIGINT/SIGTERM/SIGHUP (bench.h).
  */
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
-#include <poll.h>
-#include <signal.h>
 #include <sodium.h>
-#include <spawn.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -77,234 +72,13 @@
 #define BENCH_PASSWORD "correct horse battery staple"
 #define N_FULL         10000
 #define N_QUICK        300
-#define START_TIMEOUT  30.0 /* seconds for saltmaild to come up */
-#define STOP_GRACE     5.0  /* seconds between SIGTERM and SIGKILL */
-#define LIST_PAGE      100  /* messages per page of our own listing */
-
-extern char **environ;
-
-/* ---- Children and the temporary folder, removed on every exit ---- */
-
-/* Process group leaders we started (0: none), and the signup child. */
-static volatile pid_t child_serve, child_cmd, child_signup;
-/* Only this process cleans up: a forked child must leave it all be. */
-static pid_t owner_pid;
-static char tmp_dir[PATH_MAX];
-
-/*
- * Stops the process group led by *pid: SIGTERM, SIGKILL after grace
- * seconds. The group is only signalled while its leader is not reaped, so
- * the id cannot name someone else. Returns the wait status.
- */
-static int
-stop_group(volatile pid_t *pid, double grace)
-{
-	double until = bench_now() + grace;
-	pid_t p = *pid, got;
-	int status = 0;
-
-	if (p <= 0)
-		return 0;
-	kill(-p, SIGTERM);
-	while ((got = waitpid(p, &status, WNOHANG)) == 0 && bench_now() < until)
-		usleep(10000);
-	if (got != p) {
-		kill(-p, SIGKILL);
-		waitpid(p, &status, 0);
-	}
-	*pid = 0;
-	return status;
-}
-
-static int
-remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
-static void
-remove_tree(const char *path)
-{
-	nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static void
-cleanup(void)
-{
-	if (getpid() != owner_pid)
-		return;
-	if (child_signup > 0) {
-		kill(child_signup, SIGKILL);
-		waitpid(child_signup, NULL, 0);
-		child_signup = 0;
-	}
-	stop_group(&child_cmd, 0);
-	stop_group(&child_serve, STOP_GRACE);
-	if (tmp_dir[0] != '\0') {
-		remove_tree(tmp_dir);
-		tmp_dir[0] = '\0';
-	}
-}
-
-/*
- * Async-signal-safe only: kill the children, have rm remove the folder,
- * then die of the same signal. In a forked child: just die.
- */
-static void
-on_signal(int sig)
-{
-	char *const argv[] = {"rm", "-rf", "--", tmp_dir, NULL};
-	const pid_t groups[] = {child_serve, child_cmd};
-	size_t i;
-	pid_t p;
-
-	if (getpid() != owner_pid)
-		_exit(128 + sig);
-	if (child_signup > 0) {
-		kill(child_signup, SIGKILL);
-		waitpid(child_signup, NULL, 0);
-	}
-	for (i = 0; i < SB_N_ELEMENTS(groups); i++) {
-		if (groups[i] > 0) {
-			kill(-groups[i], SIGKILL);
-			waitpid(groups[i], NULL, 0);
-		}
-	}
-	if (tmp_dir[0] != '\0' && (p = fork()) == 0) {
-		execve("/bin/rm", argv, environ);
-		_exit(127);
-	} else if (tmp_dir[0] != '\0' && p > 0) {
-		waitpid(p, NULL, 0);
-	}
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-static void SB_NORETURN SB_PRINTF(1, 2) fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("bench-sync: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	if (getpid() != owner_pid)
-		_exit(1);
-	exit(1); /* cleanup() runs from atexit */
-}
-
-/* A path inside the temporary folder. */
-static void
-tmp_path(char *out, size_t size, const char *name)
-{
-	if ((size_t)snprintf(out, size, "%s/%s", tmp_dir, name) >= size)
-		fail("path too long: %s/%s", tmp_dir, name);
-}
-
-/* Prints the last bytes of a file of the temporary folder. */
-static void
-print_tail(const char *name)
-{
-	char path[PATH_MAX + 64], buf[2048];
-	size_t n;
-	FILE *f;
-
-	tmp_path(path, sizeof(path), name);
-	f = fopen(path, "r");
-	if (f == NULL)
-		return;
-	if (fseek(f, -(long)(sizeof(buf) - 1), SEEK_END) != 0)
-		rewind(f);
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	fprintf(stderr, "bench-sync: --- end of %s ---\n%s\n", name, buf);
-}
-
-/* A file of the temporary folder for a child's stdout or stderr. */
-static int
-open_log(const char *name)
-{
-	char path[PATH_MAX + 64];
-	int fd;
-
-	tmp_path(path, sizeof(path), name);
-	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (fd < 0)
-		fail("%s: %s", path, strerror(errno));
-	return fd;
-}
-
-/*
- * Starts argv in a process group of its own, with stdin, stdout and stderr
- * on the given descriptors (-1: /dev/null) and no other of ours.
- */
-static pid_t
-spawn(char *const argv[], int in, int out, int err)
-{
-	const int fds[3] = {in, out, err};
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	pid_t pid;
-	int i, e = 0;
-
-	if (posix_spawn_file_actions_init(&fa) != 0 ||
-	    posix_spawnattr_init(&attr) != 0)
-		fail("posix_spawn setup failed");
-	for (i = 0; i < 3 && e == 0; i++) {
-		if (fds[i] >= 0)
-			e = posix_spawn_file_actions_adddup2(&fa, fds[i], i);
-		else
-			e = posix_spawn_file_actions_addopen(
-			        &fa, i, "/dev/null",
-			        i == 0 ? O_RDONLY : O_WRONLY, 0);
-	}
-	if (e != 0 || posix_spawn_file_actions_addclosefrom_np(&fa, 3) != 0 ||
-	    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP) != 0 ||
-	    posix_spawnattr_setpgroup(&attr, 0) != 0)
-		fail("posix_spawn setup failed");
-	e = posix_spawn(&pid, argv[0], &fa, &attr, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	if (e != 0)
-		fail("cannot run %s: %s", argv[0], strerror(e));
-	return pid;
-}
-
-/*
- * Runs a command to its end, its stdout into out_name and its stderr into
- * err_name (files of the temporary folder); fails unless it exits 0.
- */
-static void
-run_cmd(char *const argv[], const char *out_name, const char *err_name,
-        const char *what)
-{
-	int out = open_log(out_name), err = open_log(err_name), status;
-
-	child_cmd = spawn(argv, -1, out, err);
-	close(out);
-	close(err);
-	if (waitpid(child_cmd, &status, 0) < 0)
-		fail("waitpid: %s", strerror(errno));
-	child_cmd = 0;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		print_tail(err_name);
-		fail("%s failed (status %d)", what, status);
-	}
-}
+#define LIST_PAGE      100 /* messages per page of our own listing */
 
 /* ---- saltmaild and the account ---- */
 
 struct setup {
 	size_t n; /* messages generated */
-	char data[PATH_MAX + 64], cert[PATH_MAX + 96];
-	char base_url[64]; /* https://127.0.0.1:PORT */
-	int serve_out;     /* saltmaild's stdout, kept open, unread */
+	struct bench_saltmaild d;
 };
 
 /* What the signup child hands back through a pipe. */
@@ -312,55 +86,6 @@ struct account {
 	char id[API_ACCOUNT_ID_LEN + 1];
 	unsigned char auth_key[API_KEY_BYTES];
 };
-
-/*
- * `saltmaild serve` with open signup; reads "saltmaild: ready
- * https://127.0.0.1:PORT" from its stdout.
- */
-static void
-start_saltmaild(struct setup *s)
-{
-	static const char ready[] = "saltmaild: ready https://127.0.0.1:";
-	char *argv[] = {
-	        SALTMAILD_PATH, "serve",       "--data",        s->data,
-	        "--listen",     "127.0.0.1:0", "--open-signup", "--token-ttl",
-	        "3600",         NULL};
-	double until = bench_now() + START_TIMEOUT;
-	char line[256], *end = NULL;
-	unsigned long port = 0;
-	size_t len = 0;
-	int p[2], err;
-	ssize_t got;
-
-	if (pipe2(p, O_CLOEXEC) != 0)
-		fail("pipe: %s", strerror(errno));
-	err = open_log("saltmaild.log");
-	child_serve = spawn(argv, -1, p[1], err);
-	close(p[1]);
-	close(err);
-	s->serve_out = p[0];
-	while (len == 0 || memchr(line, '\n', len) == NULL) {
-		struct pollfd pfd = {.fd = p[0], .events = POLLIN};
-		int left = (int)((until - bench_now()) * 1000);
-
-		if (left <= 0 || poll(&pfd, 1, left) <= 0 ||
-		    len + 1 >= sizeof(line) ||
-		    (got = read(p[0], line + len, sizeof(line) - 1 - len)) <=
-		            0) {
-			print_tail("saltmaild.log");
-			fail("saltmaild serve printed no ready line");
-		}
-		len += (size_t)got;
-	}
-	line[len] = '\0';
-	errno = 0;
-	if (strncmp(line, ready, sizeof(ready) - 1) == 0)
-		port = strtoul(line + sizeof(ready) - 1, &end, 10);
-	if (port == 0 || port > 65535 || errno != 0 || *end != '\n')
-		fail("unexpected ready line: %s", line);
-	snprintf(s->base_url, sizeof(s->base_url), "https://127.0.0.1:%lu",
-	         port);
-}
 
 static struct api_client *
 client_new(const struct setup *s)
@@ -370,10 +95,10 @@ client_new(const struct setup *s)
 	const char *error;
 
 	api_client_options_default(&o);
-	o.base_url = s->base_url;
-	o.ca_file = s->cert;
+	o.base_url = s->d.base_url;
+	o.ca_file = s->d.cert;
 	if (api_client_new(&o, &c, &error) != 0)
-		fail("api client: %s", error);
+		bench_fail("api client: %s", error);
 	return c;
 }
 
@@ -406,9 +131,9 @@ signup_child(const struct setup *s, int out)
 	sb_kdf_params_new(&params);
 	if (sb_password_derive(BENCH_PASSWORD, strlen(BENCH_PASSWORD), &params,
 	                       &pw, &error) != 0)
-		fail("password keys: %s", error);
+		bench_fail("password keys: %s", error);
 	if (sb_account_keys_generate(&keys) != 0)
-		fail("cannot make the account keys");
+		bench_fail("cannot make the account keys");
 	sb_account_keys_wrap(keys, pw->kek, su.account_id, &w);
 	su.email = sb_strdup(BENCH_EMAIL);
 	memcpy(su.auth_key, pw->auth_key, API_KEY_BYTES);
@@ -429,9 +154,9 @@ signup_child(const struct setup *s, int out)
 	body = api_signup_to_json(&su);
 	api_reply_init(&r);
 	if (api_call(c, "POST", "/api/v1/signup", body, &r) != 0)
-		fail("signup: %u %s", r.status, r.message);
+		bench_fail("signup: %u %s", r.status, r.message);
 	if (write(out, a, sizeof(*a)) != (ssize_t)sizeof(*a))
-		fail("signup pipe: %s", strerror(errno));
+		bench_fail("signup pipe: %s", strerror(errno));
 	_exit(0);
 }
 
@@ -449,14 +174,8 @@ sign_up(const struct setup *s)
 	int p[2], status = -1;
 
 	if (pipe2(p, O_CLOEXEC) != 0)
-		fail("pipe: %s", strerror(errno));
-	child_signup = fork();
-	if (child_signup < 0)
-		fail("fork: %s", strerror(errno));
-	if (child_signup == 0) {
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
+		bench_fail("pipe: %s", strerror(errno));
+	if (bench_fork() == 0) {
 		close(p[0]);
 		signup_child(s, p[1]);
 	}
@@ -465,10 +184,9 @@ sign_up(const struct setup *s)
 	       (got = read(p[0], (char *)a + len, sizeof(*a) - len)) > 0)
 		len += (size_t)got;
 	close(p[0]);
-	waitpid(child_signup, &status, 0);
-	child_signup = 0;
+	status = bench_fork_wait();
 	if (len != sizeof(*a) || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		fail("the signup failed (status %d)", status);
+		bench_fail("the signup failed (status %d)", status);
 	a->id[API_ACCOUNT_ID_LEN] = '\0';
 	return a;
 }
@@ -484,7 +202,7 @@ logged_in(const struct setup *s, const struct account *a, char **token_r)
 
 	api_reply_init(&r);
 	if (api_login(c, BENCH_EMAIL, a->auth_key, &session, &r) != 0)
-		fail("login: %u %s", r.status, r.message);
+		bench_fail("login: %u %s", r.status, r.message);
 	api_reply_clear(&r);
 	if (token_r != NULL) {
 		len = strlen(session.access_token);
@@ -629,7 +347,7 @@ make_maildir(const struct setup *s, const char *dir)
 	for (i = 0; i < SB_N_ELEMENTS(subs); i++) {
 		snprintf(path, sizeof(path), "%s%s", dir, subs[i]);
 		if (mkdir(path, 0700) != 0)
-			fail("mkdir %s: %s", path, strerror(errno));
+			bench_fail("mkdir %s: %s", path, strerror(errno));
 	}
 	for (i = 0; i < s->n; i++) {
 		when = 1700000000 + (time_t)i * 60;
@@ -638,14 +356,14 @@ make_maildir(const struct setup *s, const char *dir)
 		         i % 3 != 0 ? "S" : "");
 		f = fopen(path, "w");
 		if (f == NULL)
-			fail("%s: %s", path, strerror(errno));
+			bench_fail("%s: %s", path, strerror(errno));
 		write_message(f, &x, i, when);
 		if (fclose(f) != 0)
-			fail("%s: write failed", path);
+			bench_fail("%s: write failed", path);
 		times[0].tv_sec = times[1].tv_sec = when;
 		times[0].tv_nsec = times[1].tv_nsec = 0;
 		if (utimensat(AT_FDCWD, path, times, 0) != 0)
-			fail("%s: %s", path, strerror(errno));
+			bench_fail("%s: %s", path, strerror(errno));
 	}
 }
 
@@ -654,19 +372,20 @@ static void
 fill_account(const struct setup *s)
 {
 	char dir[PATH_MAX + 64];
-	char *argv[] = {SALTMAILD_PATH, "import",    "--data", (char *)s->data,
-	                "--to",         BENCH_EMAIL, dir,      NULL};
+	char *argv[] = {
+	        SALTMAILD_PATH, "import",    "--data", (char *)s->d.data,
+	        "--to",         BENCH_EMAIL, dir,      NULL};
 	double t = bench_now();
 
-	tmp_path(dir, sizeof(dir), "Maildir");
+	bench_tmp_path(dir, sizeof(dir), "Maildir");
 	make_maildir(s, dir);
 	fprintf(stderr, "bench-sync: generated %zu messages in %.1f s\n", s->n,
 	        bench_now() - t);
 	t = bench_now();
-	run_cmd(argv, "import.out", "import.log", "saltmaild import");
+	bench_run(argv, -1, "import.out", "import.log", "saltmaild import");
 	fprintf(stderr, "bench-sync: saltmaild import: %.1f s\n",
 	        bench_now() - t);
-	remove_tree(dir);
+	bench_remove_tree(dir);
 }
 
 /* ---- The timed sync ---- */
@@ -691,12 +410,12 @@ replica_new(struct replica *rep, const struct account *a)
 {
 	const char *error;
 
-	tmp_path(rep->path, sizeof(rep->path), "replica.db");
+	bench_tmp_path(rep->path, sizeof(rep->path), "replica.db");
 	rep->hub = store_hub_new();
 	if (store_open(rep->path, rep->hub, &rep->st, &error) != 0 ||
 	    store_account_add(rep->st, a->id, BENCH_EMAIL, &rep->account_id,
 	                      &error) != 0)
-		fail("replica: %s", error);
+		bench_fail("replica: %s", error);
 }
 
 static uint64_t
@@ -742,11 +461,11 @@ run_sync(const struct setup *s, const struct account *a,
 	t0 = bench_now();
 	if (bridge_sync_new(&cfg, &sync, &error) != 0 ||
 	    bridge_sync_initial(sync, &error) != 0)
-		fail("initial sync: %s", error);
+		bench_fail("initial sync: %s", error);
 	res->t_meta = bench_now() - t0;
 	do {
 		if (bridge_sync_bodies(sync, bodies, 0, &done, &error) != 0)
-			fail("bodies: %s", error);
+			bench_fail("bodies: %s", error);
 		res->bodies += done;
 	} while (done > 0 && res->bodies < s->n);
 	res->t_total = bench_now() - t0;
@@ -790,17 +509,18 @@ check_replica(const struct setup *s, const struct replica *rep, struct tally *t)
 	memset(t, 0, sizeof(*t));
 	if (store_mailbox_list(rep->st, rep->account_id, &list, &n, &error) !=
 	    0)
-		fail("replica: %s", error);
+		bench_fail("replica: %s", error);
 	for (i = 0; i < n; i++) {
 		if (store_mailbox_fetch(rep->st, list[i].id, 1, UINT32_MAX, 0,
 		                        tally_entry, t, &error) != 0)
-			fail("replica: %s", error);
+			bench_fail("replica: %s", error);
 	}
 	store_mailbox_list_free(&list, n);
 	if (t->messages != s->n || t->cached != s->n)
-		fail("the replica holds %zu messages and %zu bodies after "
-		     "the sync, expected %zu of each",
-		     t->messages, t->cached, s->n);
+		bench_fail(
+		        "the replica holds %zu messages and %zu bodies after "
+		        "the sync, expected %zu of each",
+		        t->messages, t->cached, s->n);
 }
 
 /* ---- The baseline: curl downloads the same blobs ---- */
@@ -826,7 +546,8 @@ blob_add(struct blob_list *l, const char *id, uint64_t size)
 
 	/* It goes into a URL and a file name of curl's config. */
 	if (len == 0 || len > API_ID_MAX || strspn(id, id_chars) != len)
-		fail("the API listed a blob id that is not [A-Za-z0-9_-]");
+		bench_fail(
+		        "the API listed a blob id that is not [A-Za-z0-9_-]");
 	if (l->count == l->max) {
 		l->max = l->max == 0 ? 1024 : 2 * l->max;
 		l->items = sb_reallocarray(l->items, l->max, sizeof(*l->items));
@@ -849,7 +570,8 @@ list_blobs(struct api_client *c, struct blob_list *l)
 	api_reply_init(&r);
 	do {
 		if (api_messages_page(c, NULL, LIST_PAGE, cursor, &p, &r) != 0)
-			fail("listing messages: %u %s", r.status, r.message);
+			bench_fail("listing messages: %u %s", r.status,
+			           r.message);
 		free(cursor);
 		cursor =
 		        p.next_cursor != NULL ? sb_strdup(p.next_cursor) : NULL;
@@ -875,32 +597,32 @@ write_curl_config(const struct setup *s, const struct blob_list *l,
 	int fd;
 
 	if (strcspn(token, "\"\\\r\n") != strlen(token))
-		fail("an access token curl's config cannot quote");
+		bench_fail("an access token curl's config cannot quote");
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
-		fail("%s: %s", path, strerror(errno));
+		bench_fail("%s: %s", path, strerror(errno));
 	/* Written apart from stdio, whose buffer is not wiped. */
 	sb_buf_init_secret(&b, API_TOKEN_MAX + 64);
 	if (sb_buf_add_printf(&b, "header = \"Authorization: Bearer %s\"\n",
 	                      token) != 0)
-		fail("access token too long");
+		bench_fail("access token too long");
 	if (write(fd, b.data, b.len) != (ssize_t)b.len)
-		fail("%s: %s", path, strerror(errno));
+		bench_fail("%s: %s", path, strerror(errno));
 	sb_buf_free_wipe(&b);
 	f = fdopen(fd, "w");
 	if (f == NULL)
-		fail("%s: %s", path, strerror(errno));
+		bench_fail("%s: %s", path, strerror(errno));
 	fprintf(f,
 	        "silent\nshow-error\nfail\nfail-early\ntlsv1.2\n"
 	        "cacert = \"%s\"\n"
 	        "write-out = \"%%{num_connects} %%{http_code} "
 	        "%%{size_download}\\n\"\n",
-	        s->cert);
+	        s->d.cert);
 	for (i = 0; i < l->count; i++)
 		fprintf(f, "url = \"%s/api/v1/blobs/%s\"\noutput = \"%s/%s\"\n",
-		        s->base_url, l->items[i].id, outdir, l->items[i].id);
+		        s->d.base_url, l->items[i].id, outdir, l->items[i].id);
 	if (fclose(f) != 0)
-		fail("%s: write failed", path);
+		bench_fail("%s: write failed", path);
 }
 
 /* curl's lines: every blob, in order, 200 and of its size. */
@@ -913,15 +635,15 @@ check_curl_out(const struct blob_list *l)
 	size_t i;
 	FILE *f;
 
-	tmp_path(path, sizeof(path), "curl.out");
+	bench_tmp_path(path, sizeof(path), "curl.out");
 	f = fopen(path, "r");
 	if (f == NULL)
-		fail("%s: %s", path, strerror(errno));
+		bench_fail("%s: %s", path, strerror(errno));
 	for (i = 0; i < l->count; i++) {
 		if (fscanf(f, "%ld %ld %llu", &c, &status, &size) != 3 ||
 		    status != 200 || size != l->items[i].size)
-			fail("curl: blob %zu of %zu not downloaded whole",
-			     i + 1, l->count);
+			bench_fail("curl: blob %zu of %zu not downloaded whole",
+			           i + 1, l->count);
 		connects += c;
 	}
 	fclose(f);
@@ -948,13 +670,13 @@ run_curl(const struct setup *s, const struct blob_list *l, const char *token,
 		        CURL_PATH);
 		return -1;
 	}
-	tmp_path(conf, sizeof(conf), "curl.conf");
-	tmp_path(outdir, sizeof(outdir), "curl-out");
+	bench_tmp_path(conf, sizeof(conf), "curl.conf");
+	bench_tmp_path(outdir, sizeof(outdir), "curl-out");
 	if (mkdir(outdir, 0700) != 0)
-		fail("mkdir %s: %s", outdir, strerror(errno));
+		bench_fail("mkdir %s: %s", outdir, strerror(errno));
 	write_curl_config(s, l, token, conf, outdir);
 	t = bench_now();
-	run_cmd(argv, "curl.out", "curl.log", "curl");
+	bench_run(argv, -1, "curl.out", "curl.log", "curl");
 	res->t = bench_now() - t;
 	remove(conf);
 	res->connects = check_curl_out(l);
@@ -1014,31 +736,14 @@ report_all(struct bench_report *r, const struct setup *s,
 static void
 setup_start(struct setup *s, int quick)
 {
-	const char *base = getenv("TMPDIR");
-	struct sigaction sa;
+	const char *tmp = bench_tmp_dir();
 
 	memset(s, 0, sizeof(*s));
 	s->n = quick ? N_QUICK : N_FULL;
-	s->serve_out = -1;
-	snprintf(tmp_dir, sizeof(tmp_dir), "%s/bench-sync-XXXXXX",
-	         base != NULL && base[0] != '\0' ? base : "/tmp");
 	/* Paths go quoted into curl's config. */
-	if (strcspn(tmp_dir, "\"\\\r\n") != strlen(tmp_dir)) {
-		tmp_dir[0] = '\0';
-		fail("TMPDIR holds a quote, a backslash or a line end");
-	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	if (atexit(cleanup) != 0 || mkdtemp(tmp_dir) == NULL) {
-		tmp_dir[0] = '\0';
-		fail("cannot make a temporary folder: %s", strerror(errno));
-	}
-	tmp_path(s->data, sizeof(s->data), "data");
-	snprintf(s->cert, sizeof(s->cert), "%s/tls/cert.pem", s->data);
+	if (strcspn(tmp, "\"\\\r\n") != strlen(tmp))
+		bench_fail("TMPDIR holds a quote, a backslash or a line end");
+	bench_saltmaild_init(&s->d);
 }
 
 int
@@ -1055,16 +760,18 @@ main(int argc, char **argv)
 	struct setup s;
 	struct tally t;
 	char *token;
-	int have_base, status;
+	int have_base;
 
-	owner_pid = getpid();
+	bench_setup("bench-sync");
 	sb_log_set_ident("bench-sync");
 	/* The engine's progress lines would bury ours; problems still show. */
 	sb_log_set_level(SB_LOG_WARN);
 	if (sb_crypto_init() != 0 || curl_global_init(CURL_GLOBAL_ALL) != 0)
-		fail("cannot initialise libsodium or libcurl");
+		bench_fail("cannot initialise libsodium or libcurl");
 	setup_start(&s, bench_report_quick(r));
-	start_saltmaild(&s);
+	bench_saltmaild_start(
+	        &s.d, SALTMAILD_PATH,
+	        (const char *const[]){"--token-ttl", "3600", NULL});
 	a = sign_up(&s);
 	fill_account(&s);
 	replica_new(&rep, a);
@@ -1079,10 +786,11 @@ main(int argc, char **argv)
 	sb_secure_free(&a);
 	list_blobs(lister, &blobs);
 	if (blobs.count != s.n || blobs.bytes != t.bytes)
-		fail("the API lists %zu messages of %llu bytes, the replica "
-		     "%zu of %llu",
-		     blobs.count, (unsigned long long)blobs.bytes, t.messages,
-		     (unsigned long long)t.bytes);
+		bench_fail(
+		        "the API lists %zu messages of %llu bytes, the replica "
+		        "%zu of %llu",
+		        blobs.count, (unsigned long long)blobs.bytes,
+		        t.messages, (unsigned long long)t.bytes);
 	have_base = run_curl(&s, &blobs, token, &cr) == 0;
 	sb_secure_free(&token);
 	api_reply_init(&ar);
@@ -1097,11 +805,6 @@ main(int argc, char **argv)
 	store_close(&rep.st);
 	store_hub_free(&rep.hub);
 	curl_global_cleanup();
-	status = stop_group(&child_serve, STOP_GRACE);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		print_tail("saltmaild.log");
-		fail("saltmaild stopped with status %d", status);
-	}
-	close(s.serve_out);
+	bench_saltmaild_stop(&s.d, true);
 	return bench_report_finish(&r);
 }

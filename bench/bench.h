@@ -12,7 +12,12 @@
 #ifndef SB_BENCH_H
 #define SB_BENCH_H
 
+#include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
+
+#include "common/compiler.h"
 
 struct bench_report;
 
@@ -40,5 +45,105 @@ double bench_best_of(int rounds, void (*fn)(void *arg), void *arg);
 
 /* Peak resident set size of this process so far, in KiB. */
 long bench_peak_rss_kib(void);
+
+/*
+ * ---- Child processes and a temporary folder (bench-server.c) ----
+ *
+ * For the benchmarks that drive real servers. Every child runs in a slot
+ * of its own; at exit (bench_fail included) and on SIGINT, SIGTERM and
+ * SIGHUP the children still running are stopped, in the order of the
+ * slots, and the temporary folder is removed. Only the process that
+ * called bench_setup cleans up: a forked child leaves it all be.
+ */
+
+/* Seconds between SIGTERM and SIGKILL when a server is stopped. */
+#define BENCH_STOP_GRACE 5.0
+
+enum bench_child {
+	BENCH_CHILD_FORK,  /* a fork of this process (bench_fork), killed */
+	BENCH_CHILD_CMD,   /* a command run to its end (bench_run), killed */
+	BENCH_CHILD_OTHER, /* a baseline's server, stopped with grace */
+	BENCH_CHILD_SERVE, /* saltmaild serve, stopped with grace */
+	BENCH_N_CHILDREN
+};
+
+/*
+ * Makes the temporary folder $TMPDIR/NAME-XXXXXX (/tmp without TMPDIR)
+ * and sets up the cleanup; SIGPIPE is ignored. NAME also begins the
+ * messages of bench_fail and the other notes on stderr.
+ */
+void bench_setup(const char *name);
+/* The temporary folder. */
+const char *bench_tmp_dir(void);
+/* A path inside the temporary folder; fails when it is too long. */
+void bench_tmp_path(char *out, size_t size, const char *name);
+/* Removes a folder and all it holds, as far as it can. */
+void bench_remove_tree(const char *path);
+
+/*
+ * Prints "NAME: " and the message on stderr and exits 1 (the cleanup runs
+ * from atexit); in a forked child, _exit(1).
+ */
+void bench_fail(const char *fmt, ...) SB_NORETURN SB_PRINTF(1, 2);
+/* Prints the last bytes of a file of the temporary folder on stderr. */
+void bench_print_tail(const char *name);
+/* Opens a file of the temporary folder to append a child's output to. */
+int bench_open_log(const char *name);
+
+/*
+ * Starts argv (argv[0] a path) in a process group of its own, in the slot
+ * (not BENCH_CHILD_FORK), with stdin, stdout and stderr on the given
+ * descriptors (-1: /dev/null) and no other descriptor of ours.
+ */
+pid_t bench_spawn(enum bench_child slot, char *const argv[], int in, int out,
+                  int err);
+/*
+ * Runs argv to its end in BENCH_CHILD_CMD, stdin from in (-1: /dev/null),
+ * stdout and stderr appended to files of the temporary folder (they may
+ * be the same); fails unless it exits 0, with the end of err_name.
+ */
+void bench_run(char *const argv[], int in, const char *out_name,
+               const char *err_name, const char *what);
+/*
+ * Stops the child of the slot: a process group with SIGTERM, then SIGKILL
+ * for what is left of it after grace seconds (the leader is reaped last,
+ * so its id cannot name someone else); a fork with SIGKILL. Returns its
+ * wait status (0 when the slot was empty).
+ */
+int bench_stop(enum bench_child slot, double grace);
+/* Whether the child of the slot has ended (reaped) or there is none. */
+bool bench_child_ended(enum bench_child slot);
+
+/*
+ * fork() into BENCH_CHILD_FORK; the child has the default signal
+ * handlers. bench_fork_wait waits for it and returns its wait status.
+ */
+pid_t bench_fork(void);
+int bench_fork_wait(void);
+
+/* saltmaild serve (BENCH_CHILD_SERVE) on a free loopback port. */
+struct bench_saltmaild {
+	char data[PATH_MAX + 64]; /* its data folder, "data" of ours */
+	char cert[PATH_MAX + 96]; /* its certificate, under data */
+	char base_url[32];        /* https://127.0.0.1:PORT */
+	unsigned port;
+	int out; /* its stdout after the ready line, open, unread; or -1 */
+};
+
+/* The paths, in the temporary folder; nothing runs yet. */
+void bench_saltmaild_init(struct bench_saltmaild *d);
+/*
+ * Starts `BINARY serve --data DATA --listen 127.0.0.1:0 --open-signup
+ * EXTRA...` (extra NULL-ended, may be NULL), its stderr in saltmaild.log
+ * of the temporary folder, and reads "saltmaild: ready
+ * https://127.0.0.1:PORT" from its stdout; fails without it.
+ */
+void bench_saltmaild_start(struct bench_saltmaild *d, const char *binary,
+                           const char *const *extra);
+/*
+ * Stops it; when it did not exit 0, prints the end of its log and its
+ * status, and fails if must_be_clean.
+ */
+void bench_saltmaild_stop(struct bench_saltmaild *d, bool must_be_clean);
 
 #endif

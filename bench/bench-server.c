@@ -1,0 +1,384 @@
+/*
+ * The child processes and the temporary folder of the benchmarks that
+ * drive real servers (bench-api, bench-sync); see bench.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+#define START_TIMEOUT 30.0 /* seconds for saltmaild to come up */
+
+extern char **environ;
+
+/* Each slot's child: a process group leader, or the fork (0: none). */
+static volatile pid_t bench_children[BENCH_N_CHILDREN];
+/* Only this process cleans up: a forked child must leave it all be. */
+static pid_t bench_owner;
+static const char *bench_name = "bench";
+static char bench_tmp[PATH_MAX];
+
+static int
+bench_remove_entry(const char *path, const struct stat *st, int flag,
+                   struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+void
+bench_remove_tree(const char *path)
+{
+	nftw(path, bench_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int
+bench_stop(enum bench_child slot, double grace)
+{
+	double until = bench_now() + grace;
+	pid_t p = bench_children[slot];
+	siginfo_t info;
+	int status = 0;
+
+	if (p <= 0)
+		return 0;
+	if (slot == BENCH_CHILD_FORK) {
+		/* In our own process group: only the child itself. */
+		kill(p, SIGKILL);
+		waitpid(p, &status, 0);
+		bench_children[slot] = 0;
+		return status;
+	}
+	kill(-p, SIGTERM);
+	for (;;) {
+		memset(&info, 0, sizeof(info));
+		if (waitid(P_PID, (id_t)p, &info,
+		           WEXITED | WNOHANG | WNOWAIT) != 0 ||
+		    info.si_pid == p || bench_now() > until)
+			break;
+		usleep(10000);
+	}
+	/* Whatever is left in the group (nginx's worker, a slow leader). */
+	kill(-p, SIGKILL);
+	waitpid(p, &status, 0);
+	bench_children[slot] = 0;
+	return status;
+}
+
+static void
+bench_cleanup(void)
+{
+	if (getpid() != bench_owner)
+		return;
+	bench_stop(BENCH_CHILD_FORK, 0);
+	bench_stop(BENCH_CHILD_CMD, 0);
+	bench_stop(BENCH_CHILD_OTHER, BENCH_STOP_GRACE);
+	bench_stop(BENCH_CHILD_SERVE, BENCH_STOP_GRACE);
+	if (bench_tmp[0] != '\0') {
+		bench_remove_tree(bench_tmp);
+		bench_tmp[0] = '\0';
+	}
+}
+
+/*
+ * Async-signal-safe only: kill the children, have rm remove the folder,
+ * then die of the same signal. In a forked child: just die.
+ */
+static void
+bench_on_signal(int sig)
+{
+	char *const argv[] = {"rm", "-rf", "--", bench_tmp, NULL};
+	size_t i;
+	pid_t p;
+
+	if (getpid() != bench_owner)
+		_exit(128 + sig);
+	for (i = 0; i < BENCH_N_CHILDREN; i++) {
+		p = bench_children[i];
+		if (p > 0) {
+			kill(i == BENCH_CHILD_FORK ? p : -p, SIGKILL);
+			waitpid(p, NULL, 0);
+		}
+	}
+	if (bench_tmp[0] != '\0' && (p = fork()) == 0) {
+		execve("/bin/rm", argv, environ);
+		_exit(127);
+	} else if (bench_tmp[0] != '\0' && p > 0) {
+		waitpid(p, NULL, 0);
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+void
+bench_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", bench_name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	if (bench_owner != 0 && getpid() != bench_owner)
+		_exit(1);
+	exit(1); /* bench_cleanup() runs from atexit */
+}
+
+void
+bench_setup(const char *name)
+{
+	const char *base = getenv("TMPDIR");
+	struct sigaction sa;
+
+	bench_name = name;
+	bench_owner = getpid();
+	snprintf(bench_tmp, sizeof(bench_tmp), "%s/%s-XXXXXX",
+	         base != NULL && base[0] != '\0' ? base : "/tmp", name);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = bench_on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (atexit(bench_cleanup) != 0 || mkdtemp(bench_tmp) == NULL) {
+		bench_tmp[0] = '\0';
+		bench_fail("cannot make a temporary folder: %s",
+		           strerror(errno));
+	}
+}
+
+const char *
+bench_tmp_dir(void)
+{
+	return bench_tmp;
+}
+
+void
+bench_tmp_path(char *out, size_t size, const char *name)
+{
+	if ((size_t)snprintf(out, size, "%s/%s", bench_tmp, name) >= size)
+		bench_fail("path too long: %s/%s", bench_tmp, name);
+}
+
+void
+bench_print_tail(const char *name)
+{
+	char path[PATH_MAX + 64], buf[2048];
+	size_t n;
+	FILE *f;
+
+	bench_tmp_path(path, sizeof(path), name);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return;
+	if (fseek(f, -(long)(sizeof(buf) - 1), SEEK_END) != 0)
+		rewind(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	fprintf(stderr, "%s: --- end of %s ---\n%s\n", bench_name, name, buf);
+}
+
+int
+bench_open_log(const char *name)
+{
+	char path[PATH_MAX + 64];
+	int fd;
+
+	bench_tmp_path(path, sizeof(path), name);
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0)
+		bench_fail("%s: %s", path, strerror(errno));
+	return fd;
+}
+
+pid_t
+bench_spawn(enum bench_child slot, char *const argv[], int in, int out, int err)
+{
+	const int fds[3] = {in, out, err};
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	pid_t pid;
+	int i, e = 0;
+
+	if (slot == BENCH_CHILD_FORK || bench_children[slot] > 0)
+		abort();
+	if (posix_spawn_file_actions_init(&fa) != 0 ||
+	    posix_spawnattr_init(&attr) != 0)
+		bench_fail("posix_spawn setup failed");
+	for (i = 0; i < 3 && e == 0; i++) {
+		if (fds[i] >= 0)
+			e = posix_spawn_file_actions_adddup2(&fa, fds[i], i);
+		else
+			e = posix_spawn_file_actions_addopen(
+			        &fa, i, "/dev/null",
+			        i == 0 ? O_RDONLY : O_WRONLY, 0);
+	}
+	if (e != 0 || posix_spawn_file_actions_addclosefrom_np(&fa, 3) != 0 ||
+	    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP) != 0 ||
+	    posix_spawnattr_setpgroup(&attr, 0) != 0)
+		bench_fail("posix_spawn setup failed");
+	e = posix_spawn(&pid, argv[0], &fa, &attr, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	if (e != 0)
+		bench_fail("cannot run %s: %s", argv[0], strerror(e));
+	bench_children[slot] = pid;
+	return pid;
+}
+
+void
+bench_run(char *const argv[], int in, const char *out_name,
+          const char *err_name, const char *what)
+{
+	int out = bench_open_log(out_name), err = bench_open_log(err_name);
+	int status;
+	pid_t pid;
+
+	pid = bench_spawn(BENCH_CHILD_CMD, argv, in, out, err);
+	close(out);
+	close(err);
+	if (waitpid(pid, &status, 0) < 0)
+		bench_fail("waitpid: %s", strerror(errno));
+	bench_children[BENCH_CHILD_CMD] = 0;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		bench_print_tail(err_name);
+		bench_fail("%s failed (status %d)", what, status);
+	}
+}
+
+bool
+bench_child_ended(enum bench_child slot)
+{
+	pid_t p = bench_children[slot];
+	int status;
+
+	if (p <= 0)
+		return true;
+	if (waitpid(p, &status, WNOHANG) != p)
+		return false;
+	bench_children[slot] = 0;
+	return true;
+}
+
+pid_t
+bench_fork(void)
+{
+	pid_t pid;
+
+	if (bench_children[BENCH_CHILD_FORK] > 0)
+		abort();
+	pid = fork();
+	if (pid < 0)
+		bench_fail("fork: %s", strerror(errno));
+	if (pid == 0) {
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		return 0;
+	}
+	bench_children[BENCH_CHILD_FORK] = pid;
+	return pid;
+}
+
+int
+bench_fork_wait(void)
+{
+	int status = -1;
+
+	waitpid(bench_children[BENCH_CHILD_FORK], &status, 0);
+	bench_children[BENCH_CHILD_FORK] = 0;
+	return status;
+}
+
+/* ---- saltmaild serve ---- */
+
+void
+bench_saltmaild_init(struct bench_saltmaild *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->out = -1;
+	bench_tmp_path(d->data, sizeof(d->data), "data");
+	snprintf(d->cert, sizeof(d->cert), "%s/tls/cert.pem", d->data);
+}
+
+void
+bench_saltmaild_start(struct bench_saltmaild *d, const char *binary,
+                      const char *const *extra)
+{
+	static const char ready[] = "saltmaild: ready https://127.0.0.1:";
+	char *argv[16] = {(char *)binary, "serve",    "--data",
+	                  d->data,        "--listen", "127.0.0.1:0",
+	                  "--open-signup"};
+	double until = bench_now() + START_TIMEOUT;
+	char line[256], *end = NULL;
+	unsigned long port = 0;
+	size_t len = 0, n = 7;
+	int p[2], err;
+	ssize_t got;
+
+	while (extra != NULL && *extra != NULL && n < SB_N_ELEMENTS(argv) - 1)
+		argv[n++] = (char *)*extra++;
+	argv[n] = NULL;
+	if (pipe2(p, O_CLOEXEC) != 0)
+		bench_fail("pipe: %s", strerror(errno));
+	err = bench_open_log("saltmaild.log");
+	bench_spawn(BENCH_CHILD_SERVE, argv, -1, p[1], err);
+	close(p[1]);
+	close(err);
+	d->out = p[0];
+	while (len == 0 || memchr(line, '\n', len) == NULL) {
+		struct pollfd pfd = {.fd = p[0], .events = POLLIN};
+		int left = (int)((until - bench_now()) * 1000);
+
+		if (left <= 0 || poll(&pfd, 1, left) <= 0 ||
+		    len + 1 >= sizeof(line) ||
+		    (got = read(p[0], line + len, sizeof(line) - 1 - len)) <=
+		            0) {
+			bench_print_tail("saltmaild.log");
+			bench_fail("saltmaild serve printed no ready line");
+		}
+		len += (size_t)got;
+	}
+	line[len] = '\0';
+	errno = 0;
+	if (strncmp(line, ready, sizeof(ready) - 1) == 0)
+		port = strtoul(line + sizeof(ready) - 1, &end, 10);
+	if (port == 0 || port > 65535 || errno != 0 || *end != '\n')
+		bench_fail("unexpected ready line: %s", line);
+	d->port = (unsigned)port;
+	snprintf(d->base_url, sizeof(d->base_url), "https://127.0.0.1:%lu",
+	         port);
+}
+
+void
+bench_saltmaild_stop(struct bench_saltmaild *d, bool must_be_clean)
+{
+	int status = bench_stop(BENCH_CHILD_SERVE, BENCH_STOP_GRACE);
+
+	if (d->out >= 0)
+		close(d->out);
+	d->out = -1;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return;
+	bench_print_tail("saltmaild.log");
+	if (must_be_clean)
+		bench_fail("saltmaild stopped with status %d", status);
+	fprintf(stderr, "%s: saltmaild stopped with status %d\n", bench_name,
+	        status);
+}
