@@ -166,6 +166,10 @@ imap_cmd_expunge(struct imap_session *s, const struct imap_command *c)
 {
 	const char *error;
 
+	if (c->uid) {
+		imap_cmd_uid_expunge(s, c);
+		return;
+	}
 	if (!imap_no_args(s, c))
 		return;
 	if (s->view.readonly) {

@@ -124,6 +124,30 @@ void imap_view_close(struct imap_session *s);
  */
 int imap_view_update(struct imap_session *s, bool expunges,
                      const char **error_r) SB_WUR;
+/* An entry of the view a command acts on. */
+struct imap_target {
+	size_t seq;
+	uint32_t uid;
+	int64_t message_id;
+	bool deleted;
+	char *keywords; /* owned */
+};
+
+struct imap_targets {
+	struct imap_target *items;
+	size_t count;
+};
+
+/*
+ * The view's entries named by a sequence set (UID set when uid), read
+ * from the replica with their message ids and flags. 0, or -1 after
+ * answering the command (BAD for a bad set, NO for the replica).
+ */
+int imap_targets_get(struct imap_session *s, const struct imap_command *c,
+                     const struct imap_value *set, bool uid,
+                     struct imap_targets *t) SB_WUR;
+void imap_targets_free(struct imap_targets *t);
+
 /* Writes an entry's flags "(\Seen $label1)" into out. */
 void imap_write_flags(const char *keywords, bool deleted, struct sb_buf *out);
 
@@ -146,6 +170,7 @@ imap_cmd_fn imap_cmd_rename, imap_cmd_subscribe, imap_cmd_unsubscribe;
 imap_cmd_fn imap_cmd_status, imap_cmd_namespace;
 imap_cmd_fn imap_cmd_select, imap_cmd_examine, imap_cmd_close;
 imap_cmd_fn imap_cmd_unselect, imap_cmd_check, imap_cmd_expunge;
+imap_cmd_fn imap_cmd_store, imap_cmd_copy, imap_cmd_move, imap_cmd_uid_expunge;
 
 /* Tells the client that the arguments are wrong (tagged BAD). */
 void imap_bad_args(struct imap_session *s, const struct imap_command *c,

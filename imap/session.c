@@ -72,7 +72,7 @@ imap_capabilities(const struct imap_session *s)
 		              : "IMAP4rev1 LITERAL+ SASL-IR ID STARTTLS "
 		                "AUTH=PLAIN";
 	return "IMAP4rev1 LITERAL+ SASL-IR ID NAMESPACE UNSELECT CHILDREN "
-	       "SPECIAL-USE";
+	       "SPECIAL-USE UIDPLUS MOVE";
 }
 
 /* The timer of the session's state. */
@@ -174,7 +174,10 @@ static const struct imap_cmd_entry imap_cmds[] = {
         {"CLOSE", IMAP_STATE_SELECTED, false, imap_cmd_close},
         {"UNSELECT", IMAP_STATE_SELECTED, false, imap_cmd_unselect},
         {"CHECK", IMAP_STATE_SELECTED, false, imap_cmd_check},
-        {"EXPUNGE", IMAP_STATE_SELECTED, false, imap_cmd_expunge},
+        {"EXPUNGE", IMAP_STATE_SELECTED, true, imap_cmd_expunge},
+        {"STORE", IMAP_STATE_SELECTED, true, imap_cmd_store},
+        {"COPY", IMAP_STATE_SELECTED, true, imap_cmd_copy},
+        {"MOVE", IMAP_STATE_SELECTED, true, imap_cmd_move},
 };
 
 /*

@@ -9,6 +9,7 @@
 #include "common/alloc.h"
 #include "common/log.h"
 #include "imap-private.h"
+#include "imap/seqset.h"
 
 /* IMAP's system flags and the keywords the API names them with. */
 static const struct {
@@ -226,4 +227,116 @@ imap_store_failed(struct imap_session *s, const struct imap_command *c,
 	sb_log_warn("imap %lu: %s: %s", s->id, c->name, error);
 	imap_reply(s, "%s NO [SERVERBUG] The local copy cannot be read now",
 	           c->tag);
+}
+
+/* ---- The entries a command names ---- */
+
+struct imap_targets_scan {
+	const struct imap_view *v;
+	const struct imap_seqset *uids; /* the set, as UIDs */
+	struct imap_targets *t;
+};
+
+static int
+imap_targets_cb(void *ctx, const struct store_entry *e, const char **error_r)
+{
+	struct imap_targets_scan *sc = ctx;
+	struct imap_target *it;
+	size_t seq;
+
+	(void)error_r;
+	if (!imap_seqset_contains(sc->uids, e->uid))
+		return 0;
+	/* Only what the client was told of: its sequence numbers hold. */
+	seq = imap_view_seq(sc->v, e->uid);
+	if (seq == 0)
+		return 0;
+	sc->t->items = sb_reallocarray(sc->t->items, sc->t->count + 1,
+	                               sizeof(*sc->t->items));
+	it = &sc->t->items[sc->t->count++];
+	it->seq = seq;
+	it->uid = e->uid;
+	it->message_id = e->message_id;
+	it->deleted = e->deleted;
+	it->keywords = sb_strdup(e->keywords != NULL ? e->keywords : "");
+	return 0;
+}
+
+int
+imap_targets_get(struct imap_session *s, const struct imap_command *c,
+                 const struct imap_value *arg, bool uid, struct imap_targets *t)
+{
+	const struct imap_view *v = &s->view;
+	struct imap_targets_scan sc = {v, NULL, t};
+	struct imap_seqset set, uids;
+	struct sb_sv text;
+	const char *error;
+	uint32_t star;
+	size_t i;
+	int ret;
+
+	memset(t, 0, sizeof(*t));
+	if (imap_value_seqset(arg, &text, &error) < 0) {
+		imap_bad_args(s, c, error);
+		return -1;
+	}
+	imap_seqset_init(&set, 0);
+	imap_seqset_init(&uids, 0);
+	if (uid)
+		star = v->count > 0 ? v->uids[v->count - 1] : 1;
+	else
+		star = (uint32_t)v->count;
+	if (imap_seqset_parse(&set, text.p, text.len,
+	                      uid ? IMAP_SEQSET_UID : IMAP_SEQSET_SEQ, star,
+	                      &error) < 0) {
+		imap_bad_args(s, c, error);
+		ret = -1;
+		goto out;
+	}
+	if (uid) {
+		imap_seqset_free(&uids);
+		uids = set;
+		imap_seqset_init(&set, 0);
+	} else {
+		/*
+		 * Sequence numbers a..b stand for the view's UIDs from
+		 * uids[a - 1] to uids[b - 1]: the replica has no other UID
+		 * between them (new ones come after the view's last), and
+		 * the scan keeps only UIDs of the view.
+		 */
+		for (i = 0; i < set.count; i++) {
+			if (imap_seqset_add(
+			            &uids, v->uids[set.ranges[i].first - 1],
+			            v->uids[set.ranges[i].last - 1]) < 0) {
+				imap_bad_args(s, c, "Too many messages named");
+				ret = -1;
+				goto out;
+			}
+		}
+	}
+	ret = 0;
+	sc.uids = &uids;
+	if (uids.count > 0 &&
+	    store_mailbox_fetch(s->st, v->mailbox_id, uids.ranges[0].first,
+	                        uids.ranges[uids.count - 1].last, 0,
+	                        imap_targets_cb, &sc, &error) < 0) {
+		imap_targets_free(t);
+		imap_store_failed(s, c, error);
+		ret = -1;
+	}
+out:
+	imap_seqset_free(&set);
+	imap_seqset_free(&uids);
+	return ret;
+}
+
+void
+imap_targets_free(struct imap_targets *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->count; i++)
+		free(t->items[i].keywords);
+	free(t->items);
+	memset(t, 0, sizeof(*t));
 }

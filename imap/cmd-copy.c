@@ -1,0 +1,163 @@
+/*
+ * COPY, MOVE (RFC 6851) and UID EXPUNGE (RFC 4315), with UIDPLUS's
+ * COPYUID. One message can be in several mailboxes: a copy adds a
+ * mailbox to it (with a new UID there), a move replaces one with
+ * another, both in the replica first with the op that replays them.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/alloc.h"
+#include "imap-private.h"
+
+static void
+imap_copy_move(struct imap_session *s, const struct imap_command *c, bool move)
+{
+	struct store_mailbox_status st;
+	struct store_mailbox to;
+	struct store_patch p;
+	struct imap_targets t;
+	struct sb_buf src, dst;
+	struct sb_sv name;
+	const char *error;
+	char *path;
+	int64_t *ids;
+	uint32_t *uids;
+	size_t i;
+	int ret;
+
+	if (c->arg_count != 2 ||
+	    imap_value_mailbox(&c->args[1], &name, &error) < 0) {
+		imap_bad_args(s, c, "It takes a set and a mailbox");
+		return;
+	}
+	if (move && s->view.readonly) {
+		imap_reply(s, "%s NO [READ-ONLY] The mailbox is read-only",
+		           c->tag);
+		return;
+	}
+	if (imap_name_to_path(name.p, name.len, &path, &error) < 0) {
+		imap_reply(s, "%s NO %s", c->tag, error);
+		return;
+	}
+	ret = store_mailbox_find_path(s->st, s->account_id, path, &to, &error);
+	free(path);
+	if (ret <= 0) {
+		if (ret < 0)
+			imap_store_failed(s, c, error);
+		else
+			imap_reply(s, "%s NO [TRYCREATE] No such mailbox",
+			           c->tag);
+		return;
+	}
+	if (imap_targets_get(s, c, &c->args[0], c->uid, &t) < 0) {
+		store_mailbox_free_contents(&to);
+		return;
+	}
+	if (t.count == 0) {
+		/* Nothing named (UID sets may name none): nothing to do. */
+		imap_reply(s, "%s OK %s completed", c->tag, c->name);
+		goto out;
+	}
+	if (move && to.id == s->view.mailbox_id) {
+		imap_reply(s,
+		           "%s NO [CANNOT] A message cannot move onto "
+		           "itself",
+		           c->tag);
+		goto out;
+	}
+	ids = sb_calloc(t.count, sizeof(*ids));
+	uids = sb_calloc(t.count, sizeof(*uids));
+	for (i = 0; i < t.count; i++)
+		ids[i] = t.items[i].message_id;
+	memset(&p, 0, sizeof(p));
+	p.add_mailbox = to.id;
+	p.remove_mailbox = move ? s->view.mailbox_id : 0;
+	ret = store_local_update(s->st, ids, t.count, &p, time(NULL), uids,
+	                         &error);
+	if (ret == 0)
+		ret = store_mailbox_status(s->st, to.id, &st, &error);
+	free(ids);
+	if (ret < 0) {
+		free(uids);
+		imap_reply(s, "%s NO %s", c->tag, error);
+		goto out;
+	}
+	/* COPYUID uidvalidity source-uids target-uids, in the same order. */
+	sb_buf_init(&src, SIZE_MAX);
+	sb_buf_init(&dst, SIZE_MAX);
+	for (i = 0; i < t.count; i++) {
+		if (sb_buf_add_printf(&src, "%s%u", i > 0 ? "," : "",
+		                      t.items[i].uid) < 0 ||
+		    sb_buf_add_printf(&dst, "%s%u", i > 0 ? "," : "", uids[i]) <
+		            0)
+			abort();
+	}
+	free(uids);
+	if (move) {
+		imap_reply(s, "* OK [COPYUID %u %s %s] Moved", st.uidvalidity,
+		           sb_buf_str(&src), sb_buf_str(&dst));
+		if (imap_view_update(s, true, &error) < 0)
+			imap_store_failed(s, c, error);
+		else
+			imap_reply(s, "%s OK %sMOVE completed", c->tag,
+			           c->uid ? "UID " : "");
+	} else {
+		imap_reply(s, "%s OK [COPYUID %u %s %s] %sCOPY completed",
+		           c->tag, st.uidvalidity, sb_buf_str(&src),
+		           sb_buf_str(&dst), c->uid ? "UID " : "");
+	}
+	sb_buf_free(&src);
+	sb_buf_free(&dst);
+out:
+	imap_targets_free(&t);
+	store_mailbox_free_contents(&to);
+}
+
+void
+imap_cmd_copy(struct imap_session *s, const struct imap_command *c)
+{
+	imap_copy_move(s, c, false);
+}
+
+void
+imap_cmd_move(struct imap_session *s, const struct imap_command *c)
+{
+	imap_copy_move(s, c, true);
+}
+
+/* UID EXPUNGE set: only those of the set (RFC 4315 2.1). */
+void
+imap_cmd_uid_expunge(struct imap_session *s, const struct imap_command *c)
+{
+	struct imap_targets t;
+	const char *error;
+	uint32_t *uids;
+	size_t i;
+	int ret;
+
+	if (c->arg_count != 1) {
+		imap_bad_args(s, c, "UID EXPUNGE takes a set of UIDs");
+		return;
+	}
+	if (s->view.readonly) {
+		imap_reply(s, "%s NO [READ-ONLY] The mailbox is read-only",
+		           c->tag);
+		return;
+	}
+	if (imap_targets_get(s, c, &c->args[0], true, &t) < 0)
+		return;
+	uids = sb_calloc(t.count + 1, sizeof(*uids));
+	for (i = 0; i < t.count; i++)
+		uids[i] = t.items[i].uid;
+	ret = store_local_expunge(s->st, s->view.mailbox_id, uids, t.count,
+	                          time(NULL), &error);
+	free(uids);
+	imap_targets_free(&t);
+	if (ret < 0 || imap_view_update(s, true, &error) < 0) {
+		imap_store_failed(s, c, error);
+		return;
+	}
+	imap_reply(s, "%s OK UID EXPUNGE completed", c->tag);
+}
