@@ -39,115 +39,17 @@ static struct bridge_sync *bsync;
 static char remote[N_MESSAGES][API_ID_MAX + 1];
 static const char *const email = "replay@example.org";
 
-static void
-check_call(int rc, const struct api_reply *r, const char *what)
-{
-	if (rc != 0)
-		test_fail(__FILE__, __LINE__, "%s failed: %u %s", what,
-		          r->status, r->message);
-}
-
-static struct api_client *
-logged_in(void)
-{
-	struct api_client *c = client_for(srv.port, srv.cert);
-	struct api_session session;
-	struct api_reply r;
-
-	api_reply_init(&r);
-	check_call(api_login(c, email, auth_key, &session, &r), &r, "login");
-	api_session_free(&session);
-	api_reply_clear(&r);
-	return c;
-}
-
-static void
-sign_up(void)
-{
-	struct api_signup s;
-	struct json_object *body;
-	struct api_client *c = client_for(srv.port, srv.cert);
-	struct api_reply r;
-
-	signup_make(email, "pw", &s, NULL, auth_key);
-	memcpy(account_id, s.account_id, sizeof(account_id));
-	api_reply_init(&r);
-	body = api_signup_to_json(&s);
-	check_call(api_call(c, "POST", "/api/v1/signup", body, &r), &r,
-	           "signup");
-	json_object_put(body);
-	api_reply_clear(&r);
-	api_signup_free(&s);
-	api_client_free(&c);
-}
-
-/* The service's id of the mailbox with a role. */
-static void
-role_id(const char *role, char out[API_ID_MAX + 1])
-{
-	struct api_mailbox_list l;
-	struct api_reply r;
-	size_t i;
-
-	out[0] = '\0';
-	api_reply_init(&r);
-	check_call(api_mailboxes_get(own, &l, &r), &r, "mailboxes");
-	for (i = 0; i < l.count; i++) {
-		if (l.items[i].role != NULL &&
-		    strcmp(l.items[i].role, role) == 0)
-			snprintf(out, API_ID_MAX + 1, "%s", l.items[i].id);
-	}
-	api_mailbox_list_free(&l);
-	api_reply_clear(&r);
-	TEST_ASSERT(out[0] != '\0');
-}
-
-/* Uploads bytes as a blob. */
-static void
-upload(const void *data, size_t len, char blob_r[API_ID_MAX + 1])
-{
-	char path[600];
-	struct api_reply r;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/upload", test_tmpdir());
-	f = fopen(path, "w+");
-	TEST_ASSERT(f != NULL);
-	TEST_EQ_UINT(fwrite(data, 1, len, f), len);
-	TEST_EQ_INT(fflush(f), 0);
-	rewind(f);
-	api_reply_init(&r);
-	check_call(api_blob_upload(own, fileno(f), len, false, blob_r, &r), &r,
-	           "upload");
-	api_reply_clear(&r);
-	fclose(f);
-}
-
 /* A message made with the test's client: a body of its own, in INBOX. */
 static void
 import_remote(size_t i, char id_r[API_ID_MAX + 1])
 {
-	unsigned char summary[64] = "SBMS\x01";
-	char inbox[API_ID_MAX + 1], blob[API_ID_MAX + 1], body[64];
-	struct api_import im;
-	struct api_message m;
-	struct api_reply r;
+	char inbox[API_ID_MAX + 1], body[64];
 
-	role_id("inbox", inbox);
+	mailbox_role_id(own, "inbox", inbox);
 	snprintf(body, sizeof(body), "ciphertext of message %zu", i);
-	upload(body, strlen(body), blob);
-	api_import_init(&im);
-	im.blob_id = sb_strdup(blob);
-	TEST_EQ_INT(sb_buf_add(&im.summary, summary, sizeof(summary)), 0);
-	memcpy(im.key_packet, "SBKP\x01", 5);
-	api_strings_add(&im.mailbox_ids, inbox);
-	im.received_at = 1795000000 + i;
-	api_reply_init(&r);
-	check_call(api_import_post(own, &im, &m, &r), &r, "import");
-	snprintf(id_r, API_ID_MAX + 1, "%s", m.id);
-	api_message_free(&m);
-	api_import_free(&im);
-	api_reply_clear(&r);
+	message_import(own, body, strlen(body),
+	               (const char *const[]){inbox, NULL}, NULL, 1795000000 + i,
+	               id_r);
 }
 
 static void
@@ -161,15 +63,17 @@ fixture(void)
 		return;
 	server_start(&srv, "replay", "900", NULL);
 	srv_up = true;
-	sign_up();
-	own = logged_in();
+	own = client_for(srv.port, srv.cert);
+	signup_post(own, email, "pw", auth_key, account_id);
+	client_login(own, email, auth_key);
 	for (i = 0; i < N_MESSAGES; i++)
 		import_remote(i, remote[i]);
 	snprintf(replica, sizeof(replica), "%s/replica.db", test_tmpdir());
 	hub = store_hub_new();
 	TEST_EQ_INT(store_open(replica, hub, &st, &error), 0);
 	TEST_EQ_INT(store_account_add(st, account_id, email, &acc, &error), 0);
-	sync_api = logged_in();
+	sync_api = client_for(srv.port, srv.cert);
+	client_login(sync_api, email, auth_key);
 	cfg.replica_path = replica;
 	cfg.hub = hub;
 	cfg.account_id = acc;
@@ -324,9 +228,9 @@ test_copy_move_expunge(void)
 	const char *error;
 
 	fixture();
-	role_id("inbox", inbox);
-	role_id("archive", archive);
-	role_id("trash", trash);
+	mailbox_role_id(own, "inbox", inbox);
+	mailbox_role_id(own, "archive", archive);
+	mailbox_role_id(own, "trash", trash);
 	box_in = local_mailbox("INBOX");
 	box_ar = local_mailbox("Archive");
 	box_tr = local_mailbox("Trash");
@@ -388,10 +292,7 @@ test_keywords_batch(void)
 {
 	struct store_patch p = {.add_keywords = "$flagged Todo",
 	                        .remove_keywords = "$seen"};
-	struct api_strings gone = {0};
-	struct api_set_result res;
 	struct store_message m;
-	struct api_reply r;
 	int64_t ids[3];
 	const char *error;
 
@@ -403,12 +304,7 @@ test_keywords_batch(void)
 	        store_local_update(st, ids, 3, &p, time(NULL), NULL, &error),
 	        0);
 	/* 5 is destroyed by another client before the replay. */
-	api_strings_add(&gone, remote[5]);
-	api_reply_init(&r);
-	check_call(api_destroy_post(own, &gone, &res, &r), &r, "destroy");
-	api_set_result_free(&res);
-	api_reply_clear(&r);
-	api_strings_free(&gone);
+	message_destroy(own, remote[5]);
 	replay_all();
 	TEST_ASSERT(remote_has_keyword(remote[3], "todo"));
 	TEST_ASSERT(remote_has_keyword(remote[4], "$flagged"));

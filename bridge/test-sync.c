@@ -10,13 +10,11 @@
  * refused; and a resync, on a server that keeps two changes, that keeps
  * the UIDs of the messages still there.
  */
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "api/calls.h"
 #include "common/alloc.h"
@@ -63,69 +61,21 @@ static struct account bob = {.email = "bob@example.org"};
 static struct expect msgs[N_MESSAGES];
 static bool synced;
 
-static void
-check_call(int rc, const struct api_reply *r, const char *what)
-{
-	if (rc != 0)
-		test_fail(__FILE__, __LINE__, "%s failed: %u %s", what,
-		          r->status, r->message);
-}
-
-/* A client with room for pages of 100 messages. */
-static struct api_client *
-new_client(const struct server *s)
-{
-	struct api_client_options o;
-	struct api_client *c;
-	const char *error;
-	char url[64];
-
-	snprintf(url, sizeof(url), "https://127.0.0.1:%u", s->port);
-	api_client_options_default(&o);
-	o.base_url = url;
-	o.ca_file = s->cert;
-	o.max_attempts = 3;
-	o.backoff_base_ms = 10;
-	o.backoff_max_ms = 50;
-	o.stall_timeout_s = 5;
-	TEST_EQ_INT(api_client_new(&o, &c, &error), 0);
-	return c;
-}
-
 static struct api_client *
 logged_in(const struct account *a)
 {
-	struct api_client *c = new_client(a->srv);
-	struct api_session session;
-	struct api_reply r;
+	struct api_client *c = client_for_pages(a->srv->port, a->srv->cert);
 
-	api_reply_init(&r);
-	check_call(api_login(c, a->email, a->auth_key, &session, &r), &r,
-	           "login");
-	api_session_free(&session);
-	api_reply_clear(&r);
+	client_login(c, a->email, a->auth_key);
 	return c;
 }
 
 static void
 sign_up(struct account *a)
 {
-	struct api_signup s;
-	struct json_object *body;
-	struct api_reply r;
-
-	signup_make(a->email, "pw", &s, NULL, a->auth_key);
-	memcpy(a->account_id, s.account_id, sizeof(a->account_id));
-	a->c = new_client(a->srv);
-	api_reply_init(&r);
-	body = api_signup_to_json(&s);
-	check_call(api_call(a->c, "POST", "/api/v1/signup", body, &r), &r,
-	           "signup");
-	json_object_put(body);
-	api_reply_clear(&r);
-	api_signup_free(&s);
-	api_client_free(&a->c);
-	a->c = logged_in(a);
+	a->c = client_for_pages(a->srv->port, a->srv->cert);
+	signup_post(a->c, a->email, "pw", a->auth_key, a->account_id);
+	client_login(a->c, a->email, a->auth_key);
 }
 
 /* The replica and the account in it. */
@@ -164,60 +114,31 @@ body_size(size_t i)
 	return i == BIG_INDEX ? BIG_SIZE : 50 + (i * 37) % 2000;
 }
 
-static void
-upload(struct api_client *c, size_t i, size_t len, char id_r[API_ID_MAX + 1])
-{
-	unsigned char *buf = sb_malloc(len);
-	char path[600];
-	struct api_reply r;
-	int fd;
-
-	body_bytes(i, buf, len);
-	snprintf(path, sizeof(path), "%s/upload", test_tmpdir());
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	TEST_ASSERT(fd >= 0);
-	TEST_EQ_INT(write(fd, buf, len), (int)len);
-	TEST_EQ_INT(lseek(fd, 0, SEEK_SET), 0);
-	free(buf);
-	api_reply_init(&r);
-	check_call(api_blob_upload(c, fd, len, false, id_r, &r), &r, "upload");
-	close(fd);
-	api_reply_clear(&r);
-}
-
 /* Imports message i into the mailboxes of `boxes`; the id into id_r. */
 static void
 import(struct account *a, size_t i, unsigned boxes, const char *keyword,
        char id_r[API_ID_MAX + 1])
 {
-	unsigned char body[64] = "SBMS\x01";
-	struct api_import im;
-	struct api_message m;
-	struct api_reply r;
-	char blob[API_ID_MAX + 1];
+	const char *mailboxes[4], *keywords[3];
+	size_t len = body_size(i), nm = 0, nk = 0;
+	unsigned char *body = sb_malloc(len);
 
-	upload(a->c, i, body_size(i), blob);
-	api_import_init(&im);
-	im.blob_id = sb_strdup(blob);
-	TEST_EQ_INT(sb_buf_add(&im.summary, body, sizeof(body)), 0);
-	memcpy(im.key_packet, "SBKP\x01", 5);
 	if (boxes & IN_INBOX)
-		api_strings_add(&im.mailbox_ids, a->inbox);
+		mailboxes[nm++] = a->inbox;
 	if (boxes & IN_WORK)
-		api_strings_add(&im.mailbox_ids, a->work);
+		mailboxes[nm++] = a->work;
 	if (boxes & IN_SUB)
-		api_strings_add(&im.mailbox_ids, a->sub);
+		mailboxes[nm++] = a->sub;
+	mailboxes[nm] = NULL;
 	if (keyword != NULL)
-		api_strings_add(&im.keywords, keyword);
+		keywords[nk++] = keyword;
 	if (i % 2 == 1)
-		api_strings_add(&im.keywords, "$seen");
-	im.received_at = 1795000000 + i;
-	api_reply_init(&r);
-	check_call(api_import_post(a->c, &im, &m, &r), &r, "import");
-	snprintf(id_r, API_ID_MAX + 1, "%s", m.id);
-	api_message_free(&m);
-	api_import_free(&im);
-	api_reply_clear(&r);
+		keywords[nk++] = "$seen";
+	keywords[nk] = NULL;
+	body_bytes(i, body, len);
+	message_import(a->c, body, len, mailboxes, keywords, 1795000000 + i,
+	               id_r);
+	free(body);
 }
 
 static const char *
@@ -232,20 +153,11 @@ keyword_of(size_t i)
 static void
 make_mailboxes(struct account *a)
 {
-	struct api_mailbox_list l;
 	struct api_mailbox m;
 	struct api_reply r;
-	size_t i;
 
+	mailbox_role_id(a->c, "inbox", a->inbox);
 	api_reply_init(&r);
-	check_call(api_mailboxes_get(a->c, &l, &r), &r, "mailboxes");
-	for (i = 0; i < l.count; i++) {
-		if (l.items[i].role != NULL &&
-		    strcmp(l.items[i].role, "inbox") == 0)
-			snprintf(a->inbox, sizeof(a->inbox), "%s",
-			         l.items[i].id);
-	}
-	api_mailbox_list_free(&l);
 	check_call(api_mailbox_create(a->c, "Work", NULL, &m, &r), &r, "Work");
 	snprintf(a->work, sizeof(a->work), "%s", m.id);
 	api_mailbox_free(&m);
@@ -538,20 +450,28 @@ test_bodies(void)
 	api_client_free(&api);
 }
 
+struct wait {
+	bool (*cond)(struct account *a, const char *arg);
+	struct account *a;
+	const char *arg;
+};
+
+static bool
+wait_cond(void *ctx)
+{
+	struct wait *w = ctx;
+
+	return w->cond(w->a, w->arg);
+}
+
 /* Waits up to 10 s for cond(a, arg) to hold. */
 static bool
 wait_for(bool (*cond)(struct account *a, const char *arg), struct account *a,
          const char *arg)
 {
-	struct timespec ts = {0, 50 * 1000 * 1000};
-	int k;
+	struct wait w = {cond, a, arg};
 
-	for (k = 0; k < 200; k++) {
-		if (cond(a, arg))
-			return true;
-		nanosleep(&ts, NULL);
-	}
-	return cond(a, arg);
+	return wait_until(wait_cond, &w, 10, 50);
 }
 
 static bool
@@ -592,41 +512,10 @@ has_body(struct account *a, const char *remote_id)
 	return yes;
 }
 
-/* Adds $flagged to a message through the API. */
-static void
-flag(struct account *a, const char *id)
-{
-	struct api_update u;
-	struct api_set_result res;
-	struct api_reply r;
-
-	memset(&u, 0, sizeof(u));
-	u.patches = sb_calloc(1, sizeof(*u.patches));
-	u.count = 1;
-	u.patches[0].id = sb_strdup(id);
-	api_strings_add(&u.patches[0].add_keywords, "$flagged");
-	api_reply_init(&r);
-	check_call(api_update_post(a->c, &u, &res, &r), &r, "update");
-	TEST_EQ_UINT(res.done.count, 1);
-	api_set_result_free(&res);
-	api_update_free(&u);
-	api_reply_clear(&r);
-}
-
 static void
 destroy(struct account *a, const char *id)
 {
-	struct api_strings ids = {0};
-	struct api_set_result res;
-	struct api_reply r;
-
-	api_reply_init(&r);
-	api_strings_add(&ids, id);
-	check_call(api_destroy_post(a->c, &ids, &res, &r), &r, "destroy");
-	TEST_EQ_UINT(res.done.count, 1);
-	api_set_result_free(&res);
-	api_strings_free(&ids);
-	api_reply_clear(&r);
+	TEST_EQ_UINT(message_destroy(a->c, id), 1);
 }
 
 static void
@@ -652,7 +541,7 @@ test_steady(void)
 
 	/* Another client's keyword change, then a destroy. */
 	TEST_ASSERT(!is_flagged(&alice, msgs[1].id));
-	flag(&alice, msgs[1].id);
+	message_keywords_update(alice.c, msgs[1].id, "$flagged", NULL);
 	TEST_ASSERT(wait_for(is_flagged, &alice, msgs[1].id));
 	destroy(&alice, msgs[2].id);
 	TEST_ASSERT(wait_for(is_gone, &alice, msgs[2].id));
@@ -789,21 +678,6 @@ has_word(const char *list, const char *w)
 	return false;
 }
 
-static char *
-mailboxes_state(struct account *a)
-{
-	struct api_mailbox_list l;
-	struct api_reply r;
-	char *state;
-
-	api_reply_init(&r);
-	check_call(api_mailboxes_get(a->c, &l, &r), &r, "mailboxes");
-	state = sb_strdup(l.state);
-	api_mailbox_list_free(&l);
-	api_reply_clear(&r);
-	return state;
-}
-
 static void
 test_replay(void)
 {
@@ -873,7 +747,7 @@ test_replay(void)
 		struct api_set_result res;
 		struct api_reply r;
 
-		st1 = mailboxes_state(&alice);
+		st1 = account_state(alice.c);
 		memset(&u, 0, sizeof(u));
 		u.patches = sb_calloc(1, sizeof(*u.patches));
 		u.count = 1;
@@ -886,7 +760,7 @@ test_replay(void)
 		api_set_result_free(&res);
 		api_update_free(&u);
 		api_reply_clear(&r);
-		st2 = mailboxes_state(&alice);
+		st2 = account_state(alice.c);
 		TEST_EQ_STR(st2, st1);
 		free(st1);
 		free(st2);
@@ -1191,7 +1065,7 @@ test_resync(void)
 
 	/* More changes than the server keeps, while the sync is stopped. */
 	destroy(&bob, msgs[0].id);
-	flag(&bob, msgs[1].id);
+	message_keywords_update(bob.c, msgs[1].id, "$flagged", NULL);
 	import(&bob, 5, IN_INBOX, NULL, fresh);
 	destroy(&bob, msgs[3].id);
 

@@ -75,29 +75,23 @@ static bool ready;
 
 /* ---- Waiting ---- */
 
-static double
-now_s(void)
-{
-	struct timespec ts;
+struct wait {
+	bool (*cond)(void);
+};
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+static bool
+wait_cond(void *ctx)
+{
+	return ((struct wait *)ctx)->cond();
 }
 
 /* Calls cond every 200 ms until it holds or timeout_s passed. */
 static bool
 wait_for(bool (*cond)(void), unsigned timeout_s)
 {
-	struct timespec pause = {0, 200 * 1000 * 1000};
-	double end = now_s() + timeout_s;
+	struct wait w = {cond};
 
-	for (;;) {
-		if (cond())
-			return true;
-		if (now_s() >= end)
-			return false;
-		nanosleep(&pause, NULL);
-	}
+	return wait_until(wait_cond, &w, timeout_s, 200);
 }
 
 /* A file's text, or an empty string when it is not there (yet). */
@@ -179,25 +173,6 @@ kw_apply(char **set, const char *add, const char *remove)
 	*set = norm;
 }
 
-/* Adds the space-separated words of list to l. */
-static void
-words_add(struct api_strings *l, const char *list)
-{
-	const char *p = list;
-	size_t len;
-	char *w;
-
-	while (p != NULL && *p != '\0') {
-		len = strcspn(p, " ");
-		if (len > 0) {
-			w = sb_strndup(p, len);
-			api_strings_add(l, w);
-			free(w);
-		}
-		p += len + strspn(p + len, " ");
-	}
-}
-
 /*
  * Fails unless kw (owned, freed here; NULL: the message is missing) is
  * message i's keywords as they should be; where says whose they are.
@@ -219,43 +194,10 @@ expect_keywords(const char *where, size_t i, char *kw)
 
 /* ---- The service, through the test's own client ---- */
 
-static void
-check_call(int rc, const struct api_reply *r, const char *what)
-{
-	if (rc != 0)
-		test_fail(__FILE__, __LINE__, "%s failed: %u %s", what,
-		          r->status, r->message);
-}
-
-/* A client of saltmaild with room for a page of messages. */
-static struct api_client *
-new_client(void)
-{
-	struct api_client_options o;
-	struct api_client *c;
-	const char *error;
-	char url[64];
-
-	snprintf(url, sizeof(url), "https://127.0.0.1:%u", srv.port);
-	api_client_options_default(&o);
-	o.base_url = url;
-	o.ca_file = srv.cert;
-	o.max_attempts = 3;
-	o.backoff_base_ms = 50;
-	o.backoff_max_ms = 500;
-	o.stall_timeout_s = 10;
-	TEST_EQ_INT(api_client_new(&o, &c, &error), 0);
-	return c;
-}
-
 /* Signs the account up with a random password, and logs the client in. */
 static void
 sign_up(void)
 {
-	struct api_session session;
-	struct json_object *body;
-	struct api_signup s;
-	struct api_reply r;
 	unsigned char raw[16];
 	size_t i;
 
@@ -263,17 +205,9 @@ sign_up(void)
 	memcpy(password, "pw-", 3);
 	for (i = 0; i < sizeof(raw); i++)
 		snprintf(password + 3 + 2 * i, 3, "%02x", raw[i]);
-	signup_make(EMAIL, password, &s, NULL, auth_key);
-	api = new_client();
-	api_reply_init(&r);
-	body = api_signup_to_json(&s);
-	check_call(api_call(api, "POST", "/api/v1/signup", body, &r), &r,
-	           "signup");
-	json_object_put(body);
-	api_signup_free(&s);
-	check_call(api_login(api, EMAIL, auth_key, &session, &r), &r, "login");
-	api_session_free(&session);
-	api_reply_clear(&r);
+	api = client_for_pages(srv.port, srv.cert);
+	signup_post(api, EMAIL, password, auth_key, NULL);
+	client_login(api, EMAIL, auth_key);
 }
 
 /* The service's keywords of message i, normalised (owned). */
@@ -300,22 +234,6 @@ service_keywords(size_t i)
 	api_reply_clear(&r);
 	TEST_EQ_INT(store_keywords_normalize(buf, &norm, &error), 0);
 	return norm;
-}
-
-/* The account's state (owned). */
-static char *
-service_state(void)
-{
-	struct api_mailbox_list l;
-	struct api_reply r;
-	char *state;
-
-	api_reply_init(&r);
-	check_call(api_mailboxes_get(api, &l, &r), &r, "mailboxes");
-	state = sb_strdup(l.state);
-	api_mailbox_list_free(&l);
-	api_reply_clear(&r);
-	return state;
 }
 
 /*
@@ -358,23 +276,7 @@ service_list(bool fill)
 static void
 service_change(size_t i, const char *add, const char *remove)
 {
-	struct api_set_result res;
-	struct api_update u;
-	struct api_reply r;
-
-	memset(&u, 0, sizeof(u));
-	u.patches = sb_calloc(1, sizeof(*u.patches));
-	u.count = 1;
-	u.patches[0].id = sb_strdup(msgs[i].id);
-	words_add(&u.patches[0].add_keywords, add);
-	words_add(&u.patches[0].remove_keywords, remove);
-	api_reply_init(&r);
-	check_call(api_update_post(api, &u, &res, &r), &r, "update");
-	TEST_EQ_UINT(res.done.count, 1);
-	TEST_EQ_UINT(res.n_failed, 0);
-	api_set_result_free(&res);
-	api_update_free(&u);
-	api_reply_clear(&r);
+	message_keywords_update(api, msgs[i].id, add, remove);
 	kw_apply(&msgs[i].want, add, remove);
 }
 
@@ -722,7 +624,7 @@ converged(void)
 	if (ops() != 0)
 		return false;
 	TEST_EQ_INT(store_account_find_email(st, EMAIL, &a, &error), 1);
-	state = service_state();
+	state = account_state(api);
 	yes = a.feed_state != NULL && strcmp(a.feed_state, state) == 0;
 	free(state);
 	store_account_free_contents(&a);
@@ -872,9 +774,9 @@ check_log(bool tried)
 static void
 fixture(void)
 {
-	const char *argv[] = {SALTBRIDGE_PATH, "--home",      home,
-	                      "--log-level",   "info",        "serve",
-	                      "--imap-port",   "0",           NULL};
+	const char *argv[] = {SALTBRIDGE_PATH, "--home", home,
+	                      "--log-level",   "info",   "serve",
+	                      "--imap-port",   "0",      NULL};
 	struct store_account a;
 	struct inbox_scan sc;
 	const char *error;

@@ -4,7 +4,6 @@
  * be followed: two accounts sign up, and each call is made as a client
  * makes it.
  */
-#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -34,14 +33,6 @@ static struct server srv;
 static bool srv_up;
 static struct account alice = {.email = "alice@example.org"};
 static struct account bob = {.email = "bob@example.org"};
-
-static void
-check_call(int rc, const struct api_reply *r, const char *what)
-{
-	if (rc != 0)
-		test_fail(__FILE__, __LINE__, "%s failed: %u %s", what,
-		          r->status, r->message);
-}
 
 /*
  * Signs up through api_call, then asks for the KDF parameters and logs
@@ -242,22 +233,11 @@ test_mailboxes(void)
 static void
 upload(struct api_client *c, size_t len, char id_r[API_ID_MAX + 1])
 {
-	char path[600];
 	unsigned char buf[1024];
-	struct api_reply r;
-	int fd;
 
 	memset(buf, 'b', sizeof(buf));
 	TEST_ASSERT(len <= sizeof(buf));
-	snprintf(path, sizeof(path), "%s/upload", test_tmpdir());
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	TEST_ASSERT(fd >= 0);
-	TEST_EQ_INT(write(fd, buf, len), (int)len);
-	TEST_EQ_INT(lseek(fd, 0, SEEK_SET), 0);
-	api_reply_init(&r);
-	check_call(api_blob_upload(c, fd, len, false, id_r, &r), &r, "upload");
-	close(fd);
-	api_reply_clear(&r);
+	blob_upload(c, buf, len, id_r);
 }
 
 /* A stand-in summary and key packet: the service checks only their form. */
