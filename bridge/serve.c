@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "api/client.h"
+#include "bridge/mail.h"
 #include "bridge/sync.h"
 #include "common/cert.h"
 #include "common/file.h"
@@ -25,8 +26,11 @@
 #include "common/progress.h"
 #include "store/store.h"
 
-/* The clients of one sync: its sync, event and body threads. */
-enum { SERVE_API, SERVE_EVENTS, SERVE_BODIES, SERVE_CLIENTS };
+/*
+ * The clients of one account: its sync, event and body threads, and the
+ * downloads IMAP sessions ask for (one at a time, under fetch_lock).
+ */
+enum { SERVE_API, SERVE_EVENTS, SERVE_BODIES, SERVE_FETCH, SERVE_CLIENTS };
 
 struct serve;
 
@@ -39,6 +43,8 @@ struct serve_account {
 	struct api_session_share *share;
 	struct bridge_sync *sync;
 	int64_t replica_id;
+	struct bridge_mail_keys keys;
+	pthread_mutex_t fetch_lock;
 };
 
 struct serve {
@@ -171,6 +177,9 @@ serve_account_start(struct serve_account *a, const char **error_r)
 	    serve_replica_id(a, &cfg.account_id, error_r) != 0)
 		return -1;
 	a->replica_id = cfg.account_id;
+	if (bridge_mail_keys_load(a->srv->vault.v, a->id, &a->keys, error_r) !=
+	    0)
+		return -1;
 	cfg.replica_path = a->srv->p->replica;
 	cfg.hub = a->srv->hub;
 	cfg.api_id = a->id;
@@ -207,6 +216,8 @@ serve_free(struct serve *srv)
 		bridge_sync_free(&a->sync);
 		for (j = 0; j < SERVE_CLIENTS; j++)
 			api_client_free(&a->clients[j]);
+		bridge_mail_keys_clear(&a->keys);
+		pthread_mutex_destroy(&a->fetch_lock);
 		api_session_share_free(&a->share);
 		free(a->email);
 	}
@@ -248,6 +259,7 @@ serve_start(struct serve *srv, const char **error_r)
 		struct serve_account *a = &srv->accounts[i];
 
 		a->srv = srv;
+		pthread_mutex_init(&a->fetch_lock, NULL);
 		memcpy(a->id, ids.ids[i], sizeof(a->id));
 		a->email = bridge_entry_str(srv->vault.v, a->id,
 		                            BRIDGE_ENTRY_EMAIL);
@@ -312,6 +324,82 @@ serve_login(void *ctx, const char *user, const char *password,
 	return 0;
 }
 
+/* The account of a replica id (a session's), or NULL. */
+static struct serve_account *
+serve_account_of(struct serve *srv, int64_t replica_id)
+{
+	size_t i;
+
+	for (i = 0; i < srv->count; i++) {
+		if (srv->accounts[i].replica_id == replica_id)
+			return &srv->accounts[i];
+	}
+	return NULL;
+}
+
+/* imap_backend.message_headers: from the summary, opened here. */
+static int
+serve_message_headers(void *ctx, struct store *st, int64_t account,
+                      int64_t message_id, struct sb_buf *headers,
+                      uint64_t *size_r, const char **error_r)
+{
+	struct serve_account *a = serve_account_of(ctx, account);
+	unsigned char *key;
+	struct sb_summary *sum = NULL;
+	int ret = -1;
+
+	if (a == NULL) {
+		*error_r = "no such account";
+		return -1;
+	}
+	key = sb_secure_alloc(SB_KEY_BYTES);
+	if (bridge_mail_summary(&a->keys, st, message_id, key, &sum, NULL,
+	                        error_r) == 0) {
+		*size_r = sum->size;
+		ret = sb_buf_add(headers,
+		                 sum->headers != NULL ? sum->headers
+		                                      : (void *)"",
+		                 sum->headers_len) == 0
+		              ? 0
+		              : -1;
+		if (ret < 0)
+			*error_r = "the header section is too large";
+	}
+	sb_summary_free(&sum);
+	sb_secure_free(&key);
+	return ret;
+}
+
+/*
+ * imap_backend.message_read: the stored body decrypted, or downloaded
+ * first on the account's fetch client (one download at a time).
+ */
+static int
+serve_message_read(void *ctx, struct store *st, int64_t account,
+                   int64_t message_id, struct sb_buf *out, const char **error_r)
+{
+	struct serve_account *a = serve_account_of(ctx, account);
+	int ret;
+
+	if (a == NULL) {
+		*error_r = "no such account";
+		return -1;
+	}
+	ret = bridge_mail_body(&a->keys, st, message_id, out, error_r);
+	if (ret != 0)
+		return ret > 0 ? 0 : -1;
+	pthread_mutex_lock(&a->fetch_lock);
+	ret = bridge_sync_body_download(a->sync, st, a->clients[SERVE_FETCH],
+	                                message_id, error_r);
+	pthread_mutex_unlock(&a->fetch_lock);
+	if (ret < 0)
+		return -1;
+	ret = bridge_mail_body(&a->keys, st, message_id, out, error_r);
+	if (ret == 0)
+		*error_r = "the message's body is not on the service yet";
+	return ret > 0 ? 0 : -1;
+}
+
 /* The certificate of the listeners, made (or renewed) under the data dir. */
 static int SB_WUR
 serve_tls(struct serve *srv, const char **error_r)
@@ -357,6 +445,8 @@ serve_listen(struct serve *srv, const char **error_r)
 	cfg.hub = srv->hub;
 	cfg.backend.ctx = srv;
 	cfg.backend.login = serve_login;
+	cfg.backend.message_headers = serve_message_headers;
+	cfg.backend.message_read = serve_message_read;
 	if (imap_server_new(&cfg, &srv->imap, error_r) != 0) {
 		*error_r = bridge_errorf("IMAP: %s", *error_r);
 		return -1;

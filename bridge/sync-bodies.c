@@ -115,6 +115,14 @@ sync_body_download(struct bridge_sync *s, struct store *st,
 	return ret;
 }
 
+int
+bridge_sync_body_download(struct bridge_sync *s, struct store *st,
+                          struct api_client *c, int64_t message_id,
+                          const char **error_r)
+{
+	return sync_body_download(s, st, c, message_id, error_r);
+}
+
 /* What one run did so far. */
 struct sync_bodies_tally {
 	size_t done;   /* stored */

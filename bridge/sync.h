@@ -109,6 +109,15 @@ int bridge_sync_bodies(struct bridge_sync *sync, struct api_client *c,
                        size_t max, size_t *done_r, const char **error_r) SB_WUR;
 
 /*
+ * Downloads one message's body now (a client wants it) on the caller's
+ * connection st with client c (the caller's thread): 0 stored, 1 nothing
+ * to download (cached, gone, or not on the service yet), -1 failed.
+ */
+int bridge_sync_body_download(struct bridge_sync *sync, struct store *st,
+                              struct api_client *c, int64_t message_id,
+                              const char **error_r) SB_WUR;
+
+/*
  * Local changes made in the replica first (store_local_*, docs/replica.md)
  * are replayed by the sync thread: at once when the hub tells it one was
  * queued, and at least this often (retries that came due, changes queued

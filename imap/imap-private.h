@@ -130,6 +130,7 @@ struct imap_target {
 	uint32_t uid;
 	int64_t message_id;
 	bool deleted;
+	int64_t received_at;
 	char *keywords; /* owned */
 };
 
@@ -171,6 +172,7 @@ imap_cmd_fn imap_cmd_status, imap_cmd_namespace;
 imap_cmd_fn imap_cmd_select, imap_cmd_examine, imap_cmd_close;
 imap_cmd_fn imap_cmd_unselect, imap_cmd_check, imap_cmd_expunge;
 imap_cmd_fn imap_cmd_store, imap_cmd_copy, imap_cmd_move, imap_cmd_uid_expunge;
+imap_cmd_fn imap_cmd_fetch;
 
 /* Tells the client that the arguments are wrong (tagged BAD). */
 void imap_bad_args(struct imap_session *s, const struct imap_command *c,

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/buf.h"
 #include "common/compiler.h"
 #include "store/store.h"
 
@@ -42,6 +43,22 @@ struct imap_backend {
 	 */
 	int (*login)(void *ctx, const char *user, const char *password,
 	             int64_t *account_r, const char **error_r);
+	/*
+	 * A message's header section (appended to headers) and its size,
+	 * from its summary: no body is needed. st is the calling session's
+	 * connection. 0, or -1 with *error_r.
+	 */
+	int (*message_headers)(void *ctx, struct store *st, int64_t account,
+	                       int64_t message_id, struct sb_buf *headers,
+	                       uint64_t *size_r, const char **error_r);
+	/*
+	 * The whole message, decrypted, appended to out (a secret buffer).
+	 * A body not stored yet is downloaded first: that blocks the
+	 * calling session only. 0, or -1 with *error_r.
+	 */
+	int (*message_read)(void *ctx, struct store *st, int64_t account,
+	                    int64_t message_id, struct sb_buf *out,
+	                    const char **error_r);
 };
 
 struct imap_config {

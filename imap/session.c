@@ -53,14 +53,14 @@ imap_flush(struct imap_session *s)
 	const char *error;
 
 	if (s->out.len == 0 || s->broken) {
-		s->out.len = 0;
+		sb_buf_reset(&s->out);
 		return !s->broken;
 	}
 	if (sb_conn_write(s->conn, s->out.data, s->out.len, &error) < 0) {
 		sb_log_info("imap %lu: cannot write: %s", s->id, error);
 		s->broken = true;
 	}
-	s->out.len = 0;
+	sb_buf_reset(&s->out);
 	return !s->broken;
 }
 
@@ -178,6 +178,7 @@ static const struct imap_cmd_entry imap_cmds[] = {
         {"STORE", IMAP_STATE_SELECTED, true, imap_cmd_store},
         {"COPY", IMAP_STATE_SELECTED, true, imap_cmd_copy},
         {"MOVE", IMAP_STATE_SELECTED, true, imap_cmd_move},
+        {"FETCH", IMAP_STATE_SELECTED, true, imap_cmd_fetch},
 };
 
 /*
@@ -311,7 +312,8 @@ imap_session_run(const struct imap_shared *shared, int fd, bool tls,
 	s.state = IMAP_STATE_NOT_AUTH;
 	s.login_delay_ms = shared->cfg->login_delay_ms;
 	imap_peer_name(fd, s.peer, sizeof(s.peer));
-	sb_buf_init(&s.out, SIZE_MAX);
+	/* Replies carry decrypted mail: wiped as they go. */
+	sb_buf_init_secret(&s.out, SIZE_MAX);
 	imap_limits_prelogin(&limits);
 	s.reader = imap_reader_new(&limits);
 	s.conn = sb_conn_new(fd, limits.max_line,

@@ -258,6 +258,7 @@ imap_targets_cb(void *ctx, const struct store_entry *e, const char **error_r)
 	it->uid = e->uid;
 	it->message_id = e->message_id;
 	it->deleted = e->deleted;
+	it->received_at = e->received_at;
 	it->keywords = sb_strdup(e->keywords != NULL ? e->keywords : "");
 	return 0;
 }

@@ -1,0 +1,429 @@
+/*
+ * FETCH and UID FETCH (RFC 3501 6.4.5, 7.4.2). Flags, UID and date come
+ * from the replica; the size, ENVELOPE and headers from the message's
+ * summary, without its body; the rest (BODY[...], RFC822, BODYSTRUCTURE)
+ * from the message, decrypted in memory by the backend (its body
+ * downloaded first when it is not stored yet). Reading a body part
+ * without .PEEK sets \Seen (6.4.5).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/alloc.h"
+#include "common/log.h"
+#include "common/mime.h"
+#include "imap-private.h"
+#include "imap/bodystructure.h"
+#include "imap/envelope.h"
+#include "imap/quote.h"
+
+/* What one message's FETCH needs, read once. */
+struct imap_fetch_msg {
+	struct sb_buf headers; /* the header section (summary) */
+	uint64_t size;
+	bool have_headers;
+	struct sb_buf body; /* the whole message (secret) */
+	struct mime_part *tree;
+	bool have_body;
+};
+
+static void
+imap_fetch_msg_free(struct imap_fetch_msg *m)
+{
+	sb_buf_free_wipe(&m->headers);
+	sb_buf_free_wipe(&m->body);
+	mime_part_free(&m->tree);
+}
+
+static int SB_WUR
+imap_need_headers(struct imap_session *s, const struct imap_target *t,
+                  struct imap_fetch_msg *m, const char **error_r)
+{
+	const struct imap_backend *b = &s->shared->cfg->backend;
+
+	if (m->have_headers)
+		return 0;
+	if (b->message_headers(b->ctx, s->st, s->account_id, t->message_id,
+	                       &m->headers, &m->size, error_r) < 0)
+		return -1;
+	m->have_headers = true;
+	return 0;
+}
+
+static int SB_WUR
+imap_need_body(struct imap_session *s, const struct imap_target *t,
+               struct imap_fetch_msg *m, const char **error_r)
+{
+	const struct imap_backend *b = &s->shared->cfg->backend;
+
+	if (m->have_body)
+		return 0;
+	if (b->message_read(b->ctx, s->st, s->account_id, t->message_id,
+	                    &m->body, error_r) < 0)
+		return -1;
+	m->tree = mime_parse(m->body.data != NULL ? m->body.data : "",
+	                     m->body.len, NULL);
+	m->have_body = true;
+	return 0;
+}
+
+/* Appends " NAME {n}\r\nbytes" (a part of a message as a literal). */
+static void
+imap_put_literal(struct sb_buf *out, const char *name, const void *data,
+                 size_t len)
+{
+	if (sb_buf_add_printf(out, " %s ", name) < 0 ||
+	    imap_write_literal(data != NULL ? data : "", len, out) < 0)
+		abort();
+}
+
+/* The header fields of a section that HEADER.FIELDS[.NOT] keeps. */
+static void
+imap_filter_fields(const char *hdr, size_t len, const struct imap_fetch_body *b,
+                   struct sb_buf *out)
+{
+	struct mime_header_iter it;
+	struct mime_header_field f;
+	size_t i;
+	bool named;
+
+	mime_header_iter_init(&it, hdr, len);
+	while (mime_header_iter_next(&it, &f) == 1) {
+		named = false;
+		for (i = 0; i < b->field_count && !named; i++)
+			named = b->fields[i].len == f.name.len &&
+			        strncasecmp(b->fields[i].p, f.name.p,
+			                    f.name.len) == 0;
+		if (named == (b->text == IMAP_SECTION_HEADER_FIELDS) &&
+		    sb_buf_add(out, hdr + f.offset, f.size) < 0)
+			abort();
+	}
+	/* The empty line that ends a header section. */
+	if (sb_buf_add_str(out, "\r\n") < 0)
+		abort();
+}
+
+/* The response name of a section: BODY[1.2.HEADER.FIELDS (A B)]<0>. */
+static void
+imap_section_name(const struct imap_fetch_body *b, struct sb_buf *out)
+{
+	static const char *const texts[] = {
+	        "",     "HEADER", "HEADER.FIELDS", "HEADER.FIELDS.NOT",
+	        "TEXT", "MIME"};
+	unsigned i;
+	size_t k;
+
+	if (sb_buf_add_str(out, "BODY[") < 0)
+		abort();
+	for (i = 0; i < b->part_count; i++) {
+		if (sb_buf_add_printf(out, "%s%u", i > 0 ? "." : "",
+		                      b->parts[i]) < 0)
+			abort();
+	}
+	if (b->text != IMAP_SECTION_WHOLE &&
+	    sb_buf_add_printf(out, "%s%s", b->part_count > 0 ? "." : "",
+	                      texts[b->text]) < 0)
+		abort();
+	if (b->text == IMAP_SECTION_HEADER_FIELDS ||
+	    b->text == IMAP_SECTION_HEADER_FIELDS_NOT) {
+		if (sb_buf_add_str(out, " (") < 0)
+			abort();
+		for (k = 0; k < b->field_count; k++) {
+			if ((k > 0 && sb_buf_add_char(out, ' ') < 0) ||
+			    sb_buf_add(out, b->fields[k].p, b->fields[k].len) <
+			            0)
+				abort();
+		}
+		if (sb_buf_add_char(out, ')') < 0)
+			abort();
+	}
+	if (sb_buf_add_char(out, ']') < 0 ||
+	    (b->partial &&
+	     sb_buf_add_printf(out, "<%llu>", (unsigned long long)b->origin) <
+	             0))
+		abort();
+}
+
+/* One BODY[section] item of one message. */
+static int SB_WUR
+imap_fetch_section(struct imap_session *s, const struct imap_target *t,
+                   const struct imap_fetch_body *b, struct imap_fetch_msg *m,
+                   struct sb_buf *out, const char **error_r)
+{
+	struct imap_section_range r;
+	struct sb_buf data, name;
+	const char *p;
+	uint64_t from, n;
+
+	sb_buf_init_secret(&data, SIZE_MAX);
+	/* The message's own header: the summary has it. */
+	if (b->part_count == 0 && (b->text == IMAP_SECTION_HEADER ||
+	                           b->text == IMAP_SECTION_HEADER_FIELDS ||
+	                           b->text == IMAP_SECTION_HEADER_FIELDS_NOT)) {
+		if (imap_need_headers(s, t, m, error_r) < 0)
+			goto fail;
+		p = m->headers.data != NULL ? m->headers.data : "";
+		if (b->text == IMAP_SECTION_HEADER) {
+			if (sb_buf_add(&data, p, m->headers.len) < 0)
+				abort();
+		} else {
+			imap_filter_fields(p, m->headers.len, b, &data);
+		}
+	} else {
+		if (imap_need_body(s, t, m, error_r) < 0)
+			goto fail;
+		if (imap_section_find(m->tree, m->body.len, b, &r, error_r) <
+		    0) {
+			/* A part the message does not have is empty. */
+			r.offset = r.size = 0;
+		}
+		p = m->body.data != NULL ? m->body.data : "";
+		if (b->text == IMAP_SECTION_HEADER_FIELDS ||
+		    b->text == IMAP_SECTION_HEADER_FIELDS_NOT)
+			imap_filter_fields(p + r.offset, r.size, b, &data);
+		else if (sb_buf_add(&data, p + r.offset, r.size) < 0)
+			abort();
+	}
+	from = 0;
+	n = data.len;
+	if (b->partial) {
+		from = b->origin < data.len ? b->origin : data.len;
+		n = data.len - from < b->count ? data.len - from : b->count;
+	}
+	sb_buf_init(&name, SIZE_MAX);
+	imap_section_name(b, &name);
+	imap_put_literal(out, sb_buf_str(&name), data.data + from, n);
+	sb_buf_free(&name);
+	sb_buf_free_wipe(&data);
+	return 0;
+fail:
+	sb_buf_free_wipe(&data);
+	return -1;
+}
+
+/* "dd-Mon-yyyy hh:mm:ss +0000" */
+static void
+imap_internaldate(int64_t t, struct sb_buf *out)
+{
+	static const char *const months[] = {"Jan", "Feb", "Mar", "Apr",
+	                                     "May", "Jun", "Jul", "Aug",
+	                                     "Sep", "Oct", "Nov", "Dec"};
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	if (sb_buf_add_printf(out,
+	                      " INTERNALDATE \"%02d-%s-%04d %02d:%02d:%02d "
+	                      "+0000\"",
+	                      tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900,
+	                      tm.tm_hour, tm.tm_min, tm.tm_sec) < 0)
+		abort();
+}
+
+/* The FETCH response of one message into out. */
+static int SB_WUR
+imap_fetch_one(struct imap_session *s, const struct imap_command *c,
+               const struct imap_fetch_atts *a, const struct imap_target *t,
+               bool flags, struct sb_buf *out, const char **error_r)
+{
+	struct imap_fetch_msg m;
+	size_t i;
+	int ret = 0;
+
+	memset(&m, 0, sizeof(m));
+	sb_buf_init_secret(&m.headers, SIZE_MAX);
+	sb_buf_init_secret(&m.body, SIZE_MAX);
+	if (sb_buf_add_printf(out, "* %zu FETCH (UID %u", t->seq, t->uid) < 0)
+		abort();
+	if (flags) {
+		if (sb_buf_add_str(out, " FLAGS ") < 0)
+			abort();
+		imap_write_flags(t->keywords, t->deleted, out);
+	}
+	if (a->items & IMAP_FETCH_INTERNALDATE)
+		imap_internaldate(t->received_at, out);
+	if (a->items & IMAP_FETCH_RFC822_SIZE) {
+		ret = imap_need_headers(s, t, &m, error_r);
+		if (ret == 0 &&
+		    sb_buf_add_printf(out, " RFC822.SIZE %llu",
+		                      (unsigned long long)m.size) < 0)
+			abort();
+	}
+	if (ret == 0 && (a->items & IMAP_FETCH_ENVELOPE)) {
+		ret = imap_need_headers(s, t, &m, error_r);
+		if (ret == 0 &&
+		    (sb_buf_add_str(out, " ENVELOPE ") < 0 ||
+		     imap_envelope_write(m.headers.data != NULL ? m.headers.data
+		                                                : "",
+		                         m.headers.len, out) < 0))
+			abort();
+	}
+	if (ret == 0 && (a->items & IMAP_FETCH_RFC822_HEADER)) {
+		ret = imap_need_headers(s, t, &m, error_r);
+		if (ret == 0)
+			imap_put_literal(out, "RFC822.HEADER", m.headers.data,
+			                 m.headers.len);
+	}
+	if (ret == 0 &&
+	    (a->items & (IMAP_FETCH_BODY | IMAP_FETCH_BODYSTRUCTURE |
+	                 IMAP_FETCH_RFC822 | IMAP_FETCH_RFC822_TEXT)))
+		ret = imap_need_body(s, t, &m, error_r);
+	if (ret == 0 && (a->items & IMAP_FETCH_BODY) &&
+	    (sb_buf_add_str(out, " BODY ") < 0 ||
+	     imap_bodystructure_write(m.tree, m.body.data, m.body.len, false,
+	                              out) < 0))
+		abort();
+	if (ret == 0 && (a->items & IMAP_FETCH_BODYSTRUCTURE) &&
+	    (sb_buf_add_str(out, " BODYSTRUCTURE ") < 0 ||
+	     imap_bodystructure_write(m.tree, m.body.data, m.body.len, true,
+	                              out) < 0))
+		abort();
+	if (ret == 0 && (a->items & IMAP_FETCH_RFC822))
+		imap_put_literal(out, "RFC822", m.body.data, m.body.len);
+	if (ret == 0 && (a->items & IMAP_FETCH_RFC822_TEXT)) {
+		struct imap_fetch_body text = {.text = IMAP_SECTION_TEXT};
+		struct imap_section_range r = {0, 0};
+
+		if (imap_section_find(m.tree, m.body.len, &text, &r, error_r) <
+		    0)
+			r.offset = r.size = 0;
+		imap_put_literal(out, "RFC822.TEXT",
+		                 m.body.data != NULL ? m.body.data + r.offset
+		                                     : "",
+		                 r.size);
+	}
+	for (i = 0; ret == 0 && i < a->body_count; i++)
+		ret = imap_fetch_section(s, t, &a->bodies[i], &m, out, error_r);
+	imap_fetch_msg_free(&m);
+	if (ret == 0 && sb_buf_add_str(out, ")\r\n") < 0)
+		abort();
+	(void)c;
+	return ret;
+}
+
+/* True when the items read a body part without .PEEK (sets \Seen). */
+static bool
+imap_fetch_sets_seen(const struct imap_fetch_atts *a)
+{
+	size_t i;
+
+	if (a->items & (IMAP_FETCH_RFC822 | IMAP_FETCH_RFC822_TEXT))
+		return true;
+	for (i = 0; i < a->body_count; i++) {
+		if (!a->bodies[i].peek)
+			return true;
+	}
+	return false;
+}
+
+static bool
+imap_is_seen(const char *keywords)
+{
+	const char *p = keywords;
+	size_t n;
+
+	while (*p != '\0') {
+		n = strcspn(p, " ");
+		if (n == 5 && strncmp(p, "$seen", 5) == 0)
+			return true;
+		p += n + strspn(p + n, " ");
+	}
+	return false;
+}
+
+/* Sets \Seen on those that lack it; their flags are then told. */
+static int SB_WUR
+imap_fetch_mark_seen(struct imap_session *s, struct imap_targets *t,
+                     bool *changed_r, const char **error_r)
+{
+	struct store_patch p = {.add_keywords = "$seen"};
+	int64_t *ids = sb_calloc(t->count + 1, sizeof(*ids));
+	size_t i, n = 0;
+	char *k;
+	int ret = 0;
+
+	for (i = 0; i < t->count; i++) {
+		if (!imap_is_seen(t->items[i].keywords))
+			ids[n++] = t->items[i].message_id;
+	}
+	*changed_r = n > 0;
+	if (n > 0)
+		ret = store_local_update(s->st, ids, n, &p, time(NULL), NULL,
+		                         error_r);
+	for (i = 0; ret == 0 && i < t->count; i++) {
+		struct sb_buf kw;
+
+		if (imap_is_seen(t->items[i].keywords))
+			continue;
+		k = t->items[i].keywords;
+		sb_buf_init(&kw, SIZE_MAX);
+		if (sb_buf_add_printf(&kw, "%s%s$seen", k,
+		                      k[0] != '\0' ? " " : "") < 0)
+			abort();
+		t->items[i].keywords = sb_buf_take(&kw, NULL);
+		free(k);
+	}
+	free(ids);
+	return ret;
+}
+
+void
+imap_cmd_fetch(struct imap_session *s, const struct imap_command *c)
+{
+	struct imap_fetch_atts a;
+	struct imap_targets t;
+	struct sb_buf out;
+	const char *error;
+	size_t used, i;
+	bool flags, seen_changed = false;
+
+	if (c->arg_count < 2 ||
+	    imap_parse_fetch_atts(&c->args[1], c->arg_count - 1, &a, &used,
+	                          &error) < 0) {
+		imap_bad_args(s, c,
+		              c->arg_count < 2 ? "FETCH takes a set and "
+		                                 "items"
+		                               : error);
+		return;
+	}
+	if (used != c->arg_count - 1) {
+		/* CHANGEDSINCE and the other modifiers come with CONDSTORE. */
+		imap_bad_args(s, c, "Unknown FETCH modifier");
+		imap_fetch_atts_free(&a);
+		return;
+	}
+	if (imap_targets_get(s, c, &c->args[0], c->uid, &t) < 0) {
+		imap_fetch_atts_free(&a);
+		return;
+	}
+	if (!s->view.readonly && imap_fetch_sets_seen(&a) &&
+	    imap_fetch_mark_seen(s, &t, &seen_changed, &error) < 0) {
+		imap_targets_free(&t);
+		imap_fetch_atts_free(&a);
+		imap_store_failed(s, c, error);
+		return;
+	}
+	flags = (a.items & IMAP_FETCH_FLAGS) || seen_changed;
+	sb_buf_init_secret(&out, SIZE_MAX);
+	for (i = 0; i < t.count; i++) {
+		sb_buf_reset(&out);
+		if (imap_fetch_one(s, c, &a, &t.items[i], flags, &out, &error) <
+		    0) {
+			sb_log_warn("imap %lu: FETCH of UID %u: %s", s->id,
+			            t.items[i].uid, error);
+			imap_reply(s,
+			           "%s NO [UNAVAILABLE] Message %zu cannot "
+			           "be read now",
+			           c->tag, t.items[i].seq);
+			goto out;
+		}
+		imap_reply_raw(s, out.data, out.len);
+	}
+	imap_reply(s, "%s OK %sFETCH completed", c->tag, c->uid ? "UID " : "");
+out:
+	sb_buf_free_wipe(&out);
+	imap_targets_free(&t);
+	imap_fetch_atts_free(&a);
+}
