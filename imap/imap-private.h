@@ -81,6 +81,13 @@ struct imap_session {
  */
 int imap_next_event(struct imap_session *s, struct imap_event *ev_r,
                     const char **why_r) SB_WUR;
+/*
+ * The same, calling on_watch whenever watch_fd (an sb_event) fires while
+ * it waits; on_watch returns false when the connection broke.
+ */
+int imap_next_event_watch(struct imap_session *s, int watch_fd,
+                          bool (*on_watch)(struct imap_session *s),
+                          struct imap_event *ev_r, const char **why_r) SB_WUR;
 
 /* Appends a reply line (CRLF added) to the output. */
 void imap_reply(struct imap_session *s, const char *fmt, ...) SB_PRINTF(2, 3);
@@ -172,7 +179,7 @@ imap_cmd_fn imap_cmd_status, imap_cmd_namespace;
 imap_cmd_fn imap_cmd_select, imap_cmd_examine, imap_cmd_close;
 imap_cmd_fn imap_cmd_unselect, imap_cmd_check, imap_cmd_expunge;
 imap_cmd_fn imap_cmd_store, imap_cmd_copy, imap_cmd_move, imap_cmd_uid_expunge;
-imap_cmd_fn imap_cmd_fetch;
+imap_cmd_fn imap_cmd_fetch, imap_cmd_idle;
 
 /* Tells the client that the arguments are wrong (tagged BAD). */
 void imap_bad_args(struct imap_session *s, const struct imap_command *c,

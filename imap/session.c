@@ -3,6 +3,7 @@
  * dispatches them to their files (cmd-*.c), the timers, and the end.
  */
 #include <arpa/inet.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -72,7 +73,7 @@ imap_capabilities(const struct imap_session *s)
 		              : "IMAP4rev1 LITERAL+ SASL-IR ID STARTTLS "
 		                "AUTH=PLAIN";
 	return "IMAP4rev1 LITERAL+ SASL-IR ID NAMESPACE UNSELECT CHILDREN "
-	       "SPECIAL-USE UIDPLUS MOVE";
+	       "SPECIAL-USE UIDPLUS MOVE IDLE";
 }
 
 /* The timer of the session's state. */
@@ -89,11 +90,29 @@ int
 imap_next_event(struct imap_session *s, struct imap_event *ev_r,
                 const char **why_r)
 {
+	return imap_next_event_watch(s, -1, NULL, ev_r, why_r);
+}
+
+/* True once the server's stop eventfd fired. */
+static bool
+imap_stopping(const struct imap_session *s)
+{
+	struct pollfd p = {.fd = s->shared->stop_fd, .events = POLLIN};
+
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
+int
+imap_next_event_watch(struct imap_session *s, int watch_fd,
+                      bool (*on_watch)(struct imap_session *s),
+                      struct imap_event *ev_r, const char **why_r)
+{
 	enum sb_conn_status status;
 	enum imap_event_type type;
 	const char *error;
 	size_t consumed, got;
-	int w;
+	int64_t waited = 0;
+	int w, slice;
 
 	for (;;) {
 		if (s->in_pos < s->in_len) {
@@ -109,14 +128,45 @@ imap_next_event(struct imap_session *s, struct imap_event *ev_r,
 			*why_r = "the connection broke";
 			return 0;
 		}
-		w = sb_conn_wait(s->conn, s->shared->stop_fd,
-		                 imap_timeout_ms(s), &error);
+		if (watch_fd < 0) {
+			w = sb_conn_wait(s->conn, s->shared->stop_fd,
+			                 imap_timeout_ms(s), &error);
+			if (w & SB_CONN_WAIT_EVENT) {
+				*why_r = "the server is shutting down";
+				return 0;
+			}
+		} else {
+			/*
+			 * Two fds to watch besides the client (the watched one
+			 * and the stop one): the stop is looked at every
+			 * second.
+			 */
+			slice = imap_timeout_ms(s) - (int)waited;
+			if (slice > 1000)
+				slice = 1000;
+			w = slice > 0 ? sb_conn_wait(s->conn, watch_fd, slice,
+			                             &error)
+			              : 0;
+			if (imap_stopping(s)) {
+				*why_r = "the server is shutting down";
+				return 0;
+			}
+			if (w > 0 && (w & SB_CONN_WAIT_EVENT)) {
+				sb_event_drain(watch_fd);
+				if (!on_watch(s)) {
+					*why_r = "the connection broke";
+					return 0;
+				}
+				waited = 0;
+				if (!(w & SB_CONN_WAIT_INPUT))
+					continue;
+			} else if (w == 0 && slice > 0) {
+				waited += slice;
+				continue;
+			}
+		}
 		if (w < 0) {
 			*why_r = "the connection broke";
-			return 0;
-		}
-		if (w & SB_CONN_WAIT_EVENT) {
-			*why_r = "the server is shutting down";
 			return 0;
 		}
 		if (w == 0) {
@@ -179,6 +229,7 @@ static const struct imap_cmd_entry imap_cmds[] = {
         {"COPY", IMAP_STATE_SELECTED, true, imap_cmd_copy},
         {"MOVE", IMAP_STATE_SELECTED, true, imap_cmd_move},
         {"FETCH", IMAP_STATE_SELECTED, true, imap_cmd_fetch},
+        {"IDLE", IMAP_LOGGED_IN, false, imap_cmd_idle},
 };
 
 /*

@@ -12,7 +12,8 @@ mailbox then holds; MOVE expunges from the source; EXPUNGE of a message
 in one mailbox only puts it in Trash, and from Trash destroys it on the
 service; UID EXPUNGE leaves what its set does not name; a second session
 with the mailbox selected learns of all this (FETCH FLAGS, EXPUNGE,
-EXISTS) at its next NOOP; a read-only mailbox refuses changes. The last
+EXISTS) at its next NOOP, and at once in IDLE; a read-only mailbox
+refuses changes. The last
 line printed is "N passed, M failed".
 """
 import imaplib
@@ -230,6 +231,35 @@ class ImapChangesTest(unittest.TestCase):
         typ, data = self.m.uid("STORE", "1:*", "+FLAGS", "()")
         return sorted(int(re.search(rb"UID (\d+)", d).group(1))
                       for d in data if d)
+
+    def test_idle(self):
+        """A session in IDLE hears of new mail (delivered to the service,
+        so through the sync engine), of another session's flag change and
+        of its expunge, as they happen, and ends at DONE."""
+        self.deliver("Idle", 1)
+        other = self.login()
+        other.select("Idle")
+        self.m.select("Idle")
+        self.m.send(b"i1 IDLE\r\n")
+        self.assertTrue(self.m.readline().startswith(b"+"))
+
+        def until(pattern):
+            deadline = time.monotonic() + WAIT
+            while time.monotonic() < deadline:
+                line = self.m.readline()
+                if re.search(pattern, line):
+                    return line
+            return None
+        self.srv.deliver(self.b.email, message("idle-new"), mailbox="Idle")
+        self.assertIsNotNone(until(rb"^\* 2 EXISTS"))
+        other.store("1", "+FLAGS", "(\\Flagged)")
+        self.assertIsNotNone(until(rb"^\* 1 FETCH .*\\Flagged"))
+        other.store("2", "+FLAGS.SILENT", "(\\Deleted)")
+        other.expunge()
+        self.assertIsNotNone(until(rb"^\* 2 EXPUNGE"))
+        self.m.send(b"DONE\r\n")
+        self.assertIsNotNone(until(rb"^i1 OK"))
+        self.assertEqual(self.m.noop()[0], "OK")
 
     def test_read_only(self):
         self.deliver("Frozen", 1)
