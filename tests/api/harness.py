@@ -9,6 +9,9 @@
 - Account: a real signup with keys made by saltcrypto, then login.
 - SmtpSink: an SMTP server on a free loopback port that keeps what it is
   sent, standing in for a smarthost (aiosmtpd, Debian's python3-aiosmtpd).
+- start_bridge_serve: `saltbridge serve` started, its stdout read past the
+  IMAP listeners' lines to its ready line.
+- poll: a condition retried until it holds or its time is up.
 """
 import atexit
 import http.client
@@ -32,6 +35,9 @@ import uuid
 import saltcrypto as sc
 
 READY_RE = re.compile(r"^saltmaild: ready https://127\.0\.0\.1:(\d+)$")
+BRIDGE_IMAP_PREFIX = b"saltbridge: IMAP on "
+BRIDGE_IMAP_RE = re.compile(
+    rb"^saltbridge: IMAP on \S*:(\d+) \((STARTTLS|TLS)\)$")
 START_TIMEOUT = 30
 STOP_GRACE = 5
 REQUEST_TIMEOUT = 30
@@ -44,6 +50,57 @@ KEEP_DATA = False
 def new_key():
     """A fresh Idempotency-Key."""
     return uuid.uuid4().hex
+
+
+def read_lines(stream):
+    """A queue a thread fills with the lines of stream, then None at its
+    end."""
+    lines = queue.Queue()
+
+    def reader():
+        for raw in stream:
+            lines.put(raw)
+        lines.put(None)
+
+    threading.Thread(target=reader, daemon=True).start()
+    return lines
+
+
+def poll(fn, timeout, interval=0.1):
+    """Calls fn until it returns something truthy or the time is up;
+    returns the last result."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = fn()
+        if result or time.monotonic() >= deadline:
+            return result
+        time.sleep(interval)
+
+
+def start_bridge_serve(saltbridge, home, err_file, args=(),
+                       timeout=START_TIMEOUT):
+    """Starts `saltbridge --home HOME --log-level info serve ARGS` with its
+    stderr to err_file, and reads its stdout past the IMAP listeners'
+    lines ("saltbridge: IMAP on ADDR:PORT (STARTTLS)", or "(TLS)"), waiting
+    up to timeout seconds for each line. Returns (the Popen, the line after
+    them or None when serve printed none, {"STARTTLS" or "TLS": port}).
+    The caller closes the Popen's stdout."""
+    proc = subprocess.Popen(
+        [saltbridge, "--home", home, "--log-level", "info", "serve"]
+        + list(args),
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err_file)
+    lines = read_lines(proc.stdout)
+    ports = {}
+    while True:
+        try:
+            raw = lines.get(timeout=timeout)
+        except queue.Empty:
+            raw = None
+        if raw is None or not raw.startswith(BRIDGE_IMAP_PREFIX):
+            return proc, raw, ports
+        m = BRIDGE_IMAP_RE.match(raw.rstrip(b"\r\n"))
+        if m:
+            ports[m.group(2).decode()] = int(m.group(1))
 
 
 class ServerError(Exception):
@@ -102,14 +159,7 @@ class Server:
                                      stdout=subprocess.PIPE,
                                      stderr=self._stderr,
                                      start_new_session=True)
-        lines = queue.Queue()
-
-        def reader():
-            for raw in self.proc.stdout:
-                lines.put(raw)
-            lines.put(None)
-
-        threading.Thread(target=reader, daemon=True).start()
+        lines = read_lines(self.proc.stdout)
         try:
             raw = lines.get(timeout=START_TIMEOUT)
         except queue.Empty:

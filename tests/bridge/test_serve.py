@@ -12,14 +12,12 @@ plaintext in its home. A saltbridge or saltmaild stderr holding a
 sanitizer report fails. The last line printed is "N passed, M failed".
 """
 import os
-import queue
 import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import unittest
 
@@ -27,6 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "api"))
 
 import harness  # noqa: E402
+from harness import poll  # noqa: E402
 
 SALTMAILD = None
 SALTBRIDGE = None
@@ -90,15 +89,6 @@ def replica_counts(path):
         db.close()
 
 
-def poll(fn, timeout, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        got = fn()
-        if got or time.monotonic() >= deadline:
-            return got
-        time.sleep(interval)
-
-
 class ServeTest(unittest.TestCase):
     def setUp(self):
         self.srv = server()
@@ -132,22 +122,14 @@ class ServeTest(unittest.TestCase):
                             data)
 
     def start_serve(self):
-        """Starts serve; returns (its stdout lines queue, stderr path)."""
+        """Starts serve; returns (its line after the listeners' lines, or
+        None, and its stderr path)."""
         err_path = os.path.join(self.tmp, "serve.stderr")
         self.err_file = open(err_path, "wb")
-        self.proc = subprocess.Popen(
-            [SALTBRIDGE, "--home", self.home, "--log-level", "info",
-             "serve", "--imap-port", "0"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=self.err_file)
-        lines = queue.Queue()
-
-        def reader():
-            for raw in self.proc.stdout:
-                lines.put(raw)
-            lines.put(None)
-        threading.Thread(target=reader, daemon=True).start()
-        return lines, err_path
+        self.proc, raw, _ = harness.start_bridge_serve(
+            SALTBRIDGE, self.home, self.err_file, ["--imap-port", "0"],
+            RUN_TIMEOUT)
+        return raw, err_path
 
     def serve_err(self, path):
         with open(path, "rb") as f:
@@ -185,14 +167,7 @@ class ServeTest(unittest.TestCase):
             data=acct.ident.password.encode() + b"\n")
         self.assertEqual(r.returncode, 0, r.err)
 
-        lines, err_path = self.start_serve()
-        try:
-            # The listeners' lines come first.
-            raw = lines.get(timeout=RUN_TIMEOUT)
-            while raw is not None and raw.startswith(b"saltbridge: IMAP on "):
-                raw = lines.get(timeout=RUN_TIMEOUT)
-        except queue.Empty:
-            raw = b"(none)"
+        raw, err_path = self.start_serve()
         self.assertEqual(raw, b"saltbridge: ready (1 accounts)\n",
                          self.serve_err(err_path))
 

@@ -23,7 +23,6 @@ A saltbridge or saltmaild stderr holding a sanitizer report fails. The
 last line printed is "N passed, M failed".
 """
 import os
-import queue
 import re
 import shutil
 import signal
@@ -31,7 +30,6 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import unittest
 
@@ -39,7 +37,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "api"))
 
 import harness  # noqa: E402
-from harness import qs  # noqa: E402
+from harness import poll, qs  # noqa: E402
 
 SALTMAILD = None
 SALTBRIDGE = None
@@ -191,15 +189,6 @@ def replica_keywords(path, remote_id):
         db.close()
 
 
-def poll(fn, timeout, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        got = fn()
-        if got or time.monotonic() >= deadline:
-            return got
-        time.sleep(interval)
-
-
 class SyncServeTest(unittest.TestCase):
     def setUp(self):
         self.srv, self.acct = fixture()
@@ -238,26 +227,10 @@ class SyncServeTest(unittest.TestCase):
         stderr path)."""
         err_path = os.path.join(self.tmp, "serve%d.stderr" % len(self.procs))
         err_file = open(err_path, "wb")
-        proc = subprocess.Popen(
-            [SALTBRIDGE, "--home", self.home, "--log-level", "info",
-             "serve", "--imap-port", "0"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=err_file)
+        proc, raw, _ = harness.start_bridge_serve(
+            SALTBRIDGE, self.home, err_file, ["--imap-port", "0"],
+            RUN_TIMEOUT)
         self.procs.append((proc, err_file, err_path))
-        lines = queue.Queue()
-
-        def reader():
-            for raw in proc.stdout:
-                lines.put(raw)
-            lines.put(None)
-        threading.Thread(target=reader, daemon=True).start()
-        try:
-            # The listeners' lines come first.
-            raw = lines.get(timeout=RUN_TIMEOUT)
-            while raw is not None and raw.startswith(b"saltbridge: IMAP on "):
-                raw = lines.get(timeout=RUN_TIMEOUT)
-        except queue.Empty:
-            raw = b"(none)"
         self.assertEqual(raw, READY, self.err_text(err_path)[-4000:])
         return proc, err_path
 

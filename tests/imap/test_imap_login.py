@@ -20,7 +20,6 @@ import base64
 import imaplib
 import json
 import os
-import queue
 import shutil
 import signal
 import socket
@@ -28,7 +27,6 @@ import ssl
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import unittest
 
@@ -73,36 +71,13 @@ class Bridge:
         self.password = json.loads(r.stdout)["password"]
         self.err_path = os.path.join(self.tmp, "serve.stderr")
         self.err_file = open(self.err_path, "wb")
-        self.proc = subprocess.Popen(
-            [SALTBRIDGE, "--home", self.home, "--log-level", "info",
-             "serve", "--imap-port", "0", "--imaps-port", "0"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=self.err_file)
-        lines = queue.Queue()
-
-        def reader():
-            for raw in self.proc.stdout:
-                lines.put(raw)
-            lines.put(None)
-        threading.Thread(target=reader, daemon=True).start()
-        self.port = self.tls_port = None
-        while True:
-            try:
-                raw = lines.get(timeout=RUN_TIMEOUT)
-            except queue.Empty:
-                raw = None
-            if raw is None:
-                raise AssertionError("serve did not get ready:\n"
-                                     + self.log())
-            text = raw.decode()
-            if text.startswith("saltbridge: IMAP on 127.0.0.1:"):
-                port = int(text.split(":")[2].split()[0])
-                if "(STARTTLS)" in text:
-                    self.port = port
-                elif "(TLS)" in text:
-                    self.tls_port = port
-            if text.startswith("saltbridge: ready"):
-                break
+        self.proc, raw, ports = harness.start_bridge_serve(
+            SALTBRIDGE, self.home, self.err_file,
+            ["--imap-port", "0", "--imaps-port", "0"], RUN_TIMEOUT)
+        if raw is None or not raw.startswith(b"saltbridge: ready"):
+            raise AssertionError("serve did not get ready:\n" + self.log())
+        self.port = ports.get("STARTTLS")
+        self.tls_port = ports.get("TLS")
         if self.port is None or self.tls_port is None:
             raise AssertionError("serve printed no IMAP ports")
         self.cert = os.path.join(self.home, "data", "tls", "cert.pem")
