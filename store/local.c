@@ -397,7 +397,7 @@ store_expunge_plan_free(struct store_expunge_plan *plan)
 
 static int SB_WUR
 store_expunge_plan(struct store *st, int64_t mailbox_id, int64_t trash_id,
-                   const uint32_t *uids, size_t n_uids,
+                   bool drafts, const uint32_t *uids, size_t n_uids,
                    struct store_expunge_plan *plan, const char **error_r)
 {
 	sqlite3_stmt *stmt;
@@ -432,7 +432,7 @@ store_expunge_plan(struct store *st, int64_t mailbox_id, int64_t trash_id,
 		if (others > 0) {
 			list = &plan->leave;
 			n = &plan->n_leave;
-		} else if (mailbox_id != trash_id && trash_id != 0) {
+		} else if (mailbox_id != trash_id && trash_id != 0 && !drafts) {
 			list = &plan->to_trash;
 			n = &plan->n_to_trash;
 		} else {
@@ -458,13 +458,21 @@ store_local_do_expunge(struct store *st, int64_t mailbox_id,
                        const char **error_r)
 {
 	struct store_expunge_plan plan;
-	struct store_mailbox trash;
+	struct store_mailbox trash, box;
 	struct store_patch p;
 	int64_t account_id, trash_id = 0;
+	bool drafts;
 	int ret;
 
 	if (store_mailbox_account(st, mailbox_id, &account_id, error_r) < 0)
 		return -1;
+	/* A draft replaced by a newer one goes for good, not to Trash. */
+	ret = store_mailbox_get(st, mailbox_id, &box, error_r);
+	if (ret < 0)
+		return -1;
+	drafts = ret > 0 && box.role != NULL && strcmp(box.role, "drafts") == 0;
+	if (ret > 0)
+		store_mailbox_free_contents(&box);
 	ret = store_mailbox_find_role(st, account_id, "trash", &trash, error_r);
 	if (ret < 0)
 		return -1;
@@ -472,8 +480,8 @@ store_local_do_expunge(struct store *st, int64_t mailbox_id,
 		trash_id = trash.id;
 		store_mailbox_free_contents(&trash);
 	}
-	if (store_expunge_plan(st, mailbox_id, trash_id, uids, n_uids, &plan,
-	                       error_r) < 0)
+	if (store_expunge_plan(st, mailbox_id, trash_id, drafts, uids, n_uids,
+	                       &plan, error_r) < 0)
 		return -1;
 	memset(&p, 0, sizeof(p));
 	p.remove_mailbox = mailbox_id;
@@ -666,4 +674,108 @@ store_message_mailboxes(struct store *st, int64_t message_id, int64_t **ids_r,
 	                 "SELECT mailbox FROM mailbox_messages"
 	                 " WHERE message = ? ORDER BY mailbox",
 	                 "i", message_id);
+}
+
+/* ---- APPEND: staged, then appended ---- */
+
+/* A staged message: no remote id and in no mailbox. */
+#define STORE_STAGED                                       \
+	" remote_id IS NULL AND NOT EXISTS (SELECT 1 FROM" \
+	" mailbox_messages WHERE message = messages.id)"
+
+int
+store_stage_message(struct store *st, int64_t account_id, uint64_t size,
+                    int64_t now, int64_t *id_r, const char **error_r)
+{
+	if (size > INT64_MAX)
+		return store_fail(st, error_r, "too large");
+	if (store_run(st, error_r,
+	              "INSERT INTO messages(account, size, received_at)"
+	              " VALUES(?, ?, ?)",
+	              "iii", account_id, (int64_t)size, now) < 0)
+		return -1;
+	*id_r = sqlite3_last_insert_rowid(st->db);
+	return 0;
+}
+
+static int SB_WUR
+store_do_append(struct store *st, int64_t message_id, int64_t mailbox_id,
+                const struct store_append *a, int64_t now, uint32_t *uid_r,
+                const char **error_r)
+{
+	int64_t account_id, box_account, staged = 0, cached = 0;
+	char *keywords;
+	int ret;
+
+	if (store_message_account(st, message_id, &account_id, error_r) < 0 ||
+	    store_mailbox_account(st, mailbox_id, &box_account, error_r) < 0)
+		return -1;
+	if (account_id != box_account)
+		return store_fail(st, error_r,
+		                  "mailbox %lld is of another account",
+		                  (long long)mailbox_id);
+	if (store_int(st, &staged, error_r,
+	              "SELECT count(*) FROM messages"
+	              " WHERE id = ? AND" STORE_STAGED,
+	              "i", message_id) < 0 ||
+	    store_int(st, &cached, error_r,
+	              "SELECT body_cached FROM messages WHERE id = ?", "i",
+	              message_id) < 0)
+		return -1;
+	if (staged == 0)
+		return store_fail(st, error_r, "message %lld is not staged",
+		                  (long long)message_id);
+	if (cached == 0)
+		return store_fail(st, error_r,
+		                  "the body of message %lld is not whole",
+		                  (long long)message_id);
+	if (store_keywords_normalize(a->keywords, &keywords, error_r) < 0)
+		return -1;
+	ret = store_run(st, error_r,
+	                "UPDATE messages SET summary = ?, key_packet = ?,"
+	                " keywords = ?, received_at = ? WHERE id = ?",
+	                "bbtii", a->summary, a->summary_len, a->key_packet,
+	                a->key_packet_len, keywords, a->received_at,
+	                message_id);
+	free(keywords);
+	if (ret == 0)
+		ret = store_entry_add(st, mailbox_id, message_id, uid_r,
+		                      error_r);
+	if (ret == 0)
+		ret = store_local_import(st, message_id, mailbox_id, now,
+		                         error_r);
+	return ret;
+}
+
+int
+store_local_append(struct store *st, int64_t message_id, int64_t mailbox_id,
+                   const struct store_append *a, int64_t now, uint32_t *uid_r,
+                   const char **error_r)
+{
+	size_t mark;
+	int ret;
+
+	if (store_tx_start(st, &mark, error_r) < 0)
+		return -1;
+	ret = store_do_append(st, message_id, mailbox_id, a, now, uid_r,
+	                      error_r);
+	return store_tx_end(st, mark, ret, error_r);
+}
+
+int
+store_stage_drop(struct store *st, int64_t message_id, const char **error_r)
+{
+	return store_run(st, error_r,
+	                 "DELETE FROM messages WHERE id = ? AND" STORE_STAGED,
+	                 "i", message_id);
+}
+
+int
+store_stage_sweep(struct store *st, uint64_t *removed_r, const char **error_r)
+{
+	if (store_run(st, error_r, "DELETE FROM messages WHERE" STORE_STAGED,
+	              "") < 0)
+		return -1;
+	*removed_r = (uint64_t)sqlite3_changes64(st->db);
+	return 0;
 }

@@ -593,7 +593,8 @@ int store_local_destroy(struct store *st, const int64_t *messages, size_t count,
  * EXPUNGE: the mailbox's entries with \Deleted (only those of uids when
  * uids is not NULL: UID EXPUNGE) leave it. A message also in another
  * mailbox only leaves this one; one in this mailbox alone goes to Trash;
- * one in Trash alone (or with no Trash) is destroyed.
+ * one in Trash or Drafts alone (or with no Trash) is destroyed (a draft
+ * saved again replaces the last one, which must not pile up in Trash).
  */
 int store_local_expunge(struct store *st, int64_t mailbox_id,
                         const uint32_t *uids, size_t n_uids, int64_t now,
@@ -615,6 +616,37 @@ int store_local_mailbox_rename(struct store *st, int64_t mailbox_id,
                                int64_t now, const char **error_r) SB_WUR;
 int store_local_mailbox_delete(struct store *st, int64_t mailbox_id,
                                int64_t now, const char **error_r) SB_WUR;
+
+/*
+ * APPEND in steps, so that a large message is never held whole: the
+ * message is staged (in no mailbox, so nobody sees it) with the size of
+ * its body stream; the caller writes the body with store_body_write_*;
+ * then store_local_append gives it its summary, key packet, keywords and
+ * date, puts it in the mailbox (its UID) and queues its import, in one
+ * transaction. store_stage_drop abandons one; a crash between leaves a
+ * staged message that store_stage_sweep (at start-up) removes.
+ */
+struct store_append {
+	const void *summary;
+	size_t summary_len;
+	const void *key_packet;
+	size_t key_packet_len;
+	const char *keywords;
+	int64_t received_at;
+};
+
+int store_stage_message(struct store *st, int64_t account_id, uint64_t size,
+                        int64_t now, int64_t *id_r,
+                        const char **error_r) SB_WUR;
+/* Refused unless the message is staged and its body whole. */
+int store_local_append(struct store *st, int64_t message_id, int64_t mailbox_id,
+                       const struct store_append *a, int64_t now,
+                       uint32_t *uid_r, const char **error_r) SB_WUR;
+int store_stage_drop(struct store *st, int64_t message_id,
+                     const char **error_r) SB_WUR;
+/* Removes every staged message; *removed_r says how many. */
+int store_stage_sweep(struct store *st, uint64_t *removed_r,
+                      const char **error_r) SB_WUR;
 
 /* Payloads, for tests and for ops made by hand. Owned (free). */
 char *store_op_update_payload(const int64_t *messages, size_t count,

@@ -341,6 +341,78 @@ test_import(void)
 	store_close(&st);
 }
 
+static void
+test_append(void)
+{
+	struct store *st = test_store_open(test_store_path("append"));
+	int64_t acc = test_store_account(st, "a@x.org");
+	int64_t other = test_store_account(st, "b@x.org");
+	int64_t drafts, elsewhere, m, cut, left;
+	struct store_body_writer *w;
+	struct store_append a = {.summary = "SBMS-c",
+	                         .summary_len = 6,
+	                         .key_packet = "SBKP-c",
+	                         .key_packet_len = 6,
+	                         .keywords = "$Draft",
+	                         .received_at = 1234};
+	struct store_message msg;
+	const char *error;
+	uint64_t removed;
+	uint32_t uid = 0;
+	char want[64];
+
+	TEST_EQ_INT(store_mailbox_upsert_remote(st, acc, "mb_d", "Drafts", NULL,
+	                                        "drafts", &drafts, &error),
+	            0);
+	elsewhere = test_store_mailbox(st, other, "INBOX");
+	TEST_EQ_INT(store_stage_message(st, acc, 10, 99, &m, &error), 0);
+	/* Not whole yet: refused. */
+	TEST_ASSERT(store_local_append(st, m, drafts, &a, 100, &uid, &error) <
+	            0);
+	TEST_EQ_INT(store_body_write_begin(st, m, &w, &error), 0);
+	TEST_EQ_INT(store_body_write_chunk(w, "0123456789", 10, &error), 0);
+	TEST_EQ_INT(store_body_write_end(&w, &error), 0);
+	/* Staged: in no mailbox, so nobody lists it. */
+	TEST_EQ_UINT(test_store_entry(st, drafts, m).uid, 0);
+	/* Into another account's mailbox: refused. */
+	TEST_ASSERT(store_local_append(st, m, elsewhere, &a, 100, &uid,
+	                               &error) < 0);
+	TEST_EQ_INT(store_local_append(st, m, drafts, &a, 100, &uid, &error),
+	            0);
+	TEST_EQ_UINT(uid, test_store_entry(st, drafts, m).uid);
+	TEST_EQ_INT(store_message_get(st, m, &msg, &error), 1);
+	TEST_EQ_STR(msg.keywords, "$draft");
+	TEST_EQ_INT(msg.received_at, 1234);
+	TEST_ASSERT(msg.body_cached);
+	store_message_free_contents(&msg);
+	snprintf(want, sizeof(want),
+	         "{\"v\":1,\"message\":%lld,\"mailbox\":%lld}", (long long)m,
+	         (long long)drafts);
+	test_take_op(st, acc, STORE_OP_IMPORT, want);
+	/* Appended once only. */
+	TEST_ASSERT(store_local_append(st, m, drafts, &a, 100, &uid, &error) <
+	            0);
+
+	/* Abandoned, or left by a crash: dropped, swept. */
+	TEST_EQ_INT(store_stage_message(st, acc, 5, 99, &cut, &error), 0);
+	TEST_EQ_INT(store_stage_drop(st, cut, &error), 0);
+	TEST_EQ_INT(store_message_get(st, cut, &msg, &error), 0);
+	TEST_EQ_INT(store_stage_message(st, acc, 5, 99, &left, &error), 0);
+	TEST_EQ_INT(store_stage_sweep(st, &removed, &error), 0);
+	TEST_EQ_UINT(removed, 1);
+	TEST_EQ_INT(store_message_get(st, left, &msg, &error), 0);
+	/* Dropping an appended message is not the stage's business. */
+	TEST_EQ_INT(store_stage_drop(st, m, &error), 0);
+	TEST_EQ_INT(store_message_get(st, m, &msg, &error), 1);
+	store_message_free_contents(&msg);
+
+	/* A draft expunged goes for good, not to Trash. */
+	test_mark_deleted(st, drafts, m);
+	TEST_EQ_INT(store_local_expunge(st, drafts, NULL, 0, 101, &error), 0);
+	TEST_EQ_INT(store_message_get(st, m, &msg, &error), 0);
+	store_close(&st);
+}
+
 static const struct test_case cases[] = {
         {"payloads", test_payloads},
         {"keywords, copy and move", test_keywords_and_copy},
@@ -348,6 +420,7 @@ static const struct test_case cases[] = {
         {"expunge without a Trash", test_expunge_without_trash},
         {"mailboxes", test_mailboxes},
         {"import", test_import},
+        {"append: staged, appended, dropped, swept", test_append},
         {NULL, NULL},
 };
 
