@@ -86,14 +86,8 @@ def norm(message):
 
 
 def poll(fn, timeout=WAIT, interval=0.1):
-    """Calls fn until it returns something truthy or the time is up;
-    returns the last result."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = fn()
-        if result or time.monotonic() >= deadline:
-            return result
-        time.sleep(interval)
+    """harness.poll, waiting WAIT seconds unless told."""
+    return harness.poll(fn, timeout, interval)
 
 
 class ApiTest(unittest.TestCase):

@@ -50,12 +50,8 @@ def tearDownModule():
 
 
 def poll(fn, timeout=WAIT, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = fn()
-        if result or time.monotonic() >= deadline:
-            return result
-        time.sleep(interval)
+    """harness.poll, waiting WAIT seconds unless told."""
+    return harness.poll(fn, timeout, interval)
 
 
 def mboxrd(messages):
