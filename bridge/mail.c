@@ -10,8 +10,49 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/alloc.h"
+#include "crypto/seal.h"
+
+static void
+bridge_mail_add_address(struct bridge_mail_keys *k, const void *p, size_t len)
+{
+	char *a;
+	size_t i;
+
+	if (len == 0)
+		return;
+	a = sb_memdupz(p, len);
+	for (i = 0; i < len; i++) {
+		if (a[i] >= 'A' && a[i] <= 'Z')
+			a[i] = (char)(a[i] - 'A' + 'a');
+	}
+	k->addresses = sb_reallocarray(k->addresses, k->n_addresses + 1,
+	                               sizeof(*k->addresses));
+	k->addresses[k->n_addresses++] = a;
+}
+
+/* The email, and the addresses the service listed at the last login. */
+static void
+bridge_mail_addresses(const struct sb_vault *v, const char *account_id,
+                      struct bridge_mail_keys *k)
+{
+	const unsigned char *value, *p, *nl, *end;
+	size_t len;
+
+	if (bridge_entry_get(v, account_id, BRIDGE_ENTRY_EMAIL, &value, &len))
+		bridge_mail_add_address(k, value, len);
+	if (!bridge_entry_get(v, account_id, BRIDGE_ENTRY_ADDRESSES, &value,
+	                      &len))
+		return;
+	for (p = value, end = value + len; p < end; p = nl + 1) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (nl == NULL)
+			nl = end;
+		bridge_mail_add_address(k, p, (size_t)(nl - p));
+	}
+}
 
 int
 bridge_mail_keys_load(const struct sb_vault *v, const char *account_id,
@@ -34,14 +75,28 @@ bridge_mail_keys_load(const struct sb_vault *v, const char *account_id,
 	k->enc_sk = sb_secure_alloc(SB_KEY_BYTES);
 	memcpy(k->enc_sk, sk, SB_KEY_BYTES);
 	memcpy(k->enc_pk, pk, SB_KEY_BYTES);
+	if (bridge_entry_get(v, account_id, BRIDGE_ENTRY_SIGN_SK, &sk,
+	                     &sk_len) &&
+	    sk_len == SB_SIGN_SECRET_BYTES) {
+		k->sign_sk = sb_secure_alloc(SB_SIGN_SECRET_BYTES);
+		memcpy(k->sign_sk, sk, SB_SIGN_SECRET_BYTES);
+	}
+	bridge_mail_addresses(v, account_id, k);
 	return 0;
 }
 
 void
 bridge_mail_keys_clear(struct bridge_mail_keys *k)
 {
+	size_t i;
+
 	if (k->enc_sk != NULL)
 		sb_secure_free(&k->enc_sk);
+	if (k->sign_sk != NULL)
+		sb_secure_free(&k->sign_sk);
+	for (i = 0; i < k->n_addresses; i++)
+		free(k->addresses[i]);
+	free(k->addresses);
 	memset(k, 0, sizeof(*k));
 }
 
@@ -130,4 +185,125 @@ out:
 	sb_summary_free(&sum);
 	sb_secure_free(&key);
 	return ret;
+}
+
+/* ---- APPEND ---- */
+
+struct bridge_mail_append {
+	const struct bridge_mail_keys *keys;
+	struct store *st;
+	int64_t message_id;
+	struct store_body_writer *w;
+	struct sb_sealer *sealer;
+	const char *error; /* the body writer's, when it failed */
+};
+
+/* The sealer's output: pieces of the body stream into the replica. */
+static int
+bridge_mail_append_sink(void *ctx, const void *data, size_t len)
+{
+	struct bridge_mail_append *a = ctx;
+
+	return store_body_write_chunk(a->w, data, len, &a->error);
+}
+
+int
+bridge_mail_append_begin(const struct bridge_mail_keys *k, struct store *st,
+                         int64_t account_id, uint64_t size,
+                         struct bridge_mail_append **a_r, const char **error_r)
+{
+	struct bridge_mail_append *a = sb_calloc(1, sizeof(*a));
+
+	a->keys = k;
+	a->st = st;
+	if (store_stage_message(st, account_id, sb_body_stream_size(size),
+	                        (int64_t)time(NULL), &a->message_id,
+	                        error_r) < 0) {
+		free(a);
+		return -1;
+	}
+	if (store_body_write_begin(st, a->message_id, &a->w, error_r) < 0 ||
+	    sb_sealer_new(bridge_mail_append_sink, a, &a->sealer) < 0) {
+		if (a->sealer == NULL && a->w != NULL)
+			*error_r = "cannot start the encryption";
+		bridge_mail_append_abort(&a);
+		return -1;
+	}
+	*a_r = a;
+	return 0;
+}
+
+int
+bridge_mail_append_write(struct bridge_mail_append *a, const void *data,
+                         size_t len, const char **error_r)
+{
+	if (sb_sealer_write(a->sealer, data, len) == 0)
+		return 0;
+	*error_r = a->error != NULL ? a->error : "cannot encrypt the message";
+	return -1;
+}
+
+int
+bridge_mail_append_finish(struct bridge_mail_append **ap, int64_t mailbox_id,
+                          const char *keywords, int64_t received_at,
+                          uint32_t *uid_r, const char **error_r)
+{
+	struct bridge_mail_append *a = *ap;
+	unsigned char packet[SB_KEY_PACKET_BYTES];
+	struct sb_signer signer, *sp = NULL;
+	struct store_append app;
+	struct sb_sealed sealed;
+	int ret = -1;
+
+	memset(&sealed, 0, sizeof(sealed));
+	if (a->keys->sign_sk != NULL) {
+		signer.sign_sk = a->keys->sign_sk;
+		signer.addresses = (const char *const *)a->keys->addresses;
+		signer.n_addresses = a->keys->n_addresses;
+		sp = &signer;
+	}
+	if (sb_sealer_finish(&a->sealer, sp, &sealed, error_r) < 0) {
+		if (a->error != NULL)
+			*error_r = a->error;
+		goto out;
+	}
+	if (sb_key_packet_seal(sealed.key, a->keys->enc_pk, packet, error_r) <
+	            0 ||
+	    store_body_write_end(&a->w, error_r) < 0)
+		goto out;
+	memset(&app, 0, sizeof(app));
+	app.summary = sealed.summary.data;
+	app.summary_len = sealed.summary.len;
+	app.key_packet = packet;
+	app.key_packet_len = sizeof(packet);
+	app.keywords = keywords;
+	app.received_at = received_at;
+	ret = store_local_append(a->st, a->message_id, mailbox_id, &app,
+	                         (int64_t)time(NULL), uid_r, error_r);
+out:
+	sb_sealed_clear(&sealed);
+	if (ret == 0) {
+		free(a);
+		*ap = NULL;
+	} else {
+		bridge_mail_append_abort(ap);
+	}
+	return ret;
+}
+
+void
+bridge_mail_append_abort(struct bridge_mail_append **ap)
+{
+	struct bridge_mail_append *a = *ap;
+	const char *error;
+
+	if (a == NULL)
+		return;
+	sb_sealer_free(&a->sealer);
+	store_body_write_abort(&a->w);
+	if (store_stage_drop(a->st, a->message_id, &error) < 0) {
+		/* Swept at the next start. */
+	}
+	free(a);
+	*ap = NULL;
 }

@@ -14,10 +14,14 @@
 #include "crypto/crypto.h"
 #include "store/store.h"
 
-/* The keys that open an account's key packets. */
+/* The keys that open an account's key packets and sign what it writes. */
 struct bridge_mail_keys {
 	unsigned char *enc_sk; /* secure memory */
 	unsigned char enc_pk[SB_KEY_BYTES];
+	unsigned char *sign_sk; /* secure memory */
+	/* The account's addresses (lower case): its email and others. */
+	char **addresses;
+	size_t n_addresses;
 };
 
 int bridge_mail_keys_load(const struct sb_vault *v, const char *account_id,
@@ -42,5 +46,26 @@ int bridge_mail_summary(const struct bridge_mail_keys *k, struct store *st,
 int bridge_mail_body(const struct bridge_mail_keys *k, struct store *st,
                      int64_t message_id, struct sb_buf *out,
                      const char **error_r) SB_WUR;
+
+/*
+ * APPEND: a message written in pieces (size bytes in all) is sealed for
+ * the account as it comes, into a staged message of the replica; finish
+ * puts it into the mailbox with its keywords and date and queues its
+ * import (store_local_append). Signed when its From is the account's.
+ */
+struct bridge_mail_append;
+
+int bridge_mail_append_begin(const struct bridge_mail_keys *k, struct store *st,
+                             int64_t account_id, uint64_t size,
+                             struct bridge_mail_append **a_r,
+                             const char **error_r) SB_WUR;
+int bridge_mail_append_write(struct bridge_mail_append *a, const void *data,
+                             size_t len, const char **error_r) SB_WUR;
+/* Frees a either way; 0 with the message's UID in the mailbox, or -1. */
+int bridge_mail_append_finish(struct bridge_mail_append **a, int64_t mailbox_id,
+                              const char *keywords, int64_t received_at,
+                              uint32_t *uid_r, const char **error_r) SB_WUR;
+/* Abandons it: the staged message goes. */
+void bridge_mail_append_abort(struct bridge_mail_append **a);
 
 #endif

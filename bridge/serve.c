@@ -400,6 +400,50 @@ serve_message_read(void *ctx, struct store *st, int64_t account,
 	return ret > 0 ? 0 : -1;
 }
 
+/* imap_backend's APPEND calls: bridge/mail.c with the account's keys. */
+static int
+serve_append_begin(void *ctx, struct store *st, int64_t account, uint64_t size,
+                   void **append_r, const char **error_r)
+{
+	struct serve_account *a = serve_account_of(ctx, account);
+	struct bridge_mail_append *app;
+
+	if (a == NULL) {
+		*error_r = "no such account";
+		return -1;
+	}
+	if (bridge_mail_append_begin(&a->keys, st, account, size, &app,
+	                             error_r) < 0)
+		return -1;
+	*append_r = app;
+	return 0;
+}
+
+static int
+serve_append_write(void *append, const void *data, size_t len,
+                   const char **error_r)
+{
+	return bridge_mail_append_write(append, data, len, error_r);
+}
+
+static int
+serve_append_finish(void *append, int64_t mailbox_id, const char *keywords,
+                    int64_t received_at, uint32_t *uid_r, const char **error_r)
+{
+	struct bridge_mail_append *app = append;
+
+	return bridge_mail_append_finish(&app, mailbox_id, keywords,
+	                                 received_at, uid_r, error_r);
+}
+
+static void
+serve_append_abort(void *append)
+{
+	struct bridge_mail_append *app = append;
+
+	bridge_mail_append_abort(&app);
+}
+
 /* The certificate of the listeners, made (or renewed) under the data dir. */
 static int SB_WUR
 serve_tls(struct serve *srv, const char **error_r)
@@ -426,6 +470,24 @@ serve_tls(struct serve *srv, const char **error_r)
 	return ret;
 }
 
+/* APPENDs a crash cut short: their staged messages go. */
+static int SB_WUR
+serve_sweep(struct serve *srv, const char **error_r)
+{
+	struct store *st;
+	uint64_t removed = 0;
+	int ret;
+
+	if (store_open(srv->p->replica, NULL, &st, error_r) < 0)
+		return -1;
+	ret = store_stage_sweep(st, &removed, error_r);
+	store_close(&st);
+	if (ret == 0 && removed > 0)
+		sb_log_info("removed %llu messages an APPEND left unfinished",
+		            (unsigned long long)removed);
+	return ret;
+}
+
 /* The IMAP listeners, printed for the user as they are bound. */
 static int SB_WUR
 serve_listen(struct serve *srv, const char **error_r)
@@ -435,7 +497,7 @@ serve_listen(struct serve *srv, const char **error_r)
 	if (srv->o->imap_port == IMAP_PORT_OFF &&
 	    srv->o->imaps_port == IMAP_PORT_OFF)
 		return 0;
-	if (serve_tls(srv, error_r) != 0)
+	if (serve_tls(srv, error_r) != 0 || serve_sweep(srv, error_r) != 0)
 		return -1;
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.port = srv->o->imap_port;
@@ -447,6 +509,10 @@ serve_listen(struct serve *srv, const char **error_r)
 	cfg.backend.login = serve_login;
 	cfg.backend.message_headers = serve_message_headers;
 	cfg.backend.message_read = serve_message_read;
+	cfg.backend.append_begin = serve_append_begin;
+	cfg.backend.append_write = serve_append_write;
+	cfg.backend.append_finish = serve_append_finish;
+	cfg.backend.append_abort = serve_append_abort;
 	if (imap_server_new(&cfg, &srv->imap, error_r) != 0) {
 		*error_r = bridge_errorf("IMAP: %s", *error_r);
 		return -1;

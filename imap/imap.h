@@ -59,7 +59,26 @@ struct imap_backend {
 	int (*message_read)(void *ctx, struct store *st, int64_t account,
 	                    int64_t message_id, struct sb_buf *out,
 	                    const char **error_r);
+	/*
+	 * APPEND: a message of size bytes, written in pieces, encrypted into
+	 * the replica as it comes (never held whole); finish puts it into the
+	 * mailbox with its keywords and date, and gives its UID there (the
+	 * import to the service is queued). finish frees the handle either
+	 * way; abort abandons it. 0 or -1 with *error_r.
+	 */
+	int (*append_begin)(void *ctx, struct store *st, int64_t account,
+	                    uint64_t size, void **append_r,
+	                    const char **error_r);
+	int (*append_write)(void *append, const void *data, size_t len,
+	                    const char **error_r);
+	int (*append_finish)(void *append, int64_t mailbox_id,
+	                     const char *keywords, int64_t received_at,
+	                     uint32_t *uid_r, const char **error_r);
+	void (*append_abort)(void *append);
 };
+
+/* The largest message APPEND takes (the service's default blob limit). */
+#define IMAP_APPEND_MAX (64u * 1024 * 1024)
 
 struct imap_config {
 	const char *addr; /* NULL: 127.0.0.1 */

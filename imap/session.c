@@ -230,6 +230,7 @@ static const struct imap_cmd_entry imap_cmds[] = {
         {"MOVE", IMAP_STATE_SELECTED, true, imap_cmd_move},
         {"FETCH", IMAP_STATE_SELECTED, true, imap_cmd_fetch},
         {"IDLE", IMAP_LOGGED_IN, false, imap_cmd_idle},
+        {"APPEND", IMAP_LOGGED_IN, false, imap_cmd_append},
 };
 
 /*
@@ -278,11 +279,26 @@ imap_dispatch(struct imap_session *s, const struct imap_command *c)
 	           c->uid ? "UID " : "", c->name);
 }
 
-/* A literal announced: within the limits it is kept, else refused. */
+/*
+ * A literal announced: APPEND's message streams into the backend
+ * (cmd-append.c); others are kept within the limits, else refused.
+ */
 static bool
 imap_literal(struct imap_session *s, const struct imap_event *ev)
 {
+	struct imap_command c;
 	const char *error;
+	bool ok;
+
+	/* A literal after the mailbox: the message (or a MULTIAPPEND's). */
+	if (imap_parse_command(ev->command, &c, &error) == 0 && !c.uid &&
+	    c.name != NULL && strcmp(c.name, "APPEND") == 0 &&
+	    c.arg_count >= 2) {
+		ok = imap_append_literal(s, ev, &c);
+		imap_command_free(&c);
+		return ok;
+	}
+	imap_command_free(&c);
 
 	if (ev->literal_fits &&
 	    imap_reader_literal_accept(s->reader, IMAP_LITERAL_BUFFER,

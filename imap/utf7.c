@@ -3,26 +3,10 @@
 #include <stdint.h>
 
 #include "common/charset.h"
+#include "common/codec.h"
 
 /* RFC 3501 5.1.3: base64 with ',' in place of '/'. */
-static const char utf7_alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
-
-static int
-utf7_b64_value(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == ',')
-		return 63;
-	return -1;
-}
+#define UTF7_B64_63 ','
 
 static bool
 utf7_is_direct(unsigned char c)
@@ -151,7 +135,7 @@ utf7_decode_shift(const char *in, size_t len, size_t *pos, struct sb_buf *out,
 		}
 		if (in[i] == '-')
 			break;
-		v = utf7_b64_value(in[i++]);
+		v = sb_base64_digit_value((unsigned char)in[i++], UTF7_B64_63);
 		if (v < 0) {
 			*error_r =
 			        "mailbox name has an invalid base64 character";
@@ -262,9 +246,8 @@ utf7_encode_unit(struct utf7_encoder *e, uint32_t unit, struct sb_buf *out)
 	e->nbits += 16;
 	while (e->nbits >= 6) {
 		e->nbits -= 6;
-		if (sb_buf_add_char(
-		            out, utf7_alphabet[(e->bits >> e->nbits) & 63]) !=
-		    0)
+		if (sb_buf_add_char(out, sb_base64_digit(e->bits >> e->nbits,
+		                                         UTF7_B64_63)) != 0)
 			return -1;
 	}
 	e->bits &= (1u << e->nbits) - 1;
@@ -276,8 +259,8 @@ static int
 utf7_encode_end(struct utf7_encoder *e, struct sb_buf *out)
 {
 	if (e->nbits > 0 &&
-	    sb_buf_add_char(
-	            out, utf7_alphabet[(e->bits << (6 - e->nbits)) & 63]) != 0)
+	    sb_buf_add_char(out, sb_base64_digit(e->bits << (6 - e->nbits),
+	                                         UTF7_B64_63)) != 0)
 		return -1;
 	e->bits = 0;
 	e->nbits = 0;
