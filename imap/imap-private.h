@@ -179,7 +179,7 @@ imap_cmd_fn imap_cmd_status, imap_cmd_namespace;
 imap_cmd_fn imap_cmd_select, imap_cmd_examine, imap_cmd_close;
 imap_cmd_fn imap_cmd_unselect, imap_cmd_check, imap_cmd_expunge;
 imap_cmd_fn imap_cmd_store, imap_cmd_copy, imap_cmd_move, imap_cmd_uid_expunge;
-imap_cmd_fn imap_cmd_fetch, imap_cmd_idle, imap_cmd_append;
+imap_cmd_fn imap_cmd_fetch, imap_cmd_idle, imap_cmd_append, imap_cmd_search;
 
 /*
  * APPEND's message literal, announced by ev (c: the command so far):

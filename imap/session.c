@@ -231,6 +231,7 @@ static const struct imap_cmd_entry imap_cmds[] = {
         {"FETCH", IMAP_STATE_SELECTED, true, imap_cmd_fetch},
         {"IDLE", IMAP_LOGGED_IN, false, imap_cmd_idle},
         {"APPEND", IMAP_LOGGED_IN, false, imap_cmd_append},
+        {"SEARCH", IMAP_STATE_SELECTED, true, imap_cmd_search},
 };
 
 /*
