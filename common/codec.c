@@ -5,8 +5,9 @@
 
 #include "sv.h"
 
-static const char sb_base64_alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+/* The digits of values 0 to 62; 63's is the caller's. */
+static const char sb_base64_digits[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+";
 static const char sb_hex_upper[] = "0123456789ABCDEF";
 
 static int SB_WUR
@@ -55,8 +56,8 @@ sb_chunk_put_mem(const struct sb_codec_sink *sink, unsigned char *out,
 	return 0;
 }
 
-static int SB_WUR
-sb_base64_value(unsigned char c)
+int
+sb_base64_digit_value(unsigned char c, char c63)
 {
 	if (c >= 'A' && c <= 'Z')
 		return c - 'A';
@@ -66,9 +67,16 @@ sb_base64_value(unsigned char c)
 		return c - '0' + 52;
 	if (c == '+')
 		return 62;
-	if (c == '/')
+	if (c == (unsigned char)c63)
 		return 63;
 	return -1;
+}
+
+char
+sb_base64_digit(unsigned int v, char c63)
+{
+	v &= 63;
+	return v == 63 ? c63 : sb_base64_digits[v];
 }
 
 static bool
@@ -163,7 +171,7 @@ sb_base64_byte(struct sb_base64_decoder *d, unsigned char c)
 	}
 	if (c == '=')
 		return sb_base64_padding(d);
-	v = sb_base64_value(c);
+	v = sb_base64_digit_value(c, '/');
 	if (v < 0) {
 		d->flags |= SB_CODEC_INVALID_CHAR;
 		return 0;
@@ -506,10 +514,10 @@ sb_base64_put_quantum(struct sb_base64_encoder *e, const unsigned char *in,
 		v |= (uint32_t)in[1] << 8;
 	if (n > 2)
 		v |= in[2];
-	q[0] = (unsigned char)sb_base64_alphabet[(v >> 18) & 63];
-	q[1] = (unsigned char)sb_base64_alphabet[(v >> 12) & 63];
-	q[2] = n > 1 ? (unsigned char)sb_base64_alphabet[(v >> 6) & 63] : '=';
-	q[3] = n > 2 ? (unsigned char)sb_base64_alphabet[v & 63] : '=';
+	q[0] = (unsigned char)sb_base64_digit(v >> 18, '/');
+	q[1] = (unsigned char)sb_base64_digit(v >> 12, '/');
+	q[2] = n > 1 ? (unsigned char)sb_base64_digit(v >> 6, '/') : '=';
+	q[3] = n > 2 ? (unsigned char)sb_base64_digit(v, '/') : '=';
 	e->line_pos += 4;
 	return sb_chunk_put_mem(&e->sink, e->out, &e->out_len, q, 4);
 }

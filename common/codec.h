@@ -42,6 +42,16 @@ enum sb_codec_flag {
 	SB_CODEC_BAD_LINE_BREAK = 1 << 4,
 };
 
+/*
+ * The base64 digits (RFC 4648, 4): A-Z, a-z, 0-9, '+' and, for 63, c63:
+ * '/' in MIME, ',' in IMAP's modified UTF-7 (RFC 3501, 5.1.3), which
+ * shares them but nothing else of these codecs. The value (0..63) of
+ * digit c, or -1 when c is not one.
+ */
+int sb_base64_digit_value(unsigned char c, char c63) SB_WUR;
+/* The digit of value v & 63. */
+char sb_base64_digit(unsigned int v, char c63);
+
 /* Decoded bytes are collected here and passed to the sink in chunks. */
 #define SB_CODEC_CHUNK 512
 

@@ -383,6 +383,32 @@ test_base64_encoded_len_saturates(void)
 	TEST_EQ_UINT(sb_base64_encoded_len(SIZE_MAX), SIZE_MAX);
 }
 
+/* Each digit and its value, with either digit 63; and what is not one. */
+static void
+test_base64_digits(void)
+{
+	static const char mime[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	                           "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	unsigned int v;
+
+	for (v = 0; v < 64; v++) {
+		char imap = v == 63 ? ',' : mime[v];
+
+		TEST_EQ_INT(sb_base64_digit(v, '/'), mime[v]);
+		TEST_EQ_INT(sb_base64_digit(v, ','), imap);
+		TEST_EQ_INT(sb_base64_digit(v + 64, '/'), mime[v]);
+		TEST_EQ_INT(sb_base64_digit_value((unsigned char)mime[v], '/'),
+		            v);
+		TEST_EQ_INT(sb_base64_digit_value((unsigned char)imap, ','), v);
+	}
+	TEST_EQ_INT(sb_base64_digit_value('/', ','), -1);
+	TEST_EQ_INT(sb_base64_digit_value(',', '/'), -1);
+	TEST_EQ_INT(sb_base64_digit_value('=', '/'), -1);
+	TEST_EQ_INT(sb_base64_digit_value('-', ','), -1);
+	TEST_EQ_INT(sb_base64_digit_value(0xc3, '/'), -1);
+	TEST_EQ_INT(sb_base64_digit_value('\0', '/'), -1);
+}
+
 int
 main(void)
 {
@@ -393,6 +419,7 @@ main(void)
 	        {"base64 large, callback", test_base64_large_callback},
 	        {"base64 respects maximum", test_base64_respects_maximum},
 	        {"base64 encode", test_base64_encode},
+	        {"base64 digits, either digit 63", test_base64_digits},
 	        {"qp vectors", test_qp_vectors},
 	        {"qp broken", test_qp_broken},
 	        {"qp long whitespace", test_qp_long_space},
