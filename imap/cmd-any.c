@@ -1,5 +1,6 @@
 /* Commands of any state: CAPABILITY, NOOP, LOGOUT, ID (RFC 2971). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/log.h"
@@ -90,4 +91,43 @@ imap_cmd_id(struct imap_session *s, const struct imap_command *c)
 	imap_reply(s,
 	           "* ID (\"name\" \"Saltbridge\" \"vendor\" \"Saltbridge\")");
 	imap_reply(s, "%s OK ID completed", c->tag);
+}
+
+/* ENABLE (RFC 5161) of CONDSTORE and QRESYNC (RFC 7162 3.1, 3.2.3). */
+void
+imap_cmd_enable(struct imap_session *s, const struct imap_command *c)
+{
+	struct sb_buf enabled;
+	struct sb_sv cap;
+	const char *error;
+	size_t i;
+
+	if (c->arg_count == 0) {
+		imap_bad_args(s, c, "ENABLE takes capability names");
+		return;
+	}
+	sb_buf_init(&enabled, SIZE_MAX);
+	for (i = 0; i < c->arg_count; i++) {
+		if (imap_value_atom(&c->args[i], &cap, &error) < 0) {
+			imap_bad_args(s, c, error);
+			sb_buf_free(&enabled);
+			return;
+		}
+		if (cap.len == 9 && strncasecmp(cap.p, "CONDSTORE", 9) == 0 &&
+		    !s->condstore) {
+			s->condstore = true;
+			if (sb_buf_add_str(&enabled, " CONDSTORE") < 0)
+				abort();
+		} else if (cap.len == 7 &&
+		           strncasecmp(cap.p, "QRESYNC", 7) == 0 &&
+		           !s->qresync) {
+			/* QRESYNC brings CONDSTORE with it. */
+			s->qresync = s->condstore = true;
+			if (sb_buf_add_str(&enabled, " QRESYNC") < 0)
+				abort();
+		}
+	}
+	imap_reply(s, "* ENABLED%s", sb_buf_str(&enabled));
+	imap_reply(s, "%s OK ENABLE completed", c->tag);
+	sb_buf_free(&enabled);
 }

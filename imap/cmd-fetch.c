@@ -242,6 +242,11 @@ imap_fetch_one(struct imap_session *s, const struct imap_command *c,
 			abort();
 		imap_write_flags(t->keywords, t->deleted, out);
 	}
+	/* Once CONDSTORE is on, every FETCH carries it (RFC 7162 3.1). */
+	if (((a->items & IMAP_FETCH_MODSEQ) || s->condstore) &&
+	    sb_buf_add_printf(out, " MODSEQ (%llu)",
+	                      (unsigned long long)t->modseq) < 0)
+		abort();
 	if (a->items & IMAP_FETCH_INTERNALDATE)
 		imap_internaldate(t->received_at, out);
 	if (a->items & IMAP_FETCH_RFC822_SIZE) {
@@ -369,10 +374,97 @@ imap_fetch_mark_seen(struct imap_session *s, struct imap_targets *t,
 	return ret;
 }
 
+/* FETCH's modifiers (RFC 7162 3.1.4, 3.2.6). */
+struct imap_fetch_mod {
+	uint64_t changedsince; /* 0: none */
+	bool vanished;
+};
+
+/* Reads them from args[from]; 0, or -1 after answering BAD. */
+static int
+imap_fetch_modifiers(struct imap_session *s, const struct imap_command *c,
+                     size_t from, struct imap_fetch_mod *mod)
+{
+	const struct imap_value *l;
+	const char *error;
+	size_t i;
+
+	memset(mod, 0, sizeof(*mod));
+	if (from == c->arg_count)
+		return 0;
+	l = &c->args[from];
+	if (from + 1 != c->arg_count || l->type != IMAP_VALUE_LIST)
+		goto bad;
+	for (i = 0; i < l->count; i++) {
+		if (imap_value_is_atom(&l->list[i], "CHANGEDSINCE") &&
+		    i + 1 < l->count &&
+		    imap_value_nz_number(&l->list[i + 1], &mod->changedsince,
+		                         &error) == 0) {
+			i++;
+		} else if (imap_value_is_atom(&l->list[i], "VANISHED")) {
+			mod->vanished = true;
+		} else {
+			goto bad;
+		}
+	}
+	/* VANISHED: UID FETCH, QRESYNC on, with CHANGEDSINCE (3.2.6). */
+	if (mod->vanished && (!c->uid || !s->qresync || mod->changedsince == 0))
+		goto bad;
+	if (mod->changedsince > 0)
+		s->condstore = true;
+	return 0;
+bad:
+	imap_bad_args(s, c, "Unknown or bad FETCH modifiers");
+	return -1;
+}
+
+/* Keeps the targets changed after modseq. */
+static void
+imap_targets_since(struct imap_targets *t, uint64_t modseq)
+{
+	size_t i, kept = 0;
+
+	for (i = 0; i < t->count; i++) {
+		if (t->items[i].modseq > modseq)
+			t->items[kept++] = t->items[i];
+		else
+			free(t->items[i].keywords);
+	}
+	t->count = kept;
+}
+
+/* UID FETCH ... (CHANGEDSINCE n VANISHED): the expunged UIDs of its set. */
+static int
+imap_fetch_vanished(struct imap_session *s, const struct imap_command *c,
+                    uint64_t since)
+{
+	struct imap_seqset set;
+	struct sb_sv text;
+	const char *error;
+	uint32_t star;
+	int ret;
+
+	star = s->view.count > 0 ? s->view.uids[s->view.count - 1] : 1;
+	imap_seqset_init(&set, 0);
+	ret = imap_value_seqset(&c->args[0], &text, &error);
+	if (ret == 0)
+		ret = imap_seqset_parse(&set, text.p, text.len, IMAP_SEQSET_UID,
+		                        star, &error);
+	if (ret == 0 && imap_vanished_reply(s, true, since, &set, &error) < 0) {
+		imap_store_failed(s, c, error);
+		ret = -1;
+	} else if (ret < 0) {
+		imap_bad_args(s, c, error);
+	}
+	imap_seqset_free(&set);
+	return ret;
+}
+
 void
 imap_cmd_fetch(struct imap_session *s, const struct imap_command *c)
 {
 	struct imap_fetch_atts a;
+	struct imap_fetch_mod mod;
 	struct imap_targets t;
 	struct sb_buf out;
 	const char *error;
@@ -388,15 +480,24 @@ imap_cmd_fetch(struct imap_session *s, const struct imap_command *c)
 		                               : error);
 		return;
 	}
-	if (used != c->arg_count - 1) {
-		/* CHANGEDSINCE and the other modifiers come with CONDSTORE. */
-		imap_bad_args(s, c, "Unknown FETCH modifier");
+	if (imap_fetch_modifiers(s, c, 1 + used, &mod) < 0) {
 		imap_fetch_atts_free(&a);
 		return;
 	}
+	if (a.items & IMAP_FETCH_MODSEQ)
+		s->condstore = true;
 	if (imap_targets_get(s, c, &c->args[0], c->uid, &t) < 0) {
 		imap_fetch_atts_free(&a);
 		return;
+	}
+	if (mod.changedsince > 0) {
+		imap_targets_since(&t, mod.changedsince);
+		if (mod.vanished &&
+		    imap_fetch_vanished(s, c, mod.changedsince) < 0) {
+			imap_targets_free(&t);
+			imap_fetch_atts_free(&a);
+			return;
+		}
 	}
 	if (!s->view.readonly && imap_fetch_sets_seen(&a) &&
 	    imap_fetch_mark_seen(s, &t, &seen_changed, &error) < 0) {

@@ -385,10 +385,14 @@ imap_cmd_status(struct imap_session *s, const struct imap_command *c)
 		    !imap_value_is_atom(&items[i], "RECENT") &&
 		    !imap_value_is_atom(&items[i], "UIDNEXT") &&
 		    !imap_value_is_atom(&items[i], "UIDVALIDITY") &&
-		    !imap_value_is_atom(&items[i], "UNSEEN")) {
+		    !imap_value_is_atom(&items[i], "UNSEEN") &&
+		    !imap_value_is_atom(&items[i], "HIGHESTMODSEQ")) {
 			imap_bad_args(s, c, "Unknown STATUS item");
 			return;
 		}
+		/* A CONDSTORE enabling command (RFC 7162 3.1). */
+		if (imap_value_is_atom(&items[i], "HIGHESTMODSEQ"))
+			s->condstore = true;
 	}
 	if (!imap_arg_path(s, c, 0, &path))
 		return;
@@ -424,6 +428,10 @@ imap_cmd_status(struct imap_session *s, const struct imap_command *c)
 		else if (imap_value_is_atom(&items[i], "UIDVALIDITY"))
 			ret = sb_buf_add_printf(&line, "%sUIDVALIDITY %u", sp,
 			                        st.uidvalidity);
+		else if (imap_value_is_atom(&items[i], "HIGHESTMODSEQ"))
+			ret = sb_buf_add_printf(
+			        &line, "%sHIGHESTMODSEQ %llu", sp,
+			        (unsigned long long)st.highestmodseq);
 		else
 			ret = sb_buf_add_printf(&line, "%sUNSEEN %u", sp,
 			                        st.unseen);

@@ -11,6 +11,39 @@
 
 #define IMAP_FLAGS "\\Answered \\Flagged \\Deleted \\Seen \\Draft"
 
+/* FETCH (UID FLAGS MODSEQ) of each entry changed since a modseq. */
+struct imap_changed_since {
+	struct imap_session *s;
+};
+
+static int
+imap_changed_since_cb(void *ctx, const struct store_entry *e,
+                      const char **error_r)
+{
+	struct imap_changed_since *cs = ctx;
+	struct imap_session *s = cs->s;
+	struct sb_buf flags;
+	size_t lo = 0, hi = s->view.count;
+
+	(void)error_r;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->view.uids[mid] < e->uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo >= s->view.count || s->view.uids[lo] != e->uid)
+		return 0;
+	sb_buf_init(&flags, SIZE_MAX);
+	imap_write_flags(e->keywords, e->deleted, &flags);
+	imap_reply(s, "* %zu FETCH (UID %u FLAGS %s MODSEQ (%llu))", lo + 1,
+	           e->uid, sb_buf_str(&flags), (unsigned long long)e->modseq);
+	sb_buf_free(&flags);
+	return 0;
+}
+
 /* Finds the first message without $seen (RFC 3501's [UNSEEN n]). */
 struct imap_first_unseen {
 	uint32_t uid;
@@ -35,11 +68,103 @@ imap_first_unseen_cb(void *ctx, const struct store_entry *e,
 	return 1;
 }
 
+/* SELECT's QRESYNC parameter (RFC 7162 3.2.5). */
+struct imap_qresync {
+	bool on;
+	uint32_t uidvalidity;
+	uint64_t modseq;
+	bool known;
+	struct imap_seqset known_uids;
+};
+
+static void
+imap_qresync_free(struct imap_qresync *q)
+{
+	if (q->known)
+		imap_seqset_free(&q->known_uids);
+	memset(q, 0, sizeof(*q));
+}
+
+/*
+ * Reads SELECT's optional parameters: (CONDSTORE) or (QRESYNC (uidvalidity
+ * modseq [known-uids [seq-match]])). 0, or -1 after answering BAD.
+ */
+static int
+imap_select_params(struct imap_session *s, const struct imap_command *c,
+                   struct imap_qresync *q)
+{
+	const struct imap_value *p, *l;
+	struct sb_sv set;
+	const char *error;
+	uint64_t n;
+	size_t i;
+
+	memset(q, 0, sizeof(*q));
+	if (c->arg_count < 2)
+		return 0;
+	p = &c->args[1];
+	if (p->type != IMAP_VALUE_LIST)
+		goto bad;
+	for (i = 0; i < p->count; i++) {
+		if (imap_value_is_atom(&p->list[i], "CONDSTORE")) {
+			s->condstore = true;
+			continue;
+		}
+		if (!imap_value_is_atom(&p->list[i], "QRESYNC") ||
+		    i + 1 >= p->count || !s->qresync)
+			goto bad;
+		l = &p->list[++i];
+		if (l->type != IMAP_VALUE_LIST || l->count < 2 ||
+		    l->count > 4 ||
+		    imap_value_nz_number(&l->list[0], &n, &error) < 0 ||
+		    n > UINT32_MAX)
+			goto bad;
+		q->uidvalidity = (uint32_t)n;
+		if (imap_value_nz_number(&l->list[1], &q->modseq, &error) < 0)
+			goto bad;
+		if (l->count >= 3) {
+			if (imap_value_seqset(&l->list[2], &set, &error) < 0)
+				goto bad;
+			imap_seqset_init(&q->known_uids, 0);
+			q->known = true;
+			if (imap_seqset_parse(&q->known_uids, set.p, set.len,
+			                      IMAP_SEQSET_UID, UINT32_MAX,
+			                      &error) < 0)
+				goto bad;
+		}
+		q->on = true;
+	}
+	return 0;
+bad:
+	imap_qresync_free(q);
+	imap_bad_args(s, c,
+	              s->qresync ? "Bad SELECT parameters"
+	                         : "Bad SELECT parameters (QRESYNC "
+	                           "must be enabled first)");
+	return -1;
+}
+
+/* The changes a QRESYNC client missed since its modseq: VANISHED, FETCH. */
+static int SB_WUR
+imap_qresync_tell(struct imap_session *s, const struct imap_qresync *q,
+                  const char **error_r)
+{
+	struct imap_changed_since cs = {s};
+
+	if (imap_vanished_reply(s, true, q->modseq,
+	                        q->known ? &q->known_uids : NULL, error_r) < 0)
+		return -1;
+	return store_mailbox_fetch(s->st, s->view.mailbox_id, 1, UINT32_MAX,
+	                           q->modseq, imap_changed_since_cb, &cs,
+	                           error_r);
+}
+
 static void
 imap_select_common(struct imap_session *s, const struct imap_command *c,
                    bool readonly)
 {
 	struct imap_first_unseen u = {0};
+	struct imap_qresync q;
 	struct store_mailbox_status st;
 	struct store_mailbox mb;
 	struct sb_sv name;
@@ -48,11 +173,15 @@ imap_select_common(struct imap_session *s, const struct imap_command *c,
 	size_t i;
 	int ret;
 
-	if (c->arg_count != 1 ||
+	if (c->arg_count < 1 || c->arg_count > 2 ||
 	    imap_value_mailbox(&c->args[0], &name, &error) < 0) {
-		imap_bad_args(s, c, "It takes a mailbox name");
+		imap_bad_args(s, c,
+		              "It takes a mailbox name and maybe CONDSTORE or "
+		              "QRESYNC parameters");
 		return;
 	}
+	if (imap_select_params(s, c, &q) < 0)
+		return;
 	/* A failed SELECT leaves no mailbox selected (RFC 3501 6.3.1). */
 	if (s->state == IMAP_STATE_SELECTED) {
 		imap_view_close(s);
@@ -61,6 +190,7 @@ imap_select_common(struct imap_session *s, const struct imap_command *c,
 	}
 	if (imap_name_to_path(name.p, name.len, &path, &error) < 0) {
 		imap_reply(s, "%s NO %s", c->tag, error);
+		imap_qresync_free(&q);
 		return;
 	}
 	ret = store_mailbox_find_path(s->st, s->account_id, path, &mb, &error);
@@ -71,6 +201,7 @@ imap_select_common(struct imap_session *s, const struct imap_command *c,
 		else
 			imap_reply(s, "%s NO [NONEXISTENT] No such mailbox",
 			           c->tag);
+		imap_qresync_free(&q);
 		return;
 	}
 	if (imap_view_open(s, mb.id, readonly, &error) < 0 ||
@@ -79,6 +210,7 @@ imap_select_common(struct imap_session *s, const struct imap_command *c,
 	                        imap_first_unseen_cb, &u, &error) < 0) {
 		store_mailbox_free_contents(&mb);
 		imap_view_close(s);
+		imap_qresync_free(&q);
 		imap_store_failed(s, c, error);
 		return;
 	}
@@ -99,6 +231,15 @@ imap_select_common(struct imap_session *s, const struct imap_command *c,
 	if (st.uidnext <= UINT32_MAX)
 		imap_reply(s, "* OK [UIDNEXT %llu] Predicted next UID",
 		           (unsigned long long)st.uidnext);
+	imap_reply(s, "* OK [HIGHESTMODSEQ %llu] Highest",
+	           (unsigned long long)s->view.modseq);
+	if (q.on && q.uidvalidity == s->view.uidvalidity &&
+	    imap_qresync_tell(s, &q, &error) < 0) {
+		imap_qresync_free(&q);
+		imap_store_failed(s, c, error);
+		return;
+	}
+	imap_qresync_free(&q);
 	imap_reply(s, "%s OK [%s] %s completed", c->tag,
 	           readonly ? "READ-ONLY" : "READ-WRITE", c->name);
 }

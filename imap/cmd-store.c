@@ -175,25 +175,64 @@ imap_store_apply(struct imap_session *s, const struct imap_store_flags *sf,
 /* The FETCH responses of a STORE without .SILENT. */
 static void
 imap_store_report(struct imap_session *s, const struct imap_command *c,
-                  const struct imap_targets *t)
+                  const struct imap_targets *t,
+                  const struct imap_seqset *modified)
 {
-	struct sb_buf flags;
+	struct sb_buf line;
 	size_t i;
 
-	sb_buf_init(&flags, SIZE_MAX);
+	sb_buf_init(&line, SIZE_MAX);
 	for (i = 0; i < t->count; i++) {
-		sb_buf_reset(&flags);
+		/* Those UNCHANGEDSINCE kept the client learns of by MODIFIED.
+		 */
+		if (imap_seqset_contains(modified,
+		                         c->uid ? t->items[i].uid
+		                                : (uint32_t)t->items[i].seq))
+			continue;
+		sb_buf_reset(&line);
+		if (sb_buf_add_printf(&line, "* %zu FETCH (", t->items[i].seq) <
+		            0 ||
+		    (c->uid && sb_buf_add_printf(&line, "UID %u ",
+		                                 t->items[i].uid) < 0) ||
+		    sb_buf_add_str(&line, "FLAGS ") < 0)
+			abort();
 		imap_write_flags(t->items[i].keywords, t->items[i].deleted,
-		                 &flags);
-		if (c->uid)
-			imap_reply(s, "* %zu FETCH (UID %u FLAGS %s)",
-			           t->items[i].seq, t->items[i].uid,
-			           sb_buf_str(&flags));
-		else
-			imap_reply(s, "* %zu FETCH (FLAGS %s)", t->items[i].seq,
-			           sb_buf_str(&flags));
+		                 &line);
+		if ((s->condstore &&
+		     sb_buf_add_printf(&line, " MODSEQ (%llu)",
+		                       (unsigned long long)t->items[i].modseq) <
+		             0) ||
+		    sb_buf_add_str(&line, ")\r\n") < 0)
+			abort();
+		imap_reply_raw(s, line.data, line.len);
 	}
-	sb_buf_free(&flags);
+	sb_buf_free(&line);
+}
+
+/*
+ * UNCHANGEDSINCE (RFC 7162 3.1.3): the targets changed after it are left
+ * alone and listed in *modified (UIDs, or sequence numbers).
+ */
+static void
+imap_store_unchanged(struct imap_targets *t, uint64_t since, bool uid,
+                     struct imap_seqset *modified)
+{
+	size_t i, kept = 0;
+
+	for (i = 0; i < t->count; i++) {
+		if (t->items[i].modseq <= since) {
+			t->items[kept++] = t->items[i];
+			continue;
+		}
+		if (imap_seqset_add(modified,
+		                    uid ? t->items[i].uid
+		                        : (uint32_t)t->items[i].seq,
+		                    uid ? t->items[i].uid
+		                        : (uint32_t)t->items[i].seq) < 0)
+			abort(); /* fewer than the targets */
+		free(t->items[i].keywords);
+	}
+	t->count = kept;
 }
 
 void
@@ -203,18 +242,37 @@ imap_cmd_store(struct imap_session *s, const struct imap_command *c)
 	struct imap_store_flags sf;
 	struct imap_targets t;
 	struct store_mailbox_status st;
+	struct imap_seqset modified;
+	struct sb_buf mtext;
 	const char *error;
-	uint64_t top0, top1;
+	uint64_t top0, top1, since = 0;
+	size_t first = 1;
+	bool unchanged = false;
 	int ret;
 
-	if (c->arg_count < 2 ||
-	    imap_parse_store_flags(&c->args[1], c->arg_count - 1, &sf, &error) <
-	            0) {
+	/* STORE set [(UNCHANGEDSINCE n)] action flags */
+	if (c->arg_count >= 3 && c->args[1].type == IMAP_VALUE_LIST) {
+		const struct imap_value *m = &c->args[1];
+
+		if (m->count != 2 ||
+		    !imap_value_is_atom(&m->list[0], "UNCHANGEDSINCE") ||
+		    imap_value_number(&m->list[1], &since, &error) < 0) {
+			imap_bad_args(s, c, "Unknown STORE modifier");
+			return;
+		}
+		unchanged = true;
+		first = 2;
+		s->condstore = true;
+	}
+	if (c->arg_count < first + 1 ||
+	    imap_parse_store_flags(&c->args[first], c->arg_count - first, &sf,
+	                           &error) < 0) {
 		imap_bad_args(s, c, "STORE takes a set, an action and flags");
 		return;
 	}
 	memset(&fc, 0, sizeof(fc));
 	memset(&st, 0, sizeof(st));
+	imap_seqset_init(&modified, 0);
 	sb_buf_init(&fc.keywords, SIZE_MAX);
 	if (imap_flags_read(&sf, &fc, &error) < 0) {
 		imap_bad_args(s, c, error);
@@ -227,6 +285,8 @@ imap_cmd_store(struct imap_session *s, const struct imap_command *c)
 	}
 	if (imap_targets_get(s, c, &c->args[0], c->uid, &t) < 0)
 		goto out;
+	if (unchanged)
+		imap_store_unchanged(&t, since, c->uid, &modified);
 	/*
 	 * In one transaction, between two readings of the mailbox's modseq:
 	 * when the view was up to date before, it is after, and this
@@ -257,10 +317,21 @@ imap_cmd_store(struct imap_session *s, const struct imap_command *c)
 	if (!sf.silent) {
 		if (imap_targets_get(s, c, &c->args[0], c->uid, &t) < 0)
 			goto out;
-		imap_store_report(s, c, &t);
+		imap_store_report(s, c, &t, &modified);
 		imap_targets_free(&t);
 	}
-	imap_reply(s, "%s OK %sSTORE completed", c->tag, c->uid ? "UID " : "");
+	if (modified.count > 0) {
+		sb_buf_init(&mtext, SIZE_MAX);
+		if (imap_seqset_format(&modified, &mtext) < 0)
+			abort();
+		imap_reply(s, "%s OK [MODIFIED %s] Conditional STORE failed",
+		           c->tag, sb_buf_str(&mtext));
+		sb_buf_free(&mtext);
+	} else {
+		imap_reply(s, "%s OK %sSTORE completed", c->tag,
+		           c->uid ? "UID " : "");
+	}
 out:
+	imap_seqset_free(&modified);
 	sb_buf_free(&fc.keywords);
 }

@@ -11,6 +11,7 @@
 #include "common/net.h"
 #include "imap/imap.h"
 #include "imap/parser.h"
+#include "imap/seqset.h"
 
 /* Bytes read from the client at a time. */
 #define IMAP_READ_SIZE 16384
@@ -67,6 +68,8 @@ struct imap_session {
 	char *user;
 	struct store *st;      /* this session's connection to the replica */
 	struct imap_view view; /* SELECTED */
+	/* RFC 7162: MODSEQ in FETCH responses; VANISHED for expunges. */
+	bool condstore, qresync;
 	unsigned login_failures;
 	int login_delay_ms;
 };
@@ -138,6 +141,7 @@ struct imap_target {
 	int64_t message_id;
 	bool deleted;
 	int64_t received_at;
+	uint64_t modseq;
 	char *keywords; /* owned */
 };
 
@@ -180,6 +184,15 @@ imap_cmd_fn imap_cmd_select, imap_cmd_examine, imap_cmd_close;
 imap_cmd_fn imap_cmd_unselect, imap_cmd_check, imap_cmd_expunge;
 imap_cmd_fn imap_cmd_store, imap_cmd_copy, imap_cmd_move, imap_cmd_uid_expunge;
 imap_cmd_fn imap_cmd_fetch, imap_cmd_idle, imap_cmd_append, imap_cmd_search;
+imap_cmd_fn imap_cmd_enable;
+
+/*
+ * "* VANISHED [(EARLIER)] uids": the UIDs expunged from the selected
+ * mailbox since a modseq (only those of within, when not NULL).
+ */
+int imap_vanished_reply(struct imap_session *s, bool earlier, uint64_t since,
+                        const struct imap_seqset *within,
+                        const char **error_r) SB_WUR;
 
 /*
  * APPEND's message literal, announced by ev (c: the command so far):

@@ -73,7 +73,7 @@ imap_capabilities(const struct imap_session *s)
 		              : "IMAP4rev1 LITERAL+ SASL-IR ID STARTTLS "
 		                "AUTH=PLAIN";
 	return "IMAP4rev1 LITERAL+ SASL-IR ID NAMESPACE UNSELECT CHILDREN "
-	       "SPECIAL-USE UIDPLUS MOVE IDLE";
+	       "SPECIAL-USE UIDPLUS MOVE IDLE ENABLE CONDSTORE QRESYNC";
 }
 
 /* The timer of the session's state. */
@@ -232,6 +232,7 @@ static const struct imap_cmd_entry imap_cmds[] = {
         {"IDLE", IMAP_LOGGED_IN, false, imap_cmd_idle},
         {"APPEND", IMAP_LOGGED_IN, false, imap_cmd_append},
         {"SEARCH", IMAP_STATE_SELECTED, true, imap_cmd_search},
+        {"ENABLE", IMAP_STATE_AUTH, false, imap_cmd_enable},
 };
 
 /*

@@ -9,7 +9,6 @@
 #include "common/alloc.h"
 #include "common/log.h"
 #include "imap-private.h"
-#include "imap/seqset.h"
 
 /* IMAP's system flags and the keywords the API names them with. */
 static const struct {
@@ -129,6 +128,8 @@ imap_view_expunges(struct imap_session *s, const char **error_r)
 {
 	struct imap_view *v = &s->view;
 	struct imap_gone g = {NULL, 0};
+	struct imap_seqset gone;
+	struct sb_buf text;
 	size_t i, seq;
 
 	if (store_mailbox_vanished(s->st, v->mailbox_id, v->expunged_modseq,
@@ -136,15 +137,30 @@ imap_view_expunges(struct imap_session *s, const char **error_r)
 		free(g.uids);
 		return -1;
 	}
+	imap_seqset_init(&gone, 0);
 	for (i = 0; i < g.count; i++) {
 		seq = imap_view_seq(v, g.uids[i]);
 		if (seq == 0)
 			continue;
-		imap_reply(s, "* %zu EXPUNGE", seq);
+		/* With QRESYNC, the UIDs in one VANISHED (RFC 7162 3.2.10). */
+		if (s->qresync) {
+			if (imap_seqset_add(&gone, g.uids[i], g.uids[i]) < 0)
+				abort(); /* fewer than the view holds */
+		} else {
+			imap_reply(s, "* %zu EXPUNGE", seq);
+		}
 		memmove(&v->uids[seq - 1], &v->uids[seq],
 		        (v->count - seq) * sizeof(*v->uids));
 		v->count--;
 	}
+	if (gone.count > 0) {
+		sb_buf_init(&text, SIZE_MAX);
+		if (imap_seqset_format(&gone, &text) < 0)
+			abort();
+		imap_reply(s, "* VANISHED %s", sb_buf_str(&text));
+		sb_buf_free(&text);
+	}
+	imap_seqset_free(&gone);
 	free(g.uids);
 	return 0;
 }
@@ -182,8 +198,14 @@ imap_changed_cb(void *ctx, const struct store_entry *e, const char **error_r)
 		return 0; /* expunged here, still to be told */
 	sb_buf_init(&flags, SIZE_MAX);
 	imap_write_flags(e->keywords, e->deleted, &flags);
-	imap_reply(c->s, "* %zu FETCH (UID %u FLAGS %.*s)", seq, e->uid,
-	           (int)flags.len, flags.data);
+	if (c->s->condstore)
+		imap_reply(c->s,
+		           "* %zu FETCH (UID %u FLAGS %.*s MODSEQ (%llu))", seq,
+		           e->uid, (int)flags.len, flags.data,
+		           (unsigned long long)e->modseq);
+	else
+		imap_reply(c->s, "* %zu FETCH (UID %u FLAGS %.*s)", seq, e->uid,
+		           (int)flags.len, flags.data);
 	sb_buf_free(&flags);
 	return 0;
 }
@@ -259,6 +281,7 @@ imap_targets_cb(void *ctx, const struct store_entry *e, const char **error_r)
 	it->message_id = e->message_id;
 	it->deleted = e->deleted;
 	it->received_at = e->received_at;
+	it->modseq = e->modseq;
 	it->keywords = sb_strdup(e->keywords != NULL ? e->keywords : "");
 	return 0;
 }
@@ -340,4 +363,100 @@ imap_targets_free(struct imap_targets *t)
 		free(t->items[i].keywords);
 	free(t->items);
 	memset(t, 0, sizeof(*t));
+}
+
+/* ---- VANISHED (EARLIER) ---- */
+
+/* Every UID below uidnext that the mailbox no longer holds, into out. */
+static int SB_WUR
+imap_vanished_all(struct imap_session *s, uint64_t uidnext,
+                  struct imap_seqset *out, const char **error_r)
+{
+	uint32_t *uids, next = 1;
+	size_t n, i;
+
+	if (store_mailbox_uids(s->st, s->view.mailbox_id, &uids, &n, error_r) <
+	    0)
+		return -1;
+	for (i = 0; i <= n; i++) {
+		uint64_t end = i < n ? uids[i] : uidnext;
+
+		/* The gap before this UID (or before uidnext). */
+		if (end > next &&
+		    imap_seqset_add(out, next, (uint32_t)(end - 1)) < 0) {
+			free(uids);
+			*error_r = "too many ranges";
+			return -1;
+		}
+		if (i < n)
+			next = uids[i] + 1;
+	}
+	free(uids);
+	return 0;
+}
+
+int
+imap_vanished_reply(struct imap_session *s, bool earlier, uint64_t since,
+                    const struct imap_seqset *within, const char **error_r)
+{
+	struct store_mailbox_status st;
+	struct imap_gone g = {NULL, 0};
+	struct imap_seqset gone, kept;
+	struct sb_buf text;
+	size_t i, k;
+	int ret = 0;
+
+	if (store_mailbox_status(s->st, s->view.mailbox_id, &st, error_r) < 0)
+		return -1;
+	imap_seqset_init(&gone, 0);
+	if (since < st.expunged_floor) {
+		/*
+		 * The records before the floor were forgotten: every UID the
+		 * mailbox lacks counts (RFC 7162 3.2.5.2 allows UIDs the
+		 * client never saw).
+		 */
+		ret = imap_vanished_all(s, st.uidnext, &gone, error_r);
+	} else {
+		ret = store_mailbox_vanished(s->st, s->view.mailbox_id, since,
+		                             imap_gone_cb, &g, error_r);
+		for (i = 0; ret == 0 && i < g.count; i++) {
+			if (imap_seqset_add(&gone, g.uids[i], g.uids[i]) < 0) {
+				*error_r = "too many ranges";
+				ret = -1;
+			}
+		}
+		free(g.uids);
+	}
+	if (ret == 0 && within != NULL) {
+		/* Only those of the client's set: the two sorted lists met. */
+		imap_seqset_init(&kept, 0);
+		for (i = 0, k = 0;
+		     ret == 0 && i < gone.count && k < within->count;) {
+			const struct imap_seqset_range *a = &gone.ranges[i];
+			const struct imap_seqset_range *b = &within->ranges[k];
+			uint32_t lo = a->first > b->first ? a->first : b->first;
+			uint32_t hi = a->last < b->last ? a->last : b->last;
+
+			if (lo <= hi && imap_seqset_add(&kept, lo, hi) < 0) {
+				*error_r = "too many ranges";
+				ret = -1;
+			}
+			if (a->last < b->last)
+				i++;
+			else
+				k++;
+		}
+		imap_seqset_free(&gone);
+		gone = kept;
+	}
+	if (ret == 0 && gone.count > 0) {
+		sb_buf_init(&text, SIZE_MAX);
+		if (imap_seqset_format(&gone, &text) < 0)
+			abort();
+		imap_reply(s, "* VANISHED%s %s", earlier ? " (EARLIER)" : "",
+		           sb_buf_str(&text));
+		sb_buf_free(&text);
+	}
+	imap_seqset_free(&gone);
+	return ret;
 }
