@@ -82,23 +82,155 @@ imap_find(struct imap_session *s, const struct imap_command *c,
 	return ret;
 }
 
+static bool imap_status_items_ok(struct imap_session *s,
+                                 const struct imap_value *items, size_t n);
+static int imap_status_line(struct imap_session *s,
+                            const struct store_mailbox *mb,
+                            const struct imap_value *items, size_t n,
+                            const char **error_r);
+
+/* What a LIST asks (RFC 3501, and RFC 5258, 5819, 6154's extensions). */
+struct imap_list_req {
+	bool lsub;
+	bool sel_subscribed, sel_special, recursive; /* selection options */
+	bool ret_subscribed;                         /* RETURN (SUBSCRIBED) */
+	const struct imap_value *status;             /* RETURN (STATUS (...)) */
+	struct sb_sv ref;
+	const struct imap_value *patterns; /* one value or a list's items */
+	size_t n_patterns;
+};
+
+/* Reads the arguments; 0, or -1 with *why_r. */
+static int
+imap_list_parse(struct imap_session *s, const struct imap_command *c,
+                struct imap_list_req *r, const char **why_r)
+{
+	const struct imap_value *v;
+	struct sb_sv pat;
+	size_t i = 0, k;
+
+	*why_r = "LIST takes a reference and a pattern";
+	if (!r->lsub && c->arg_count > 0 &&
+	    c->args[0].type == IMAP_VALUE_LIST) {
+		v = &c->args[i++];
+		for (k = 0; k < v->count; k++) {
+			if (imap_value_is_atom(&v->list[k], "SUBSCRIBED"))
+				r->sel_subscribed = true;
+			else if (imap_value_is_atom(&v->list[k], "SPECIAL-USE"))
+				r->sel_special = true;
+			else if (imap_value_is_atom(&v->list[k],
+			                            "RECURSIVEMATCH"))
+				r->recursive = true;
+			else if (!imap_value_is_atom(&v->list[k], "REMOTE"))
+				return -1;
+		}
+		/* RECURSIVEMATCH alone is an error (RFC 5258 3). */
+		if (r->recursive && !r->sel_subscribed && !r->sel_special)
+			return -1;
+	}
+	if (i + 2 > c->arg_count ||
+	    imap_value_mailbox(&c->args[i], &r->ref, why_r) < 0)
+		return -1;
+	v = &c->args[i + 1];
+	if (!r->lsub && v->type == IMAP_VALUE_LIST) {
+		r->patterns = v->list;
+		r->n_patterns = v->count;
+	} else {
+		r->patterns = v;
+		r->n_patterns = 1;
+	}
+	for (k = 0; k < r->n_patterns; k++) {
+		if (imap_value_list_mailbox(&r->patterns[k], &pat, why_r) < 0)
+			return -1;
+	}
+	i += 2;
+	if (i == c->arg_count)
+		return 0;
+	if (r->lsub || i + 2 != c->arg_count ||
+	    !imap_value_is_atom(&c->args[i], "RETURN") ||
+	    c->args[i + 1].type != IMAP_VALUE_LIST)
+		return -1;
+	v = &c->args[i + 1];
+	for (k = 0; k < v->count; k++) {
+		if (imap_value_is_atom(&v->list[k], "SUBSCRIBED")) {
+			r->ret_subscribed = true;
+		} else if (imap_value_is_atom(&v->list[k], "STATUS") &&
+		           k + 1 < v->count &&
+		           v->list[k + 1].type == IMAP_VALUE_LIST &&
+		           imap_status_items_ok(s, v->list[k + 1].list,
+		                                v->list[k + 1].count)) {
+			r->status = &v->list[++k];
+		} else if (!imap_value_is_atom(&v->list[k], "CHILDREN") &&
+		           !imap_value_is_atom(&v->list[k], "SPECIAL-USE")) {
+			*why_r = "Unknown LIST return option";
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* True when the mailbox's name matches one of the patterns. */
+static bool
+imap_list_matches(const struct imap_list_req *r, const char *name)
+{
+	struct sb_buf full;
+	struct sb_sv pat;
+	const char *why;
+	size_t k;
+	bool ok = false;
+
+	sb_buf_init(&full, SIZE_MAX);
+	for (k = 0; k < r->n_patterns && !ok; k++) {
+		if (imap_value_list_mailbox(&r->patterns[k], &pat, &why) < 0)
+			continue;
+		sb_buf_reset(&full);
+		if (sb_buf_add(&full, r->ref.p, r->ref.len) < 0 ||
+		    sb_buf_add(&full, pat.p, pat.len) < 0)
+			abort();
+		ok = imap_list_match(sb_buf_str(&full), name);
+	}
+	sb_buf_free(&full);
+	return ok;
+}
+
+/* True when a subscribed mailbox is below mb (RECURSIVEMATCH). */
+static bool
+imap_subscribed_below(const struct imap_boxes *b,
+                      const struct store_mailbox *mb)
+{
+	size_t i, n = strlen(mb->path);
+
+	for (i = 0; i < b->count; i++) {
+		const struct store_mailbox *o = &b->list[i];
+
+		if (o->subscribed && strncmp(o->path, mb->path, n) == 0 &&
+		    o->path[n] == STORE_MAILBOX_SEP)
+			return true;
+	}
+	return false;
+}
+
 static void
 imap_list_common(struct imap_session *s, const struct imap_command *c,
                  bool lsub)
 {
-	struct sb_sv ref, pat;
+	struct imap_list_req r;
 	struct imap_boxes b;
-	struct sb_buf name, pattern, line;
+	struct sb_buf name, line;
+	struct sb_sv pat;
 	const char *error;
+	bool childinfo;
 	size_t i;
 
-	if (c->arg_count != 2 ||
-	    imap_value_mailbox(&c->args[0], &ref, &error) < 0 ||
-	    imap_value_list_mailbox(&c->args[1], &pat, &error) < 0) {
-		imap_bad_args(s, c, "LIST takes a reference and a pattern");
+	memset(&r, 0, sizeof(r));
+	r.lsub = lsub;
+	if (imap_list_parse(s, c, &r, &error) < 0) {
+		imap_bad_args(s, c, error);
 		return;
 	}
-	if (pat.len == 0) {
+	if (r.n_patterns == 1 &&
+	    imap_value_list_mailbox(&r.patterns[0], &pat, &error) == 0 &&
+	    pat.len == 0) {
 		/* The hierarchy separator and the root (RFC 3501 6.3.8). */
 		imap_reply(s, "* %s (\\Noselect) \"/\" \"\"",
 		           lsub ? "LSUB" : "LIST");
@@ -109,43 +241,58 @@ imap_list_common(struct imap_session *s, const struct imap_command *c,
 		imap_store_failed(s, c, error);
 		return;
 	}
-	sb_buf_init(&pattern, SIZE_MAX);
-	if (sb_buf_add(&pattern, ref.p, ref.len) < 0 ||
-	    sb_buf_add(&pattern, pat.p, pat.len) < 0 ||
-	    sb_buf_add_char(&pattern, '\0') < 0)
-		abort();
 	sb_buf_init(&name, SIZE_MAX);
 	sb_buf_init(&line, SIZE_MAX);
 	for (i = 0; i < b.count; i++) {
 		const struct store_mailbox *mb = &b.list[i];
 		const char *use = imap_role_attribute(mb->role);
+		bool subscribed = mb->subscribed;
 
-		if (lsub && !mb->subscribed)
+		childinfo = false;
+		if ((lsub || r.sel_subscribed) && !subscribed) {
+			/* A parent of a subscribed one, with RECURSIVEMATCH. */
+			if (!r.recursive || !imap_subscribed_below(&b, mb))
+				continue;
+			childinfo = true;
+		}
+		if (r.sel_special && use == NULL)
 			continue;
-		name.len = 0;
-		if (imap_path_name(mb->path, &name) < 0 ||
-		    sb_buf_add_char(&name, '\0') < 0)
+		sb_buf_reset(&name);
+		if (imap_path_name(mb->path, &name) < 0)
 			continue; /* not a name a client can use */
-		if (!imap_list_match(pattern.data, name.data))
+		if (!imap_list_matches(&r, sb_buf_str(&name)))
 			continue;
-		line.len = 0;
-		if (sb_buf_add_printf(&line, "* %s (%s%s%s) \"/\" ",
-		                      lsub ? "LSUB" : "LIST",
-		                      imap_has_children(&b, mb)
-		                              ? "\\HasChildren"
-		                              : "\\HasNoChildren",
-		                      use != NULL ? " " : "",
-		                      use != NULL ? use : "") < 0 ||
+		sb_buf_reset(&line);
+		if (sb_buf_add_printf(
+		            &line, "* %s (%s%s%s%s) \"/\" ",
+		            lsub ? "LSUB" : "LIST",
+		            imap_has_children(&b, mb) ? "\\HasChildren"
+		                                      : "\\HasNoChildren",
+		            (r.sel_subscribed || r.ret_subscribed) && subscribed
+		                    ? " \\Subscribed"
+		                    : "",
+		            use != NULL ? " " : "",
+		            use != NULL ? use : "") < 0 ||
 		    imap_write_mailbox(mb->path, &line) < 0 ||
+		    (childinfo &&
+		     sb_buf_add_str(&line, " (\"CHILDINFO\" "
+		                           "(\"SUBSCRIBED\"))") < 0) ||
 		    sb_buf_add_str(&line, "\r\n") < 0)
 			abort();
 		imap_reply_raw(s, line.data, line.len);
+		/* LIST-STATUS: the mailbox's STATUS right after it. */
+		if (r.status != NULL &&
+		    imap_status_line(s, mb, r.status->list, r.status->count,
+		                     &error) < 0) {
+			imap_store_failed(s, c, error);
+			goto out;
+		}
 	}
+	imap_reply(s, "%s OK %s completed", c->tag, c->name);
+out:
 	sb_buf_free(&line);
 	sb_buf_free(&name);
-	sb_buf_free(&pattern);
 	imap_boxes_free(&b);
-	imap_reply(s, "%s OK %s completed", c->tag, c->name);
 }
 
 void
@@ -362,56 +509,49 @@ imap_cmd_unsubscribe(struct imap_session *s, const struct imap_command *c)
 	imap_subscription(s, c, false);
 }
 
-void
-imap_cmd_status(struct imap_session *s, const struct imap_command *c)
+/* True when every STATUS item is one this server gives. */
+static bool
+imap_status_items_ok(struct imap_session *s, const struct imap_value *items,
+                     size_t n)
 {
-	struct store_mailbox_status st;
-	struct store_mailbox mb;
-	const struct imap_value *items;
-	struct sb_buf line;
-	const char *error;
-	char *path;
-	size_t i;
+	static const char *const known[] = {"MESSAGES", "RECENT",
+	                                    "UIDNEXT",  "UIDVALIDITY",
+	                                    "UNSEEN",   "HIGHESTMODSEQ"};
+	size_t i, k;
 
-	if (c->arg_count != 2 || c->args[1].type != IMAP_VALUE_LIST ||
-	    c->args[1].count == 0) {
-		imap_bad_args(s, c,
-		              "STATUS takes a mailbox and a list of items");
-		return;
-	}
-	items = c->args[1].list;
-	for (i = 0; i < c->args[1].count; i++) {
-		if (!imap_value_is_atom(&items[i], "MESSAGES") &&
-		    !imap_value_is_atom(&items[i], "RECENT") &&
-		    !imap_value_is_atom(&items[i], "UIDNEXT") &&
-		    !imap_value_is_atom(&items[i], "UIDVALIDITY") &&
-		    !imap_value_is_atom(&items[i], "UNSEEN") &&
-		    !imap_value_is_atom(&items[i], "HIGHESTMODSEQ")) {
-			imap_bad_args(s, c, "Unknown STATUS item");
-			return;
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < SB_N_ELEMENTS(known); k++) {
+			if (imap_value_is_atom(&items[i], known[k]))
+				break;
 		}
+		if (k == SB_N_ELEMENTS(known))
+			return false;
 		/* A CONDSTORE enabling command (RFC 7162 3.1). */
-		if (imap_value_is_atom(&items[i], "HIGHESTMODSEQ"))
+		if (k == 5)
 			s->condstore = true;
 	}
-	if (!imap_arg_path(s, c, 0, &path))
-		return;
-	if (imap_find(s, c, path, &mb) <= 0) {
-		free(path);
-		return;
-	}
-	if (store_mailbox_status(s->st, mb.id, &st, &error) < 0) {
-		imap_store_failed(s, c, error);
-		goto out;
-	}
+	return n > 0;
+}
+
+/* "* STATUS name (items)" of one mailbox; -1 on a replica error. */
+static int
+imap_status_line(struct imap_session *s, const struct store_mailbox *mb,
+                 const struct imap_value *items, size_t n, const char **error_r)
+{
+	struct store_mailbox_status st;
+	struct sb_buf line;
+	size_t i;
+	int ret;
+
+	if (store_mailbox_status(s->st, mb->id, &st, error_r) < 0)
+		return -1;
 	sb_buf_init(&line, SIZE_MAX);
 	if (sb_buf_add_str(&line, "* STATUS ") < 0 ||
-	    imap_write_mailbox(mb.path, &line) < 0 ||
+	    imap_write_mailbox(mb->path, &line) < 0 ||
 	    sb_buf_add_str(&line, " (") < 0)
 		abort();
-	for (i = 0; i < c->args[1].count; i++) {
+	for (i = 0; i < n; i++) {
 		const char *sp = i > 0 ? " " : "";
-		int ret;
 
 		if (imap_value_is_atom(&items[i], "MESSAGES"))
 			ret = sb_buf_add_printf(&line, "%sMESSAGES %u", sp,
@@ -442,8 +582,32 @@ imap_cmd_status(struct imap_session *s, const struct imap_command *c)
 		abort();
 	imap_reply_raw(s, line.data, line.len);
 	sb_buf_free(&line);
-	imap_reply(s, "%s OK STATUS completed", c->tag);
-out:
-	store_mailbox_free_contents(&mb);
+	return 0;
+}
+
+void
+imap_cmd_status(struct imap_session *s, const struct imap_command *c)
+{
+	struct store_mailbox mb;
+	const char *error;
+	char *path;
+
+	if (c->arg_count != 2 || c->args[1].type != IMAP_VALUE_LIST ||
+	    !imap_status_items_ok(s, c->args[1].list, c->args[1].count)) {
+		imap_bad_args(
+		        s, c,
+		        "STATUS takes a mailbox and a list of known items");
+		return;
+	}
+	if (!imap_arg_path(s, c, 0, &path))
+		return;
+	if (imap_find(s, c, path, &mb) > 0) {
+		if (imap_status_line(s, &mb, c->args[1].list, c->args[1].count,
+		                     &error) < 0)
+			imap_store_failed(s, c, error);
+		else
+			imap_reply(s, "%s OK STATUS completed", c->tag);
+		store_mailbox_free_contents(&mb);
+	}
 	free(path);
 }

@@ -73,7 +73,8 @@ imap_capabilities(const struct imap_session *s)
 		              : "IMAP4rev1 LITERAL+ SASL-IR ID STARTTLS "
 		                "AUTH=PLAIN";
 	return "IMAP4rev1 LITERAL+ SASL-IR ID NAMESPACE UNSELECT CHILDREN "
-	       "SPECIAL-USE UIDPLUS MOVE IDLE ENABLE CONDSTORE QRESYNC";
+	       "SPECIAL-USE UIDPLUS MOVE IDLE ENABLE CONDSTORE QRESYNC "
+	       "LIST-EXTENDED LIST-STATUS";
 }
 
 /* The timer of the session's state. */

@@ -172,6 +172,48 @@ class ImapMailboxTest(unittest.TestCase):
         self.assertTrue(poll(lambda: not ({"Archive2026", "Projets"}
                                           & self.remote_mailboxes())))
 
+    def raw_list(self, *args):
+        typ, data = self.m._simple_command("LIST", *args)
+        self.assertEqual(typ, "OK", data)
+        lines = self.m.untagged_responses.pop("LIST", [])
+        status = self.m.untagged_responses.pop("STATUS", [])
+        return lines, status
+
+    def test_list_extended_and_status(self):
+        typ, data = self.m.capability()
+        for cap in (b"LIST-EXTENDED", b"LIST-STATUS"):
+            self.assertIn(cap, data[0].split())
+        # New and synced mailboxes start subscribed; two are not now.
+        self.assertEqual(self.m.create("Team/Notes")[0], "OK")
+        self.assertEqual(self.m.unsubscribe("Team")[0], "OK")
+        self.assertEqual(self.m.unsubscribe("Junk")[0], "OK")
+        lines, _ = self.raw_list("(SUBSCRIBED)", '""', '"*"')
+        names = {l.split(b'"/" ')[1].strip(b'"') for l in lines}
+        self.assertIn(b"INBOX", names)
+        self.assertIn(b"Team/Notes", names)
+        self.assertNotIn(b"Team", names)
+        self.assertNotIn(b"Junk", names)
+        self.assertTrue(all(b"\\Subscribed" in l for l in lines), lines)
+        # A parent of a subscribed mailbox, with RECURSIVEMATCH.
+        lines, _ = self.raw_list("(SUBSCRIBED RECURSIVEMATCH)", '""', "%")
+        team = [l for l in lines if re.search(
+            rb'"/" "?Team"? \("CHILDINFO" \("SUBSCRIBED"\)\)$', l)]
+        self.assertEqual(len(team), 1, lines)
+        with self.assertRaises(imaplib.IMAP4.error):
+            self.raw_list("(RECURSIVEMATCH)", '""', "*")
+        lines, _ = self.raw_list("(SPECIAL-USE)", '""', '"*"')
+        self.assertEqual(len(lines), 5, lines)
+        lines, _ = self.raw_list('""', '("INBOX" "Sent")')
+        self.assertEqual(len(lines), 2, lines)
+        lines, status = self.raw_list('""', "INBOX", "RETURN",
+                                      "(STATUS (MESSAGES UNSEEN))")
+        self.assertEqual(len(lines), 1)
+        self.assertEqual(len(status), 1)
+        self.assertRegex(status[0], rb"INBOX \(MESSAGES \d+ UNSEEN \d+\)")
+        self.m.subscribe("Junk")
+        self.assertEqual(self.m.delete("Team/Notes")[0], "OK")
+        self.assertEqual(self.m.delete("Team")[0], "OK")
+
     def test_subscriptions(self):
         self.assertEqual(self.m.create("Lists")[0], "OK")
         self.assertEqual(self.m.subscribe("Lists")[0], "OK")
