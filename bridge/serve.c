@@ -10,10 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
+#include "api/calls.h"
 #include "api/client.h"
 #include "bridge/mail.h"
 #include "bridge/sync.h"
@@ -45,6 +47,9 @@ struct serve_account {
 	int64_t replica_id;
 	struct bridge_mail_keys keys;
 	pthread_mutex_t fetch_lock;
+	/* The last quota the service gave (under fetch_lock). */
+	uint64_t quota_used, quota_limit;
+	time_t quota_at; /* 0: never */
 };
 
 struct serve {
@@ -400,6 +405,52 @@ serve_message_read(void *ctx, struct store *st, int64_t account,
 	return ret > 0 ? 0 : -1;
 }
 
+/* How long a quota the service gave is used before asking again. */
+#define SERVE_QUOTA_FRESH_S 60
+
+/*
+ * imap_backend.quota: asked of the service on the fetch client, at most
+ * once a minute; the last answer serves while it cannot be reached.
+ */
+static int
+serve_quota(void *ctx, int64_t account, uint64_t *used_r, uint64_t *limit_r,
+            const char **error_r)
+{
+	struct serve_account *a = serve_account_of(ctx, account);
+	struct api_account acc;
+	struct api_reply r;
+	time_t now = time(NULL);
+	int ret = 0;
+
+	if (a == NULL) {
+		*error_r = "no such account";
+		return -1;
+	}
+	pthread_mutex_lock(&a->fetch_lock);
+	if (a->quota_at == 0 || now - a->quota_at >= SERVE_QUOTA_FRESH_S) {
+		api_reply_init(&r);
+		if (api_account_get(a->clients[SERVE_FETCH], &acc, &r) == 0) {
+			a->quota_used = acc.quota_used;
+			a->quota_limit = acc.quota_limit;
+			a->quota_at = now;
+			api_account_free(&acc);
+		} else if (a->quota_at == 0) {
+			*error_r =
+			        bridge_errorf("the service: %s (%u)",
+			                      api_error_name(r.error) != NULL
+			                              ? api_error_name(r.error)
+			                              : "error",
+			                      r.status);
+			ret = -1;
+		}
+		api_reply_clear(&r);
+	}
+	*used_r = a->quota_used;
+	*limit_r = a->quota_limit;
+	pthread_mutex_unlock(&a->fetch_lock);
+	return ret;
+}
+
 /* imap_backend's APPEND calls: bridge/mail.c with the account's keys. */
 static int
 serve_append_begin(void *ctx, struct store *st, int64_t account, uint64_t size,
@@ -513,6 +564,7 @@ serve_listen(struct serve *srv, const char **error_r)
 	cfg.backend.append_write = serve_append_write;
 	cfg.backend.append_finish = serve_append_finish;
 	cfg.backend.append_abort = serve_append_abort;
+	cfg.backend.quota = serve_quota;
 	if (imap_server_new(&cfg, &srv->imap, error_r) != 0) {
 		*error_r = bridge_errorf("IMAP: %s", *error_r);
 		return -1;

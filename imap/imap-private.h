@@ -77,6 +77,15 @@ struct imap_session {
 /* ---- session.c ---- */
 
 /*
+ * Serves one connection on fd (taken over: closed at the end) until the
+ * client logs out or leaves, a timer fires or shared->stop_fd is
+ * signalled; with tls, the TLS handshake comes first. server.c runs it
+ * in a thread per connection; fuzz-session.c on one end of a socketpair.
+ */
+void imap_session_run(const struct imap_shared *shared, int fd, bool tls,
+                      unsigned long id);
+
+/*
  * The next event of the client's stream: reads as needed, waiting at most
  * the session's timer. Returns 1 with *ev_r, or 0 when the session must
  * end (EOF, timeout, stop, a broken connection: *why_r says which, for
@@ -184,7 +193,8 @@ imap_cmd_fn imap_cmd_select, imap_cmd_examine, imap_cmd_close;
 imap_cmd_fn imap_cmd_unselect, imap_cmd_check, imap_cmd_expunge;
 imap_cmd_fn imap_cmd_store, imap_cmd_copy, imap_cmd_move, imap_cmd_uid_expunge;
 imap_cmd_fn imap_cmd_fetch, imap_cmd_idle, imap_cmd_append, imap_cmd_search;
-imap_cmd_fn imap_cmd_enable;
+imap_cmd_fn imap_cmd_enable, imap_cmd_getquotaroot, imap_cmd_getquota;
+imap_cmd_fn imap_cmd_setquota;
 
 /*
  * "* VANISHED [(EARLIER)] uids": the UIDs expunged from the selected

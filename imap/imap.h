@@ -75,6 +75,13 @@ struct imap_backend {
 	                     const char *keywords, int64_t received_at,
 	                     uint32_t *uid_r, const char **error_r);
 	void (*append_abort)(void *append);
+	/*
+	 * The account's storage on the service, in bytes: what it uses and
+	 * its limit (the last known values when the service cannot be
+	 * reached). 0, or -1 with *error_r when none is known.
+	 */
+	int (*quota)(void *ctx, int64_t account, uint64_t *used_r,
+	             uint64_t *limit_r, const char **error_r);
 };
 
 /* The largest message APPEND takes (the service's default blob limit). */

@@ -74,7 +74,7 @@ imap_capabilities(const struct imap_session *s)
 		                "AUTH=PLAIN";
 	return "IMAP4rev1 LITERAL+ SASL-IR ID NAMESPACE UNSELECT CHILDREN "
 	       "SPECIAL-USE UIDPLUS MOVE IDLE ENABLE CONDSTORE QRESYNC "
-	       "LIST-EXTENDED LIST-STATUS";
+	       "LIST-EXTENDED LIST-STATUS QUOTA QUOTA=RES-STORAGE";
 }
 
 /* The timer of the session's state. */
@@ -234,6 +234,9 @@ static const struct imap_cmd_entry imap_cmds[] = {
         {"APPEND", IMAP_LOGGED_IN, false, imap_cmd_append},
         {"SEARCH", IMAP_STATE_SELECTED, true, imap_cmd_search},
         {"ENABLE", IMAP_STATE_AUTH, false, imap_cmd_enable},
+        {"GETQUOTAROOT", IMAP_LOGGED_IN, false, imap_cmd_getquotaroot},
+        {"GETQUOTA", IMAP_LOGGED_IN, false, imap_cmd_getquota},
+        {"SETQUOTA", IMAP_LOGGED_IN, false, imap_cmd_setquota},
 };
 
 /*

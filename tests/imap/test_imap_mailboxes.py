@@ -214,6 +214,30 @@ class ImapMailboxTest(unittest.TestCase):
         self.assertEqual(self.m.delete("Team/Notes")[0], "OK")
         self.assertEqual(self.m.delete("Team")[0], "OK")
 
+    def test_quota(self):
+        typ, data = self.m.capability()
+        self.assertIn(b"QUOTA", data[0].split())
+        typ, data = self.m.getquotaroot("INBOX")
+        self.assertEqual(typ, "OK", data)
+        roots, quotas = data
+        self.assertEqual(roots[0], b'INBOX ""')
+        m = re.match(rb'"" \(STORAGE (\d+) (\d+)\)', quotas[0])
+        self.assertIsNotNone(m, quotas)
+        # The service's own figures, in units of 1024 bytes.
+        acct = self.b.acct
+        r = acct.get("/api/v1/account")
+        if r.status == 401:
+            acct.login()
+            r = acct.get("/api/v1/account")
+        q = r.json["quota"]
+        self.assertEqual(int(m.group(2)), q["limit"] // 1024)
+        self.assertGreater(int(m.group(1)), 0)
+        typ, data = self.m.getquota('""')
+        self.assertEqual(typ, "OK")
+        self.assertEqual(self.m.getquota("other")[0], "NO")
+        self.assertEqual(self.m.getquotaroot("Nowhere")[0], "NO")
+        self.assertEqual(self.m.setquota('""', "(STORAGE 1)")[0], "NO")
+
     def test_subscriptions(self):
         self.assertEqual(self.m.create("Lists")[0], "OK")
         self.assertEqual(self.m.subscribe("Lists")[0], "OK")
