@@ -140,21 +140,40 @@ class Server:
             raise ServerError("saltmaild init made no %s" % self.cert)
         return self._serve()
 
-    def restart(self, before_start=None):
-        """Stops saltmaild and serves the same data folder again (on
-        another port); before_start() runs while it is stopped."""
+    def restart(self, before_start=None, same_port=False):
+        """Stops saltmaild and serves the same data folder again, on
+        another port or (same_port) on the same one, where clients logged
+        in to its URL find it again; before_start() runs while it is
+        stopped."""
+        port = self.port
         self.stop(keep_data=True)
         if before_start is not None:
             before_start()
         with _servers_lock:
             _servers.append(self)
-        return self._serve()
+        if not same_port:
+            return self._serve()
+        # Waits until the port can be bound again (as saltmaild binds it).
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("127.0.0.1", port))
+                break
+            except OSError:
+                if time.monotonic() >= deadline:
+                    raise ServerError("port %d stays taken" % port)
+                time.sleep(0.2)
+            finally:
+                probe.close()
+        return self._serve(port)
 
-    def _serve(self):
+    def _serve(self, port=0):
         self.stderr_path = os.path.join(self.tmp, "serve.stderr")
         self._stderr = open(self.stderr_path, "ab")
         cmd = [self.binary, "serve", "--data", self.data,
-               "--listen", "127.0.0.1:0"] + self.flags
+               "--listen", "127.0.0.1:%d" % port] + self.flags
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE,
                                      stderr=self._stderr,

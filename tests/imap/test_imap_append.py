@@ -11,8 +11,9 @@ message (no copy when the change feed brings it back); a message
 appended with LITERAL+, an empty one, and one of several pieces of 64
 KiB come back whole; a draft saved again replaces the last one for good
 (not into Trash); a missing mailbox is NO [TRYCREATE] and a message over
-the limit NO [TOOBIG] before any byte is sent. The last line printed is
-"N passed, M failed".
+the limit NO [TOOBIG] before any byte is sent; with saltmaild stopped,
+APPEND still works and the import goes through once it is back. The
+last line printed is "N passed, M failed".
 """
 import imaplib
 import os
@@ -165,6 +166,28 @@ class ImapAppendTest(unittest.TestCase):
                               if d]), 1)
         time.sleep(0.5)
         self.assertEqual(len(self.remote_in("trash")), trash)
+
+    def test_append_offline(self):
+        """With saltmaild stopped, APPEND still answers OK with its UID
+        and the message reads back; when the service returns the import
+        goes through, once."""
+        srv = base._fixture["server"]
+        msg = draft(self.b.email, "offline")
+        self.m.select("Drafts")
+        before = len(self.remote_in("drafts"))
+        srv.stop(keep_data=True)
+        try:
+            validity, uid = self.append("Drafts", "(\\Draft)", None, msg)
+            data = self.fetch_uid(uid, "(BODY.PEEK[])")
+            self.assertEqual(data[0][1], msg)
+        finally:
+            srv.restart(same_port=True)
+        self.assertTrue(poll(lambda: len(self.remote_in("drafts"))
+                             == before + 1, timeout=90))
+        time.sleep(0.5)
+        self.assertEqual(len(self.remote_in("drafts")), before + 1)
+        data = self.fetch_uid(uid, "(FLAGS)")
+        self.assertEqual(len([d for d in data if d]), 1)
 
     def test_refusals(self):
         typ, data = self.m.append("Nowhere", None, None, b"x\r\n")
