@@ -109,7 +109,7 @@ imap_view_seq(const struct imap_view *v, uint32_t uid)
 /* Collects the UIDs expunged since the view's expunged_modseq. */
 struct imap_gone {
 	uint32_t *uids;
-	size_t count;
+	size_t count, alloc;
 };
 
 static int
@@ -118,7 +118,10 @@ imap_gone_cb(void *ctx, uint32_t uid, const char **error_r)
 	struct imap_gone *g = ctx;
 
 	(void)error_r;
-	g->uids = sb_reallocarray(g->uids, g->count + 1, sizeof(*g->uids));
+	if (g->count == g->alloc) {
+		g->alloc = g->alloc * 2 + 64;
+		g->uids = sb_reallocarray(g->uids, g->alloc, sizeof(*g->uids));
+	}
 	g->uids[g->count++] = uid;
 	return 0;
 }
@@ -127,7 +130,7 @@ static int SB_WUR
 imap_view_expunges(struct imap_session *s, const char **error_r)
 {
 	struct imap_view *v = &s->view;
-	struct imap_gone g = {NULL, 0};
+	struct imap_gone g = {NULL, 0, 0};
 	struct imap_seqset gone;
 	struct sb_buf text;
 	size_t i, seq;
@@ -257,6 +260,7 @@ struct imap_targets_scan {
 	const struct imap_view *v;
 	const struct imap_seqset *uids; /* the set, as UIDs */
 	struct imap_targets *t;
+	size_t alloc; /* items allocated in t */
 };
 
 static int
@@ -273,8 +277,12 @@ imap_targets_cb(void *ctx, const struct store_entry *e, const char **error_r)
 	seq = imap_view_seq(sc->v, e->uid);
 	if (seq == 0)
 		return 0;
-	sc->t->items = sb_reallocarray(sc->t->items, sc->t->count + 1,
-	                               sizeof(*sc->t->items));
+	if (sc->t->count == sc->alloc) {
+		/* Doubling: a whole mailbox (1:*) is one scan. */
+		sc->alloc = sc->alloc * 2 + 64;
+		sc->t->items = sb_reallocarray(sc->t->items, sc->alloc,
+		                               sizeof(*sc->t->items));
+	}
 	it = &sc->t->items[sc->t->count++];
 	it->seq = seq;
 	it->uid = e->uid;
@@ -291,7 +299,7 @@ imap_targets_get(struct imap_session *s, const struct imap_command *c,
                  const struct imap_value *arg, bool uid, struct imap_targets *t)
 {
 	const struct imap_view *v = &s->view;
-	struct imap_targets_scan sc = {v, NULL, t};
+	struct imap_targets_scan sc = {v, NULL, t, 0};
 	struct imap_seqset set, uids;
 	struct sb_sv text;
 	const char *error;
@@ -400,7 +408,7 @@ imap_vanished_reply(struct imap_session *s, bool earlier, uint64_t since,
                     const struct imap_seqset *within, const char **error_r)
 {
 	struct store_mailbox_status st;
-	struct imap_gone g = {NULL, 0};
+	struct imap_gone g = {NULL, 0, 0};
 	struct imap_seqset gone, kept;
 	struct sb_buf text;
 	size_t i, k;
