@@ -71,6 +71,21 @@ sync_body_sink(void *ctx, const void *data, size_t len)
 	return store_body_write_chunk(k->w, p + off, len - off, &k->error);
 }
 
+/* True when the body is stored whole (by another writer, say). */
+static bool
+sync_body_now_cached(struct store *st, int64_t message_id)
+{
+	struct store_message m;
+	const char *error;
+	bool cached;
+
+	if (store_message_get(st, message_id, &m, &error) <= 0)
+		return false;
+	cached = m.body_cached;
+	store_message_free_contents(&m);
+	return cached;
+}
+
 /*
  * Downloads one body: 0 stored, 1 nothing to download (cached meanwhile,
  * gone, or not on the service), -1 failed. The API starts every download at
@@ -112,6 +127,13 @@ sync_body_download(struct bridge_sync *s, struct store *st,
 	}
 	api_reply_clear(&r);
 	store_message_free_contents(&m);
+	/*
+	 * Two writers of one body (the body run, and a session that needs
+	 * it now): the one that loses finds it stored by the other. That is
+	 * what was wanted, not a failure.
+	 */
+	if (ret < 0 && sync_body_now_cached(st, message_id))
+		return 1;
 	return ret;
 }
 
