@@ -208,13 +208,17 @@ serve_free(struct serve *srv)
 {
 	size_t i, j;
 
-	/* Sessions first: they read the accounts. */
-	imap_server_free(&srv->imap);
-	sb_tls_ctx_free(&srv->tls);
+	/*
+	 * The syncs stop first: a session waiting on a body download then
+	 * sees it end at once. The sessions go next (they read the
+	 * accounts), and only then is anything freed.
+	 */
 	for (i = 0; i < srv->count; i++) {
 		if (srv->accounts[i].sync != NULL)
 			bridge_sync_stop(srv->accounts[i].sync);
 	}
+	imap_server_free(&srv->imap);
+	sb_tls_ctx_free(&srv->tls);
 	for (i = 0; i < srv->count; i++) {
 		struct serve_account *a = &srv->accounts[i];
 

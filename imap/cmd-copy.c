@@ -11,6 +11,25 @@
 #include "common/alloc.h"
 #include "imap-private.h"
 
+/* "TAG OK [COPYUID v src dst] text": no length limit on the sets. */
+static void
+imap_copyuid(struct imap_session *s, const char *tag, uint32_t validity,
+             const struct sb_buf *src, const struct sb_buf *dst,
+             const char *text)
+{
+	struct sb_buf line;
+
+	sb_buf_init(&line, SIZE_MAX);
+	if (sb_buf_add_printf(&line, "%s OK [COPYUID %u ", tag, validity) < 0 ||
+	    sb_buf_add(&line, src->data, src->len) < 0 ||
+	    sb_buf_add_char(&line, ' ') < 0 ||
+	    sb_buf_add(&line, dst->data, dst->len) < 0 ||
+	    sb_buf_add_printf(&line, "] %s\r\n", text) < 0)
+		abort();
+	imap_reply_raw(s, line.data, line.len);
+	sb_buf_free(&line);
+}
+
 static void
 imap_copy_move(struct imap_session *s, const struct imap_command *c, bool move)
 {
@@ -18,6 +37,7 @@ imap_copy_move(struct imap_session *s, const struct imap_command *c, bool move)
 	struct store_mailbox to;
 	struct store_patch p;
 	struct imap_targets t;
+	struct imap_seqset src_set, dst_set;
 	struct sb_buf src, dst;
 	struct sb_sv name;
 	const char *error;
@@ -84,29 +104,37 @@ imap_copy_move(struct imap_session *s, const struct imap_command *c, bool move)
 		imap_reply(s, "%s NO %s", c->tag, error);
 		goto out;
 	}
-	/* COPYUID uidvalidity source-uids target-uids, in the same order. */
+	/*
+	 * COPYUID uidvalidity source-uids target-uids: both in increasing
+	 * order (the targets are, and the target UIDs are given in turn),
+	 * so ranges keep them matched one to one.
+	 */
+	imap_seqset_init(&src_set, 0);
+	imap_seqset_init(&dst_set, 0);
 	sb_buf_init(&src, SIZE_MAX);
 	sb_buf_init(&dst, SIZE_MAX);
 	for (i = 0; i < t.count; i++) {
-		if (sb_buf_add_printf(&src, "%s%u", i > 0 ? "," : "",
-		                      t.items[i].uid) < 0 ||
-		    sb_buf_add_printf(&dst, "%s%u", i > 0 ? "," : "", uids[i]) <
-		            0)
-			abort();
+		if (imap_seqset_add(&src_set, t.items[i].uid, t.items[i].uid) <
+		            0 ||
+		    imap_seqset_add(&dst_set, uids[i], uids[i]) < 0)
+			abort(); /* fewer than the targets */
 	}
+	if (imap_seqset_format(&src_set, &src) < 0 ||
+	    imap_seqset_format(&dst_set, &dst) < 0)
+		abort();
+	imap_seqset_free(&src_set);
+	imap_seqset_free(&dst_set);
 	free(uids);
 	if (move) {
-		imap_reply(s, "* OK [COPYUID %u %s %s] Moved", st.uidvalidity,
-		           sb_buf_str(&src), sb_buf_str(&dst));
+		imap_copyuid(s, "*", st.uidvalidity, &src, &dst, "Moved");
 		if (imap_view_update(s, true, &error) < 0)
 			imap_store_failed(s, c, error);
 		else
 			imap_reply(s, "%s OK %sMOVE completed", c->tag,
 			           c->uid ? "UID " : "");
 	} else {
-		imap_reply(s, "%s OK [COPYUID %u %s %s] %sCOPY completed",
-		           c->tag, st.uidvalidity, sb_buf_str(&src),
-		           sb_buf_str(&dst), c->uid ? "UID " : "");
+		imap_copyuid(s, c->tag, st.uidvalidity, &src, &dst,
+		             c->uid ? "UID COPY completed" : "COPY completed");
 	}
 	sb_buf_free(&src);
 	sb_buf_free(&dst);

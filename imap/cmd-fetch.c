@@ -19,6 +19,9 @@
 #include "imap/envelope.h"
 #include "imap/quote.h"
 
+/* BODY[...] items one FETCH may ask for. */
+#define IMAP_FETCH_MAX_SECTIONS 32
+
 /* What one message's FETCH needs, read once. */
 struct imap_fetch_msg {
 	struct sb_buf headers; /* the header section (summary) */
@@ -69,14 +72,21 @@ imap_need_body(struct imap_session *s, const struct imap_target *t,
 	return 0;
 }
 
-/* Appends " NAME {n}\r\nbytes" (a part of a message as a literal). */
+/*
+ * " NAME {n}\r\n" and the bytes: what out holds so far goes out first, and
+ * the bytes straight after it, so that a large part is never copied into
+ * a response buffer on top of the message.
+ */
 static void
-imap_put_literal(struct sb_buf *out, const char *name, const void *data,
-                 size_t len)
+imap_put_literal(struct imap_session *s, struct sb_buf *out, const char *name,
+                 const void *data, size_t len)
 {
-	if (sb_buf_add_printf(out, " %s ", name) < 0 ||
-	    imap_write_literal(data != NULL ? data : "", len, out) < 0)
+	if (sb_buf_add_printf(out, " %s {%zu}\r\n", name, len) < 0)
 		abort();
+	imap_reply_raw(s, out->data, out->len);
+	sb_buf_reset(out);
+	if (len > 0)
+		imap_reply_raw(s, data, len);
 }
 
 /* The header fields of a section that HEADER.FIELDS[.NOT] keeps. */
@@ -194,7 +204,7 @@ imap_fetch_section(struct imap_session *s, const struct imap_target *t,
 	}
 	sb_buf_init(&name, SIZE_MAX);
 	imap_section_name(b, &name);
-	imap_put_literal(out, sb_buf_str(&name), data.data + from, n);
+	imap_put_literal(s, out, sb_buf_str(&name), data.data + from, n);
 	sb_buf_free(&name);
 	sb_buf_free_wipe(&data);
 	return 0;
@@ -222,19 +232,81 @@ imap_internaldate(int64_t t, struct sb_buf *out)
 		abort();
 }
 
-/* The FETCH response of one message into out. */
+static bool imap_is_seen(const char *keywords);
+
+/* What the items need read: the summary, the message itself. */
+static void
+imap_fetch_needs(const struct imap_fetch_atts *a, bool *headers_r, bool *body_r)
+{
+	size_t i;
+
+	*headers_r = (a->items & (IMAP_FETCH_RFC822_SIZE | IMAP_FETCH_ENVELOPE |
+	                          IMAP_FETCH_RFC822_HEADER)) != 0;
+	*body_r =
+	        (a->items & (IMAP_FETCH_BODY | IMAP_FETCH_BODYSTRUCTURE |
+	                     IMAP_FETCH_RFC822 | IMAP_FETCH_RFC822_TEXT)) != 0;
+	for (i = 0; i < a->body_count; i++) {
+		const struct imap_fetch_body *b = &a->bodies[i];
+
+		if (b->part_count == 0 &&
+		    (b->text == IMAP_SECTION_HEADER ||
+		     b->text == IMAP_SECTION_HEADER_FIELDS ||
+		     b->text == IMAP_SECTION_HEADER_FIELDS_NOT))
+			*headers_r = true;
+		else
+			*body_r = true;
+	}
+}
+
+/* Adds \Seen to a message a body part of which is being read. */
+static int SB_WUR
+imap_fetch_seen(struct imap_session *s, struct imap_target *t,
+                const char **error_r)
+{
+	struct store_patch p = {.add_keywords = "$seen"};
+	struct sb_buf kw;
+
+	if (store_local_update(s->st, &t->message_id, 1, &p, time(NULL), NULL,
+	                       error_r) < 0)
+		return -1;
+	sb_buf_init(&kw, SIZE_MAX);
+	if (sb_buf_add_printf(&kw, "%s%s$seen", t->keywords,
+	                      t->keywords[0] != '\0' ? " " : "") < 0)
+		abort();
+	free(t->keywords);
+	t->keywords = sb_buf_take(&kw, NULL);
+	return 0;
+}
+
+/*
+ * The FETCH response of one message. Everything it needs is read first:
+ * a message that cannot be read fails before a byte of its response is
+ * written (and before \Seen is set).
+ */
 static int SB_WUR
 imap_fetch_one(struct imap_session *s, const struct imap_command *c,
-               const struct imap_fetch_atts *a, const struct imap_target *t,
-               bool flags, struct sb_buf *out, const char **error_r)
+               const struct imap_fetch_atts *a, struct imap_target *t,
+               bool flags, bool mark_seen, struct sb_buf *out,
+               const char **error_r)
 {
 	struct imap_fetch_msg m;
+	bool need_headers, need_body;
 	size_t i;
 	int ret = 0;
 
 	memset(&m, 0, sizeof(m));
 	sb_buf_init_secret(&m.headers, SIZE_MAX);
 	sb_buf_init_secret(&m.body, SIZE_MAX);
+	imap_fetch_needs(a, &need_headers, &need_body);
+	if ((need_headers && imap_need_headers(s, t, &m, error_r) < 0) ||
+	    (need_body && imap_need_body(s, t, &m, error_r) < 0) ||
+	    (mark_seen && !imap_is_seen(t->keywords) &&
+	     imap_fetch_seen(s, t, error_r) < 0)) {
+		imap_fetch_msg_free(&m);
+		return -1;
+	}
+	/* The response says so when \Seen came with it (RFC 3501 6.4.5). */
+	flags = flags || mark_seen;
 	if (sb_buf_add_printf(out, "* %zu FETCH (UID %u", t->seq, t->uid) < 0)
 		abort();
 	if (flags) {
@@ -268,8 +340,8 @@ imap_fetch_one(struct imap_session *s, const struct imap_command *c,
 	if (ret == 0 && (a->items & IMAP_FETCH_RFC822_HEADER)) {
 		ret = imap_need_headers(s, t, &m, error_r);
 		if (ret == 0)
-			imap_put_literal(out, "RFC822.HEADER", m.headers.data,
-			                 m.headers.len);
+			imap_put_literal(s, out, "RFC822.HEADER",
+			                 m.headers.data, m.headers.len);
 	}
 	if (ret == 0 &&
 	    (a->items & (IMAP_FETCH_BODY | IMAP_FETCH_BODYSTRUCTURE |
@@ -286,7 +358,7 @@ imap_fetch_one(struct imap_session *s, const struct imap_command *c,
 	                              out) < 0))
 		abort();
 	if (ret == 0 && (a->items & IMAP_FETCH_RFC822))
-		imap_put_literal(out, "RFC822", m.body.data, m.body.len);
+		imap_put_literal(s, out, "RFC822", m.body.data, m.body.len);
 	if (ret == 0 && (a->items & IMAP_FETCH_RFC822_TEXT)) {
 		struct imap_fetch_body text = {.text = IMAP_SECTION_TEXT};
 		struct imap_section_range r = {0, 0};
@@ -294,7 +366,7 @@ imap_fetch_one(struct imap_session *s, const struct imap_command *c,
 		if (imap_section_find(m.tree, m.body.len, &text, &r, error_r) <
 		    0)
 			r.offset = r.size = 0;
-		imap_put_literal(out, "RFC822.TEXT",
+		imap_put_literal(s, out, "RFC822.TEXT",
 		                 m.body.data != NULL ? m.body.data + r.offset
 		                                     : "",
 		                 r.size);
@@ -302,10 +374,13 @@ imap_fetch_one(struct imap_session *s, const struct imap_command *c,
 	for (i = 0; ret == 0 && i < a->body_count; i++)
 		ret = imap_fetch_section(s, t, &a->bodies[i], &m, out, error_r);
 	imap_fetch_msg_free(&m);
-	if (ret == 0 && sb_buf_add_str(out, ")\r\n") < 0)
+	if (sb_buf_add_str(out, ")\r\n") < 0)
 		abort();
+	imap_reply_raw(s, out->data, out->len);
+	sb_buf_reset(out);
 	(void)c;
-	return ret;
+	/* Everything was read first: nothing above fails any more. */
+	return 0;
 }
 
 /* True when the items read a body part without .PEEK (sets \Seen). */
@@ -336,42 +411,6 @@ imap_is_seen(const char *keywords)
 		p += n + strspn(p + n, " ");
 	}
 	return false;
-}
-
-/* Sets \Seen on those that lack it; their flags are then told. */
-static int SB_WUR
-imap_fetch_mark_seen(struct imap_session *s, struct imap_targets *t,
-                     bool *changed_r, const char **error_r)
-{
-	struct store_patch p = {.add_keywords = "$seen"};
-	int64_t *ids = sb_calloc(t->count + 1, sizeof(*ids));
-	size_t i, n = 0;
-	char *k;
-	int ret = 0;
-
-	for (i = 0; i < t->count; i++) {
-		if (!imap_is_seen(t->items[i].keywords))
-			ids[n++] = t->items[i].message_id;
-	}
-	*changed_r = n > 0;
-	if (n > 0)
-		ret = store_local_update(s->st, ids, n, &p, time(NULL), NULL,
-		                         error_r);
-	for (i = 0; ret == 0 && i < t->count; i++) {
-		struct sb_buf kw;
-
-		if (imap_is_seen(t->items[i].keywords))
-			continue;
-		k = t->items[i].keywords;
-		sb_buf_init(&kw, SIZE_MAX);
-		if (sb_buf_add_printf(&kw, "%s%s$seen", k,
-		                      k[0] != '\0' ? " " : "") < 0)
-			abort();
-		t->items[i].keywords = sb_buf_take(&kw, NULL);
-		free(k);
-	}
-	free(ids);
-	return ret;
 }
 
 /* FETCH's modifiers (RFC 7162 3.1.4, 3.2.6). */
@@ -468,8 +507,8 @@ imap_cmd_fetch(struct imap_session *s, const struct imap_command *c)
 	struct imap_targets t;
 	struct sb_buf out;
 	const char *error;
-	size_t used, i;
-	bool flags, seen_changed = false;
+	size_t used, i, failed = 0;
+	bool flags, mark_seen;
 
 	if (c->arg_count < 2 ||
 	    imap_parse_fetch_atts(&c->args[1], c->arg_count - 1, &a, &used,
@@ -478,6 +517,12 @@ imap_cmd_fetch(struct imap_session *s, const struct imap_command *c)
 		              c->arg_count < 2 ? "FETCH takes a set and "
 		                                 "items"
 		                               : error);
+		return;
+	}
+	if (a.body_count > IMAP_FETCH_MAX_SECTIONS) {
+		/* Each section is a copy of up to a whole message. */
+		imap_bad_args(s, c, "Too many sections in one FETCH");
+		imap_fetch_atts_free(&a);
 		return;
 	}
 	if (imap_fetch_modifiers(s, c, 1 + used, &mod) < 0) {
@@ -499,31 +544,28 @@ imap_cmd_fetch(struct imap_session *s, const struct imap_command *c)
 			return;
 		}
 	}
-	if (!s->view.readonly && imap_fetch_sets_seen(&a) &&
-	    imap_fetch_mark_seen(s, &t, &seen_changed, &error) < 0) {
-		imap_targets_free(&t);
-		imap_fetch_atts_free(&a);
-		imap_store_failed(s, c, error);
-		return;
-	}
-	flags = (a.items & IMAP_FETCH_FLAGS) || seen_changed;
+	mark_seen = !s->view.readonly && imap_fetch_sets_seen(&a);
+	flags = (a.items & IMAP_FETCH_FLAGS) != 0;
 	sb_buf_init_secret(&out, SIZE_MAX);
-	for (i = 0; i < t.count; i++) {
+	for (i = 0; i < t.count && !s->broken; i++) {
 		sb_buf_reset(&out);
-		if (imap_fetch_one(s, c, &a, &t.items[i], flags, &out, &error) <
-		    0) {
+		if (imap_fetch_one(s, c, &a, &t.items[i], flags, mark_seen,
+		                   &out, &error) < 0) {
+			/* Logged, and the rest goes on (RFC 5530 UNAVAILABLE).
+			 */
 			sb_log_warn("imap %lu: FETCH of UID %u: %s", s->id,
 			            t.items[i].uid, error);
-			imap_reply(s,
-			           "%s NO [UNAVAILABLE] Message %zu cannot "
-			           "be read now",
-			           c->tag, t.items[i].seq);
-			goto out;
+			failed++;
 		}
-		imap_reply_raw(s, out.data, out.len);
 	}
-	imap_reply(s, "%s OK %sFETCH completed", c->tag, c->uid ? "UID " : "");
-out:
+	if (failed > 0)
+		imap_reply(s,
+		           "%s NO [UNAVAILABLE] %zu messages cannot be read "
+		           "now; the others were sent",
+		           c->tag, failed);
+	else
+		imap_reply(s, "%s OK %sFETCH completed", c->tag,
+		           c->uid ? "UID " : "");
 	sb_buf_free_wipe(&out);
 	imap_targets_free(&t);
 	imap_fetch_atts_free(&a);

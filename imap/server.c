@@ -37,10 +37,6 @@ struct imap_conn_arg {
 	unsigned long id;
 };
 
-/* session.c */
-void imap_session_run(const struct imap_shared *shared, int fd, bool tls,
-                      unsigned long id);
-
 int
 imap_server_new(const struct imap_config *cfg, struct imap_server **srv_r,
                 const char **error_r)
@@ -167,8 +163,18 @@ imap_accept_main(void *p)
 		for (i = 1; i < 3; i++) {
 			if (!(fds[i].revents & POLLIN))
 				continue;
-			if (sb_listener_accept(ls[i], 0, &fd, &error) == 1)
+			n = sb_listener_accept(ls[i], 0, &fd, &error);
+			if (n == 1) {
 				imap_server_spawn(srv, fd, i == 2);
+			} else if (n < 0) {
+				/*
+				 * Out of file descriptors, say: the listener
+				 * stays readable, so wait a little instead of
+				 * spinning.
+				 */
+				sb_log_warn("imap: cannot accept: %s", error);
+				poll(fds, 1, 200);
+			}
 		}
 	}
 	return NULL;

@@ -246,9 +246,12 @@ static const struct imap_cmd_entry imap_cmds[] = {
 static bool
 imap_expunges_allowed(const struct imap_command *c)
 {
-	return c->uid || (strcmp(c->name, "FETCH") != 0 &&
-	                  strcmp(c->name, "STORE") != 0 &&
-	                  strcmp(c->name, "SEARCH") != 0);
+	/* COPY and MOVE too: their set is in the client's numbering. */
+	return c->uid ||
+	       (strcmp(c->name, "FETCH") != 0 &&
+	        strcmp(c->name, "STORE") != 0 &&
+	        strcmp(c->name, "SEARCH") != 0 &&
+	        strcmp(c->name, "COPY") != 0 && strcmp(c->name, "MOVE") != 0);
 }
 
 static void
@@ -278,6 +281,8 @@ imap_dispatch(struct imap_session *s, const struct imap_command *c)
 			imap_store_failed(s, c, error);
 			return;
 		}
+		if (s->state == IMAP_STATE_LOGOUT)
+			return; /* the view said BYE */
 		e->fn(s, c);
 		return;
 	}
@@ -416,6 +421,8 @@ imap_session_run(const struct imap_shared *shared, int fd, bool tls,
 			break;
 		case IMAP_EV_COMMAND:
 			imap_command(&s, &ev);
+			/* What was read of it (a LOGIN's password...) goes. */
+			explicit_bzero(s.in, s.in_pos);
 			break;
 		case IMAP_EV_ERROR:
 			if (ev.tag.len > 0)
@@ -440,6 +447,7 @@ imap_session_run(const struct imap_shared *shared, int fd, bool tls,
 	sb_log_info("imap %lu: closed%s%s", id, why != NULL ? ": " : "",
 	            why != NULL ? why : "");
 out:
+	explicit_bzero(s.in, sizeof(s.in));
 	imap_view_close(&s);
 	store_close(&s.st);
 	sb_conn_free(&s.conn);

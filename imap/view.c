@@ -217,15 +217,26 @@ int
 imap_view_update(struct imap_session *s, bool expunges, const char **error_r)
 {
 	struct imap_view *v = &s->view;
-	struct store_mailbox_status st;
 	struct imap_changed c = {s, 0, 0};
 	uint64_t top;
+	int ret;
 
 	if (s->state != IMAP_STATE_SELECTED)
 		return 0;
-	if (store_mailbox_status(s->st, v->mailbox_id, &st, error_r) < 0)
+	/* One row read: this runs before every command. */
+	ret = store_mailbox_highestmodseq(s->st, v->mailbox_id, &top, error_r);
+	if (ret < 0)
 		return -1;
-	top = st.highestmodseq;
+	if (ret == 0) {
+		/*
+		 * Deleted by another session or by the sync: nothing the
+		 * client holds is valid any more.
+		 */
+		imap_reply(s, "* BYE The selected mailbox was deleted");
+		imap_view_close(s);
+		s->state = IMAP_STATE_LOGOUT;
+		return 0;
+	}
 	if (top == v->modseq && (top == v->expunged_modseq || !expunges))
 		return 0;
 	if (expunges && v->expunged_modseq < top) {

@@ -600,3 +600,16 @@ store_mailbox_next_modseq(struct store *st, int64_t mailbox_id,
 	*modseq_r = (uint64_t)modseq;
 	return 0;
 }
+
+int
+store_mailbox_highestmodseq(struct store *st, int64_t mailbox_id,
+                            uint64_t *modseq_r, const char **error_r)
+{
+	int64_t v = 0;
+	int ret = store_int(st, &v, error_r,
+	                    "SELECT highestmodseq FROM mailboxes WHERE id = ?",
+	                    "i", mailbox_id);
+
+	*modseq_r = (uint64_t)v;
+	return ret;
+}

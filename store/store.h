@@ -238,6 +238,13 @@ int store_mailbox_find_role(struct store *st, int64_t account_id,
 int store_mailbox_find_remote(struct store *st, int64_t account_id,
                               const char *remote_id, struct store_mailbox *mb_r,
                               const char **error_r) SB_WUR;
+/*
+ * The mailbox's highest modseq alone (what an IMAP session checks before
+ * each command): 1, 0 when the mailbox is gone, -1.
+ */
+int store_mailbox_highestmodseq(struct store *st, int64_t mailbox_id,
+                                uint64_t *modseq_r,
+                                const char **error_r) SB_WUR;
 int store_mailbox_status(struct store *st, int64_t mailbox_id,
                          struct store_mailbox_status *status_r,
                          const char **error_r) SB_WUR;

@@ -49,6 +49,15 @@ def poll(fn, timeout=WAIT, interval=0.2):
         time.sleep(interval)
 
 
+def uid_set(text):
+    """The UIDs of an IMAP uid-set such as b"1:3,7", in order."""
+    out = []
+    for part in text.split(b","):
+        lo, _, hi = part.partition(b":")
+        out += range(int(lo), int(hi or lo) + 1)
+    return out
+
+
 def tearDownModule():
     base.tearDownModule()
 
@@ -164,10 +173,9 @@ class ImapChangesTest(unittest.TestCase):
         typ, data = self.m.copy("1:2", "Target")
         self.assertEqual(typ, "OK")
         code = self.m.untagged_responses.pop("COPYUID", [b""])[-1]
-        m = re.match(rb"(\d+) ([\d,]+) ([\d,]+)$", code)
+        m = re.match(rb"(\d+) ([\d,:]+) ([\d,:]+)$", code)
         self.assertIsNotNone(m, code)
-        self.assertEqual([int(u) for u in m.group(2).split(b",")],
-                         source_uids[:2])
+        self.assertEqual(uid_set(m.group(2)), source_uids[:2])
         self.assertEqual(self.count("Target"), 2)
         self.assertEqual(int(m.group(1)), self.count("Target",
                                                       "UIDVALIDITY"))
@@ -177,8 +185,7 @@ class ImapChangesTest(unittest.TestCase):
         typ, data = other2.uid("STORE", "1:*", "+FLAGS", "()")
         held = sorted(int(re.search(rb"UID (\d+)", d).group(1))
                       for d in data if d)
-        self.assertEqual(sorted(int(u) for u in m.group(3).split(b",")),
-                         held)
+        self.assertEqual(uid_set(m.group(3)), held)
         self.assertEqual(self.count("Source"), 3)
         # The same message in two mailboxes: still one on the service.
         self.assertTrue(poll(lambda: len(self.remote_messages("Target"))
