@@ -39,16 +39,13 @@ imap_copy_move(struct imap_session *s, const struct imap_command *c, bool move)
 	struct imap_targets t;
 	struct imap_seqset src_set, dst_set;
 	struct sb_buf src, dst;
-	struct sb_sv name;
 	const char *error;
-	char *path;
 	int64_t *ids;
 	uint32_t *uids;
 	size_t i;
 	int ret;
 
-	if (c->arg_count != 2 ||
-	    imap_value_mailbox(&c->args[1], &name, &error) < 0) {
+	if (c->arg_count != 2) {
 		imap_bad_args(s, c, "It takes a set and a mailbox");
 		return;
 	}
@@ -57,20 +54,8 @@ imap_copy_move(struct imap_session *s, const struct imap_command *c, bool move)
 		           c->tag);
 		return;
 	}
-	if (imap_name_to_path(name.p, name.len, &path, &error) < 0) {
-		imap_reply(s, "%s NO %s", c->tag, error);
+	if (imap_mailbox_arg(s, c, 1, "TRYCREATE", &to) == 0)
 		return;
-	}
-	ret = store_mailbox_find_path(s->st, s->account_id, path, &to, &error);
-	free(path);
-	if (ret <= 0) {
-		if (ret < 0)
-			imap_store_failed(s, c, error);
-		else
-			imap_reply(s, "%s NO [TRYCREATE] No such mailbox",
-			           c->tag);
-		return;
-	}
 	if (imap_targets_get(s, c, &c->args[0], c->uid, &t) < 0) {
 		store_mailbox_free_contents(&to);
 		return;

@@ -82,6 +82,25 @@ imap_find(struct imap_session *s, const struct imap_command *c,
 	return ret;
 }
 
+int
+imap_mailbox_arg(struct imap_session *s, const struct imap_command *c, size_t i,
+                 const char *missing, struct store_mailbox *mb_r)
+{
+	const char *error;
+	char *path;
+	int ret;
+
+	if (!imap_arg_path(s, c, i, &path))
+		return 0;
+	ret = store_mailbox_find_path(s->st, s->account_id, path, mb_r, &error);
+	free(path);
+	if (ret < 0)
+		imap_store_failed(s, c, error);
+	else if (ret == 0)
+		imap_reply(s, "%s NO [%s] No such mailbox", c->tag, missing);
+	return ret > 0 ? 1 : 0;
+}
+
 static bool imap_status_items_ok(struct imap_session *s,
                                  const struct imap_value *items, size_t n);
 static int imap_status_line(struct imap_session *s,

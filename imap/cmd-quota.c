@@ -36,41 +36,21 @@ void
 imap_cmd_getquotaroot(struct imap_session *s, const struct imap_command *c)
 {
 	struct store_mailbox mb;
-	struct sb_sv name;
-	const char *error;
-	char *path;
-	int ret;
+	struct sb_buf line;
 
-	if (c->arg_count != 1 ||
-	    imap_value_mailbox(&c->args[0], &name, &error) < 0) {
+	if (c->arg_count != 1) {
 		imap_bad_args(s, c, "GETQUOTAROOT takes a mailbox name");
 		return;
 	}
-	if (imap_name_to_path(name.p, name.len, &path, &error) < 0) {
-		imap_reply(s, "%s NO %s", c->tag, error);
+	if (imap_mailbox_arg(s, c, 0, "NONEXISTENT", &mb) == 0)
 		return;
-	}
-	ret = store_mailbox_find_path(s->st, s->account_id, path, &mb, &error);
-	free(path);
-	if (ret <= 0) {
-		if (ret < 0)
-			imap_store_failed(s, c, error);
-		else
-			imap_reply(s, "%s NO [NONEXISTENT] No such mailbox",
-			           c->tag);
-		return;
-	}
-	{
-		struct sb_buf line;
-
-		sb_buf_init(&line, SIZE_MAX);
-		if (sb_buf_add_str(&line, "* QUOTAROOT ") < 0 ||
-		    imap_write_mailbox(mb.path, &line) < 0 ||
-		    sb_buf_add_str(&line, " \"\"\r\n") < 0)
-			abort();
-		imap_reply_raw(s, line.data, line.len);
-		sb_buf_free(&line);
-	}
+	sb_buf_init(&line, SIZE_MAX);
+	if (sb_buf_add_str(&line, "* QUOTAROOT ") < 0 ||
+	    imap_write_mailbox(mb.path, &line) < 0 ||
+	    sb_buf_add_str(&line, " \"\"\r\n") < 0)
+		abort();
+	imap_reply_raw(s, line.data, line.len);
+	sb_buf_free(&line);
 	store_mailbox_free_contents(&mb);
 	if (imap_quota_line(s, c))
 		imap_reply(s, "%s OK GETQUOTAROOT completed", c->tag);

@@ -211,6 +211,14 @@ int imap_vanished_reply(struct imap_session *s, bool earlier, uint64_t since,
 bool imap_append_literal(struct imap_session *s, const struct imap_event *ev,
                          const struct imap_command *c);
 
+/*
+ * The mailbox a command names in args[i]: 1 with *mb_r, or 0 after
+ * answering (BAD for a bad name, NO [missing] when there is none, e.g.
+ * NONEXISTENT or TRYCREATE).
+ */
+int imap_mailbox_arg(struct imap_session *s, const struct imap_command *c,
+                     size_t i, const char *missing, struct store_mailbox *mb_r);
+
 /* Tells the client that the arguments are wrong (tagged BAD). */
 void imap_bad_args(struct imap_session *s, const struct imap_command *c,
                    const char *why);
