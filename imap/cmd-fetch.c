@@ -457,21 +457,6 @@ bad:
 	return -1;
 }
 
-/* Keeps the targets changed after modseq. */
-static void
-imap_targets_since(struct imap_targets *t, uint64_t modseq)
-{
-	size_t i, kept = 0;
-
-	for (i = 0; i < t->count; i++) {
-		if (t->items[i].modseq > modseq)
-			t->items[kept++] = t->items[i];
-		else
-			free(t->items[i].keywords);
-	}
-	t->count = kept;
-}
-
 /* UID FETCH ... (CHANGEDSINCE n VANISHED): the expunged UIDs of its set. */
 static int
 imap_fetch_vanished(struct imap_session *s, const struct imap_command *c,
@@ -531,12 +516,12 @@ imap_cmd_fetch(struct imap_session *s, const struct imap_command *c)
 	}
 	if (a.items & IMAP_FETCH_MODSEQ)
 		s->condstore = true;
-	if (imap_targets_get(s, c, &c->args[0], c->uid, &t) < 0) {
+	if (imap_targets_get_since(s, c, &c->args[0], c->uid, mod.changedsince,
+	                           &t) < 0) {
 		imap_fetch_atts_free(&a);
 		return;
 	}
 	if (mod.changedsince > 0) {
-		imap_targets_since(&t, mod.changedsince);
 		if (mod.vanished &&
 		    imap_fetch_vanished(s, c, mod.changedsince) < 0) {
 			imap_targets_free(&t);

@@ -165,7 +165,6 @@ imap_select_common(struct imap_session *s, const struct imap_command *c,
 {
 	struct imap_first_unseen u = {0};
 	struct imap_qresync q;
-	struct store_mailbox_status st;
 	struct store_mailbox mb;
 	struct sb_sv name;
 	const char *error;
@@ -205,7 +204,6 @@ imap_select_common(struct imap_session *s, const struct imap_command *c,
 		return;
 	}
 	if (imap_view_open(s, mb.id, readonly, &error) < 0 ||
-	    store_mailbox_status(s->st, mb.id, &st, &error) < 0 ||
 	    store_mailbox_fetch(s->st, mb.id, 1, UINT32_MAX, 0,
 	                        imap_first_unseen_cb, &u, &error) < 0) {
 		store_mailbox_free_contents(&mb);
@@ -228,9 +226,9 @@ imap_select_common(struct imap_session *s, const struct imap_command *c,
 		}
 	}
 	imap_reply(s, "* OK [UIDVALIDITY %u] UIDs valid", s->view.uidvalidity);
-	if (st.uidnext <= UINT32_MAX)
+	if (s->view.uidnext <= UINT32_MAX)
 		imap_reply(s, "* OK [UIDNEXT %llu] Predicted next UID",
-		           (unsigned long long)st.uidnext);
+		           (unsigned long long)s->view.uidnext);
 	imap_reply(s, "* OK [HIGHESTMODSEQ %llu] Highest",
 	           (unsigned long long)s->view.modseq);
 	if (q.on && q.uidvalidity == s->view.uidvalidity &&

@@ -40,7 +40,8 @@ struct imap_shared {
 struct imap_view {
 	int64_t mailbox_id;
 	uint32_t uidvalidity;
-	bool readonly; /* EXAMINE */
+	uint64_t uidnext; /* when selected */
+	bool readonly;    /* EXAMINE */
 	uint32_t *uids;
 	size_t count, alloc;
 	/* Flag changes and new messages up to this modseq were told. */
@@ -167,6 +168,11 @@ struct imap_targets {
 int imap_targets_get(struct imap_session *s, const struct imap_command *c,
                      const struct imap_value *set, bool uid,
                      struct imap_targets *t) SB_WUR;
+/* The same, only the entries changed after changedsince (0: all). */
+int imap_targets_get_since(struct imap_session *s, const struct imap_command *c,
+                           const struct imap_value *set, bool uid,
+                           uint64_t changedsince,
+                           struct imap_targets *t) SB_WUR;
 void imap_targets_free(struct imap_targets *t);
 
 /* Writes an entry's flags "(\Seen $label1)" into out. */

@@ -62,23 +62,33 @@ int
 imap_view_open(struct imap_session *s, int64_t mailbox_id, bool readonly,
                const char **error_r)
 {
-	struct store_mailbox_status st;
+	struct store_mailbox mb;
 	struct imap_view *v = &s->view;
 	uint32_t *uids;
 	size_t n;
+	int ret;
 
 	imap_view_close(s);
-	if (store_mailbox_status(s->st, mailbox_id, &st, error_r) < 0)
+	/* One row, not the counts of the status. */
+	ret = store_mailbox_get(s->st, mailbox_id, &mb, error_r);
+	if (ret <= 0) {
+		if (ret == 0)
+			*error_r = "the mailbox is gone";
 		return -1;
-	/* The UIDs after the status: what changed between comes again. */
-	if (store_mailbox_uids(s->st, mailbox_id, &uids, &n, error_r) < 0)
+	}
+	/* The UIDs after the modseq: what changed between comes again. */
+	if (store_mailbox_uids(s->st, mailbox_id, &uids, &n, error_r) < 0) {
+		store_mailbox_free_contents(&mb);
 		return -1;
+	}
 	v->mailbox_id = mailbox_id;
-	v->uidvalidity = st.uidvalidity;
+	v->uidvalidity = mb.uidvalidity;
+	v->uidnext = mb.uidnext;
 	v->readonly = readonly;
 	v->uids = uids;
 	v->count = v->alloc = n;
-	v->modseq = v->expunged_modseq = st.highestmodseq;
+	v->modseq = v->expunged_modseq = mb.highestmodseq;
+	store_mailbox_free_contents(&mb);
 	return 0;
 }
 
@@ -309,6 +319,14 @@ int
 imap_targets_get(struct imap_session *s, const struct imap_command *c,
                  const struct imap_value *arg, bool uid, struct imap_targets *t)
 {
+	return imap_targets_get_since(s, c, arg, uid, 0, t);
+}
+
+int
+imap_targets_get_since(struct imap_session *s, const struct imap_command *c,
+                       const struct imap_value *arg, bool uid,
+                       uint64_t changedsince, struct imap_targets *t)
+{
 	const struct imap_view *v = &s->view;
 	struct imap_targets_scan sc = {v, NULL, t, 0};
 	struct imap_seqset set, uids;
@@ -359,13 +377,20 @@ imap_targets_get(struct imap_session *s, const struct imap_command *c,
 	}
 	ret = 0;
 	sc.uids = &uids;
-	if (uids.count > 0 &&
-	    store_mailbox_fetch(s->st, v->mailbox_id, uids.ranges[0].first,
-	                        uids.ranges[uids.count - 1].last, 0,
-	                        imap_targets_cb, &sc, &error) < 0) {
-		imap_targets_free(t);
-		imap_store_failed(s, c, error);
-		ret = -1;
+	/*
+	 * A scan per range of the set (a sparse set reads its own rows,
+	 * not all between its ends), and only the entries changed after
+	 * changedsince (the index on modseq).
+	 */
+	for (i = 0; i < uids.count && ret == 0; i++) {
+		if (store_mailbox_fetch(s->st, v->mailbox_id,
+		                        uids.ranges[i].first,
+		                        uids.ranges[i].last, changedsince,
+		                        imap_targets_cb, &sc, &error) < 0) {
+			imap_targets_free(t);
+			imap_store_failed(s, c, error);
+			ret = -1;
+		}
 	}
 out:
 	imap_seqset_free(&set);
