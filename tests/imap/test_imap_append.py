@@ -33,13 +33,9 @@ import test_imap_login as base  # noqa: E402
 WAIT = 30
 
 
-def poll(fn, timeout=WAIT, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        got = fn()
-        if got or time.monotonic() >= deadline:
-            return got
-        time.sleep(interval)
+def poll(fn, timeout=WAIT):
+    """harness.poll with this suite's wait."""
+    return harness.poll(fn, timeout, 0.2)
 
 
 def draft(email, tag, body=b"Draft text.\r\n"):

@@ -40,13 +40,9 @@ def message(i):
             % (i, i, i, i, os.urandom(4).hex(), i)).encode()
 
 
-def poll(fn, timeout=WAIT, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        got = fn()
-        if got or time.monotonic() >= deadline:
-            return got
-        time.sleep(interval)
+def poll(fn, timeout=WAIT):
+    """harness.poll with this suite's wait."""
+    return harness.poll(fn, timeout, 0.2)
 
 
 _state = {}

@@ -89,13 +89,9 @@ SECRETS = ["\u00e9clairs", "secretword", "sandwich", "unfinished",
            "gr\u00fc\u00dfe"]
 
 
-def poll(fn, timeout=WAIT, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        got = fn()
-        if got or time.monotonic() >= deadline:
-            return got
-        time.sleep(interval)
+def poll(fn, timeout=WAIT):
+    """harness.poll with this suite's wait."""
+    return harness.poll(fn, timeout, 0.2)
 
 
 def tearDownModule():
