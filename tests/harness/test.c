@@ -4,12 +4,17 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 static jmp_buf test_jmp;
+/* A case runs: test_jmp leads back into test_run. */
+static volatile bool test_in_case;
 static char test_dir[256];
+
+static void test_rm_dir(void);
 
 void
 test_fail(const char *file, int line, const char *fmt, ...)
@@ -21,6 +26,9 @@ test_fail(const char *file, int line, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	/* Outside a case (in main's cleanup, say) there is no way back. */
+	if (!test_in_case)
+		exit(1);
 	longjmp(test_jmp, 1);
 }
 
@@ -98,6 +106,11 @@ test_tmpdir(void)
 		test_dir[0] = '\0';
 		test_fail(__FILE__, __LINE__, "cannot make a temporary dir");
 	}
+	/*
+	 * Removed at exit, after main's own cleanup: a server the test
+	 * started keeps its data folder until it was stopped.
+	 */
+	atexit(test_rm_dir);
 	return test_dir;
 }
 
@@ -110,6 +123,13 @@ test_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 	return remove(path);
 }
 
+static void
+test_rm_dir(void)
+{
+	if (test_dir[0] != '\0')
+		nftw(test_dir, test_rm, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 int
 test_run(const struct test_case *cases)
 {
@@ -119,6 +139,7 @@ test_run(const struct test_case *cases)
 
 	for (tc = cases; tc->name != NULL; tc++) {
 		if (setjmp(test_jmp) == 0) {
+			test_in_case = true;
 			tc->fn();
 			printf("ok   %s\n", tc->name);
 			passed++;
@@ -126,10 +147,9 @@ test_run(const struct test_case *cases)
 			printf("FAIL %s\n", tc->name);
 			failed++;
 		}
+		test_in_case = false;
 		fflush(stdout);
 	}
-	if (test_dir[0] != '\0')
-		nftw(test_dir, test_rm, 16, FTW_DEPTH | FTW_PHYS);
 	printf("%u passed, %u failed\n", passed, failed);
 	return failed == 0 ? 0 : 1;
 }

@@ -85,7 +85,10 @@ bool test_mem_eq(const void *a, size_t alen, const void *b, size_t blen);
  */
 char *test_read_file(const char *path, size_t *len_r);
 
-/* A fresh private directory under $TMPDIR, removed by test_run at exit. */
+/*
+ * A fresh private directory under $TMPDIR, removed when the process
+ * exits (after main's cleanup, so that servers it stops find their data).
+ */
 const char *test_tmpdir(void);
 
 #endif
