@@ -566,7 +566,9 @@ imap_search_parse(const struct imap_value *args, size_t count,
 	sp.search = sb_calloc(1, sizeof(*sp.search));
 	sp.params = p;
 	if (search_new(&sp, IMAP_SEARCH_AND, &root) < 0 ||
-	    search_push(&sp, root, true, 0, args + start, count - start) < 0 ||
+	    /* No keys (args NULL): no pointer arithmetic on it. */
+	    search_push(&sp, root, true, 0, count > start ? args + start : NULL,
+	                count - start) < 0 ||
 	    search_keys_read(&sp) < 0) {
 		imap_search_free(&sp.search);
 		*error_r = sp.error != NULL ? sp.error : "Invalid search keys";
