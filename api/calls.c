@@ -236,8 +236,8 @@ api_mailbox_create_idem(struct api_client *c, const char *name,
 	body = json_object_new_object();
 	api_json_add_string(body, "name", name);
 	api_json_add_string_or_null(body, "parent_id", parent_id);
-	return api_mailbox_write(c, "POST", "/api/v1/mailboxes", body,
-	                         idem_key, mailbox_r, r);
+	return api_mailbox_write(c, "POST", "/api/v1/mailboxes", body, idem_key,
+	                         mailbox_r, r);
 }
 
 int

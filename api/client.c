@@ -727,8 +727,7 @@ int
 api_blob_upload(struct api_client *c, int fd, uint64_t size, bool transient,
                 char blob_id_r[API_ID_MAX + 1], struct api_reply *r)
 {
-	return api_blob_upload_idem(c, fd, size, transient, NULL, blob_id_r,
-	                            r);
+	return api_blob_upload_idem(c, fd, size, transient, NULL, blob_id_r, r);
 }
 
 int
