@@ -372,9 +372,6 @@ imap_peer_name(int fd, char *out, size_t size)
 	snprintf(out, size, "%s:%u", host, port);
 }
 
-void imap_session_run(const struct imap_shared *shared, int fd, bool tls,
-                      unsigned long id);
-
 void
 imap_session_run(const struct imap_shared *shared, int fd, bool tls,
                  unsigned long id)
