@@ -384,6 +384,10 @@ sync_count_entries(struct bridge_sync *s, uint64_t *count_r,
 	    0)
 		return -1;
 	for (i = 0; i < n && ret == 0; i++) {
+		/* All Mail is the replica's own: the service lists none. */
+		if (list[i].role != NULL &&
+		    strcmp(list[i].role, STORE_ROLE_ALL) == 0)
+			continue;
 		ret = store_mailbox_status(s->st, list[i].id, &st, error_r);
 		if (ret == 0)
 			*count_r += st.messages;

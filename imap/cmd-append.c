@@ -123,6 +123,14 @@ imap_append_args(struct imap_session *s, const struct imap_command *c,
 			           c->tag);
 		return -1;
 	}
+	if (mb.role != NULL && strcmp(mb.role, STORE_ROLE_ALL) == 0) {
+		store_mailbox_free_contents(&mb);
+		imap_reply(s,
+		           "%s NO [CANNOT] All Mail holds every message by "
+		           "itself: append to another mailbox",
+		           c->tag);
+		return -1;
+	}
 	a->mailbox_id = mb.id;
 	store_mailbox_free_contents(&mb);
 	if (store_mailbox_status(s->st, a->mailbox_id, &st, &why) < 0) {

@@ -65,6 +65,13 @@ imap_copy_move(struct imap_session *s, const struct imap_command *c, bool move)
 		imap_reply(s, "%s OK %s completed", c->tag, c->name);
 		goto out;
 	}
+	if (to.role != NULL && strcmp(to.role, STORE_ROLE_ALL) == 0) {
+		imap_reply(s,
+		           "%s NO [CANNOT] All Mail holds every message by "
+		           "itself: %s to another mailbox",
+		           c->tag, move ? "move" : "copy");
+		goto out;
+	}
 	if (move && to.id == s->view.mailbox_id) {
 		imap_reply(s,
 		           "%s NO [CANNOT] A message cannot move onto "

@@ -436,8 +436,8 @@ imap_cmd_delete(struct imap_session *s, const struct imap_command *c)
 			imap_reply(s, "%s NO [INUSE] The mailbox is selected",
 			           c->tag);
 		else if (mb.role != NULL)
-			imap_reply(s, "%s NO [CANNOT] The %s mailbox stays",
-			           c->tag, mb.role);
+			imap_reply(s, "%s NO [CANNOT] %s stays: it has a role",
+			           c->tag, mb.path);
 		else if (store_local_mailbox_delete(s->st, mb.id, time(NULL),
 		                                    &error) < 0)
 			imap_reply(s, "%s NO [CANNOT] %s", c->tag, error);
@@ -476,8 +476,8 @@ imap_cmd_rename(struct imap_session *s, const struct imap_command *c)
 		}
 	} else if (mb.role != NULL) {
 		/* INBOX too: its messages cannot move out of it this way. */
-		imap_reply(s, "%s NO [CANNOT] The %s mailbox keeps its name",
-		           c->tag, mb.role);
+		imap_reply(s, "%s NO [CANNOT] %s keeps its name: it has a role",
+		           c->tag, mb.path);
 	} else if ((parent = imap_parents(s, c, to)) >= 0) {
 		leaf = strrchr(to, STORE_MAILBOX_SEP);
 		leaf = leaf != NULL ? leaf + 1 : to;

@@ -145,7 +145,7 @@ imap_role_attribute(const char *role)
 	} map[] = {
 	        {"drafts", "\\Drafts"},   {"sent", "\\Sent"},
 	        {"trash", "\\Trash"},     {"junk", "\\Junk"},
-	        {"archive", "\\Archive"},
+	        {"archive", "\\Archive"}, {STORE_ROLE_ALL, "\\All"},
 	};
 	size_t i;
 

@@ -44,8 +44,10 @@ store_account_add(struct store *st, const char *api_id, const char *email,
 	if (ret < 0 && sqlite3_errcode(st->db) == SQLITE_CONSTRAINT)
 		ret = store_fail(st, error_r, "the account %s is already there",
 		                 lower);
-	if (ret == 0)
+	if (ret == 0) {
 		*id_r = sqlite3_last_insert_rowid(st->db);
+		ret = store_all_mail_create(st, *id_r, error_r);
+	}
 	free(lower);
 	return store_tx_end(st, mark, ret, error_r);
 }

@@ -13,8 +13,8 @@
 #include "common/alloc.h"
 
 int
-store_entry_add(struct store *st, int64_t mailbox_id, int64_t message_id,
-                uint32_t *uid_r, const char **error_r)
+store_entry_insert(struct store *st, int64_t mailbox_id, int64_t message_id,
+                   uint32_t *uid_r, const char **error_r)
 {
 	int64_t value = 0;
 	uint64_t modseq;
@@ -66,6 +66,23 @@ store_entry_add(struct store *st, int64_t mailbox_id, int64_t message_id,
 		return -1;
 	*uid_r = (uint32_t)value;
 	return 0;
+}
+
+int
+store_entry_add(struct store *st, int64_t mailbox_id, int64_t message_id,
+                uint32_t *uid_r, const char **error_r)
+{
+	int ret = store_all_mail_is(st, mailbox_id, error_r);
+
+	if (ret < 0)
+		return -1;
+	if (ret > 0)
+		return store_fail(st, error_r,
+		                  "All Mail holds every message by itself: "
+		                  "nothing is added to it");
+	if (store_entry_insert(st, mailbox_id, message_id, uid_r, error_r) < 0)
+		return -1;
+	return store_all_mail_follow(st, message_id, error_r);
 }
 
 int

@@ -229,7 +229,8 @@ store_local_patch_one(struct store *st, int64_t account_id, int64_t message_id,
 		return 0;
 	if (store_int(st, &others, error_r,
 	              "SELECT count(*) FROM mailbox_messages"
-	              " WHERE message = ? AND mailbox <> ?",
+	              " WHERE message = ? AND mailbox <> ? "
+	              "AND " STORE_NOT_ALL_MAIL,
 	              "ii", message_id, p->remove_mailbox) < 0)
 		return -1;
 	/* The service keeps a message in at least one mailbox too. */
@@ -240,7 +241,41 @@ store_local_patch_one(struct store *st, int64_t account_id, int64_t message_id,
 	return store_entry_remove(st, p->remove_mailbox, message_id, error_r);
 }
 
+/*
+ * A move out of All Mail files the messages in the target alone; nothing
+ * is added to All Mail. 1 when it was handled here, 0 when not, -1.
+ */
 static int SB_WUR
+store_local_all_mail(struct store *st, const int64_t *messages, size_t count,
+                     const struct store_patch *p, int64_t now, uint32_t *uids_r,
+                     const char **error_r)
+{
+	int ret = 0;
+
+	if (p->add_mailbox != 0) {
+		ret = store_all_mail_is(st, p->add_mailbox, error_r);
+		if (ret > 0)
+			return store_fail(st, error_r,
+			                  "All Mail holds every message by "
+			                  "itself: copy or move to another "
+			                  "mailbox");
+	}
+	if (ret == 0 && p->remove_mailbox != 0)
+		ret = store_all_mail_is(st, p->remove_mailbox, error_r);
+	if (ret <= 0)
+		return ret;
+	if (p->add_mailbox == 0 || p->add_keywords != NULL ||
+	    p->remove_keywords != NULL)
+		return store_fail(st, error_r,
+		                  "messages leave All Mail only by a move to "
+		                  "another mailbox or an expunge");
+	if (store_all_mail_refile(st, p->remove_mailbox, messages, count,
+	                          p->add_mailbox, now, uids_r, error_r) < 0)
+		return -1;
+	return 1;
+}
+
+int
 store_local_do_update(struct store *st, const int64_t *messages, size_t count,
                       const struct store_patch *p, int64_t now,
                       uint32_t *uids_r, const char **error_r)
@@ -248,11 +283,16 @@ store_local_do_update(struct store *st, const int64_t *messages, size_t count,
 	int64_t account_id, other;
 	uint32_t uid;
 	size_t i;
+	int ret;
 
 	if (count == 0)
 		return 0;
 	if (p->add_mailbox != 0 && p->add_mailbox == p->remove_mailbox)
 		return store_fail(st, error_r, "a move needs two mailboxes");
+	ret = store_local_all_mail(st, messages, count, p, now, uids_r,
+	                           error_r);
+	if (ret != 0)
+		return ret < 0 ? -1 : 0;
 	if (store_message_account(st, messages[0], &account_id, error_r) < 0)
 		return -1;
 	if (p->add_mailbox != 0) {
@@ -334,7 +374,7 @@ store_local_destroy_op(struct store *st, int64_t account_id,
 	                           store_json_finish(&b), now, error_r);
 }
 
-static int SB_WUR
+int
 store_local_do_destroy(struct store *st, const int64_t *messages, size_t count,
                        int64_t now, const char **error_r)
 {
@@ -406,13 +446,16 @@ store_expunge_plan(struct store *st, int64_t mailbox_id, int64_t trash_id,
 	int ret;
 
 	memset(plan, 0, sizeof(*plan));
-	ret = store_stmt(st, &stmt, error_r,
-	                 "SELECT e.uid, e.message, (SELECT count(*) FROM"
-	                 " mailbox_messages o WHERE o.message = e.message"
-	                 " AND o.mailbox <> e.mailbox)"
-	                 " FROM mailbox_messages e"
-	                 " WHERE e.mailbox = ? AND e.deleted ORDER BY e.uid",
-	                 "i", mailbox_id);
+	ret = store_stmt(
+	        st, &stmt, error_r,
+	        "SELECT e.uid, e.message, (SELECT count(*) FROM"
+	        " mailbox_messages o WHERE o.message = e.message"
+	        " AND o.mailbox <> e.mailbox AND " STORE_NOT_ALL_MAIL_COL(
+	                "o.mailbox") ")"
+	                             " FROM mailbox_messages e"
+	                             " WHERE e.mailbox = ? AND e.deleted ORDER "
+	                             "BY e.uid",
+	        "i", mailbox_id);
 	if (ret < 0)
 		return -1;
 	alloc = 0;
@@ -483,6 +526,16 @@ store_local_do_expunge(struct store *st, int64_t mailbox_id,
 	if (store_expunge_plan(st, mailbox_id, trash_id, drafts, uids, n_uids,
 	                       &plan, error_r) < 0)
 		return -1;
+	ret = store_all_mail_is(st, mailbox_id, error_r);
+	if (ret != 0) {
+		/* From All Mail: to Trash, out of every other mailbox. */
+		if (ret > 0)
+			ret = store_all_mail_refile(st, mailbox_id, plan.leave,
+			                            plan.n_leave, trash_id, now,
+			                            NULL, error_r);
+		store_expunge_plan_free(&plan);
+		return ret;
+	}
 	memset(&p, 0, sizeof(p));
 	p.remove_mailbox = mailbox_id;
 	ret = store_local_do_update(st, plan.leave, plan.n_leave, &p, now, NULL,
@@ -672,7 +725,8 @@ store_message_mailboxes(struct store *st, int64_t message_id, int64_t **ids_r,
 {
 	return store_ids(st, ids_r, count_r, error_r,
 	                 "SELECT mailbox FROM mailbox_messages"
-	                 " WHERE message = ? ORDER BY mailbox",
+	                 " WHERE message = ? AND " STORE_NOT_ALL_MAIL
+	                 " ORDER BY mailbox",
 	                 "i", message_id);
 }
 

@@ -305,6 +305,12 @@ store_mailbox_check_parent(struct store *st, int64_t account_id,
 		if (ret == 0 || parent_account != account_id)
 			return store_fail(st, error_r,
 			                  "no such parent mailbox");
+		ret = store_all_mail_is(st, parent_id, error_r);
+		if (ret != 0)
+			return ret < 0 ? -1
+			               : store_fail(st, error_r,
+			                            "All Mail has no mailboxes "
+			                            "inside it");
 		/* The parent's level, and whether the mailbox is above it. */
 		if (store_int(st, &level, error_r,
 		              "WITH RECURSIVE up(id, n) AS ("
@@ -367,7 +373,7 @@ store_mailbox_changed_tree(struct store *st, int64_t mailbox_id,
 	return 0;
 }
 
-static int SB_WUR
+int
 store_mailbox_insert(struct store *st, int64_t account_id, int64_t parent_id,
                      const char *name, const char *remote_id, const char *role,
                      int64_t *id_r, const char **error_r)
@@ -407,13 +413,16 @@ store_mailbox_create(struct store *st, int64_t account_id, int64_t parent_id,
 	return store_tx_end(st, mark, ret, error_r);
 }
 
+static int store_mailbox_do_delete(struct store *st, int64_t mailbox_id,
+                                   const char **error_r) SB_WUR;
+
 static int SB_WUR
 store_mailbox_upsert(struct store *st, int64_t account_id,
                      const char *remote_id, const char *name,
                      const char *parent_remote_id, const char *role,
                      int64_t *id_r, const char **error_r)
 {
-	int64_t parent_id = 0;
+	int64_t parent_id = 0, all;
 	int ret;
 
 	if (parent_remote_id != NULL &&
@@ -424,6 +433,13 @@ store_mailbox_upsert(struct store *st, int64_t account_id,
 		return store_fail(st, error_r,
 		                  "parent mailbox %s not known yet",
 		                  parent_remote_id);
+	/* The user's mailbox named All Mail wins over the replica's own. */
+	if (parent_id == 0 && strcmp(name, STORE_ALL_MAIL_NAME) == 0) {
+		ret = store_all_mail_of(st, account_id, &all, error_r);
+		if (ret < 0 ||
+		    (ret > 0 && store_mailbox_do_delete(st, all, error_r) < 0))
+			return -1;
+	}
 	ret = store_int(st, id_r, error_r,
 	                "SELECT id FROM mailboxes"
 	                " WHERE account = ? AND remote_id = ?",
@@ -536,7 +552,7 @@ store_mailbox_set_subscribed(struct store *st, int64_t mailbox_id,
 	return 0;
 }
 
-static int SB_WUR
+static int
 store_mailbox_do_delete(struct store *st, int64_t mailbox_id,
                         const char **error_r)
 {

@@ -422,14 +422,17 @@ store_message_do_set_mailboxes(struct store *st, int64_t message_id,
 		                    error_r) < 0)
 			return -1;
 	}
+	/* All Mail is left to follow (in store_message_drop_orphan). */
 	ret = store_ids(st, &boxes, &nb, error_r,
 	                "SELECT mailbox FROM mailbox_messages"
-	                " WHERE message = ? ORDER BY mailbox",
+	                " WHERE message = ? AND " STORE_NOT_ALL_MAIL
+	                " ORDER BY mailbox",
 	                "i", message_id);
 	if (ret == 0)
 		ret = store_ids(st, &uids, &n, error_r,
 		                "SELECT uid FROM mailbox_messages"
-		                " WHERE message = ? ORDER BY mailbox",
+		                " WHERE message = ? AND " STORE_NOT_ALL_MAIL
+		                " ORDER BY mailbox",
 		                "i", message_id);
 	for (i = 0; ret == 0 && i < nb && i < n; i++) {
 		for (j = 0; j < count; j++) {
@@ -472,6 +475,8 @@ int
 store_message_drop_orphan(struct store *st, int64_t message_id,
                           const char **error_r)
 {
+	if (store_all_mail_follow(st, message_id, error_r) < 0)
+		return -1;
 	/* Bodies go with it (ON DELETE CASCADE). */
 	return store_run(st, error_r,
 	                 "DELETE FROM messages WHERE id = ?1 AND NOT EXISTS"

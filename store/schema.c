@@ -161,6 +161,40 @@ static const char store_schema_v3[] =
         " ON messages(account, received_at, id)"
         " WHERE body_cached = 0 AND remote_id IS NOT NULL;";
 
+/*
+ * Version 4: every account's All Mail (store.h, STORE_ROLE_ALL), filled
+ * with the messages it holds in the order they arrived. An account whose
+ * top level has a mailbox of that name already goes without (INSERT OR
+ * IGNORE): the name stays the user's.
+ */
+static const char store_schema_v4[] =
+        "INSERT OR IGNORE INTO mailboxes(account, name, role, uidvalidity)"
+        " SELECT a.id, 'All Mail', 'all',"
+        "  max(ifnull((SELECT value FROM meta WHERE name = 'uidvalidity'),"
+        "   0), CAST(strftime('%s', 'now') AS INTEGER))"
+        "  + row_number() OVER (ORDER BY a.id)"
+        " FROM accounts a WHERE NOT EXISTS (SELECT 1 FROM mailboxes"
+        "  WHERE account = a.id AND role = 'all');"
+        "INSERT OR REPLACE INTO meta(name, value)"
+        " SELECT 'uidvalidity', v FROM (SELECT max(uidvalidity) AS v"
+        "  FROM mailboxes)"
+        " WHERE v > ifnull((SELECT value FROM meta"
+        "  WHERE name = 'uidvalidity'), 0);"
+        "INSERT INTO mailbox_messages(mailbox, uid, message, modseq)"
+        " SELECT b.id, row_number() OVER w, m.id, 1 + row_number() OVER w"
+        " FROM messages m JOIN mailboxes b"
+        "  ON b.account = m.account AND b.role = 'all'"
+        " WHERE EXISTS (SELECT 1 FROM mailbox_messages e"
+        "  JOIN mailboxes r ON r.id = e.mailbox WHERE e.message = m.id"
+        "  AND ifnull(r.role, '') NOT IN ('all', 'trash', 'junk'))"
+        " AND b.uidnext = 1"
+        " WINDOW w AS (PARTITION BY b.id ORDER BY m.received_at, m.id);"
+        "UPDATE mailboxes SET uidnext = 1 + (SELECT count(*)"
+        " FROM mailbox_messages WHERE mailbox = mailboxes.id),"
+        " highestmodseq = 1 + (SELECT count(*)"
+        " FROM mailbox_messages WHERE mailbox = mailboxes.id)"
+        " WHERE role = 'all' AND uidnext = 1;";
+
 struct store_migration {
 	int version;
 	const char *sql;
@@ -171,6 +205,7 @@ static const struct store_migration store_migrations[] = {
         {1, store_schema_v1},
         {2, store_schema_v2},
         {3, store_schema_v3},
+        {4, store_schema_v4},
 };
 
 _Static_assert(SB_N_ELEMENTS(store_migrations) == STORE_SCHEMA_VERSION,

@@ -97,6 +97,9 @@ int store_mailbox_next_modseq(struct store *st, int64_t mailbox_id,
  * Puts a message into a mailbox with the next UID and a new modseq; one
  * already there keeps its UID. Both must belong to one account.
  */
+int store_entry_insert(struct store *st, int64_t mailbox_id, int64_t message_id,
+                       uint32_t *uid_r, const char **error_r) SB_WUR;
+/* store_entry_insert into a mailbox other than All Mail, which follows. */
 int store_entry_add(struct store *st, int64_t mailbox_id, int64_t message_id,
                     uint32_t *uid_r, const char **error_r) SB_WUR;
 /* Expunges one entry (recorded in expunged); no orphan handling. */
@@ -105,11 +108,63 @@ int store_entry_expunge(struct store *st, int64_t mailbox_id, uint32_t uid,
 /* Expunges the message from the mailbox; deletes it if then in none. */
 int store_entry_remove(struct store *st, int64_t mailbox_id, int64_t message_id,
                        const char **error_r) SB_WUR;
-/* Deletes the message if it is in no mailbox any more. */
+/*
+ * Brings the message's All Mail entry in line with its other mailboxes,
+ * then deletes the message if it is in no mailbox any more.
+ */
 int store_message_drop_orphan(struct store *st, int64_t message_id,
                               const char **error_r) SB_WUR;
 /* Gives every entry of the message a new modseq in its mailbox. */
 int store_message_touch(struct store *st, int64_t message_id,
                         const char **error_r) SB_WUR;
+
+int store_mailbox_insert(struct store *st, int64_t account_id,
+                         int64_t parent_id, const char *name,
+                         const char *remote_id, const char *role, int64_t *id_r,
+                         const char **error_r) SB_WUR;
+
+/* ---- allmail.c ---- */
+
+/* SQL: the column (a mailbox id) is not an All Mail. */
+#define STORE_NOT_ALL_MAIL_COL(col) \
+	col " NOT IN (SELECT id FROM mailboxes WHERE role = 'all')"
+#define STORE_NOT_ALL_MAIL STORE_NOT_ALL_MAIL_COL("mailbox")
+
+/* The account's All Mail: 1 and *id_r, 0 when it has none, -1. */
+int store_all_mail_of(struct store *st, int64_t account_id, int64_t *id_r,
+                      const char **error_r) SB_WUR;
+/* 1 when the mailbox is an All Mail, 0 when not, -1. */
+int store_all_mail_is(struct store *st, int64_t mailbox_id,
+                      const char **error_r) SB_WUR;
+/* Makes the account's All Mail unless it has one. */
+int store_all_mail_create(struct store *st, int64_t account_id,
+                          const char **error_r) SB_WUR;
+/*
+ * Adds the message to All Mail or expunges it there, after its other
+ * mailboxes changed (nothing for an account without All Mail).
+ */
+int store_all_mail_follow(struct store *st, int64_t message_id,
+                          const char **error_r) SB_WUR;
+/*
+ * Files the messages (of All Mail all) in target alone, with the ops
+ * that replay it; gives their UIDs there in uids_r (may be NULL). Those
+ * still in All Mail get a new UID there: the old one is expunged, as a
+ * move out of a mailbox must. target 0: they are destroyed.
+ */
+int store_all_mail_refile(struct store *st, int64_t all,
+                          const int64_t *messages, size_t count, int64_t target,
+                          int64_t now, uint32_t *uids_r,
+                          const char **error_r) SB_WUR;
+
+/* ---- local.c ---- */
+
+/* store_local_update and store_local_destroy inside a transaction. */
+int store_local_do_update(struct store *st, const int64_t *messages,
+                          size_t count, const struct store_patch *p,
+                          int64_t now, uint32_t *uids_r,
+                          const char **error_r) SB_WUR;
+int store_local_do_destroy(struct store *st, const int64_t *messages,
+                           size_t count, int64_t now,
+                           const char **error_r) SB_WUR;
 
 #endif

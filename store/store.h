@@ -31,7 +31,7 @@
 #include "common/compiler.h"
 
 /* The schema version this code writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 /* How long a connection waits for another one's write lock. */
 #define STORE_BUSY_TIMEOUT_MS 10000
 /* Bodies are stored and read back in pieces of at most this size. */
@@ -150,6 +150,17 @@ int store_sync_unset(struct store *st, int64_t account_id, const char *name,
 
 /* IMAP hierarchy separator: names never contain it. */
 #define STORE_MAILBOX_SEP '/'
+
+/*
+ * Every account has All Mail, a mailbox of the replica's own with this
+ * role: it holds every message that is in a mailbox other than Trash and
+ * Junk, follows the other mailboxes by itself and never reaches the
+ * service. Nothing is copied or appended to it; an expunge there sends
+ * the messages to Trash, and a move out of it files them in the target
+ * alone (docs/replica.md, "All Mail").
+ */
+#define STORE_ROLE_ALL      "all"
+#define STORE_ALL_MAIL_NAME "All Mail"
 
 struct store_mailbox {
 	int64_t id;
@@ -667,7 +678,8 @@ char *store_op_import_payload(int64_t message_id, int64_t mailbox_id);
 int store_op_live(struct store *st, int64_t account_id, const char *kind,
                   const char *field, int64_t id, bool *live_r,
                   const char **error_r) SB_WUR;
-/* The mailboxes that hold a message (malloc'd, NULL when none). */
+/* The mailboxes that hold a message, All Mail aside (malloc'd, NULL when
+ * none). */
 int store_message_mailboxes(struct store *st, int64_t message_id,
                             int64_t **ids_r, size_t *count_r,
                             const char **error_r) SB_WUR;

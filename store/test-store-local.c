@@ -90,7 +90,7 @@ test_keywords_and_copy(void)
 	TEST_EQ_UINT(test_store_entry(st, inbox, m[0]).uid, 1);
 	test_take_op(st, acc, STORE_OP_UPDATE,
 	             "{\"v\":1,\"messages\":[1,2],\"add_keywords\":[],"
-	             "\"remove_keywords\":[],\"add_mailbox\":2}");
+	             "\"remove_keywords\":[],\"add_mailbox\":4}");
 
 	/* MOVE: out of the source. */
 	p.add_mailbox = arch;
@@ -101,8 +101,8 @@ test_keywords_and_copy(void)
 	TEST_EQ_UINT(f.uid, 0);
 	test_take_op(st, acc, STORE_OP_UPDATE,
 	             "{\"v\":1,\"messages\":[3],\"add_keywords\":[],"
-	             "\"remove_keywords\":[],\"add_mailbox\":2,"
-	             "\"remove_mailbox\":1}");
+	             "\"remove_keywords\":[],\"add_mailbox\":4,"
+	             "\"remove_mailbox\":3}");
 
 	/* A change across accounts is refused whole: nothing changes. */
 	mixed[0] = m[0];
@@ -185,7 +185,7 @@ test_expunge(void)
 	TEST_ASSERT(test_store_entry(st, inbox, m_alone).uid != 0);
 	test_take_op(st, acc, STORE_OP_UPDATE,
 	             "{\"v\":1,\"messages\":[1],\"add_keywords\":[],"
-	             "\"remove_keywords\":[],\"remove_mailbox\":1}");
+	             "\"remove_keywords\":[],\"remove_mailbox\":2}");
 
 	/* EXPUNGE: alone in INBOX goes to Trash, the rest as before. */
 	TEST_EQ_INT(store_mailbox_set_deleted(
@@ -198,8 +198,8 @@ test_expunge(void)
 	TEST_ASSERT(test_store_entry(st, inbox, m_kept).uid != 0);
 	test_take_op(st, acc, STORE_OP_UPDATE,
 	             "{\"v\":1,\"messages\":[2],\"add_keywords\":[],"
-	             "\"remove_keywords\":[],\"add_mailbox\":2,"
-	             "\"remove_mailbox\":1}");
+	             "\"remove_keywords\":[],\"add_mailbox\":3,"
+	             "\"remove_mailbox\":2}");
 
 	/* In Trash alone: destroyed; only what the service has is named. */
 	test_mark_deleted(st, trash, m_trash);

@@ -30,15 +30,18 @@ test_mailbox_hierarchy(void)
 	TEST_EQ_INT(store_mailbox_create(st, acc, 12345, "x", &id, &error), -1);
 
 	TEST_EQ_INT(store_mailbox_list(st, acc, &list, &n, &error), 0);
-	TEST_EQ_UINT(n, 4);
-	TEST_EQ_STR(list[0].path, "Archive");
-	TEST_EQ_STR(list[1].path, "Archive/2024");
-	TEST_EQ_STR(list[2].path, "Archive/2025");
-	TEST_EQ_STR(list[3].path, "INBOX");
-	TEST_EQ_INT(list[1].parent_id, archive);
-	TEST_EQ_UINT(list[3].uidnext, 1);
-	TEST_EQ_UINT(list[3].highestmodseq, 1);
-	TEST_ASSERT(list[3].remote_id == NULL);
+	/* Every account has All Mail, the replica's own. */
+	TEST_EQ_UINT(n, 5);
+	TEST_EQ_STR(list[0].path, "All Mail");
+	TEST_EQ_STR(list[0].role, STORE_ROLE_ALL);
+	TEST_EQ_STR(list[1].path, "Archive");
+	TEST_EQ_STR(list[2].path, "Archive/2024");
+	TEST_EQ_STR(list[3].path, "Archive/2025");
+	TEST_EQ_STR(list[4].path, "INBOX");
+	TEST_EQ_INT(list[2].parent_id, archive);
+	TEST_EQ_UINT(list[4].uidnext, 1);
+	TEST_EQ_UINT(list[4].highestmodseq, 1);
+	TEST_ASSERT(list[4].remote_id == NULL);
 	store_mailbox_list_free(&list, n);
 
 	TEST_EQ_INT(

@@ -233,7 +233,8 @@ test_store_migrate_v2(void)
 	            0);
 
 	st = test_store_open(path);
-	TEST_EQ_INT(test_pragma_int(path, "PRAGMA user_version"), 3);
+	TEST_EQ_INT(test_pragma_int(path, "PRAGMA user_version"),
+	            STORE_SCHEMA_VERSION);
 	TEST_EQ_INT(test_pragma_int(path,
 	                            "SELECT count(*) FROM sqlite_master"
 	                            " WHERE name = 'messages_bodies_missing'"),
@@ -245,6 +246,64 @@ test_store_migrate_v2(void)
 	TEST_EQ_INT(store_bodies_missing(st, acc, &c, 4, ids, &n, &error), 0);
 	TEST_EQ_UINT(n, 1);
 	TEST_EQ_INT(ids[0], old);
+	store_close(&st);
+	test_store_verify(path);
+}
+
+/* Version 3 files get All Mail, filled in the order messages arrived. */
+static void
+test_store_migrate_v3(void)
+{
+	const char *path = test_store_path("v3");
+	struct store_message m = {0};
+	struct store_mailbox all;
+	int64_t acc, inbox, junk, trash, work, pair[2], ids[3];
+	const char *error;
+	struct store *st;
+	sqlite3 *db;
+
+	st = test_store_open(path);
+	acc = test_store_account(st, "v3@x.org");
+	TEST_EQ_INT(store_mailbox_upsert_remote(st, acc, "r1", "INBOX", NULL,
+	                                        "inbox", &inbox, &error),
+	            0);
+	TEST_EQ_INT(store_mailbox_upsert_remote(st, acc, "r2", "Junk", NULL,
+	                                        "junk", &junk, &error),
+	            0);
+	TEST_EQ_INT(store_mailbox_upsert_remote(st, acc, "r3", "Trash", NULL,
+	                                        "trash", &trash, &error),
+	            0);
+	work = test_store_mailbox(st, acc, "Work");
+	m.account_id = acc;
+	m.remote_id = (char *)"late";
+	m.received_at = 1800000000;
+	TEST_EQ_INT(store_message_add(st, &m, &inbox, 1, &ids[0], &error), 0);
+	ids[1] = test_store_message(st, acc, "trash", "", &trash, 1);
+	pair[0] = junk;
+	pair[1] = work;
+	ids[2] = test_store_message(st, acc, "early", "", pair, 2);
+	store_close(&st);
+	/* Back to version 3: no All Mail. */
+	TEST_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+	TEST_EQ_INT(sqlite3_exec(db,
+	                         "PRAGMA foreign_keys=ON;"
+	                         "DELETE FROM mailboxes WHERE role = 'all';"
+	                         "PRAGMA user_version=3;",
+	                         NULL, NULL, NULL),
+	            SQLITE_OK);
+	sqlite3_close(db);
+
+	st = test_store_open(path);
+	TEST_EQ_INT(test_pragma_int(path, "PRAGMA user_version"),
+	            STORE_SCHEMA_VERSION);
+	TEST_EQ_INT(
+	        store_mailbox_find_role(st, acc, STORE_ROLE_ALL, &all, &error),
+	        1);
+	TEST_EQ_UINT(all.uidnext, 3);
+	TEST_EQ_UINT(test_store_entry(st, all.id, ids[2]).uid, 1);
+	TEST_EQ_UINT(test_store_entry(st, all.id, ids[0]).uid, 2);
+	TEST_EQ_UINT(test_store_entry(st, all.id, ids[1]).uid, 0);
+	store_mailbox_free_contents(&all);
 	store_close(&st);
 	test_store_verify(path);
 }
@@ -367,6 +426,7 @@ static const struct test_case cases[] = {
         {"newer WAL file refused, untouched", test_store_newer_wal_refused},
         {"version 1 migrated", test_store_migrate_v1},
         {"version 2 migrated", test_store_migrate_v2},
+        {"version 3 migrated", test_store_migrate_v3},
         {"not a database", test_store_not_a_database},
         {"transactions and savepoints", test_store_transactions},
         {"account removal", test_store_account_remove},

@@ -145,6 +145,14 @@ static const char *const test_store_rules[] = {
         " GROUP BY uidvalidity HAVING count(*) > 1)",
         "SELECT count(*) FROM mailboxes WHERE uidvalidity >"
         " (SELECT value FROM meta WHERE name = 'uidvalidity')",
+        /* All Mail holds what is in a mailbox but Trash or Junk. */
+        "SELECT count(*) FROM messages m JOIN mailboxes a"
+        " ON a.account = m.account AND a.role = 'all'"
+        " WHERE EXISTS (SELECT 1 FROM mailbox_messages e"
+        " JOIN mailboxes r ON r.id = e.mailbox WHERE e.message = m.id"
+        " AND ifnull(r.role, '') NOT IN ('all', 'trash', 'junk'))"
+        " != EXISTS (SELECT 1 FROM mailbox_messages"
+        " WHERE mailbox = a.id AND message = m.id)",
         "WITH RECURSIVE tree(id, depth) AS (SELECT id, 1 FROM mailboxes"
         " WHERE parent IS NULL UNION ALL SELECT m.id, tree.depth + 1"
         " FROM mailboxes m JOIN tree ON m.parent = tree.id"

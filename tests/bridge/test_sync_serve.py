@@ -160,7 +160,7 @@ def replica_count(path):
 
 def replica_entries(path):
     """[(remote id, keywords list, mailbox remote id, uid)], one a
-    (message, mailbox) entry."""
+    (message, mailbox) entry; All Mail, the replica's own, aside."""
     db = ro_connect(path)
     try:
         return [(rid, sorted((kw or "").split()), mb, uid)
@@ -169,7 +169,8 @@ def replica_entries(path):
                     "FROM messages m "
                     "JOIN mailbox_messages mm ON mm.message = m.id "
                     "JOIN mailboxes mb ON mb.id = mm.mailbox "
-                    "WHERE m.remote_id IS NOT NULL")]
+                    "WHERE m.remote_id IS NOT NULL "
+                    "AND ifnull(mb.role, '') <> 'all'")]
     finally:
         db.close()
 

@@ -198,7 +198,8 @@ class ImapMailboxTest(unittest.TestCase):
         with self.assertRaises(imaplib.IMAP4.error):
             self.raw_list("(RECURSIVEMATCH)", '""', "*")
         lines, _ = self.raw_list("(SPECIAL-USE)", '""', '"*"')
-        self.assertEqual(len(lines), 5, lines)
+        self.assertEqual(len(lines), 6, lines)
+        self.assertIn(b'(\\HasNoChildren \\All) "/" "All Mail"', lines)
         lines, _ = self.raw_list('""', '("INBOX" "Sent")')
         self.assertEqual(len(lines), 2, lines)
         lines, status = self.raw_list('""', "INBOX", "RETURN",
