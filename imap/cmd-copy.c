@@ -30,6 +30,16 @@ imap_copyuid(struct imap_session *s, const char *tag, uint32_t validity,
 	sb_buf_free(&line);
 }
 
+/* Appends "lo" or "lo:hi" to a UID set, after a comma if not the first. */
+static void
+imap_uid_run(struct sb_buf *set, uint32_t lo, uint32_t hi)
+{
+	if ((set->len > 0 && sb_buf_add_char(set, ',') < 0) ||
+	    (lo == hi ? sb_buf_add_printf(set, "%u", lo)
+	              : sb_buf_add_printf(set, "%u:%u", lo, hi)) < 0)
+		abort(); /* the buffer has no maximum */
+}
+
 static void
 imap_copy_move(struct imap_session *s, const struct imap_command *c, bool move)
 {
@@ -37,12 +47,11 @@ imap_copy_move(struct imap_session *s, const struct imap_command *c, bool move)
 	struct store_mailbox to;
 	struct store_patch p;
 	struct imap_targets t;
-	struct imap_seqset src_set, dst_set;
 	struct sb_buf src, dst;
 	const char *error;
 	int64_t *ids;
 	uint32_t *uids;
-	size_t i;
+	size_t i, j;
 	int ret;
 
 	if (c->arg_count != 2) {
@@ -97,25 +106,22 @@ imap_copy_move(struct imap_session *s, const struct imap_command *c, bool move)
 		goto out;
 	}
 	/*
-	 * COPYUID uidvalidity source-uids target-uids: both in increasing
-	 * order (the targets are, and the target UIDs are given in turn),
-	 * so ranges keep them matched one to one.
+	 * COPYUID uidvalidity source-uids target-uids, matched one to one
+	 * in the order given (RFC 4315 3): the sources ascend, the targets
+	 * mostly too, but a message the target held already keeps its UID
+	 * there, so runs are only those that ascend on both sides.
 	 */
-	imap_seqset_init(&src_set, 0);
-	imap_seqset_init(&dst_set, 0);
 	sb_buf_init(&src, SIZE_MAX);
 	sb_buf_init(&dst, SIZE_MAX);
-	for (i = 0; i < t.count; i++) {
-		if (imap_seqset_add(&src_set, t.items[i].uid, t.items[i].uid) <
-		            0 ||
-		    imap_seqset_add(&dst_set, uids[i], uids[i]) < 0)
-			abort(); /* fewer than the targets */
+	for (i = 0; i < t.count; i = j) {
+		for (j = i + 1;
+		     j < t.count && t.items[j].uid == t.items[j - 1].uid + 1 &&
+		     uids[j] == uids[j - 1] + 1;
+		     j++)
+			;
+		imap_uid_run(&src, t.items[i].uid, t.items[j - 1].uid);
+		imap_uid_run(&dst, uids[i], uids[j - 1]);
 	}
-	if (imap_seqset_format(&src_set, &src) < 0 ||
-	    imap_seqset_format(&dst_set, &dst) < 0)
-		abort();
-	imap_seqset_free(&src_set);
-	imap_seqset_free(&dst_set);
 	free(uids);
 	if (move) {
 		imap_copyuid(s, "*", st.uidvalidity, &src, &dst, "Moved");

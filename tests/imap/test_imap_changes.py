@@ -200,6 +200,29 @@ class ImapChangesTest(unittest.TestCase):
                              == 0 and len(self.remote_messages("Target"))
                              == 3))
 
+    def test_copy_onto_a_message_already_there(self):
+        """A message the target holds keeps its UID there; COPYUID still
+        pairs each source UID with its own target UID."""
+        self.deliver("Twice", 3)
+        self.assertEqual(self.m.create("TwiceTarget")[0], "OK")
+        self.m.select("Twice")
+        src = self.uids()
+        typ, _ = self.m.uid("COPY", str(src[2]), "TwiceTarget")
+        self.assertEqual(typ, "OK")
+        first = self.m.untagged_responses.pop("COPYUID", [b""])[-1]
+        kept = uid_set(first.split()[2])
+        typ, _ = self.m.uid("COPY", "%d:%d" % (src[0], src[2]),
+                            "TwiceTarget")
+        self.assertEqual(typ, "OK")
+        code = self.m.untagged_responses.pop("COPYUID", [b""])[-1]
+        _, s, d = code.split()
+        pairs = dict(zip(uid_set(s), uid_set(d)))
+        self.assertEqual(sorted(pairs), src)
+        self.assertEqual(pairs[src[2]], kept[0])
+        self.assertGreater(pairs[src[0]], kept[0])
+        self.assertEqual(pairs[src[1]], pairs[src[0]] + 1)
+        self.assertEqual(self.count("TwiceTarget"), 3)
+
     def test_expunge_trash_and_uid_expunge(self):
         self.deliver("Bin", 3)
         trash_before = self.count("Trash")
