@@ -274,12 +274,24 @@ store_stream_complete(struct store_body_writer *w, bool *mismatch_r,
 		                  "announced",
 		                  (long long)total, (long long)limit);
 	}
-	if (w->kind == STORE_STREAM_OUTBOX)
-		return store_run(st, error_r,
-		                 "UPDATE outbox SET size = ?, state = ?"
-		                 " WHERE id = ? AND state = 0",
-		                 "iii", total, (int64_t)STORE_OUTBOX_QUEUED,
-		                 w->owner);
+	if (w->kind == STORE_STREAM_OUTBOX) {
+		int64_t account;
+
+		ret = store_int(st, &account, error_r,
+		                "UPDATE outbox SET size = ?, state = ?"
+		                " WHERE id = ? AND state = 0 RETURNING account",
+		                "iii", total, (int64_t)STORE_OUTBOX_QUEUED,
+		                w->owner);
+		if (ret == 0)
+			return store_fail(st, error_r,
+			                  "outbox entry %lld is not receiving",
+			                  (long long)w->owner);
+		if (ret < 0)
+			return -1;
+		/* The sender wakes once this commits. */
+		store_changed(st, store_outbox_key(account));
+		return 0;
+	}
 	return store_run(st, error_r,
 	                 "UPDATE messages SET body_cached = 1 WHERE id = ?",
 	                 "i", w->owner);

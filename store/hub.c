@@ -73,6 +73,14 @@ store_subscribe_ops(struct store_hub *hub, int64_t account_id,
 }
 
 int
+store_subscribe_outbox(struct store_hub *hub, int64_t account_id,
+                       struct store_sub **sub_r, const char **error_r)
+{
+	return store_subscribe(hub, store_outbox_key(account_id), sub_r,
+	                       error_r);
+}
+
+int
 store_sub_fd(const struct store_sub *sub)
 {
 	return sub->fd;

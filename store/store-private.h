@@ -77,6 +77,14 @@ store_ops_key(int64_t account_id)
 	return -account_id;
 }
 
+/* And its outbox: below every op queue's key. */
+#define STORE_OUTBOX_KEY_BASE ((int64_t)1 << 48)
+static inline int64_t
+store_outbox_key(int64_t account_id)
+{
+	return -STORE_OUTBOX_KEY_BASE - account_id;
+}
+
 /* ---- schema.c ---- */
 
 int store_migrate(struct store *st, const char *path,

@@ -100,6 +100,13 @@ int store_subscribe(struct store_hub *hub, int64_t mailbox_id,
  */
 int store_subscribe_ops(struct store_hub *hub, int64_t account_id,
                         struct store_sub **sub_r, const char **error_r) SB_WUR;
+/*
+ * The same for an account's outbox: signalled when a message of the
+ * account becomes QUEUED (the sender's wake-up).
+ */
+int store_subscribe_outbox(struct store_hub *hub, int64_t account_id,
+                           struct store_sub **sub_r,
+                           const char **error_r) SB_WUR;
 int store_sub_fd(const struct store_sub *sub);
 void store_unsubscribe(struct store_hub *hub, struct store_sub **sub);
 

@@ -313,11 +313,51 @@ test_notify_ops(void)
 	store_hub_free(&hub);
 }
 
+static void
+test_notify_outbox(void)
+{
+	const char *path = test_store_path("outbox");
+	struct store_hub *hub = store_hub_new();
+	struct store *st = test_hub_open(path, hub);
+	struct store_sub *out_a, *out_b, *ops_a, *all;
+	struct store_body_writer *w;
+	const char *error;
+	int64_t a, b, id;
+
+	a = test_store_account(st, "a@x.org");
+	b = test_store_account(st, "b@x.org");
+	TEST_EQ_INT(store_subscribe_outbox(hub, a, &out_a, &error), 0);
+	TEST_EQ_INT(store_subscribe_outbox(hub, b, &out_b, &error), 0);
+	TEST_EQ_INT(store_subscribe_ops(hub, a, &ops_a, &error), 0);
+	TEST_EQ_INT(store_subscribe(hub, 0, &all, &error), 0);
+
+	/* Receiving: nobody yet; queued: the account's sender alone. */
+	TEST_EQ_INT(store_outbox_add(st, a, "q1", "a@x.org", "b@x.org\n", "k",
+	                             1, 10, &id, &error),
+	            0);
+	TEST_EQ_INT(store_outbox_write_begin(st, id, 1000, &w, &error), 0);
+	TEST_EQ_INT(store_body_write_chunk(w, "body", 4, &error), 0);
+	TEST_EQ_INT(test_readable(store_sub_fd(out_a), 0), 0);
+	TEST_EQ_INT(store_body_write_end(&w, &error), 0);
+	TEST_EQ_INT(test_readable(store_sub_fd(out_a), 0), 1);
+	TEST_EQ_INT(test_readable(store_sub_fd(out_b), 0), 0);
+	TEST_EQ_INT(test_readable(store_sub_fd(ops_a), 0), 0);
+	TEST_EQ_INT(test_readable(store_sub_fd(all), 0), 0);
+
+	store_unsubscribe(hub, &out_a);
+	store_unsubscribe(hub, &out_b);
+	store_unsubscribe(hub, &ops_a);
+	store_unsubscribe(hub, &all);
+	store_close(&st);
+	store_hub_free(&hub);
+}
+
 static const struct test_case cases[] = {
         {"a write wakes a subscriber in another thread", test_notify_threads},
         {"notified on commit only", test_notify_commit_only},
         {"two writers at once", test_two_writers},
         {"an op queue wakes its replayer only", test_notify_ops},
+        {"a queued message wakes its sender only", test_notify_outbox},
         {NULL, NULL},
 };
 
