@@ -614,6 +614,15 @@ int
 api_submission_post(struct api_client *c, const struct api_submission *s,
                     struct api_submission_result *res_r, struct api_reply *r)
 {
+	return api_submission_post_idem(c, s, NULL, res_r, r);
+}
+
+int
+api_submission_post_idem(struct api_client *c, const struct api_submission *s,
+                         const char *idem_key,
+                         struct api_submission_result *res_r,
+                         struct api_reply *r)
+{
 	struct json_object *body;
 	const char *error;
 	int ret;
@@ -621,7 +630,8 @@ api_submission_post(struct api_client *c, const struct api_submission *s,
 	if (s->from == NULL || !api_id_ok(s->blob_id))
 		return api_refuse(r, "a submission needs a sender and a blob");
 	body = api_submission_to_json(s);
-	ret = api_call(c, "POST", "/api/v1/submissions", body, r);
+	ret = api_call_idem(c, "POST", "/api/v1/submissions", body, idem_key,
+	                    r);
 	json_object_put(body);
 	if (ret != 0 || api_need_json(r, "submission answer") != 0)
 		return -1;

@@ -170,5 +170,16 @@ void api_submission_result_free(struct api_submission_result *res);
 int api_submission_post(struct api_client *c, const struct api_submission *s,
                         struct api_submission_result *res_r,
                         struct api_reply *r) SB_WUR;
+/*
+ * The same with the caller's Idempotency-Key, e.g. one kept with an outbox
+ * message: a retry never delivers twice, and a retry whose body differs
+ * (sealed again after a crash) is refused as idempotency_key_reused,
+ * which tells that the first one was delivered.
+ */
+int api_submission_post_idem(struct api_client *c,
+                             const struct api_submission *s,
+                             const char *idem_key,
+                             struct api_submission_result *res_r,
+                             struct api_reply *r) SB_WUR;
 
 #endif

@@ -274,6 +274,7 @@ store_outbox_read_row(sqlite3_stmt *stmt, struct store_outbox *o)
 	o->attempts = (uint32_t)sqlite3_column_int64(stmt, 8);
 	o->next_at = sqlite3_column_int64(stmt, 9);
 	o->last_error = store_col_str(stmt, 10);
+	o->created_at = sqlite3_column_int64(stmt, 11);
 }
 
 int
@@ -288,7 +289,8 @@ store_outbox_list_due(struct store *st, int64_t now,
 
 	if (store_stmt(st, &stmt, error_r,
 	               "SELECT id, account, queue_id, sender, recipients,"
-	               " sealed_key, size, state, attempts, next_at, last_error"
+	               " sealed_key, size, state, attempts, next_at, last_error,"
+	               " created_at"
 	               " FROM outbox WHERE state = ? AND next_at <= ?"
 	               " ORDER BY id",
 	               "ii", (int64_t)STORE_OUTBOX_QUEUED, now) < 0)

@@ -709,6 +709,7 @@ struct store_outbox {
 	size_t sealed_key_len;
 	uint64_t size; /* of the body ciphertext */
 	enum store_outbox_state state;
+	int64_t created_at;
 	uint32_t attempts;
 	int64_t next_at;
 	char *last_error;
