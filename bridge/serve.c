@@ -512,6 +512,73 @@ serve_message_read(void *ctx, struct store *st, int64_t account,
 	return ret > 0 ? 0 : -1;
 }
 
+/* The cache record type of what the IMAP server caches. */
+static unsigned
+serve_cache_type(enum imap_cache_kind kind)
+{
+	return kind == IMAP_CACHE_BODYSTRUCTURE ? SB_CACHE_BODYSTRUCTURE
+	                                        : SB_CACHE_BODY;
+}
+
+/* imap_backend.message_cache_get: a record of the message's value. */
+static int
+serve_message_cache_get(void *ctx, struct store *st, int64_t account,
+                        int64_t message_id, enum imap_cache_kind kind,
+                        struct sb_buf *out, const char **error_r)
+{
+	struct serve_account *a = serve_account_of(ctx, account);
+	const struct sb_cache_record *r;
+	struct bridge_mail_cache c;
+	int ret;
+
+	if (a == NULL) {
+		*error_r = "no such account";
+		return -1;
+	}
+	bridge_mail_cache_init(&c);
+	ret = bridge_mail_cache_load(&a->keys, st, message_id, &c, error_r);
+	if (ret == 1) {
+		r = sb_cache_records_find(&c.rs, serve_cache_type(kind));
+		ret = 0;
+		if (r != NULL && sb_buf_add(out, r->value, r->len) == 0)
+			ret = 1;
+	}
+	bridge_mail_cache_free(&c);
+	return ret;
+}
+
+/* imap_backend.message_cache_put: records added to the message's value. */
+static int
+serve_message_cache_put(void *ctx, struct store *st, int64_t account,
+                        int64_t message_id, const struct imap_cache_item *items,
+                        size_t count, const char **error_r)
+{
+	struct serve_account *a = serve_account_of(ctx, account);
+	struct sb_cache_record recs[IMAP_CACHE_KINDS];
+	struct bridge_mail_cache c;
+	size_t i;
+	int ret;
+
+	if (a == NULL) {
+		*error_r = "no such account";
+		return -1;
+	}
+	if (count > IMAP_CACHE_KINDS) {
+		*error_r = "too many items to cache";
+		return -1;
+	}
+	for (i = 0; i < count; i++) {
+		recs[i].type = serve_cache_type(items[i].kind);
+		recs[i].value = items[i].data;
+		recs[i].len = items[i].len;
+	}
+	bridge_mail_cache_init(&c);
+	ret = bridge_mail_cache_add(&a->keys, st, message_id, recs, count, &c,
+	                            error_r);
+	bridge_mail_cache_free(&c);
+	return ret;
+}
+
 /* How long a quota the service gave is used before asking again. */
 #define SERVE_QUOTA_FRESH_S 60
 
@@ -667,6 +734,8 @@ serve_listen(struct serve *srv, const char **error_r)
 	cfg.backend.login = serve_login;
 	cfg.backend.message_headers = serve_message_headers;
 	cfg.backend.message_read = serve_message_read;
+	cfg.backend.message_cache_get = serve_message_cache_get;
+	cfg.backend.message_cache_put = serve_message_cache_put;
 	cfg.backend.append_begin = serve_append_begin;
 	cfg.backend.append_write = serve_append_write;
 	cfg.backend.append_finish = serve_append_finish;
