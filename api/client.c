@@ -572,8 +572,9 @@ api_exchange(struct api_client *c, const char *method, const char *path,
 			}
 			return -1;
 		}
-		sb_log_debug("%s %s: try %u failed (%s), retrying", method,
-		             path, attempt,
+		/* The query may name a correspondent (a key lookup's). */
+		sb_log_debug("%s %.*s: try %u failed (%s), retrying", method,
+		             (int)strcspn(path, "?"), path, attempt,
 		             rc != CURLE_OK ? curl_easy_strerror(rc)
 		                            : "status");
 		api_backoff(c, attempt, x->retry_after);

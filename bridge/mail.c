@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "common/alloc.h"
+#include "common/log.h"
 #include "crypto/seal.h"
 
 static void
@@ -80,6 +81,15 @@ bridge_mail_keys_load(const struct sb_vault *v, const char *account_id,
 	    sk_len == SB_SIGN_SECRET_BYTES) {
 		k->sign_sk = sb_secure_alloc(SB_SIGN_SECRET_BYTES);
 		memcpy(k->sign_sk, sk, SB_SIGN_SECRET_BYTES);
+		/* An Ed25519 secret key ends with its public key. */
+		memcpy(k->sign_pk, sk + SB_SIGN_SECRET_BYTES - SB_KEY_BYTES,
+		       SB_KEY_BYTES);
+	}
+	if (bridge_entry_get(v, account_id, BRIDGE_ENTRY_CACHE_KEY, &sk,
+	                     &sk_len) &&
+	    sk_len == SB_KEY_BYTES) {
+		k->cache_key = sb_secure_alloc(SB_KEY_BYTES);
+		memcpy(k->cache_key, sk, SB_KEY_BYTES);
 	}
 	bridge_mail_addresses(v, account_id, k);
 	return 0;
@@ -94,6 +104,8 @@ bridge_mail_keys_clear(struct bridge_mail_keys *k)
 		sb_secure_free(&k->enc_sk);
 	if (k->sign_sk != NULL)
 		sb_secure_free(&k->sign_sk);
+	if (k->cache_key != NULL)
+		sb_secure_free(&k->cache_key);
 	for (i = 0; i < k->n_addresses; i++)
 		free(k->addresses[i]);
 	free(k->addresses);
@@ -145,43 +157,98 @@ bridge_mail_sink(void *ctx, const void *data, size_t len)
 	return sb_buf_add(ctx, data, len) == 0 ? 0 : -1;
 }
 
-int
-bridge_mail_body(const struct bridge_mail_keys *k, struct store *st,
-                 int64_t message_id, struct sb_buf *out, const char **error_r)
+size_t
+bridge_mail_header_end(const void *message, size_t len)
 {
-	unsigned char *key = sb_secure_alloc(SB_KEY_BYTES);
+	const char *p = message;
+	bool bol = true;
+	size_t i;
+
+	/* As the sealer keeps it (crypto/seal.c): a line of CRs is empty. */
+	for (i = 0; i < len; i++) {
+		if (p[i] == '\n') {
+			if (bol)
+				return i + 1;
+			bol = true;
+		} else if (p[i] != '\r') {
+			bol = false;
+		}
+	}
+	return len;
+}
+
+/*
+ * True when the message's header section is the one its summary holds
+ * (or the summary holds none): what FETCH serves from the summary
+ * (RFC822.SIZE, ENVELOPE, BODY[HEADER]) then describes what it serves
+ * from the body.
+ */
+static bool
+bridge_mail_headers_match(const struct sb_summary *sum, const char *message,
+                          size_t len)
+{
+	size_t end;
+
+	if (sum->headers == NULL)
+		return true;
+	end = bridge_mail_header_end(message, len);
+	return end == sum->headers_len &&
+	       (end == 0 || memcmp(message, sum->headers, end) == 0);
+}
+
+int
+bridge_mail_body_open(struct store *st, int64_t message_id,
+                      const unsigned char *key, const struct sb_summary *sum,
+                      struct sb_buf *out, const char **error_r)
+{
 	unsigned char hash[SB_HASH_BYTES];
 	struct bridge_mail_feed f = {NULL};
-	struct sb_summary *sum = NULL;
-	bool cached;
+	size_t start = out->len;
 	uint64_t size;
-	int ret = -1;
+	int ret;
 
-	if (bridge_mail_summary(k, st, message_id, key, &sum, &cached,
-	                        error_r) < 0)
-		goto out;
-	if (!cached) {
-		ret = 0;
-		goto out;
-	}
 	f.dec = sb_body_decryptor_new(key, sum->size, bridge_mail_sink, out);
 	ret = store_body_read(st, message_id, 0, UINT64_MAX, bridge_mail_piece,
 	                      &f, error_r);
 	if (ret <= 0) {
 		sb_body_decryptor_free(&f.dec);
-		goto out;
+		return ret;
 	}
-	ret = -1;
 	if (sb_body_decryptor_finish(&f.dec, &size, hash, error_r) < 0)
-		goto out;
+		return -1;
 	/* The body the summary (and its signature) speaks of, or none. */
 	if (size != sum->size ||
 	    sodium_memcmp(hash, sum->body_hash, SB_HASH_BYTES) != 0) {
 		*error_r = "the message's body does not match its summary";
-		goto out;
+		return -1;
 	}
-	ret = 1;
-out:
+	if (!bridge_mail_headers_match(
+	            sum, out->data != NULL ? out->data + start : "",
+	            out->len - start)) {
+		sb_log_warn("message %lld: its body's header section differs "
+		            "from its summary's; it is not served",
+		            (long long)message_id);
+		*error_r = "the message's header section differs from its "
+		           "summary's";
+		return -1;
+	}
+	return 1;
+}
+
+int
+bridge_mail_body(const struct bridge_mail_keys *k, struct store *st,
+                 int64_t message_id, struct sb_buf *out, const char **error_r)
+{
+	unsigned char *key = sb_secure_alloc(SB_KEY_BYTES);
+	struct sb_summary *sum = NULL;
+	bool cached;
+	int ret = -1;
+
+	if (bridge_mail_summary(k, st, message_id, key, &sum, &cached,
+	                        error_r) == 0)
+		ret = cached ? bridge_mail_body_open(st, message_id, key, sum,
+		                                     out, error_r)
+		             : 0;
 	sb_summary_free(&sum);
 	sb_secure_free(&key);
 	return ret;

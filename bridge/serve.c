@@ -36,6 +36,23 @@ enum { SERVE_API, SERVE_EVENTS, SERVE_BODIES, SERVE_FETCH, SERVE_CLIENTS };
 
 struct serve;
 
+/*
+ * A sender's signing key as the service listed it, kept briefly so that a
+ * FETCH of many messages from one sender asks once. A failure to ask is
+ * kept too, for less time, so that a FETCH while the service is away
+ * fails fast instead of retrying for each message.
+ */
+struct serve_key {
+	char *email; /* NULL: a free slot */
+	int found;   /* 1 key, 0 none (definite), -1 could not ask */
+	unsigned char sign_pk[SB_KEY_BYTES];
+	time_t at;
+};
+
+#define SERVE_KEYS        64
+#define SERVE_KEY_FRESH_S 300
+#define SERVE_KEY_RETRY_S 10
+
 struct serve_account {
 	struct serve *srv;
 	char id[API_ACCOUNT_ID_LEN + 1];
@@ -50,6 +67,8 @@ struct serve_account {
 	/* The last quota the service gave (under fetch_lock). */
 	uint64_t quota_used, quota_limit;
 	time_t quota_at; /* 0: never */
+	/* Senders' keys looked up (under fetch_lock). */
+	struct serve_key keys_seen[SERVE_KEYS];
 };
 
 struct serve {
@@ -226,6 +245,8 @@ serve_free(struct serve *srv)
 		for (j = 0; j < SERVE_CLIENTS; j++)
 			api_client_free(&a->clients[j]);
 		bridge_mail_keys_clear(&a->keys);
+		for (j = 0; j < SERVE_KEYS; j++)
+			free(a->keys_seen[j].email);
 		pthread_mutex_destroy(&a->fetch_lock);
 		api_session_share_free(&a->share);
 		free(a->email);
@@ -346,42 +367,122 @@ serve_account_of(struct serve *srv, int64_t replica_id)
 	return NULL;
 }
 
-/* imap_backend.message_headers: from the summary, opened here. */
+/* The slot of a sender, fresh enough to use, or NULL. */
+static struct serve_key *
+serve_key_find(struct serve_account *a, const char *email, time_t now)
+{
+	struct serve_key *k;
+	size_t i;
+
+	for (i = 0; i < SERVE_KEYS; i++) {
+		k = &a->keys_seen[i];
+		if (k->email != NULL && strcmp(k->email, email) == 0 &&
+		    now - k->at < (k->found < 0 ? SERVE_KEY_RETRY_S
+		                                : SERVE_KEY_FRESH_S))
+			return k;
+	}
+	return NULL;
+}
+
+/* The slot to keep a sender's answer in: its own, a free or the oldest. */
+static struct serve_key *
+serve_key_slot(struct serve_account *a, const char *email)
+{
+	struct serve_key *k, *oldest = &a->keys_seen[0];
+	size_t i;
+
+	for (i = 0; i < SERVE_KEYS; i++) {
+		k = &a->keys_seen[i];
+		if (k->email == NULL || strcmp(k->email, email) == 0)
+			return k;
+		if (k->at < oldest->at)
+			oldest = k;
+	}
+	return oldest;
+}
+
+/*
+ * bridge_mail_key_fn: GET /api/v1/keys?email= on the account's fetch
+ * client (under fetch_lock, one call at a time). "Not on the service",
+ * and an address the service refuses or does not know, are definite
+ * answers (no key); anything else is a failure to ask.
+ */
+static int
+serve_sender_key(void *ctx, const char *email,
+                 unsigned char sign_pk[SB_KEY_BYTES], const char **error_r)
+{
+	struct serve_account *a = ctx;
+	struct api_key_lookup lookup;
+	struct serve_key *k;
+	struct api_reply r;
+	time_t now = time(NULL);
+	int found;
+
+	pthread_mutex_lock(&a->fetch_lock);
+	k = serve_key_find(a, email, now);
+	if (k == NULL) {
+		memset(&lookup, 0, sizeof(lookup));
+		api_reply_init(&r);
+		if (api_key_lookup_get(a->clients[SERVE_FETCH], email, &lookup,
+		                       &r) == 0)
+			found = lookup.on_service ? 1 : 0;
+		else if (r.error == API_ERR_NOT_FOUND ||
+		         r.error == API_ERR_INVALID_REQUEST)
+			found = 0;
+		else
+			found = -1;
+		if (found < 0)
+			sb_log_warn("cannot look up a sender's key for %s: %s "
+			            "(%u)",
+			            a->email,
+			            api_error_name(r.error) != NULL
+			                    ? api_error_name(r.error)
+			                    : "error",
+			            r.status);
+		k = serve_key_slot(a, email);
+		if (k->email == NULL || strcmp(k->email, email) != 0) {
+			free(k->email);
+			k->email = sb_strdup(email);
+		}
+		k->found = found;
+		k->at = now;
+		if (found == 1)
+			memcpy(k->sign_pk, lookup.sign_pk, SB_KEY_BYTES);
+		api_key_lookup_free(&lookup);
+		api_reply_clear(&r);
+	}
+	found = k->found;
+	if (found == 1)
+		memcpy(sign_pk, k->sign_pk, SB_KEY_BYTES);
+	pthread_mutex_unlock(&a->fetch_lock);
+	if (found < 0)
+		*error_r = "the sender's key cannot be looked up now";
+	return found;
+}
+
+/*
+ * imap_backend.message_headers: from the summary, opened here, with the
+ * signature header first.
+ */
 static int
 serve_message_headers(void *ctx, struct store *st, int64_t account,
                       int64_t message_id, struct sb_buf *headers,
                       uint64_t *size_r, const char **error_r)
 {
 	struct serve_account *a = serve_account_of(ctx, account);
-	unsigned char *key;
-	struct sb_summary *sum = NULL;
-	int ret = -1;
 
 	if (a == NULL) {
 		*error_r = "no such account";
 		return -1;
 	}
-	key = sb_secure_alloc(SB_KEY_BYTES);
-	if (bridge_mail_summary(&a->keys, st, message_id, key, &sum, NULL,
-	                        error_r) == 0) {
-		*size_r = sum->size;
-		ret = sb_buf_add(headers,
-		                 sum->headers != NULL ? sum->headers
-		                                      : (void *)"",
-		                 sum->headers_len) == 0
-		              ? 0
-		              : -1;
-		if (ret < 0)
-			*error_r = "the header section is too large";
-	}
-	sb_summary_free(&sum);
-	sb_secure_free(&key);
-	return ret;
+	return bridge_mail_headers(&a->keys, st, message_id, serve_sender_key,
+	                           a, headers, size_r, error_r);
 }
 
 /*
  * imap_backend.message_read: the stored body decrypted, or downloaded
- * first on the account's fetch client (one download at a time).
+ * first on the account's fetch client (one download at a time), with
+ * the signature header first.
  */
 static int
 serve_message_read(void *ctx, struct store *st, int64_t account,
@@ -394,7 +495,8 @@ serve_message_read(void *ctx, struct store *st, int64_t account,
 		*error_r = "no such account";
 		return -1;
 	}
-	ret = bridge_mail_body(&a->keys, st, message_id, out, error_r);
+	ret = bridge_mail_message(&a->keys, st, message_id, serve_sender_key, a,
+	                          out, error_r);
 	if (ret != 0)
 		return ret > 0 ? 0 : -1;
 	pthread_mutex_lock(&a->fetch_lock);
@@ -403,10 +505,78 @@ serve_message_read(void *ctx, struct store *st, int64_t account,
 	pthread_mutex_unlock(&a->fetch_lock);
 	if (ret < 0)
 		return -1;
-	ret = bridge_mail_body(&a->keys, st, message_id, out, error_r);
+	ret = bridge_mail_message(&a->keys, st, message_id, serve_sender_key, a,
+	                          out, error_r);
 	if (ret == 0)
 		*error_r = "the message's body is not on the service yet";
 	return ret > 0 ? 0 : -1;
+}
+
+/* The cache record type of what the IMAP server caches. */
+static unsigned
+serve_cache_type(enum imap_cache_kind kind)
+{
+	return kind == IMAP_CACHE_BODYSTRUCTURE ? SB_CACHE_BODYSTRUCTURE
+	                                        : SB_CACHE_BODY;
+}
+
+/* imap_backend.message_cache_get: a record of the message's value. */
+static int
+serve_message_cache_get(void *ctx, struct store *st, int64_t account,
+                        int64_t message_id, enum imap_cache_kind kind,
+                        struct sb_buf *out, const char **error_r)
+{
+	struct serve_account *a = serve_account_of(ctx, account);
+	const struct sb_cache_record *r;
+	struct bridge_mail_cache c;
+	int ret;
+
+	if (a == NULL) {
+		*error_r = "no such account";
+		return -1;
+	}
+	bridge_mail_cache_init(&c);
+	ret = bridge_mail_cache_load(&a->keys, st, message_id, &c, error_r);
+	if (ret == 1) {
+		r = sb_cache_records_find(&c.rs, serve_cache_type(kind));
+		ret = 0;
+		if (r != NULL && sb_buf_add(out, r->value, r->len) == 0)
+			ret = 1;
+	}
+	bridge_mail_cache_free(&c);
+	return ret;
+}
+
+/* imap_backend.message_cache_put: records added to the message's value. */
+static int
+serve_message_cache_put(void *ctx, struct store *st, int64_t account,
+                        int64_t message_id, const struct imap_cache_item *items,
+                        size_t count, const char **error_r)
+{
+	struct serve_account *a = serve_account_of(ctx, account);
+	struct sb_cache_record recs[IMAP_CACHE_KINDS];
+	struct bridge_mail_cache c;
+	size_t i;
+	int ret;
+
+	if (a == NULL) {
+		*error_r = "no such account";
+		return -1;
+	}
+	if (count > IMAP_CACHE_KINDS) {
+		*error_r = "too many items to cache";
+		return -1;
+	}
+	for (i = 0; i < count; i++) {
+		recs[i].type = serve_cache_type(items[i].kind);
+		recs[i].value = items[i].data;
+		recs[i].len = items[i].len;
+	}
+	bridge_mail_cache_init(&c);
+	ret = bridge_mail_cache_add(&a->keys, st, message_id, recs, count, &c,
+	                            error_r);
+	bridge_mail_cache_free(&c);
+	return ret;
 }
 
 /* How long a quota the service gave is used before asking again. */
@@ -564,6 +734,8 @@ serve_listen(struct serve *srv, const char **error_r)
 	cfg.backend.login = serve_login;
 	cfg.backend.message_headers = serve_message_headers;
 	cfg.backend.message_read = serve_message_read;
+	cfg.backend.message_cache_get = serve_message_cache_get;
+	cfg.backend.message_cache_put = serve_message_cache_put;
 	cfg.backend.append_begin = serve_append_begin;
 	cfg.backend.append_write = serve_append_write;
 	cfg.backend.append_finish = serve_append_finish;

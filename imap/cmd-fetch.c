@@ -30,14 +30,33 @@ struct imap_fetch_msg {
 	struct sb_buf body; /* the whole message (secret) */
 	struct mime_part *tree;
 	bool have_body;
+	/* BODYSTRUCTURE and BODY texts, from the cache or the message. */
+	struct sb_buf structure[IMAP_CACHE_KINDS]; /* secret */
+	bool have_structure[IMAP_CACHE_KINDS];
 };
+
+static void
+imap_fetch_msg_init(struct imap_fetch_msg *m)
+{
+	size_t i;
+
+	memset(m, 0, sizeof(*m));
+	sb_buf_init_secret(&m->headers, SIZE_MAX);
+	sb_buf_init_secret(&m->body, SIZE_MAX);
+	for (i = 0; i < IMAP_CACHE_KINDS; i++)
+		sb_buf_init_secret(&m->structure[i], SIZE_MAX);
+}
 
 static void
 imap_fetch_msg_free(struct imap_fetch_msg *m)
 {
+	size_t i;
+
 	sb_buf_free_wipe(&m->headers);
 	sb_buf_free_wipe(&m->body);
 	mime_part_free(&m->tree);
+	for (i = 0; i < IMAP_CACHE_KINDS; i++)
+		sb_buf_free_wipe(&m->structure[i]);
 }
 
 static int SB_WUR
@@ -66,9 +85,61 @@ imap_need_body(struct imap_session *s, const struct imap_target *t,
 	if (b->message_read(b->ctx, s->st, s->account_id, t->message_id,
 	                    &m->body, error_r) < 0)
 		return -1;
+	sb_log_debug("imap %lu: UID %u: message read", s->id, t->uid);
 	m->tree = mime_parse(m->body.data != NULL ? m->body.data : "",
 	                     m->body.len, NULL);
 	m->have_body = true;
+	return 0;
+}
+
+/*
+ * The BODYSTRUCTURE and BODY texts the items want: kept by the backend's
+ * cache, or written from the message, which is then read, and both kept
+ * for the next time (a cache that fails only costs that).
+ */
+static int SB_WUR
+imap_need_structures(struct imap_session *s, const struct imap_target *t,
+                     const bool want[IMAP_CACHE_KINDS],
+                     struct imap_fetch_msg *m, const char **error_r)
+{
+	const struct imap_backend *b = &s->shared->cfg->backend;
+	struct imap_cache_item items[IMAP_CACHE_KINDS];
+	bool missing = false, cache;
+	const char *error;
+	size_t i;
+
+	cache = b->message_cache_get != NULL && b->message_cache_put != NULL;
+	for (i = 0; i < IMAP_CACHE_KINDS; i++) {
+		if (!want[i] || m->have_structure[i])
+			continue;
+		if (cache &&
+		    b->message_cache_get(b->ctx, s->st, s->account_id,
+		                         t->message_id, (enum imap_cache_kind)i,
+		                         &m->structure[i], &error) == 1)
+			m->have_structure[i] = true;
+		else
+			missing = true;
+	}
+	if (!missing)
+		return 0;
+	if (imap_need_body(s, t, m, error_r) < 0)
+		return -1;
+	for (i = 0; i < IMAP_CACHE_KINDS; i++) {
+		sb_buf_reset(&m->structure[i]);
+		if (imap_bodystructure_write(m->tree, m->body.data, m->body.len,
+		                             i == IMAP_CACHE_BODYSTRUCTURE,
+		                             &m->structure[i]) < 0)
+			abort();
+		m->have_structure[i] = true;
+		items[i].kind = (enum imap_cache_kind)i;
+		items[i].data = m->structure[i].data;
+		items[i].len = m->structure[i].len;
+	}
+	if (cache &&
+	    b->message_cache_put(b->ctx, s->st, s->account_id, t->message_id,
+	                         items, IMAP_CACHE_KINDS, &error) < 0)
+		sb_log_warn("imap %lu: UID %u: its structure is not cached: %s",
+		            s->id, t->uid, error);
 	return 0;
 }
 
@@ -242,9 +313,9 @@ imap_fetch_needs(const struct imap_fetch_atts *a, bool *headers_r, bool *body_r)
 
 	*headers_r = (a->items & (IMAP_FETCH_RFC822_SIZE | IMAP_FETCH_ENVELOPE |
 	                          IMAP_FETCH_RFC822_HEADER)) != 0;
+	/* BODY and BODYSTRUCTURE: imap_need_structures. */
 	*body_r =
-	        (a->items & (IMAP_FETCH_BODY | IMAP_FETCH_BODYSTRUCTURE |
-	                     IMAP_FETCH_RFC822 | IMAP_FETCH_RFC822_TEXT)) != 0;
+	        (a->items & (IMAP_FETCH_RFC822 | IMAP_FETCH_RFC822_TEXT)) != 0;
 	for (i = 0; i < a->body_count; i++) {
 		const struct imap_fetch_body *b = &a->bodies[i];
 
@@ -290,16 +361,19 @@ imap_fetch_one(struct imap_session *s, const struct imap_command *c,
                const char **error_r)
 {
 	struct imap_fetch_msg m;
-	bool need_headers, need_body;
+	bool need_headers, need_body, want[IMAP_CACHE_KINDS];
 	size_t i;
 	int ret = 0;
 
-	memset(&m, 0, sizeof(m));
-	sb_buf_init_secret(&m.headers, SIZE_MAX);
-	sb_buf_init_secret(&m.body, SIZE_MAX);
+	imap_fetch_msg_init(&m);
 	imap_fetch_needs(a, &need_headers, &need_body);
+	want[IMAP_CACHE_BODYSTRUCTURE] =
+	        (a->items & IMAP_FETCH_BODYSTRUCTURE) != 0;
+	want[IMAP_CACHE_BODY] = (a->items & IMAP_FETCH_BODY) != 0;
 	if ((need_headers && imap_need_headers(s, t, &m, error_r) < 0) ||
 	    (need_body && imap_need_body(s, t, &m, error_r) < 0) ||
+	    ((want[IMAP_CACHE_BODYSTRUCTURE] || want[IMAP_CACHE_BODY]) &&
+	     imap_need_structures(s, t, want, &m, error_r) < 0) ||
 	    (mark_seen && !imap_is_seen(t->keywords) &&
 	     imap_fetch_seen(s, t, error_r) < 0)) {
 		imap_fetch_msg_free(&m);
@@ -344,18 +418,20 @@ imap_fetch_one(struct imap_session *s, const struct imap_command *c,
 			                 m.headers.data, m.headers.len);
 	}
 	if (ret == 0 &&
-	    (a->items & (IMAP_FETCH_BODY | IMAP_FETCH_BODYSTRUCTURE |
-	                 IMAP_FETCH_RFC822 | IMAP_FETCH_RFC822_TEXT)))
+	    (a->items & (IMAP_FETCH_RFC822 | IMAP_FETCH_RFC822_TEXT)))
 		ret = imap_need_body(s, t, &m, error_r);
+	if (ret == 0 &&
+	    (a->items & (IMAP_FETCH_BODY | IMAP_FETCH_BODYSTRUCTURE)))
+		ret = imap_need_structures(s, t, want, &m, error_r);
 	if (ret == 0 && (a->items & IMAP_FETCH_BODY) &&
 	    (sb_buf_add_str(out, " BODY ") < 0 ||
-	     imap_bodystructure_write(m.tree, m.body.data, m.body.len, false,
-	                              out) < 0))
+	     sb_buf_add(out, m.structure[IMAP_CACHE_BODY].data,
+	                m.structure[IMAP_CACHE_BODY].len) < 0))
 		abort();
 	if (ret == 0 && (a->items & IMAP_FETCH_BODYSTRUCTURE) &&
 	    (sb_buf_add_str(out, " BODYSTRUCTURE ") < 0 ||
-	     imap_bodystructure_write(m.tree, m.body.data, m.body.len, true,
-	                              out) < 0))
+	     sb_buf_add(out, m.structure[IMAP_CACHE_BODYSTRUCTURE].data,
+	                m.structure[IMAP_CACHE_BODYSTRUCTURE].len) < 0))
 		abort();
 	if (ret == 0 && (a->items & IMAP_FETCH_RFC822))
 		imap_put_literal(s, out, "RFC822", m.body.data, m.body.len);

@@ -498,6 +498,85 @@ fuzz_message_read(void *ctx, struct store *st, int64_t account,
 	return ret > 0 ? 0 : -1;
 }
 
+/*
+ * The cache: messages.cache holds each kind kept as kind (1) || length
+ * (4) || text, unsealed (the bridge seals its own). It goes back with
+ * the replica before each input.
+ */
+static bool
+fuzz_cache_find(const struct sb_buf *v, enum imap_cache_kind kind,
+                size_t *off_r, size_t *len_r)
+{
+	const unsigned char *p = (const unsigned char *)v->data;
+	size_t at = 0, len;
+
+	while (v->len - at >= 5) {
+		len = (size_t)p[at + 1] << 24 | (size_t)p[at + 2] << 16 |
+		      (size_t)p[at + 3] << 8 | p[at + 4];
+		if (len > v->len - at - 5)
+			break;
+		if (p[at] == (unsigned char)kind) {
+			*off_r = at + 5;
+			*len_r = len;
+			return true;
+		}
+		at += 5 + len;
+	}
+	return false;
+}
+
+static int
+fuzz_message_cache_get(void *ctx, struct store *st, int64_t account,
+                       int64_t message_id, enum imap_cache_kind kind,
+                       struct sb_buf *out, const char **error_r)
+{
+	struct sb_buf v;
+	size_t off, len;
+	int ret;
+
+	(void)ctx;
+	(void)account;
+	sb_buf_init(&v, SIZE_MAX);
+	ret = store_message_cache_get(st, message_id, &v, error_r);
+	if (ret == 0 && fuzz_cache_find(&v, kind, &off, &len))
+		ret = sb_buf_add(out, v.data + off, len) == 0 ? 1 : -1;
+	sb_buf_free(&v);
+	return ret;
+}
+
+static int
+fuzz_message_cache_put(void *ctx, struct store *st, int64_t account,
+                       int64_t message_id, const struct imap_cache_item *items,
+                       size_t count, const char **error_r)
+{
+	unsigned char head[5];
+	struct sb_buf v;
+	size_t i, off, len;
+	int ret;
+
+	(void)ctx;
+	(void)account;
+	sb_buf_init(&v, SIZE_MAX);
+	ret = store_message_cache_get(st, message_id, &v, error_r);
+	for (i = 0; ret == 0 && i < count; i++) {
+		if (fuzz_cache_find(&v, items[i].kind, &off, &len))
+			continue;
+		head[0] = (unsigned char)items[i].kind;
+		head[1] = (unsigned char)(items[i].len >> 24);
+		head[2] = (unsigned char)(items[i].len >> 16);
+		head[3] = (unsigned char)(items[i].len >> 8);
+		head[4] = (unsigned char)items[i].len;
+		if (sb_buf_add(&v, head, sizeof(head)) < 0 ||
+		    sb_buf_add(&v, items[i].data, items[i].len) < 0)
+			abort();
+	}
+	if (ret == 0)
+		ret = store_message_cache_set(st, message_id, v.data, v.len,
+		                              error_r);
+	sb_buf_free(&v);
+	return ret;
+}
+
 /* An APPEND: the message staged, its bytes the body, its header kept. */
 struct fuzz_append {
 	struct store *st;
@@ -688,6 +767,8 @@ fuzz_setup(void)
 	fuzz.cfg.backend.login = fuzz_login;
 	fuzz.cfg.backend.message_headers = fuzz_message_headers;
 	fuzz.cfg.backend.message_read = fuzz_message_read;
+	fuzz.cfg.backend.message_cache_get = fuzz_message_cache_get;
+	fuzz.cfg.backend.message_cache_put = fuzz_message_cache_put;
 	fuzz.cfg.backend.append_begin = fuzz_append_begin;
 	fuzz.cfg.backend.append_write = fuzz_append_write;
 	fuzz.cfg.backend.append_finish = fuzz_append_finish;

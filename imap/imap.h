@@ -33,6 +33,23 @@ struct sb_tls_ctx;
 #define IMAP_LOGIN_DELAY_MS     500
 #define IMAP_LOGIN_DELAY_MAX_MS 4000
 
+/*
+ * What the server caches of a message through the backend: text it
+ * computed from the message as message_read gives it, which it would
+ * otherwise compute again from the whole message each time.
+ */
+enum imap_cache_kind {
+	IMAP_CACHE_BODYSTRUCTURE, /* FETCH BODYSTRUCTURE's text */
+	IMAP_CACHE_BODY,          /* FETCH BODY's text */
+	IMAP_CACHE_KINDS
+};
+
+struct imap_cache_item {
+	enum imap_cache_kind kind;
+	const void *data;
+	size_t len;
+};
+
 struct imap_backend {
 	void *ctx;
 	/*
@@ -59,6 +76,21 @@ struct imap_backend {
 	int (*message_read)(void *ctx, struct store *st, int64_t account,
 	                    int64_t message_id, struct sb_buf *out,
 	                    const char **error_r);
+	/*
+	 * Optional, both or neither (NULL: nothing is cached). get appends
+	 * the text of one kind kept for the message to out (a secret
+	 * buffer): 1, 0 when none is kept, -1 with *error_r. put keeps
+	 * items; a kind kept already keeps its text (the message never
+	 * changes). 0, or -1 with *error_r. The server goes on without the
+	 * cache when either fails.
+	 */
+	int (*message_cache_get)(void *ctx, struct store *st, int64_t account,
+	                         int64_t message_id, enum imap_cache_kind kind,
+	                         struct sb_buf *out, const char **error_r);
+	int (*message_cache_put)(void *ctx, struct store *st, int64_t account,
+	                         int64_t message_id,
+	                         const struct imap_cache_item *items,
+	                         size_t count, const char **error_r);
 	/*
 	 * APPEND: a message of size bytes, written in pieces, encrypted into
 	 * the replica as it comes (never held whole); finish puts it into the
