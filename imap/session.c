@@ -393,6 +393,11 @@ imap_session_run(const struct imap_shared *shared, int fd, bool tls,
 	s.reader = imap_reader_new(&limits);
 	s.conn = sb_conn_new(fd, limits.max_line,
 	                     shared->cfg->prelogin_timeout_ms);
+	/*
+	 * A client that takes nothing must not hold the server's stop: a
+	 * write (or a TLS handshake, or a read) that waits gives up.
+	 */
+	sb_conn_set_cancel(s.conn, shared->stop_fd);
 	sb_log_info("imap %lu: connection from %s%s", id, s.peer,
 	            tls ? " (TLS)" : "");
 	if (tls) {
