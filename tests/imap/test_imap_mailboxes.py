@@ -123,6 +123,10 @@ class ImapMailboxTest(unittest.TestCase):
         self.assertIn("\\Trash", boxes["Trash"])
         self.assertIn("\\HasNoChildren", boxes["INBOX"])
         self.assertEqual(set(self.listed("inbox")), {"INBOX"})
+        # INBOX in any case, wherever the pattern's letters for it stand.
+        for pattern in ("*inbox", "*nBoX", "%box", "*i*n*b*o*x*", "%X"):
+            self.assertIn("INBOX", self.listed(pattern), pattern)
+        self.assertNotIn("INBOX", self.listed("*inbo"))
         self.assertEqual(set(self.listed("%r%")),
                          {"Drafts", "Archive", "Trash"})
         typ, data = self.m.list('""', '""')
@@ -145,6 +149,12 @@ class ImapMailboxTest(unittest.TestCase):
         self.assertEqual(self.m.create('"%s"' % utf7)[0], "NO")
         self.assertEqual(self.m.create("INBOX")[0], "NO")
         self.assertEqual(self.m.create('"bad&-name&"')[0], "NO")
+        # INBOX as the first level, in any case; the rest as it is.
+        self.assertEqual(self.m.create("inbox/Below")[0], "OK")
+        # Gone before the next test, whatever happens in this one.
+        self.addCleanup(self.m.delete, "Inbox/Below")
+        self.assertIn("INBOX/Below", self.listed("*inbox/Below"))
+        self.assertNotIn("INBOX/Below", self.listed("*inbox/below"))
         # The bridge replays them to the service.
         self.assertTrue(poll(lambda: name in self.remote_mailboxes()),
                         self.remote_mailboxes())
