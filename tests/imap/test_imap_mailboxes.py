@@ -137,6 +137,12 @@ class ImapMailboxTest(unittest.TestCase):
         typ, data = self.m.capability()
         for cap in (b"SPECIAL-USE", b"CHILDREN", b"NAMESPACE", b"UNSELECT"):
             self.assertIn(cap, data[0].split())
+        # INBOX as the first level, in any case; the rest as it is.
+        self.assertEqual(self.m.create("inbox/Below")[0], "OK")
+        # Gone before the next test, whatever happens in this one.
+        self.addCleanup(self.m.delete, "Inbox/Below")
+        self.assertIn("INBOX/Below", self.listed("*inbox/Below"))
+        self.assertNotIn("INBOX/Below", self.listed("*inbox/below"))
 
     def test_create_rename_delete(self):
         name = "Projets/Été"
@@ -149,12 +155,6 @@ class ImapMailboxTest(unittest.TestCase):
         self.assertEqual(self.m.create('"%s"' % utf7)[0], "NO")
         self.assertEqual(self.m.create("INBOX")[0], "NO")
         self.assertEqual(self.m.create('"bad&-name&"')[0], "NO")
-        # INBOX as the first level, in any case; the rest as it is.
-        self.assertEqual(self.m.create("inbox/Below")[0], "OK")
-        # Gone before the next test, whatever happens in this one.
-        self.addCleanup(self.m.delete, "Inbox/Below")
-        self.assertIn("INBOX/Below", self.listed("*inbox/Below"))
-        self.assertNotIn("INBOX/Below", self.listed("*inbox/below"))
         # The bridge replays them to the service.
         self.assertTrue(poll(lambda: name in self.remote_mailboxes()),
                         self.remote_mailboxes())
