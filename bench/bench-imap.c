@@ -94,152 +94,19 @@
 #define IMAP_TIMEOUT_S 600   /* for any one read from the server */
 #define RESPONSE_MAX   (1024 * 1024) /* a response without its literals */
 
-/* ---- The mail: a generated Maildir ---- */
-
-/* xorshift64*: the same messages on every run and machine. */
-static uint64_t
-rng_next(uint64_t *x)
-{
-	*x ^= *x >> 12;
-	*x ^= *x << 25;
-	*x ^= *x >> 27;
-	return *x * 2685821657736338717ULL;
-}
-
-static size_t
-rng_range(uint64_t *x, size_t lo, size_t hi)
-{
-	return lo + (size_t)(rng_next(x) % (hi - lo + 1));
-}
-
-/* About `bytes` of text in lines of at most 72 characters. */
-static void
-write_text(FILE *f, uint64_t *x, size_t bytes)
-{
-	static const char *const words[] = {
-	        "the",    "mail",   "bridge", "replica",  "sync",   "of",
-	        "and",    "a",      "to",     "meeting",  "report", "draft",
-	        "please", "see",    "budget", "attached", "review", "thanks",
-	        "we",     "will",   "send",   "update",   "on",     "plan",
-	        "team",   "server", "notes",  "Thursday",
-	};
-	size_t n = 0, col = 0, len;
-	const char *w;
-
-	while (n < bytes) {
-		w = words[rng_next(x) % SB_N_ELEMENTS(words)];
-		len = strlen(w);
-		if (col > 0 && col + 1 + len > 72) {
-			fputc('\n', f);
-			col = 0;
-		} else if (col > 0) {
-			fputc(' ', f);
-			col++;
-		}
-		fputs(w, f);
-		col += len;
-		n += len + 1;
-	}
-	fputc('\n', f);
-}
-
-/* `bytes` random bytes as base64 lines of 76 characters. */
-static void
-write_base64(FILE *f, uint64_t *x, size_t bytes)
-{
-	unsigned char raw[57];
-	char line[80];
-	size_t n, k, i;
-
-	for (n = 0; n < bytes; n += k) {
-		k = bytes - n < sizeof(raw) ? bytes - n : sizeof(raw);
-		for (i = 0; i < k; i++)
-			raw[i] = (unsigned char)(rng_next(x) >> 56);
-		sodium_bin2base64(line, sizeof(line), raw, k,
-		                  sodium_base64_VARIANT_ORIGINAL);
-		fprintf(f, "%s\n", line);
-	}
-}
-
-/* Message i: 1-4 KB of text; one in five with a 1-3 KB attachment. */
-static void
-write_message(FILE *f, uint64_t *x, size_t i, time_t when)
-{
-	bool multi = rng_next(x) % 5 == 0;
-	size_t text = rng_range(x, 1000, 4000);
-	char date[64];
-	struct tm tm;
-
-	gmtime_r(&when, &tm);
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
-	fprintf(f,
-	        "From: Sender %zu <sender%zu@example.net>\n"
-	        "To: " BENCH_EMAIL "\n"
-	        "Subject: Benchmark message %zu\n"
-	        "Date: %s\n"
-	        "Message-ID: <imap-%zu@example.net>\n"
-	        "MIME-Version: 1.0\n",
-	        i % 97, i % 97, i, date, i);
-	if (!multi) {
-		fputs("Content-Type: text/plain; charset=utf-8\n\n", f);
-		write_text(f, x, text);
-		return;
-	}
-	fprintf(f,
-	        "Content-Type: multipart/mixed; boundary=\"b-%zu\"\n\n"
-	        "--b-%zu\n"
-	        "Content-Type: text/plain; charset=utf-8\n\n",
-	        i, i);
-	write_text(f, x, text);
-	fprintf(f,
-	        "--b-%zu\n"
-	        "Content-Type: application/pdf; name=\"n-%zu.pdf\"\n"
-	        "Content-Disposition: attachment; filename=\"n-%zu.pdf\"\n"
-	        "Content-Transfer-Encoding: base64\n\n",
-	        i, i, i);
-	write_base64(f, x, rng_range(x, 1000, 3000));
-	fprintf(f, "--b-%zu--\n", i);
-}
-
 /*
- * n messages in a Maildir's cur/, received a minute apart (the file's
- * mtime); flags in the name, in the order Maildir wants: one in
- * seventeen F, one in twenty-three R, two in three S.
+ * The mail: 1-4 KB of text, one in five with a 1-3 KB attachment, some
+ * \Answered too, so that FETCH FLAGS has every kind of flag to write.
  */
-static void
-make_maildir(size_t n, const char *dir)
-{
-	static const char *const subs[] = {"", "/cur", "/new", "/tmp"};
-	char path[PATH_MAX + 128];
-	uint64_t x = 0x1a4b7c9d2e3f5061ULL;
-	struct timespec times[2];
-	time_t when;
-	size_t i;
-	FILE *f;
-
-	for (i = 0; i < SB_N_ELEMENTS(subs); i++) {
-		snprintf(path, sizeof(path), "%s%s", dir, subs[i]);
-		if (mkdir(path, 0700) != 0)
-			bench_fail("mkdir %s: %s", path, strerror(errno));
-	}
-	for (i = 0; i < n; i++) {
-		when = 1600000000 + (time_t)i * 60;
-		snprintf(path, sizeof(path),
-		         "%s/cur/%lld.M%zuP1.bench:2,%s%s%s", dir,
-		         (long long)when, i, i % 17 == 0 ? "F" : "",
-		         i % 23 == 0 ? "R" : "", i % 3 != 0 ? "S" : "");
-		f = fopen(path, "w");
-		if (f == NULL)
-			bench_fail("%s: %s", path, strerror(errno));
-		write_message(f, &x, i, when);
-		if (fclose(f) != 0)
-			bench_fail("%s: write failed", path);
-		times[0].tv_sec = times[1].tv_sec = when;
-		times[0].tv_nsec = times[1].tv_nsec = 0;
-		if (utimensat(AT_FDCWD, path, times, 0) != 0)
-			bench_fail("%s: %s", path, strerror(errno));
-	}
-}
+static const struct bench_mail bench_imap_mail = {
+        .to = BENCH_EMAIL,
+        .text_min = 1000,
+        .text_max = 4000,
+        .multi_one_in = 5,
+        .attach_min = 1000,
+        .attach_max = 3000,
+        .answered = true,
+};
 
 /* ---- The service and the bridge, through their command lines ---- */
 
@@ -289,7 +156,7 @@ fill_service(struct setup *s)
 
 	run_with_password(add, "user-add.log", "saltmaild user add");
 	bench_tmp_path(dir, sizeof(dir), "Maildir");
-	make_maildir(s->n, dir);
+	bench_maildir_write(dir, s->n, &bench_imap_mail);
 	fprintf(stderr, "bench-imap: generated %zu messages in %.1f s\n", s->n,
 	        bench_now() - t);
 	t = bench_now();

@@ -1,6 +1,7 @@
 /*
  * The child processes and the temporary folder of the benchmarks that
- * drive real servers (bench-api, bench-sync); see bench.h.
+ * drive real servers (bench-api, bench-sync, bench-imap), and the mail
+ * they give saltmaild to import; see bench.h.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,9 +15,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bench.h"
+#include "common/codec.h"
 
 #define START_TIMEOUT 30.0 /* seconds for saltmaild to come up */
 
@@ -381,4 +384,165 @@ bench_saltmaild_stop(struct bench_saltmaild *d, bool must_be_clean)
 		bench_fail("saltmaild stopped with status %d", status);
 	fprintf(stderr, "%s: saltmaild stopped with status %d\n", bench_name,
 	        status);
+}
+
+/* ---- Generated mail ---- */
+
+/* xorshift64*: the same messages on every run and machine. */
+static uint64_t
+bench_rng_next(uint64_t *x)
+{
+	*x ^= *x >> 12;
+	*x ^= *x << 25;
+	*x ^= *x >> 27;
+	return *x * 2685821657736338717ULL;
+}
+
+static size_t
+bench_rng_range(uint64_t *x, size_t lo, size_t hi)
+{
+	return lo + (size_t)(bench_rng_next(x) % (hi - lo + 1));
+}
+
+/* About `bytes` of text in lines of at most 72 characters. */
+static void
+bench_write_text(FILE *f, uint64_t *x, size_t bytes)
+{
+	static const char *const words[] = {
+	        "the",     "mail",    "bridge",   "replica", "sync",
+	        "of",      "message", "and",      "a",       "to",
+	        "body",    "meeting", "Thursday", "report",  "draft",
+	        "please",  "see",     "attached", "quarter", "budget",
+	        "numbers", "review",  "thanks",   "we",      "will",
+	        "send",    "update",  "on",       "plan",    "team",
+	        "server",  "notes",
+	};
+	size_t n = 0, col = 0, len;
+	const char *w;
+
+	while (n < bytes) {
+		w = words[bench_rng_next(x) % SB_N_ELEMENTS(words)];
+		len = strlen(w);
+		if (col > 0 && col + 1 + len > 72) {
+			fputc('\n', f);
+			col = 0;
+		} else if (col > 0) {
+			fputc(' ', f);
+			col++;
+		}
+		fputs(w, f);
+		col += len;
+		n += len + 1;
+	}
+	fputc('\n', f);
+}
+
+/* `bytes` random bytes as base64 lines of 76 characters. */
+static void
+bench_write_base64(FILE *f, uint64_t *x, size_t bytes)
+{
+	unsigned char raw[57];
+	char line[80];
+	size_t n, k, i, o;
+	uint32_t v;
+
+	for (n = 0; n < bytes; n += k) {
+		k = bytes - n < sizeof(raw) ? bytes - n : sizeof(raw);
+		for (i = 0; i < k; i++)
+			raw[i] = (unsigned char)(bench_rng_next(x) >> 56);
+		for (i = o = 0; i < k; i += 3) {
+			v = (uint32_t)raw[i] << 16;
+			v |= i + 1 < k ? (uint32_t)raw[i + 1] << 8 : 0;
+			v |= i + 2 < k ? raw[i + 2] : 0;
+			line[o++] = sb_base64_digit(v >> 18, '/');
+			line[o++] = sb_base64_digit(v >> 12, '/');
+			line[o++] =
+			        i + 1 < k ? sb_base64_digit(v >> 6, '/') : '=';
+			line[o++] = i + 2 < k ? sb_base64_digit(v, '/') : '=';
+		}
+		line[o] = '\0';
+		fprintf(f, "%s\n", line);
+	}
+}
+
+/* Message i, received at `when`. */
+static void
+bench_write_message(FILE *f, uint64_t *x, const struct bench_mail *m, size_t i,
+                    time_t when)
+{
+	bool big = m->big_one_in > 0 && i % m->big_one_in == 7;
+	bool multi = big || bench_rng_next(x) % m->multi_one_in == 0;
+	size_t attach = big ? bench_rng_range(x, m->big_min, m->big_max)
+	                    : bench_rng_range(x, m->attach_min, m->attach_max);
+	size_t text = bench_rng_range(x, m->text_min, m->text_max);
+	char date[64];
+	struct tm tm;
+
+	gmtime_r(&when, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	fprintf(f,
+	        "From: Sender %zu <sender%zu@example.net>\n"
+	        "To: %s\n"
+	        "Subject: Benchmark message %zu\n"
+	        "Date: %s\n"
+	        "Message-ID: <bench-%zu@example.net>\n"
+	        "MIME-Version: 1.0\n",
+	        i % 97, i % 97, m->to, i, date, i);
+	if (!multi) {
+		fputs("Content-Type: text/plain; charset=utf-8\n\n", f);
+		bench_write_text(f, x, text);
+		return;
+	}
+	fprintf(f,
+	        "Content-Type: multipart/mixed; boundary=\"b-%zu\"\n\n"
+	        "--b-%zu\n"
+	        "Content-Type: text/plain; charset=utf-8\n\n",
+	        i, i);
+	bench_write_text(f, x, text);
+	fprintf(f,
+	        "--b-%zu\n"
+	        "Content-Type: application/pdf; name=\"report-%zu.pdf\"\n"
+	        "Content-Disposition: attachment; "
+	        "filename=\"report-%zu.pdf\"\n"
+	        "Content-Transfer-Encoding: base64\n\n",
+	        i, i, i);
+	bench_write_base64(f, x, attach);
+	fprintf(f, "--b-%zu--\n", i);
+}
+
+void
+bench_maildir_write(const char *dir, size_t n, const struct bench_mail *mail)
+{
+	static const char *const subs[] = {"", "/cur", "/new", "/tmp"};
+	char path[PATH_MAX + 128];
+	uint64_t x = 0x5a17b1d9e0000001ULL;
+	struct timespec times[2];
+	time_t when;
+	size_t i;
+	FILE *f;
+
+	for (i = 0; i < SB_N_ELEMENTS(subs); i++) {
+		snprintf(path, sizeof(path), "%s%s", dir, subs[i]);
+		if (mkdir(path, 0700) != 0)
+			bench_fail("mkdir %s: %s", path, strerror(errno));
+	}
+	for (i = 0; i < n; i++) {
+		when = 1700000000 + (time_t)i * 60;
+		/* The flags in the order Maildir wants them. */
+		snprintf(path, sizeof(path),
+		         "%s/cur/%lld.M%zuP1.bench:2,%s%s%s", dir,
+		         (long long)when, i, i % 17 == 0 ? "F" : "",
+		         mail->answered && i % 23 == 0 ? "R" : "",
+		         i % 3 != 0 ? "S" : "");
+		f = fopen(path, "w");
+		if (f == NULL)
+			bench_fail("%s: %s", path, strerror(errno));
+		bench_write_message(f, &x, mail, i, when);
+		if (fclose(f) != 0)
+			bench_fail("%s: write failed", path);
+		times[0].tv_sec = times[1].tv_sec = when;
+		times[0].tv_nsec = times[1].tv_nsec = 0;
+		if (utimensat(AT_FDCWD, path, times, 0) != 0)
+			bench_fail("%s: %s", path, strerror(errno));
+	}
 }

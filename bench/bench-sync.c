@@ -215,157 +215,21 @@ logged_in(const struct setup *s, const struct account *a, char **token_r)
 
 /* ---- The mail: a generated Maildir, imported ---- */
 
-/* xorshift64*: the same messages on every run and machine. */
-static uint64_t
-rng_next(uint64_t *x)
-{
-	*x ^= *x >> 12;
-	*x ^= *x << 25;
-	*x ^= *x >> 27;
-	return *x * 2685821657736338717ULL;
-}
-
-static size_t
-rng_range(uint64_t *x, size_t lo, size_t hi)
-{
-	return lo + (size_t)(rng_next(x) % (hi - lo + 1));
-}
-
-/* About `bytes` of text in lines of at most 72 characters. */
-static void
-write_text(FILE *f, uint64_t *x, size_t bytes)
-{
-	static const char *const words[] = {
-	        "the",     "mail",    "bridge",   "replica", "sync",
-	        "of",      "message", "and",      "a",       "to",
-	        "body",    "meeting", "Thursday", "report",  "draft",
-	        "please",  "see",     "attached", "quarter", "budget",
-	        "numbers", "review",  "thanks",   "we",      "will",
-	        "send",    "update",  "on",       "plan",    "team",
-	        "server",  "notes",
-	};
-	size_t n = 0, col = 0, len;
-	const char *w;
-
-	while (n < bytes) {
-		w = words[rng_next(x) % SB_N_ELEMENTS(words)];
-		len = strlen(w);
-		if (col > 0 && col + 1 + len > 72) {
-			fputc('\n', f);
-			col = 0;
-		} else if (col > 0) {
-			fputc(' ', f);
-			col++;
-		}
-		fputs(w, f);
-		col += len;
-		n += len + 1;
-	}
-	fputc('\n', f);
-}
-
-/* `bytes` random bytes as base64 lines of 76 characters. */
-static void
-write_base64(FILE *f, uint64_t *x, size_t bytes)
-{
-	unsigned char raw[57];
-	char line[80];
-	size_t n, k, i;
-
-	for (n = 0; n < bytes; n += k) {
-		k = bytes - n < sizeof(raw) ? bytes - n : sizeof(raw);
-		for (i = 0; i < k; i++)
-			raw[i] = (unsigned char)(rng_next(x) >> 56);
-		sodium_bin2base64(line, sizeof(line), raw, k,
-		                  sodium_base64_VARIANT_ORIGINAL);
-		fprintf(f, "%s\n", line);
-	}
-}
-
 /*
- * Message i: 2-20 KB of text; one in four multipart with a 1-40 KB
- * attachment; one in a thousand with a 0.25-2 MB one.
+ * 2-20 KB of text; one in four multipart with a 1-40 KB attachment, one
+ * in a thousand with a 0.25-2 MB one.
  */
-static void
-write_message(FILE *f, uint64_t *x, size_t i, time_t when)
-{
-	bool big = i % 1000 == 7, multi = big || rng_next(x) % 4 == 0;
-	size_t attach = big ? rng_range(x, 256 * 1024, 2 * 1024 * 1024)
-	                    : rng_range(x, 1000, 40000);
-	size_t text =
-	        big ? rng_range(x, 2000, 4000) : rng_range(x, 2000, 20000);
-	char date[64];
-	struct tm tm;
-
-	gmtime_r(&when, &tm);
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
-	fprintf(f,
-	        "From: Sender %zu <sender%zu@example.net>\n"
-	        "To: " BENCH_EMAIL "\n"
-	        "Subject: Benchmark message %zu\n"
-	        "Date: %s\n"
-	        "Message-ID: <bench-%zu@example.net>\n"
-	        "MIME-Version: 1.0\n",
-	        i % 97, i % 97, i, date, i);
-	if (!multi) {
-		fputs("Content-Type: text/plain; charset=utf-8\n\n", f);
-		write_text(f, x, text);
-		return;
-	}
-	fprintf(f,
-	        "Content-Type: multipart/mixed; boundary=\"b-%zu\"\n\n"
-	        "--b-%zu\n"
-	        "Content-Type: text/plain; charset=utf-8\n\n",
-	        i, i);
-	write_text(f, x, text);
-	fprintf(f,
-	        "--b-%zu\n"
-	        "Content-Type: application/pdf; name=\"report-%zu.pdf\"\n"
-	        "Content-Disposition: attachment; "
-	        "filename=\"report-%zu.pdf\"\n"
-	        "Content-Transfer-Encoding: base64\n\n",
-	        i, i, i);
-	write_base64(f, x, attach);
-	fprintf(f, "--b-%zu--\n", i);
-}
-
-/*
- * Writes s->n messages into a Maildir's cur/: received a minute apart
- * (the file's mtime), two in three $seen, one in seventeen $flagged.
- */
-static void
-make_maildir(const struct setup *s, const char *dir)
-{
-	static const char *const subs[] = {"", "/cur", "/new", "/tmp"};
-	char path[PATH_MAX + 128];
-	uint64_t x = 0x5a17b1d9e0000001ULL;
-	struct timespec times[2];
-	time_t when;
-	size_t i;
-	FILE *f;
-
-	for (i = 0; i < SB_N_ELEMENTS(subs); i++) {
-		snprintf(path, sizeof(path), "%s%s", dir, subs[i]);
-		if (mkdir(path, 0700) != 0)
-			bench_fail("mkdir %s: %s", path, strerror(errno));
-	}
-	for (i = 0; i < s->n; i++) {
-		when = 1700000000 + (time_t)i * 60;
-		snprintf(path, sizeof(path), "%s/cur/%lld.M%zuP1.bench:2,%s%s",
-		         dir, (long long)when, i, i % 17 == 0 ? "F" : "",
-		         i % 3 != 0 ? "S" : "");
-		f = fopen(path, "w");
-		if (f == NULL)
-			bench_fail("%s: %s", path, strerror(errno));
-		write_message(f, &x, i, when);
-		if (fclose(f) != 0)
-			bench_fail("%s: write failed", path);
-		times[0].tv_sec = times[1].tv_sec = when;
-		times[0].tv_nsec = times[1].tv_nsec = 0;
-		if (utimensat(AT_FDCWD, path, times, 0) != 0)
-			bench_fail("%s: %s", path, strerror(errno));
-	}
-}
+static const struct bench_mail bench_sync_mail = {
+        .to = BENCH_EMAIL,
+        .text_min = 2000,
+        .text_max = 20000,
+        .multi_one_in = 4,
+        .attach_min = 1000,
+        .attach_max = 40000,
+        .big_one_in = 1000,
+        .big_min = 256 * 1024,
+        .big_max = 2 * 1024 * 1024,
+};
 
 /* The Maildir made, imported (encrypted for the account), removed. */
 static void
@@ -378,7 +242,7 @@ fill_account(const struct setup *s)
 	double t = bench_now();
 
 	bench_tmp_path(dir, sizeof(dir), "Maildir");
-	make_maildir(s, dir);
+	bench_maildir_write(dir, s->n, &bench_sync_mail);
 	fprintf(stderr, "bench-sync: generated %zu messages in %.1f s\n", s->n,
 	        bench_now() - t);
 	t = bench_now();

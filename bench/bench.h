@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "common/compiler.h"
@@ -145,5 +146,32 @@ void bench_saltmaild_start(struct bench_saltmaild *d, const char *binary,
  * status, and fails if must_be_clean.
  */
 void bench_saltmaild_stop(struct bench_saltmaild *d, bool must_be_clean);
+
+/*
+ * ---- Generated mail for `saltmaild import` (bench-server.c) ----
+ *
+ * The same messages on every run and machine: From one of 97 senders, a
+ * Subject and Message-ID with the message's number, text in lines of at
+ * most 72 characters, some multipart/mixed with a base64 attachment.
+ */
+struct bench_mail {
+	const char *to;            /* the To: address */
+	size_t text_min, text_max; /* bytes of text */
+	unsigned multi_one_in;     /* one in this many has an attachment */
+	size_t attach_min, attach_max;
+	/* The 8th of each big_one_in (0: none) has one of big_min..big_max. */
+	unsigned big_one_in;
+	size_t big_min, big_max;
+	bool answered; /* one in twenty-three \Answered, besides the rest */
+};
+
+/*
+ * Writes n messages into the Maildir dir (made, with cur/, new/ and
+ * tmp/), in cur/: received a minute apart (the files' mtimes), with their
+ * flags in the file names: two in three \Seen, one in seventeen
+ * \Flagged (and \Answered when the mail says so).
+ */
+void bench_maildir_write(const char *dir, size_t n,
+                         const struct bench_mail *mail);
 
 #endif

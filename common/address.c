@@ -399,7 +399,7 @@ sb_addr_sanitise_name(const char *name)
 	const char *c;
 	struct sb_buf b;
 
-	sb_buf_init(&b, SB_ADDRESS_MAX_DISPLAY);
+	sb_buf_init_secret(&b, SB_ADDRESS_MAX_DISPLAY);
 	while (i < len) {
 		n = sb_addr_utf8_char(name + i, len - i);
 		if (n == 0 ||
@@ -432,7 +432,7 @@ sb_addr_decode_name(struct sb_addr_parser *ps, const char *name)
 
 	if (name == NULL)
 		return NULL;
-	sb_buf_init(&b, SB_ADDRESS_MAX_DISPLAY);
+	sb_buf_init_secret(&b, SB_ADDRESS_MAX_DISPLAY);
 	if (sb_rfc2047_decode(name, strlen(name), &b, NULL) != 0) {
 		ps->item_flags |= SB_ADDRESS_ERR_TOO_LONG;
 		return sb_addr_sanitise_name(name);
@@ -464,7 +464,7 @@ sb_addr_comment_name(struct sb_addr_parser *ps)
 {
 	struct sb_buf b;
 
-	sb_buf_init(&b, SB_ADDRESS_MAX_PART);
+	sb_buf_init_secret(&b, SB_ADDRESS_MAX_PART);
 	sb_addr_put_unescaped(ps, &b, sb_sv_trim(ps->comment));
 	return sb_addr_take(&b, true);
 }
@@ -490,7 +490,7 @@ sb_addr_route(struct sb_addr_parser *ps, const struct sb_addr_tok *t,
 		ps->item_flags |= SB_ADDRESS_ERR_SYNTAX;
 		return start;
 	}
-	sb_buf_init(&b, SB_ADDRESS_MAX_PART);
+	sb_buf_init_secret(&b, SB_ADDRESS_MAX_PART);
 	for (i = start; i < colon; i++)
 		sb_addr_put_tok(ps, &b, &t[i]);
 	a->route = sb_addr_take(&b, true);
@@ -512,8 +512,8 @@ sb_addr_spec(struct sb_addr_parser *ps, const struct sb_addr_tok *t, size_t n,
 		if (sb_addr_is_special(&t[at], '@'))
 			break;
 	}
-	sb_buf_init(&local, SB_ADDRESS_MAX_PART);
-	sb_buf_init(&domain, SB_ADDRESS_MAX_PART);
+	sb_buf_init_secret(&local, SB_ADDRESS_MAX_PART);
+	sb_buf_init_secret(&domain, SB_ADDRESS_MAX_PART);
 	sb_addr_join_dotted(ps, t, at, &local);
 	if (at < n)
 		sb_addr_join_dotted(ps, t + at + 1, n - at - 1, &domain);
@@ -566,7 +566,7 @@ sb_addr_mailbox(struct sb_addr_parser *ps)
 		if (sb_addr_is_special(&t[lt], '<'))
 			break;
 	}
-	sb_buf_init(&name, SB_ADDRESS_MAX_PART);
+	sb_buf_init_secret(&name, SB_ADDRESS_MAX_PART);
 	if (lt < n) {
 		for (gt = lt + 1; gt < n; gt++) {
 			if (sb_addr_is_special(&t[gt], '>'))
@@ -604,7 +604,7 @@ sb_addr_group_start(struct sb_addr_parser *ps)
 	struct sb_address a = {.type = SB_ADDRESS_GROUP_START};
 	struct sb_buf name;
 
-	sb_buf_init(&name, SB_ADDRESS_MAX_PART);
+	sb_buf_init_secret(&name, SB_ADDRESS_MAX_PART);
 	sb_addr_join_phrase(ps, ps->toks, ps->ntoks, &name);
 	if (name.len == 0)
 		ps->item_flags |= SB_ADDRESS_ERR_SYNTAX;
@@ -724,12 +724,13 @@ sb_address_list_free(struct sb_address_list **list)
 
 	if (l == NULL)
 		return;
+	/* A message's addresses may have been decrypted: wiped. */
 	for (i = 0; i < l->count; i++) {
-		free(l->addrs[i].name);
-		free(l->addrs[i].display_name);
-		free(l->addrs[i].route);
-		free(l->addrs[i].mailbox);
-		free(l->addrs[i].domain);
+		sb_secret_free_str(l->addrs[i].name);
+		sb_secret_free_str(l->addrs[i].display_name);
+		sb_secret_free_str(l->addrs[i].route);
+		sb_secret_free_str(l->addrs[i].mailbox);
+		sb_secret_free_str(l->addrs[i].domain);
 	}
 	free(l->addrs);
 	free(l);

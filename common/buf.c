@@ -44,6 +44,19 @@ sb_buf_release(char *p, size_t size, bool wipe)
 	free(p);
 }
 
+void
+sb_secret_free(void *p, size_t size)
+{
+	sb_buf_release(p, size, true);
+}
+
+void
+sb_secret_free_str(char *s)
+{
+	if (s != NULL)
+		sb_buf_release(s, strlen(s) + 1, true);
+}
+
 /* Empties the buffer without freeing: its max and wipe flag stay. */
 static void
 sb_buf_clear(struct sb_buf *b)

@@ -71,8 +71,17 @@ sb_buf_len(const struct sb_buf *b)
 char *sb_buf_take(struct sb_buf *b, size_t *len_r);
 
 /*
+ * Wipes the size bytes at p, then frees it (NULL is fine): for a string
+ * sb_buf_take took out of a secret buffer, and other copies of secrets.
+ */
+void sb_secret_free(void *p, size_t size);
+/* The same for a NUL-terminated string, wiped up to its NUL included. */
+void sb_secret_free_str(char *s);
+
+/*
  * For tests only: when set, called with each block a secret buffer gives
- * up, after it was wiped and just before it is freed. NULL otherwise.
+ * up, and each block of sb_secret_free and sb_secret_free_str, after it
+ * was wiped and just before it is freed. NULL otherwise.
  */
 extern void (*sb_buf_secret_release_hook)(const void *p, size_t size);
 

@@ -136,7 +136,7 @@ mime_field_value_dup(struct sb_sv raw, size_t max)
 	struct sb_sv v;
 	char *s;
 
-	sb_buf_init(&buf, max);
+	sb_buf_init_secret(&buf, max);
 	if (mime_unfold(raw, &buf) != 0)
 		return sb_strdup("");
 	v = sb_sv_trim(sb_sv(sb_buf_str(&buf), sb_buf_len(&buf)));
@@ -145,20 +145,21 @@ mime_field_value_dup(struct sb_sv raw, size_t max)
 	return s;
 }
 
+/* The fields are the message's text, which may have been decrypted. */
 void
 mime_part_free_fields(struct mime_part *part)
 {
-	free(part->type);
-	free(part->subtype);
+	sb_secret_free_str(part->type);
+	sb_secret_free_str(part->subtype);
 	mime_params_free(&part->params);
-	free(part->encoding);
-	free(part->disposition);
+	sb_secret_free_str(part->encoding);
+	sb_secret_free_str(part->disposition);
 	mime_params_free(&part->disposition_params);
-	free(part->content_id);
-	free(part->description);
-	free(part->language);
-	free(part->location);
-	free(part->md5);
+	sb_secret_free_str(part->content_id);
+	sb_secret_free_str(part->description);
+	sb_secret_free_str(part->language);
+	sb_secret_free_str(part->location);
+	sb_secret_free_str(part->md5);
 	part->type = part->subtype = part->encoding = part->disposition = NULL;
 	part->content_id = part->description = part->language = NULL;
 	part->location = part->md5 = NULL;
@@ -268,7 +269,7 @@ mime_part_apply_field(struct mime_part *part, const struct mime_header_field *f,
 		return;
 	v = sb_sv(f->name.p + 8, f->name.len - 8);
 	if (sb_sv_eq_cstr_ci(v, "type") || sb_sv_eq_cstr_ci(v, "disposition")) {
-		sb_buf_init(&buf, max);
+		sb_buf_init_secret(&buf, max);
 		if (mime_unfold(f->value, &buf) != 0)
 			return;
 		if (sb_sv_eq_cstr_ci(v, "type"))

@@ -5,6 +5,9 @@
  * Parameters are read in two passes. The first collects raw entries (name,
  * RFC 2231 section, whether encoded, unquoted value); the second groups the
  * entries of one name, orders the sections by number and decodes them.
+ *
+ * A message's parameters (file names...) are its content, which may have
+ * been decrypted: every copy of a value is wiped when it is given up.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -265,7 +268,7 @@ mime_take_param(struct sb_sv *cur, struct mime_raw_params *raw,
 	if (raw->count == raw->max ||
 	    !mime_raw_param_name(&rp, name, limits, &raw->flags)) {
 		raw->flags |= MIME_FIELD_BAD_PARAMS;
-		free(rp.value);
+		sb_secret_free(rp.value, rp.value_len + 1);
 		return true;
 	}
 	raw->v[raw->count++] = rp;
@@ -357,7 +360,7 @@ mime_convert(struct sb_buf *bytes, const char *charset,
 	int ret;
 
 	/* Each input byte gives at most 3 bytes (U+FFFD) of UTF-8. */
-	sb_buf_init(&utf8, limits->max_header_size * 4 + 16);
+	sb_buf_init_secret(&utf8, limits->max_header_size * 4 + 16);
 	ret = sb_charset_to_utf8(charset, sb_buf_str(bytes), sb_buf_len(bytes),
 	                         &utf8);
 	if (ret >= 0) {
@@ -410,7 +413,7 @@ mime_param_from_sections(struct mime_param *param, struct mime_raw_param **sec,
 	struct sb_buf bytes;
 	unsigned i;
 
-	sb_buf_init(&bytes, limits->max_header_size + 1);
+	sb_buf_init_secret(&bytes, limits->max_header_size + 1);
 	for (i = 0; i < nsec; i++) {
 		struct mime_raw_param *rp = sec[i];
 		struct sb_sv v;
@@ -431,7 +434,7 @@ mime_param_from_sections(struct mime_param *param, struct mime_raw_param **sec,
 		if (ret != 0) {
 			/* Cannot happen: the value came from the header. */
 			*flags |= MIME_FIELD_BAD_PARAMS;
-			sb_buf_init(&bytes, limits->max_header_size + 1);
+			sb_buf_init_secret(&bytes, limits->max_header_size + 1);
 		}
 	}
 	param->extended = true;
@@ -517,7 +520,7 @@ mime_params_build(struct mime_params *params, struct mime_raw_params *raw,
 	}
 	for (i = 0; i < raw->count; i++) {
 		free(raw->v[i].name);
-		free(raw->v[i].value);
+		sb_secret_free(raw->v[i].value, raw->v[i].value_len + 1);
 	}
 	free(raw->v);
 }
@@ -603,8 +606,8 @@ mime_params_free(struct mime_params *params)
 {
 	for (unsigned i = 0; i < params->count; i++) {
 		free(params->v[i].name);
-		free(params->v[i].value);
-		free(params->v[i].language);
+		sb_secret_free(params->v[i].value, params->v[i].value_len + 1);
+		sb_secret_free_str(params->v[i].language);
 	}
 	free(params->v);
 	params->v = NULL;

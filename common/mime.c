@@ -483,7 +483,8 @@ mime_parser_new(const struct mime_limits *limits)
 	struct mime_parser *p = sb_calloc(1, sizeof(*p));
 
 	mime_limits_fill(&p->limits, limits);
-	sb_buf_init(&p->header, p->limits.max_header_size);
+	/* Headers and candidate delimiter lines are the message's text. */
+	sb_buf_init_secret(&p->header, p->limits.max_header_size);
 	p->cand_cap = p->limits.max_boundary_len + 4;
 	p->cand = sb_malloc(p->cand_cap);
 	p->at_line_start = true;
@@ -524,7 +525,7 @@ mime_parser_free(struct mime_parser **_p)
 	while (p->level_count > 0)
 		mime_level_pop(p);
 	free(p->levels);
-	free(p->cand);
+	sb_secret_free(p->cand, p->cand_cap);
 	sb_buf_free(&p->header);
 	mime_part_free(&p->root);
 	free(p);

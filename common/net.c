@@ -41,6 +41,7 @@ struct sb_conn {
 	int timeout_ms;   /* idle: the longest wait without progress */
 	int deadline_ms;  /* total of one read or write call; see net.h */
 	int handshake_ms; /* total of a TLS handshake */
+	int cancel_fd;    /* an sb_event that ends every wait, or -1 */
 	bool broken;      /* a TLS handshake failed: nothing can be trusted */
 	/* A write failed or timed out: its bytes may be half sent. */
 	bool write_broken;
@@ -410,6 +411,7 @@ sb_conn_new(int fd, size_t max_line, int timeout_ms)
 	c->timeout_ms = timeout_ms;
 	c->deadline_ms = SB_CONN_DEADLINE_DEFAULT;
 	c->handshake_ms = SB_CONN_HANDSHAKE_MS;
+	c->cancel_fd = -1;
 	sb_linereader_init(&c->reader, max_line);
 	return c;
 }
@@ -445,6 +447,12 @@ void
 sb_conn_set_handshake_timeout(struct sb_conn *conn, int timeout_ms)
 {
 	conn->handshake_ms = timeout_ms;
+}
+
+void
+sb_conn_set_cancel(struct sb_conn *conn, int event_fd)
+{
+	conn->cancel_fd = event_fd;
 }
 
 int
@@ -509,13 +517,19 @@ conn_call_deadline(const struct sb_conn *c)
 
 /*
  * Waits for what a TLS step or a socket call asked for, within the idle
- * timeout and before deadline: 1 ready, 0 timeout (*why_r says which
- * limit ended the wait), -1 error (errno).
+ * timeout and before deadline, and only while the cancel event has not
+ * fired: 1 ready, 0 timeout or cancelled (*why_r says which ended the
+ * wait), -1 error (errno).
  */
 static int SB_WUR
 conn_wait_io(struct sb_conn *c, enum sb_tls_io want, int64_t deadline,
              const char **why_r)
 {
+	struct pollfd pfd[2] = {
+	        {.fd = c->fd,
+	         .events = want == SB_TLS_IO_WANT_WRITE ? POLLOUT : POLLIN},
+	        {.fd = c->cancel_fd, .events = POLLIN},
+	};
 	int wait = c->timeout_ms, ret;
 	bool by_deadline = false;
 
@@ -531,11 +545,18 @@ conn_wait_io(struct sb_conn *c, enum sb_tls_io want, int64_t deadline,
 			by_deadline = true;
 		}
 	}
-	ret = net_wait_fd(
-	        c->fd, want == SB_TLS_IO_WANT_WRITE ? POLLOUT : POLLIN, wait);
+	ret = net_poll(pfd, c->cancel_fd >= 0 ? 2 : 1, wait);
+	if (ret > 0 && ((pfd[0].revents | pfd[1].revents) & POLLNVAL) != 0) {
+		errno = EBADF;
+		return -1;
+	}
+	if (ret > 0 && (pfd[1].revents & POLLIN) != 0) {
+		*why_r = "cancelled";
+		return 0;
+	}
 	if (ret == 0)
 		*why_r = by_deadline ? "deadline passed" : "idle timeout";
-	return ret;
+	return ret > 0 ? 1 : ret;
 }
 
 /* Runs the handshake on a fresh session until it is done or fails. */

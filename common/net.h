@@ -20,6 +20,12 @@
  * A deadline is per call: a protocol that sends a large body in several
  * writes gives each of them the full deadline.
  *
+ * Cancelling. A server that stops cannot wait hours for a peer that takes
+ * nothing: with sb_conn_set_cancel, once its event fires, every wait for
+ * the peer ends at once as if a time limit had passed ("cancelled").
+ * Work that needs no wait still gets done: a goodbye that fits in the
+ * socket's buffer is still written.
+ *
  * Reading a line returns 1, 0 or -1, with a status that says which
  * outcome it was:
  *   1  SB_CONN_OK             a line, without its CRLF or LF
@@ -161,6 +167,15 @@ void sb_conn_set_timeout(struct sb_conn *conn, int timeout_ms);
  * idle timeout. A deadline shorter than the idle timeout wins over it.
  */
 void sb_conn_set_deadline(struct sb_conn *conn, int deadline_ms);
+/*
+ * An sb_event (-1: none, the default) that cancels the connection's waits
+ * once signalled: a write or printf that must wait then fails as on a
+ * timeout ("write failed: cancelled", and the connection is broken for
+ * writing), a read returns 0 with SB_CONN_TIMEOUT ("cancelled"), a TLS
+ * handshake fails. The event is only looked at, never drained; the
+ * caller keeps it open as long as the connection.
+ */
+void sb_conn_set_cancel(struct sb_conn *conn, int event_fd);
 /* The total time a TLS handshake may take (-1: none). */
 void sb_conn_set_handshake_timeout(struct sb_conn *conn, int timeout_ms);
 int sb_conn_fd(const struct sb_conn *conn);

@@ -284,8 +284,9 @@ sb_rfc2047_decode(const char *in, size_t len, struct sb_buf *out,
 	memset(&g, 0, sizeof(g));
 	sb_charset_cache_init(&cache);
 	g.cache = &cache;
-	sb_buf_init(&g.raw, raw_max);
-	sb_buf_init(&word_raw, raw_max);
+	/* Decoded text, maybe of a decrypted message: wiped when freed. */
+	sb_buf_init_secret(&g.raw, raw_max);
+	sb_buf_init_secret(&word_raw, raw_max);
 	while (i < len) {
 		if (in[i] != '=' || i + 1 >= len || in[i + 1] != '?' ||
 		    !sb_rfc2047_parse_word(in + i, len - i, &w)) {

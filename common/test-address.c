@@ -3,6 +3,7 @@
 
 #include "common/address.h"
 #include "common/charset.h"
+#include "test-secret.h"
 #include "test.h"
 
 static void
@@ -491,6 +492,36 @@ test_write_addr_spec_refuses(void)
 	sb_buf_free(&b);
 }
 
+/* A message's addresses are wiped when the list is freed. */
+static void
+test_wiped(void)
+{
+	static const char in[] = "=?utf-8?q?Alice_S=C3=A9cret?= "
+	                         "<@route.example:alice@example.org>";
+	struct sb_address_list *list;
+	const struct sb_address *a;
+	const void *name, *display, *route, *mailbox, *domain;
+
+	list = sb_address_list_parse_new(in, sizeof(in) - 1, 10);
+	TEST_EQ_UINT(list->count, 1);
+	a = &list->addrs[0];
+	TEST_EQ_STR(a->display_name, "Alice S\xc3\xa9" "cret");
+	name = a->name;
+	display = a->display_name;
+	route = a->route;
+	mailbox = a->mailbox;
+	domain = a->domain;
+	TEST_ASSERT(route != NULL);
+	test_secret_watch();
+	sb_address_list_free(&list);
+	TEST_ASSERT(test_secret_wiped(name));
+	TEST_ASSERT(test_secret_wiped(display));
+	TEST_ASSERT(test_secret_wiped(route));
+	TEST_ASSERT(test_secret_wiped(mailbox));
+	TEST_ASSERT(test_secret_wiped(domain));
+	test_secret_unwatch();
+}
+
 int
 main(void)
 {
@@ -508,6 +539,7 @@ main(void)
 	        {"NUL in an atom", test_nul_in_atom},
 	        {"comment names", test_comment_names},
 	        {"display name fallback", test_display_name_fallback},
+	        {"wiped when freed", test_wiped},
 	        {NULL, NULL},
 	};
 	return test_run(cases);

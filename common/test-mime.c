@@ -10,6 +10,7 @@
 #include "common/alloc.h"
 #include "common/mime.h"
 #include "test-mime-util.h"
+#include "test-secret.h"
 #include "test.h"
 
 #define F_DEF   MIME_PART_FLAG_DEFAULT_TYPE
@@ -299,6 +300,40 @@ test_corpus_rfc2231(void)
 	assert_param(&p->params, "charset", "a \"quoted\" cs", NULL);
 	mime_part_free(&root);
 	free(data);
+}
+
+/*
+ * A decrypted message's parameters, descriptions and the parser's own
+ * copies of its header lines are wiped when they are given up.
+ */
+static void
+test_text_wiped(void)
+{
+	static const char msg[] =
+	        "Content-Type: application/pdf;\r\n"
+	        " name*=utf-8'fr'plan%20secret%C3%A9.pdf\r\n"
+	        "Content-Disposition: attachment; filename=\"plan.pdf\"\r\n"
+	        "Content-Description: the secret plan\r\n"
+	        "\r\n"
+	        "body\r\n";
+	struct mime_part *root;
+	const void *name, *lang, *filename, *description;
+
+	test_secret_watch();
+	root = mime_parse(msg, sizeof(msg) - 1, NULL);
+	/* The header line, the raw and the decoded parameters. */
+	TEST_ASSERT(test_secret_count >= 3);
+	assert_param(&root->params, "name", "plan secret\xc3\xa9.pdf", "fr");
+	name = root->params.v[0].value;
+	lang = root->params.v[0].language;
+	filename = root->disposition_params.v[0].value;
+	description = root->description;
+	mime_part_free(&root);
+	TEST_ASSERT(test_secret_wiped(name));
+	TEST_ASSERT(test_secret_wiped(lang));
+	TEST_ASSERT(test_secret_wiped(filename));
+	TEST_ASSERT(test_secret_wiped(description));
+	test_secret_unwatch();
 }
 
 /* Parses an in-memory message every way; returns the tree. */
@@ -690,6 +725,7 @@ static const struct test_case cases[] = {
         {"encoded message is a leaf", test_encoded_message_is_leaf},
         {"folded Content-Transfer-Encoding", test_folded_encoding},
         {"Content-Transfer-Encoding junk", test_encoding_junk},
+        {"text wiped when freed", test_text_wiped},
         {NULL, NULL},
 };
 

@@ -531,6 +531,73 @@ test_net_write_broken(void)
 	sb_conn_free(&s);
 }
 
+/* Signals an event from a thread, once the peer has bytes to read. */
+struct canceller {
+	pthread_t thread;
+	int peer_fd, event_fd;
+};
+
+static void *
+canceller_main(void *arg)
+{
+	struct canceller *k = arg;
+	struct pollfd pfd = {.fd = k->peer_fd, .events = POLLIN};
+
+	/* The write has started; it soon waits on the full socket. */
+	(void)poll(&pfd, 1, -1);
+	sb_event_signal(k->event_fd);
+	return NULL;
+}
+
+/*
+ * A server that stops does not wait for a peer that takes nothing: once
+ * the cancel event fires, waits end at once, whatever the time limits
+ * (here none at all).
+ */
+static void
+test_net_cancel(void)
+{
+	static char big[16 * 1024 * 1024];
+	struct sb_conn *s, *c;
+	struct canceller k;
+	const char *error = NULL;
+	int efd = -1;
+
+	TEST_EQ_INT(sb_event_new(&efd, &error), 0);
+	/* The event fires while a write waits for the peer. */
+	conn_pair(64, -1, &s, &c);
+	sb_conn_set_cancel(s, efd);
+	small_buffers(s, c);
+	k.peer_fd = sb_conn_fd(c);
+	k.event_fd = efd;
+	TEST_EQ_INT(pthread_create(&k.thread, NULL, canceller_main, &k), 0);
+	TEST_EQ_INT(sb_conn_write(s, big, sizeof(big), &error), -1);
+	TEST_EQ_INT(pthread_join(k.thread, NULL), 0);
+	TEST_EQ_STR(error, "write failed: cancelled");
+	TEST_EQ_INT(sb_conn_write(s, "x", 1, &error), -1);
+	TEST_EQ_STR(error, "write refused: an earlier write failed");
+	sb_conn_free(&c);
+	sb_conn_free(&s);
+
+	/* Fired already: what needs no wait is still done. */
+	conn_pair(64, -1, &s, &c);
+	sb_conn_set_cancel(s, efd);
+	small_buffers(s, c);
+	send_str(s, "* BYE stopping\r\n");
+	expect_line(c, "* BYE stopping");
+	send_str(c, "line\r\n");
+	expect_line(s, "line");
+	/* A read that must wait gives up, and the connection stays usable. */
+	expect_status(s, 0, SB_CONN_TIMEOUT);
+	send_str(s, "* still there\r\n");
+	expect_line(c, "* still there");
+	TEST_EQ_INT(sb_conn_write(s, big, sizeof(big), &error), -1);
+	TEST_EQ_STR(error, "write failed: cancelled");
+	sb_conn_free(&c);
+	sb_conn_free(&s);
+	sb_event_close(&efd);
+}
+
 static void
 test_net_printf_limit(void)
 {
@@ -567,6 +634,7 @@ main(void)
 	        {"slow reader", test_net_slow_reader},
 	        {"broken for writing after a failed write",
 	         test_net_write_broken},
+	        {"cancelled waits", test_net_cancel},
 	        {NULL, NULL},
 	};
 

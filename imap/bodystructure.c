@@ -72,7 +72,8 @@ bs_upper(struct bs_writer *w, const char *s, const char *suffix)
 		                                  : s[i];
 	memcpy(u + n, suffix, m + 1);
 	bs_string(w, u, n + m);
-	free(u);
+	/* A parameter's name is the message's text: wiped like the rest. */
+	sb_secret_free(u, n + m + 1);
 }
 
 static bool
@@ -117,8 +118,8 @@ bs_extended_value(struct bs_writer *w, const struct mime_param *param)
 			lang = NULL;
 	}
 	/* At most three bytes per byte, and the charset and language. */
-	sb_buf_init(&v, 3 * param->value_len + 16 +
-	                        (lang == NULL ? 0 : strlen(lang)));
+	sb_buf_init_secret(&v, 3 * param->value_len + 16 +
+	                               (lang == NULL ? 0 : strlen(lang)));
 	bs_check(w,
 	         sb_buf_add_printf(&v, "UTF-8'%s'", lang == NULL ? "" : lang));
 	for (size_t i = 0; i < param->value_len && !w->failed; i++) {

@@ -283,19 +283,26 @@ imap_cmd_store(struct imap_session *s, const struct imap_command *c)
 		           c->tag);
 		goto out;
 	}
-	if (imap_targets_get(s, c, &c->args[0], c->uid, &t) < 0)
+	/*
+	 * One transaction from the reading of the targets' flags and modseqs
+	 * to the last write: FLAGS computes what to add and take from them,
+	 * UNCHANGEDSINCE compares with them, and another session's change
+	 * coming in between would be undone or missed. The mailbox's modseq
+	 * is read before and after the writes: when the view was up to date
+	 * before, it is after, and this session's own changes are not told
+	 * twice.
+	 */
+	if (store_begin(s->st, &error) < 0) {
+		imap_reply(s, "%s NO %s", c->tag, error);
 		goto out;
+	}
+	if (imap_targets_get(s, c, &c->args[0], c->uid, &t) < 0) {
+		store_rollback(s->st);
+		goto out;
+	}
 	if (unchanged)
 		imap_store_unchanged(&t, since, c->uid, &modified);
-	/*
-	 * In one transaction, between two readings of the mailbox's modseq:
-	 * when the view was up to date before, it is after, and this
-	 * session's own changes are not told twice.
-	 */
-	ret = store_begin(s->st, &error);
-	if (ret == 0)
-		ret = store_mailbox_status(s->st, s->view.mailbox_id, &st,
-		                           &error);
+	ret = store_mailbox_status(s->st, s->view.mailbox_id, &st, &error);
 	top0 = st.highestmodseq;
 	if (ret == 0)
 		ret = imap_store_apply(s, &sf, &fc, &t, &error);

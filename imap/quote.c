@@ -150,7 +150,8 @@ imap_write_header_text(const char *raw, size_t len, struct sb_buf *out)
 
 	if (raw == NULL)
 		return sb_buf_add_str(out, "NIL");
-	sb_buf_init(&text, len);
+	/* A header's text, decrypted: wiped when freed. */
+	sb_buf_init_secret(&text, len);
 	for (size_t i = 0; i < len; i++) {
 		size_t eol = 0;
 

@@ -18,6 +18,14 @@
 
 /* Longest reply line imap_reply formats. */
 #define IMAP_REPLY_MAX 8192
+/* Output gathered before it is written without waiting for the end. */
+#define IMAP_OUT_FLUSH (64 * 1024)
+/*
+ * The most output buffer a session keeps between writes: a larger one
+ * (a large literal went out in one piece) is given back, so that an idle
+ * session does not hold its peak.
+ */
+#define IMAP_OUT_KEEP (2 * IMAP_OUT_FLUSH)
 
 void
 imap_reply(struct imap_session *s, const char *fmt, ...)
@@ -44,8 +52,18 @@ imap_reply_raw(struct imap_session *s, const void *data, size_t len)
 	if (sb_buf_add(&s->out, data, len) < 0)
 		abort(); /* the buffer has no maximum */
 	/* Large output goes out as it comes. */
-	if (s->out.len >= 64 * 1024)
+	if (s->out.len >= IMAP_OUT_FLUSH)
 		(void)imap_flush(s);
+}
+
+/* Empties the output, wiped; a block past IMAP_OUT_KEEP goes. */
+static void
+imap_out_clear(struct imap_session *s)
+{
+	if (s->out.alloc > IMAP_OUT_KEEP)
+		sb_buf_free(&s->out);
+	else
+		sb_buf_reset(&s->out);
 }
 
 bool
@@ -53,15 +71,12 @@ imap_flush(struct imap_session *s)
 {
 	const char *error;
 
-	if (s->out.len == 0 || s->broken) {
-		sb_buf_reset(&s->out);
-		return !s->broken;
-	}
-	if (sb_conn_write(s->conn, s->out.data, s->out.len, &error) < 0) {
+	if (s->out.len > 0 && !s->broken &&
+	    sb_conn_write(s->conn, s->out.data, s->out.len, &error) < 0) {
 		sb_log_info("imap %lu: cannot write: %s", s->id, error);
 		s->broken = true;
 	}
-	sb_buf_reset(&s->out);
+	imap_out_clear(s);
 	return !s->broken;
 }
 
@@ -393,6 +408,11 @@ imap_session_run(const struct imap_shared *shared, int fd, bool tls,
 	s.reader = imap_reader_new(&limits);
 	s.conn = sb_conn_new(fd, limits.max_line,
 	                     shared->cfg->prelogin_timeout_ms);
+	/*
+	 * A client that takes nothing must not hold the server's stop: a
+	 * write (or a TLS handshake, or a read) that waits gives up.
+	 */
+	sb_conn_set_cancel(s.conn, shared->stop_fd);
 	sb_log_info("imap %lu: connection from %s%s", id, s.peer,
 	            tls ? " (TLS)" : "");
 	if (tls) {

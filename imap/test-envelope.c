@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/test-secret.h"
 #include "imap/bodystructure.h"
 #include "imap/envelope.h"
 #include "test-imap-syntax.h"
@@ -840,6 +841,39 @@ test_output_full(void)
 	free(msg);
 }
 
+/*
+ * What the writers copy of a decrypted message on the way (a parameter's
+ * name in upper case, an RFC 2231 value re-encoded, a header's unfolded
+ * text) is wiped when they are done with it; the output is the caller's.
+ */
+static void
+test_copies_wiped(void)
+{
+	static const char msg[] =
+	        "Subject: the secret\r\n plan\r\n"
+	        "Content-Type: text/plain; name*=utf-8'fr'caf%C3%A9.txt\r\n"
+	        "\r\n"
+	        "body\r\n";
+	struct mime_part *root = mime_parse(msg, sizeof(msg) - 1, NULL);
+	struct sb_buf out;
+
+	sb_buf_init(&out, 1 << 20);
+	test_secret_watch();
+	TEST_EQ_INT(imap_bodystructure_write(root, msg, sizeof(msg) - 1, true,
+	                                     &out),
+	            0);
+	TEST_ASSERT(strstr(sb_buf_str(&out), "caf%C3%A9.txt") != NULL);
+	TEST_ASSERT(test_secret_count >= 2);
+	test_secret_watch();
+	sb_buf_reset(&out);
+	TEST_EQ_INT(imap_envelope_write(msg, sizeof(msg) - 1, &out), 0);
+	TEST_ASSERT(strstr(sb_buf_str(&out), "\"the secret plan\"") != NULL);
+	TEST_ASSERT(test_secret_count >= 1);
+	test_secret_unwatch();
+	sb_buf_free(&out);
+	mime_part_free(&root);
+}
+
 static const struct test_case cases[] = {
         {"envelope fields", test_envelope_fields},
         {"envelope defaults", test_envelope_defaults},
@@ -853,6 +887,7 @@ static const struct test_case cases[] = {
         {"section specs", test_section_parse},
         {"every message: grammar, sizes and lines", test_every_message},
         {"output past the maximum", test_output_full},
+        {"copies of the message wiped", test_copies_wiped},
         {NULL, NULL},
 };
 

@@ -12,8 +12,9 @@ an initial response) with the bridge password; refusals of a wrong
 password and of the account's own password, slowed down, and the
 connection closed after too many; implicit TLS; NOOP, ID, LOGOUT;
 commands not allowed before login; bad and over-long input answered
-with BAD; bytes sent after STARTTLS in the clear not taken as TLS input.
-serve's log must hold no password and no sanitizer report. The last line
+with BAD; bytes sent after STARTTLS in the clear not taken as TLS input;
+SIGTERM ending a serve of its own while a client takes none of a large
+FETCH answer. serve's log must hold no password and no sanitizer report. The last line
 printed is "N passed, M failed".
 """
 import base64
@@ -306,6 +307,50 @@ class ImapLoginTest(unittest.TestCase):
             tls.sendall(b"d SELECT INBOX\r\n")
             self.assertTrue(tf.readline().startswith(b"d BAD"))
             tls.close()
+
+    def test_stop_with_a_client_that_never_reads(self):
+        # A serve of its own, since this one is stopped.
+        b = Bridge(_fixture["server"])
+        self.addCleanup(b.stop)
+        message = (b"From: Alice <alice@example.org>\r\n"
+                   b"Subject: Never read\r\n\r\n"
+                   + (b"z" * 1022 + b"\r\n") * 256)
+        _fixture["server"].deliver(b.email, message)
+        m = imaplib.IMAP4("127.0.0.1", b.port, timeout=RUN_TIMEOUT)
+        m.login(b.email, b.password)
+        self.assertTrue(harness.poll(
+            lambda: b"MESSAGES 1" in m.status("INBOX", "(MESSAGES)")[1][0],
+            RUN_TIMEOUT, 0.2))
+        m.logout()
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(RUN_TIMEOUT)
+        s.connect(("127.0.0.1", b.port))
+        self.addCleanup(s.close)
+        f = s.makefile("rb")
+        f.readline()
+        s.sendall(b"a LOGIN %s %s\r\nb SELECT INBOX\r\n"
+                  % (b.email.encode(), b.password.encode()))
+        line = f.readline()
+        while not line.startswith(b"b "):
+            self.assertNotEqual(line, b"")
+            line = f.readline()
+        self.assertTrue(line.startswith(b"b OK"), line)
+        # Hundreds of times more than the socket buffers hold; its start
+        # arrives, so the session is writing when the signal comes.
+        s.sendall(b"".join(b"f%d FETCH 1 (BODY.PEEK[])\r\n" % i
+                           for i in range(400)))
+        self.assertTrue(f.readline().startswith(b"* 1 FETCH"))
+        b.proc.send_signal(signal.SIGTERM)
+        try:
+            # A liveness bound, not a measure: a stop that waits for the
+            # client never comes.
+            rc = b.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.fail("serve waits for a client that reads nothing")
+        self.assertEqual(rc, 0, b.log())
+        for mark in SANITIZER_MARKS:
+            self.assertNotIn(mark, b.log())
 
 
 def main(argv):

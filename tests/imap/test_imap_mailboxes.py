@@ -123,6 +123,10 @@ class ImapMailboxTest(unittest.TestCase):
         self.assertIn("\\Trash", boxes["Trash"])
         self.assertIn("\\HasNoChildren", boxes["INBOX"])
         self.assertEqual(set(self.listed("inbox")), {"INBOX"})
+        # INBOX in any case, wherever the pattern's letters for it stand.
+        for pattern in ("*inbox", "*nBoX", "%box", "*i*n*b*o*x*", "%X"):
+            self.assertIn("INBOX", self.listed(pattern), pattern)
+        self.assertNotIn("INBOX", self.listed("*inbo"))
         self.assertEqual(set(self.listed("%r%")),
                          {"Drafts", "Archive", "Trash"})
         typ, data = self.m.list('""', '""')
@@ -133,6 +137,12 @@ class ImapMailboxTest(unittest.TestCase):
         typ, data = self.m.capability()
         for cap in (b"SPECIAL-USE", b"CHILDREN", b"NAMESPACE", b"UNSELECT"):
             self.assertIn(cap, data[0].split())
+        # INBOX as the first level, in any case; the rest as it is.
+        self.assertEqual(self.m.create("inbox/Below")[0], "OK")
+        # Gone before the next test, whatever happens in this one.
+        self.addCleanup(self.m.delete, "Inbox/Below")
+        self.assertIn("INBOX/Below", self.listed("*inbox/Below"))
+        self.assertNotIn("INBOX/Below", self.listed("*inbox/below"))
 
     def test_create_rename_delete(self):
         name = "Projets/Été"
