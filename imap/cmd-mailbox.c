@@ -189,35 +189,6 @@ imap_list_parse(struct imap_session *s, const struct imap_command *c,
 	return 0;
 }
 
-/*
- * LIST's pattern against a name, INBOX in any case (RFC 3501 5.1), also as
- * the first level, wherever the pattern's letters for it stand: "*inbox"
- * names INBOX. imap_list_match folds only the pattern's first five bytes,
- * so the pattern is tried against each of the 32 spellings of those five
- * letters; other names go through once.
- */
-static bool
-imap_list_match_name(const char *pattern, const char *name)
-{
-	static const char inbox[] = "INBOX";
-	unsigned spelling, k;
-	bool ok = false;
-	char *v;
-
-	if (strncasecmp(name, inbox, 5) != 0 ||
-	    (name[5] != '\0' && name[5] != STORE_MAILBOX_SEP))
-		return imap_list_match(pattern, name);
-	v = sb_strdup(name);
-	for (spelling = 0; spelling < 32 && !ok; spelling++) {
-		for (k = 0; k < 5; k++)
-			v[k] = (char)(spelling & (1u << k) ? inbox[k] | 0x20
-			                                   : inbox[k]);
-		ok = imap_list_match(pattern, v);
-	}
-	free(v);
-	return ok;
-}
-
 /* True when the mailbox's name matches one of the patterns. */
 static bool
 imap_list_matches(const struct imap_list_req *r, const char *name)
@@ -236,7 +207,7 @@ imap_list_matches(const struct imap_list_req *r, const char *name)
 		if (sb_buf_add(&full, r->ref.p, r->ref.len) < 0 ||
 		    sb_buf_add(&full, pat.p, pat.len) < 0)
 			abort();
-		ok = imap_list_match_name(sb_buf_str(&full), name);
+		ok = imap_list_match(sb_buf_str(&full), name);
 	}
 	sb_buf_free(&full);
 	return ok;

@@ -121,8 +121,7 @@ imap_list_match(const char *pattern, const char *name)
 			else if (p == '%')
 				cur[j] = prev[j] ||
 				         (cur[j - 1] && c != STORE_MAILBOX_SEP);
-			else if (fold && j <= 5 && i <= 5 &&
-			         ((p | 0x20) == (c | 0x20)))
+			else if (fold && j <= 5 && ((p | 0x20) == (c | 0x20)))
 				cur[j] = prev[j - 1];
 			else
 				cur[j] = prev[j - 1] && p == c;
