@@ -1,0 +1,269 @@
+/*
+ * Fuzz target for a whole SMTP session: session.c and every command it
+ * dispatches, with the fake backend of test-backend.c (a user and its
+ * alias, recipients that make the backend fail), fed from bytes.
+ *
+ * AUTH is taken in the clear (shared.auth_in_clear), as tests do: the
+ * fuzzer has no TLS client, and without it nothing past AUTH could be
+ * reached. The plain listener's path is taken otherwise: STARTTLS tries
+ * a handshake on the bytes that follow, which fails at the first bad
+ * record or at EOF. The replica is made once per process; a session only
+ * opens it (the fake backend keeps messages in memory). The limits are
+ * small (a 64 KiB message, 5 recipients) so that inputs reach them.
+ *
+ * Each input: byte 0 says how the stream is cut into writes (0xff: one
+ * write; n: pieces of 1 to n + 1 bytes); the rest is what the client
+ * sends, on one end of a socketpair whose other end runs the session in
+ * a thread. Once everything is written the write side is shut down; the
+ * session must then end on its own (EOF) and close the socket. What it
+ * sends is read as it comes, so it never waits on a full socket.
+ *
+ * In the environment, FUZZ_SESSION_LOG=1 shows the server's log lines and
+ * FUZZ_SESSION_ECHO=1 copies what it sends to stderr (to read a corpus
+ * file's transcript).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/cert.h"
+#include "common/log.h"
+#include "common/net.h"
+#include "common/tls.h"
+#include "smtp-private.h"
+#include "test-backend.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* A session that has not ended this long after its input is a hang. */
+#define FUZZ_HANG_MS 60000
+
+struct fuzz_env {
+	char dir[256];
+	char replica[300], wal[310], shm[310];
+	char cert[300], key[300];
+	struct store_hub *hub;
+	struct sb_tls_ctx *tls;
+	struct test_backend tb;
+	struct smtp_config cfg;
+	struct smtp_shared shared;
+	unsigned long runs;
+	bool echo;
+};
+
+static struct fuzz_env fuzz;
+
+static void SB_NORETURN
+fuzz_die(const char *what, const char *error)
+{
+	fprintf(stderr, "fuzz-session: %s: %s\n", what,
+	        error != NULL ? error : "?");
+	abort();
+}
+
+static void
+fuzz_cleanup(void)
+{
+	unlink(fuzz.replica);
+	unlink(fuzz.wal);
+	unlink(fuzz.shm);
+	unlink(fuzz.cert);
+	unlink(fuzz.key);
+	rmdir(fuzz.dir);
+	sb_tls_ctx_free(&fuzz.tls);
+	store_hub_free(&fuzz.hub);
+	sb_event_close(&fuzz.shared.stop_fd);
+	tb_free(&fuzz.tb);
+}
+
+/* A folder on tmpfs when there is one. */
+static void
+fuzz_tmpdir(void)
+{
+	const char *base = getenv("TMPDIR");
+	struct stat sb;
+
+	if (stat("/dev/shm", &sb) == 0 && S_ISDIR(sb.st_mode) &&
+	    access("/dev/shm", W_OK) == 0)
+		base = "/dev/shm";
+	if (base == NULL || base[0] == '\0')
+		base = "/tmp";
+	snprintf(fuzz.dir, sizeof(fuzz.dir), "%s/fuzz-smtp-XXXXXX", base);
+	if (mkdtemp(fuzz.dir) == NULL)
+		fuzz_die("cannot make a folder", strerror(errno));
+	snprintf(fuzz.replica, sizeof(fuzz.replica), "%s/replica.db", fuzz.dir);
+	snprintf(fuzz.wal, sizeof(fuzz.wal), "%s-wal", fuzz.replica);
+	snprintf(fuzz.shm, sizeof(fuzz.shm), "%s-shm", fuzz.replica);
+	snprintf(fuzz.cert, sizeof(fuzz.cert), "%s/cert.pem", fuzz.dir);
+	snprintf(fuzz.key, sizeof(fuzz.key), "%s/key.pem", fuzz.dir);
+}
+
+static void
+fuzz_setup(void)
+{
+	struct store *st;
+	const char *error;
+	bool created;
+
+	if (getenv("FUZZ_SESSION_LOG") == NULL)
+		sb_log_set_level(SB_LOG_NONE);
+	fuzz.echo = getenv("FUZZ_SESSION_ECHO") != NULL;
+	fuzz_tmpdir();
+	tb_init(&fuzz.tb);
+	atexit(fuzz_cleanup);
+	if (sb_cert_ensure(fuzz.cert, fuzz.key, 30, &created, &error) < 0 ||
+	    sb_tls_server_ctx_new(fuzz.cert, fuzz.key, &fuzz.tls, &error) < 0)
+		fuzz_die("cannot make the certificate", error);
+	/* Made once: a session's store_open then only opens it. */
+	if (store_open(fuzz.replica, NULL, &st, &error) < 0)
+		fuzz_die("cannot make the replica", error);
+	store_close(&st);
+	fuzz.hub = store_hub_new();
+	if (sb_event_new(&fuzz.shared.stop_fd, &error) < 0)
+		fuzz_die("cannot make the stop event", error);
+
+	fuzz.cfg.hostname = "mx.fuzz";
+	fuzz.cfg.port = SMTP_PORT_OFF;
+	fuzz.cfg.tls_port = SMTP_PORT_OFF;
+	fuzz.cfg.tls = fuzz.tls;
+	fuzz.cfg.replica_path = fuzz.replica;
+	fuzz.cfg.hub = fuzz.hub;
+	fuzz.cfg.size_max = 64 * 1024;
+	fuzz.cfg.recipients_max = 5;
+	/* Input comes at once and EOF ends it: no timer should fire. */
+	fuzz.cfg.command_timeout_ms = 5000;
+	fuzz.cfg.data_timeout_ms = 5000;
+	fuzz.cfg.login_delay_ms = 1;
+	tb_backend(&fuzz.tb, &fuzz.cfg.backend);
+	fuzz.shared.cfg = &fuzz.cfg;
+	fuzz.shared.auth_in_clear = true;
+}
+
+/* ---- One input ---- */
+
+struct fuzz_run {
+	int fd;
+	unsigned long id;
+};
+
+static void *
+fuzz_session_main(void *p)
+{
+	struct fuzz_run *r = p;
+
+	smtp_session_run(&fuzz.shared, r->fd, false, r->id);
+	return NULL;
+}
+
+/* The size of the next write: whole, or 1 to cut + 1 bytes. */
+static size_t
+fuzz_piece(uint8_t cut, uint32_t *rnd, size_t left)
+{
+	size_t n;
+
+	if (cut == 0xff)
+		return left;
+	*rnd ^= *rnd << 13;
+	*rnd ^= *rnd >> 17;
+	*rnd ^= *rnd << 5;
+	n = 1 + *rnd % ((size_t)cut + 1);
+	return n < left ? n : left;
+}
+
+/*
+ * Writes the client's bytes to fd while reading what the server sends,
+ * until the server closes its end.
+ */
+static void
+fuzz_pump(int fd, const uint8_t *data, size_t size, uint8_t cut)
+{
+	static char sink[65536];
+	uint32_t rnd = 2463534242u ^ cut;
+	size_t pos = 0;
+	bool writing = true;
+	struct pollfd p;
+	ssize_t n;
+
+	if (size == 0) {
+		shutdown(fd, SHUT_WR);
+		writing = false;
+	}
+	for (;;) {
+		p.fd = fd;
+		p.events = POLLIN | (writing ? POLLOUT : 0);
+		p.revents = 0;
+		n = poll(&p, 1, FUZZ_HANG_MS);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			fuzz_die("the session did not end",
+			         n == 0 ? "timeout" : strerror(errno));
+		if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
+			n = recv(fd, sink, sizeof(sink), MSG_DONTWAIT);
+			/* EOF, or a reset when it closed with input unread. */
+			if (n == 0 || (n < 0 && errno != EAGAIN &&
+			               errno != EWOULDBLOCK && errno != EINTR))
+				return;
+			if (n > 0 && fuzz.echo)
+				fwrite(sink, 1, (size_t)n, stderr);
+		}
+		if (!writing || !(p.revents & POLLOUT))
+			continue;
+		n = send(fd, data + pos, fuzz_piece(cut, &rnd, size - pos),
+		         MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR) {
+			/* The session ended first (QUIT, 421). */
+			writing = false;
+			continue;
+		}
+		if (n > 0)
+			pos += (size_t)n;
+		if (pos == size) {
+			shutdown(fd, SHUT_WR);
+			writing = false;
+		} else if (cut != 0xff) {
+			/* Give the session a chance to read this piece alone.
+			 */
+			sched_yield();
+		}
+	}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static bool ready;
+	struct fuzz_run run;
+	pthread_t t;
+	int fds[2], err;
+
+	if (size < 1)
+		return 0;
+	if (!ready) {
+		fuzz_setup();
+		ready = true;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
+		fuzz_die("socketpair", strerror(errno));
+	run.fd = fds[0];
+	run.id = ++fuzz.runs;
+	err = pthread_create(&t, NULL, fuzz_session_main, &run);
+	if (err != 0)
+		fuzz_die("cannot start the session", strerror(err));
+	fuzz_pump(fds[1], data + 1, size - 1, data[0]);
+	pthread_join(t, NULL);
+	close(fds[1]);
+	/* Every message begun was finished or abandoned. */
+	if (fuzz.tb.begins !=
+	    fuzz.tb.finishes + fuzz.tb.finish_failures + fuzz.tb.aborts)
+		fuzz_die("a message was neither finished nor abandoned", NULL);
+	return 0;
+}
