@@ -342,6 +342,21 @@ store_mailbox_vanished(struct store *st, int64_t mailbox_id, uint64_t since,
 }
 
 int
+store_message_uid(struct store *st, int64_t mailbox_id, int64_t message_id,
+                  uint32_t *uid_r, const char **error_r)
+{
+	int64_t uid;
+	int ret = store_int(st, &uid, error_r,
+	                    "SELECT uid FROM mailbox_messages"
+	                    " WHERE mailbox = ? AND message = ?",
+	                    "ii", mailbox_id, message_id);
+
+	if (ret > 0)
+		*uid_r = (uint32_t)uid;
+	return ret;
+}
+
+int
 store_mailbox_uids(struct store *st, int64_t mailbox_id, uint32_t **uids_r,
                    size_t *count_r, const char **error_r)
 {

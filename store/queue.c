@@ -166,6 +166,8 @@ store_op_done(struct store *st, int64_t op_id, const char **error_r)
  * as store_retry_delay(attempts + 1) in SQL: 5 s doubling, at most 1 h.
  */
 #define STORE_SQL_NEXT_AT "?2 + min(3600, 5 << min(attempts, 12))"
+/* Mail waits at most 5 minutes between tries: people wait for it. */
+#define STORE_SQL_OUTBOX_NEXT_AT "?2 + min(300, 5 << min(attempts, 6))"
 
 int
 store_op_failed(struct store *st, int64_t op_id, int64_t now, const char *error,
@@ -287,13 +289,14 @@ store_outbox_list_due(struct store *st, int64_t now,
 	sqlite3_stmt *stmt;
 	int ret;
 
-	if (store_stmt(st, &stmt, error_r,
-	               "SELECT id, account, queue_id, sender, recipients,"
-	               " sealed_key, size, state, attempts, next_at, last_error,"
-	               " created_at"
-	               " FROM outbox WHERE state = ? AND next_at <= ?"
-	               " ORDER BY id",
-	               "ii", (int64_t)STORE_OUTBOX_QUEUED, now) < 0)
+	if (store_stmt(
+	            st, &stmt, error_r,
+	            "SELECT id, account, queue_id, sender, recipients,"
+	            " sealed_key, size, state, attempts, next_at, last_error,"
+	            " created_at"
+	            " FROM outbox WHERE state = ? AND next_at <= ?"
+	            " ORDER BY id",
+	            "ii", (int64_t)STORE_OUTBOX_QUEUED, now) < 0)
 		return -1;
 	while ((ret = store_step(st, stmt, error_r)) > 0) {
 		if (count == alloc) {
@@ -310,6 +313,89 @@ store_outbox_list_due(struct store *st, int64_t now,
 	*list_r = list;
 	*count_r = count;
 	return 0;
+}
+
+int
+store_outbox_set_msgid(struct store *st, int64_t outbox_id, const void *hash,
+                       size_t len, const char **error_r)
+{
+	return store_run(st, error_r,
+	                 "UPDATE outbox SET msgid_hash = ? WHERE id = ?", "bi",
+	                 hash, len, outbox_id);
+}
+
+int
+store_outbox_client_files_sent(struct store *st, int64_t account_id,
+                               const void *hash, size_t len, bool *found_r,
+                               const char **error_r)
+{
+	if (store_run(st, error_r,
+	              "UPDATE outbox SET sent_copy = 0"
+	              " WHERE account = ? AND msgid_hash = ? AND state = ?",
+	              "ibi", account_id, hash, len,
+	              (int64_t)STORE_OUTBOX_QUEUED) < 0)
+		return -1;
+	*found_r = sqlite3_changes(st->db) > 0;
+	return 0;
+}
+
+int
+store_outbox_sent_copy(struct store *st, int64_t outbox_id,
+                       const char **error_r)
+{
+	int64_t v = 1;
+	int ret = store_int(st, &v, error_r,
+	                    "SELECT sent_copy FROM outbox WHERE id = ?", "i",
+	                    outbox_id);
+
+	if (ret == 0)
+		return store_fail(st, error_r, "no outbox entry %lld",
+		                  (long long)outbox_id);
+	return ret < 0 ? -1 : v != 0;
+}
+
+int
+store_sent_log_add(struct store *st, int64_t account_id, const void *hash,
+                   size_t len, const char *remote_id, int64_t now,
+                   int64_t forget_before, const char **error_r)
+{
+	if (store_run(st, error_r, "DELETE FROM sent_log WHERE at < ?", "i",
+	              forget_before) < 0)
+		return -1;
+	return store_run(st, error_r,
+	                 "INSERT OR REPLACE INTO sent_log(account, msgid_hash,"
+	                 " remote_id, at) VALUES(?, ?, ?, ?)",
+	                 "ibti", account_id, hash, len, remote_id, now);
+}
+
+int
+store_sent_log_find(struct store *st, int64_t account_id, const void *hash,
+                    size_t len, char **remote_r, const char **error_r)
+{
+	sqlite3_stmt *stmt;
+	int ret;
+
+	if (store_stmt(st, &stmt, error_r,
+	               "SELECT remote_id FROM sent_log"
+	               " WHERE account = ? AND msgid_hash = ?",
+	               "ib", account_id, hash, len) < 0)
+		return -1;
+	ret = store_step(st, stmt, error_r);
+	if (ret > 0)
+		*remote_r = store_col_str(stmt, 0);
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+int
+store_outbox_next_at(struct store *st, int64_t account_id, int64_t *at_r,
+                     const char **error_r)
+{
+	return store_int(st, at_r, error_r,
+	                 "SELECT min(next_at) FROM outbox"
+	                 " WHERE account = ? AND state = ?"
+	                 " HAVING count(*) > 0",
+	                 "ii", account_id, (int64_t)STORE_OUTBOX_QUEUED);
 }
 
 int
@@ -332,7 +418,8 @@ store_outbox_failed(struct store *st, int64_t outbox_id, int64_t now,
 	/* Only a QUEUED entry: a FAILED one never comes back. */
 	if (store_run(st, error_r,
 	              "UPDATE outbox SET attempts = attempts + 1,"
-	              " next_at = " STORE_SQL_NEXT_AT ", last_error = ?3,"
+	              " next_at = " STORE_SQL_OUTBOX_NEXT_AT
+	              ", last_error = ?3,"
 	              " state = ?4 WHERE id = ?1 AND state = ?5",
 	              "iitii", outbox_id, now, error,
 	              (int64_t)(permanent ? STORE_OUTBOX_FAILED

@@ -195,6 +195,24 @@ static const char store_schema_v4[] =
         " FROM mailbox_messages WHERE mailbox = mailboxes.id)"
         " WHERE role = 'all' AND uidnext = 1;";
 
+/*
+ * Version 5: the Message-ID (keyed hash) of each outbox message and
+ * whether the service still files its Sent copy; the Sent copies the
+ * service filed lately, by Message-ID, so that a client's APPEND of the
+ * same message to Sent is recognized (docs/send.md).
+ */
+static const char store_schema_v5[] =
+        "ALTER TABLE outbox ADD COLUMN msgid_hash BLOB;"
+        "ALTER TABLE outbox ADD COLUMN sent_copy INTEGER NOT NULL DEFAULT 1;"
+        "CREATE INDEX outbox_msgid ON outbox(account, msgid_hash);"
+        "CREATE TABLE sent_log("
+        " account INTEGER NOT NULL"
+        "  REFERENCES accounts(id) ON DELETE CASCADE,"
+        " msgid_hash BLOB NOT NULL,"
+        " remote_id TEXT NOT NULL,"
+        " at INTEGER NOT NULL,"
+        " PRIMARY KEY(account, msgid_hash)) WITHOUT ROWID;";
+
 struct store_migration {
 	int version;
 	const char *sql;
@@ -202,10 +220,8 @@ struct store_migration {
 
 /* In order; the last one's version is STORE_SCHEMA_VERSION. */
 static const struct store_migration store_migrations[] = {
-        {1, store_schema_v1},
-        {2, store_schema_v2},
-        {3, store_schema_v3},
-        {4, store_schema_v4},
+        {1, store_schema_v1}, {2, store_schema_v2}, {3, store_schema_v3},
+        {4, store_schema_v4}, {5, store_schema_v5},
 };
 
 _Static_assert(SB_N_ELEMENTS(store_migrations) == STORE_SCHEMA_VERSION,

@@ -31,7 +31,7 @@
 #include "common/compiler.h"
 
 /* The schema version this code writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 /* How long a connection waits for another one's write lock. */
 #define STORE_BUSY_TIMEOUT_MS 10000
 /* Bodies are stored and read back in pieces of at most this size. */
@@ -410,6 +410,9 @@ int store_mailbox_vanished(struct store *st, int64_t mailbox_id, uint64_t since,
  * All UIDs of the mailbox in order: sequence number n is (*uids_r)[n - 1].
  * *uids_r is malloc'd (NULL when empty).
  */
+/* The message's UID in the mailbox: 1 and *uid_r, 0 when not there. */
+int store_message_uid(struct store *st, int64_t mailbox_id, int64_t message_id,
+                      uint32_t *uid_r, const char **error_r) SB_WUR;
 int store_mailbox_uids(struct store *st, int64_t mailbox_id, uint32_t **uids_r,
                        size_t *count_r, const char **error_r) SB_WUR;
 
@@ -742,6 +745,38 @@ int store_outbox_list_due(struct store *st, int64_t now,
                           struct store_outbox **list_r, size_t *count_r,
                           const char **error_r) SB_WUR;
 void store_outbox_list_free(struct store_outbox **list, size_t count);
+/*
+ * The outbox message's Message-ID, as a keyed hash (the caller's), so
+ * that a client's APPEND of it to Sent is recognized.
+ */
+int store_outbox_set_msgid(struct store *st, int64_t outbox_id,
+                           const void *hash, size_t len,
+                           const char **error_r) SB_WUR;
+/*
+ * A client APPENDs to Sent a message with this Message-ID hash: when a
+ * message of the account waits in the outbox with it, the service is
+ * told not to file its own Sent copy (*found_r true).
+ */
+int store_outbox_client_files_sent(struct store *st, int64_t account_id,
+                                   const void *hash, size_t len, bool *found_r,
+                                   const char **error_r) SB_WUR;
+/* Whether the service still files the message's Sent copy: 1, 0, -1. */
+int store_outbox_sent_copy(struct store *st, int64_t outbox_id,
+                           const char **error_r) SB_WUR;
+/*
+ * The Sent copy the service filed for a message sent (its remote id), by
+ * the Message-ID hash; entries older than forget_before go.
+ */
+int store_sent_log_add(struct store *st, int64_t account_id, const void *hash,
+                       size_t len, const char *remote_id, int64_t now,
+                       int64_t forget_before, const char **error_r) SB_WUR;
+/* The remote id of the Sent copy with this hash: 1 and *remote_r, 0. */
+int store_sent_log_find(struct store *st, int64_t account_id, const void *hash,
+                        size_t len, char **remote_r,
+                        const char **error_r) SB_WUR;
+/* When the account's next QUEUED message is due: 1 and *at_r, 0 none. */
+int store_outbox_next_at(struct store *st, int64_t account_id, int64_t *at_r,
+                         const char **error_r) SB_WUR;
 /* Submitted (or dismissed by the user): removes it and its body. */
 int store_outbox_sent(struct store *st, int64_t outbox_id,
                       const char **error_r) SB_WUR;

@@ -322,7 +322,7 @@ test_notify_outbox(void)
 	struct store_sub *out_a, *out_b, *ops_a, *all;
 	struct store_body_writer *w;
 	const char *error;
-	int64_t a, b, id;
+	int64_t a, b, id, at;
 
 	a = test_store_account(st, "a@x.org");
 	b = test_store_account(st, "b@x.org");
@@ -343,6 +343,16 @@ test_notify_outbox(void)
 	TEST_EQ_INT(test_readable(store_sub_fd(out_b), 0), 0);
 	TEST_EQ_INT(test_readable(store_sub_fd(ops_a), 0), 0);
 	TEST_EQ_INT(test_readable(store_sub_fd(all), 0), 0);
+
+	/* When it is due: at once, then after a failure 5 s later. */
+	TEST_EQ_INT(store_outbox_next_at(st, a, &at, &error), 1);
+	TEST_EQ_INT(at, 10);
+	TEST_EQ_INT(store_outbox_next_at(st, b, &at, &error), 0);
+	TEST_EQ_INT(store_outbox_failed(st, id, 20, "down", false, &error), 0);
+	TEST_EQ_INT(store_outbox_next_at(st, a, &at, &error), 1);
+	TEST_EQ_INT(at, 25);
+	TEST_EQ_INT(store_outbox_sent(st, id, &error), 0);
+	TEST_EQ_INT(store_outbox_next_at(st, a, &at, &error), 0);
 
 	store_unsubscribe(hub, &out_a);
 	store_unsubscribe(hub, &out_b);

@@ -403,6 +403,55 @@ test_outbox_receiving(void)
 	}
 }
 
+/* A client's Sent copy and the service's, told apart by Message-ID. */
+static void
+test_sent_copies(void)
+{
+	struct store *st = test_store_open(test_store_path("sentcopy"));
+	int64_t acc = test_store_account(st, "o@x.org");
+	int64_t other = test_store_account(st, "p@x.org");
+	const char *error;
+	int64_t o1, o2;
+	char *remote;
+	bool found;
+
+	test_outbox_fill(st, acc, &o1, &o2);
+	TEST_EQ_INT(store_outbox_set_msgid(st, o1, "h1", 2, &error), 0);
+	TEST_EQ_INT(store_outbox_sent_copy(st, o1, &error), 1);
+	/* Another account's APPEND, or another Message-ID: no change. */
+	TEST_EQ_INT(store_outbox_client_files_sent(st, other, "h1", 2, &found,
+	                                           &error),
+	            0);
+	TEST_ASSERT(!found);
+	TEST_EQ_INT(store_outbox_client_files_sent(st, acc, "h2", 2, &found,
+	                                           &error),
+	            0);
+	TEST_ASSERT(!found);
+	TEST_EQ_INT(store_outbox_client_files_sent(st, acc, "h1", 2, &found,
+	                                           &error),
+	            0);
+	TEST_ASSERT(found);
+	TEST_EQ_INT(store_outbox_sent_copy(st, o1, &error), 0);
+	TEST_EQ_INT(store_outbox_sent_copy(st, o2, &error), 1);
+
+	/* The log of Sent copies filed; old entries are forgotten. */
+	TEST_EQ_INT(store_sent_log_add(st, acc, "h3", 2, "m_3", 100, 0, &error),
+	            0);
+	TEST_EQ_INT(store_sent_log_find(st, acc, "h3", 2, &remote, &error), 1);
+	TEST_EQ_STR(remote, "m_3");
+	free(remote);
+	TEST_EQ_INT(store_sent_log_find(st, other, "h3", 2, &remote, &error),
+	            0);
+	TEST_EQ_INT(
+	        store_sent_log_add(st, acc, "h4", 2, "m_4", 200, 150, &error),
+	        0);
+	TEST_EQ_INT(store_sent_log_find(st, acc, "h3", 2, &remote, &error), 0);
+	TEST_EQ_INT(store_sent_log_find(st, acc, "h4", 2, &remote, &error), 1);
+	free(remote);
+	store_close(&st);
+	test_store_verify(test_store_path("sentcopy"));
+}
+
 static const struct test_case cases[] = {
         {"op queue order and backoff", test_op_queue},
         {"retry delays", test_retry_delay},
@@ -411,6 +460,7 @@ static const struct test_case cases[] = {
         {"outbox retries and sending", test_outbox_retries},
         {"outbox entries cut while receiving", test_outbox_receiving},
         {"an op that keeps failing stops", test_op_gives_up},
+        {"Sent copies by Message-ID", test_sent_copies},
         {NULL, NULL},
 };
 

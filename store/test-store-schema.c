@@ -178,6 +178,9 @@ test_store_migrate_v1(void)
 	                     " expunged_floor;"
 	                     "INSERT INTO accounts(api_id, email)"
 	                     " VALUES('old', 'old@x.org');"
+	                     "DROP TABLE sent_log; DROP INDEX outbox_msgid;"
+	                     "ALTER TABLE outbox DROP COLUMN msgid_hash;"
+	                     "ALTER TABLE outbox DROP COLUMN sent_copy;"
 	                     "PRAGMA user_version=1;",
 	                     NULL, NULL, NULL),
 	        SQLITE_OK);
@@ -223,6 +226,9 @@ test_store_migrate_v2(void)
 	                         "DROP INDEX messages_bodies_missing;"
 	                         "UPDATE messages SET body_cached = 1"
 	                         " WHERE remote_id = 'm2';"
+	                         "DROP TABLE sent_log; DROP INDEX outbox_msgid;"
+	                         "ALTER TABLE outbox DROP COLUMN msgid_hash;"
+	                         "ALTER TABLE outbox DROP COLUMN sent_copy;"
 	                         "PRAGMA user_version=2;",
 	                         NULL, NULL, NULL),
 	            SQLITE_OK);
@@ -288,6 +294,9 @@ test_store_migrate_v3(void)
 	TEST_EQ_INT(sqlite3_exec(db,
 	                         "PRAGMA foreign_keys=ON;"
 	                         "DELETE FROM mailboxes WHERE role = 'all';"
+	                         "DROP TABLE sent_log; DROP INDEX outbox_msgid;"
+	                         "ALTER TABLE outbox DROP COLUMN msgid_hash;"
+	                         "ALTER TABLE outbox DROP COLUMN sent_copy;"
 	                         "PRAGMA user_version=3;",
 	                         NULL, NULL, NULL),
 	            SQLITE_OK);
