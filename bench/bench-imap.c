@@ -229,7 +229,8 @@ serve_start(struct setup *s)
 {
 	char *argv[] = {SALTBRIDGE_PATH, "--home",      s->home,
 	                "serve",         "--imap-port", "0",
-	                "--imaps-port",  "off",         NULL};
+	                "--imaps-port",  "off",         "--smtp-port",
+	                "off",           NULL};
 	double until = bench_now() + SERVE_START_S;
 	char buf[1024], *nl;
 	size_t len = 0;

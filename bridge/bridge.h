@@ -220,6 +220,8 @@ int bridge_print_accounts(const struct bridge_paths *p, const char *email,
 struct bridge_serve_options {
 	unsigned imap_port;  /* STARTTLS; default 1143 */
 	unsigned imaps_port; /* implicit TLS; default off */
+	unsigned smtp_port;  /* STARTTLS; default 1025 */
+	unsigned smtps_port; /* implicit TLS; default off */
 };
 
 void bridge_serve_options_default(struct bridge_serve_options *o);

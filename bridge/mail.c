@@ -6,6 +6,7 @@
  * ever written to disk.
  */
 #include "bridge/mail.h"
+#include "bridge/send.h"
 
 #include <sodium.h>
 #include <stdlib.h>
@@ -259,10 +260,12 @@ bridge_mail_body(const struct bridge_mail_keys *k, struct store *st,
 struct bridge_mail_append {
 	const struct bridge_mail_keys *keys;
 	struct store *st;
-	int64_t message_id;
+	int64_t account_id, message_id;
 	struct store_body_writer *w;
 	struct sb_sealer *sealer;
 	const char *error; /* the body writer's, when it failed */
+	/* Reads the Message-ID on the way (sent-copy.c). */
+	struct bridge_send_build *msgid;
 };
 
 /* The sealer's output: pieces of the body stream into the replica. */
@@ -283,9 +286,12 @@ bridge_mail_append_begin(const struct bridge_mail_keys *k, struct store *st,
 
 	a->keys = k;
 	a->st = st;
+	a->account_id = account_id;
+	a->msgid = bridge_send_build_new(NULL, 0, "");
 	if (store_stage_message(st, account_id, sb_body_stream_size(size),
 	                        (int64_t)time(NULL), &a->message_id,
 	                        error_r) < 0) {
+		bridge_send_build_free(&a->msgid);
 		free(a);
 		return -1;
 	}
@@ -304,6 +310,8 @@ int
 bridge_mail_append_write(struct bridge_mail_append *a, const void *data,
                          size_t len, const char **error_r)
 {
+	/* A header too large has no Message-ID for us: not an error here. */
+	(void)bridge_send_build_write(a->msgid, data, len);
 	if (sb_sealer_write(a->sealer, data, len) == 0)
 		return 0;
 	*error_r = a->error != NULL ? a->error : "cannot encrypt the message";
@@ -320,9 +328,21 @@ bridge_mail_append_finish(struct bridge_mail_append **ap, int64_t mailbox_id,
 	struct sb_signer signer, *sp = NULL;
 	struct store_append app;
 	struct sb_sealed sealed;
+	const char *why;
 	int ret = -1;
 
 	memset(&sealed, 0, sizeof(sealed));
+	/* Sent through the bridge, filed by the service: stored already. */
+	if (bridge_send_build_finish(a->msgid, &why) == 0) {
+		ret = bridge_sent_copy_check(
+		        a->keys, a->st, a->account_id, mailbox_id,
+		        bridge_send_build_message_id(a->msgid), uid_r, error_r);
+		if (ret != 0) {
+			bridge_mail_append_abort(ap);
+			return ret > 0 ? 0 : -1;
+		}
+		ret = -1;
+	}
 	if (a->keys->sign_sk != NULL) {
 		signer.sign_sk = a->keys->sign_sk;
 		signer.addresses = (const char *const *)a->keys->addresses;
@@ -350,6 +370,7 @@ bridge_mail_append_finish(struct bridge_mail_append **ap, int64_t mailbox_id,
 out:
 	sb_sealed_clear(&sealed);
 	if (ret == 0) {
+		bridge_send_build_free(&a->msgid);
 		free(a);
 		*ap = NULL;
 	} else {
@@ -368,6 +389,7 @@ bridge_mail_append_abort(struct bridge_mail_append **ap)
 		return;
 	sb_sealer_free(&a->sealer);
 	store_body_write_abort(&a->w);
+	bridge_send_build_free(&a->msgid);
 	if (store_stage_drop(a->st, a->message_id, &error) < 0) {
 		/* Swept at the next start. */
 	}

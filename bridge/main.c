@@ -16,6 +16,7 @@
 #include "common/alloc.h"
 #include "common/log.h"
 #include "imap/imap.h"
+#include "smtp/smtp.h"
 #include "crypto/crypto.h"
 
 /* The longest password read, in bytes. */
@@ -95,6 +96,7 @@ static const char usage_info[] =
 
 static const char usage_serve[] =
         "usage: saltbridge serve [--imap-port N] [--imaps-port N]\n"
+        "                        [--smtp-port N] [--smtps-port N]\n"
         "\n"
         "Runs the bridge in the foreground: keeps the local copy of every\n"
         "account logged in up to date with the service, and keeps the\n"
@@ -108,7 +110,13 @@ static const char usage_serve[] =
         "default; 1993 is usual). 0 picks a free port, off turns a\n"
         "listener off. The ports in use are printed as\n"
         "\"saltbridge: IMAP on 127.0.0.1:PORT (STARTTLS)\" before the ready\n"
-        "line. The certificate is made under the data folder (tls/).\n";
+        "line. The certificate is made under the data folder (tls/).\n"
+        "\n"
+        "SMTP (submission, for sending) listens likewise on port 1025\n"
+        "with STARTTLS (--smtp-port) and, when asked, with implicit TLS\n"
+        "on --smtps-port (1465 is usual); its ports are printed as\n"
+        "\"saltbridge: SMTP on 127.0.0.1:PORT (STARTTLS)\". Mail accepted is\n"
+        "kept encrypted in the outbox until the service takes it.\n";
 
 /* Options every command takes as well as the global ones. */
 struct cli {
@@ -132,6 +140,8 @@ enum {
 	OPT_NEW_PASSWORD,
 	OPT_IMAP_PORT,
 	OPT_IMAPS_PORT,
+	OPT_SMTP_PORT,
+	OPT_SMTPS_PORT,
 	OPT_HELP,
 };
 
@@ -217,6 +227,14 @@ parse_command(struct cli *c, int argc, char **argv, const char *usage,
 			               o == OPT_IMAP_PORT
 			                       ? &c->serve.imap_port
 			                       : &c->serve.imaps_port) != 0)
+				return 2;
+			break;
+		case OPT_SMTP_PORT:
+		case OPT_SMTPS_PORT:
+			if (parse_port(optarg,
+			               o == OPT_SMTP_PORT
+			                       ? &c->serve.smtp_port
+			                       : &c->serve.smtps_port) != 0)
 				return 2;
 			break;
 		case 'h':
@@ -601,6 +619,8 @@ cmd_serve(struct cli *c, int argc, char **argv)
 	        COMMON_OPTIONS,
 	        {"imap-port", required_argument, NULL, OPT_IMAP_PORT},
 	        {"imaps-port", required_argument, NULL, OPT_IMAPS_PORT},
+	        {"smtp-port", required_argument, NULL, OPT_SMTP_PORT},
+	        {"smtps-port", required_argument, NULL, OPT_SMTPS_PORT},
 	        {NULL, 0, NULL, 0},
 	};
 	struct bridge_paths p;

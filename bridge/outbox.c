@@ -24,6 +24,9 @@ struct bridge_outbox_writer {
 	struct sb_body_encryptor *enc;
 	const char *error; /* the body writer's, when it failed */
 	char queue_id[BRIDGE_QUEUE_ID_MAX];
+	/* Reads the Message-ID on the way (sent-copy.c). */
+	const struct bridge_mail_keys *keys;
+	struct bridge_send_build *msgid;
 };
 
 static int
@@ -63,6 +66,8 @@ bridge_outbox_begin(const struct bridge_mail_keys *k, struct store *st,
 	int ret;
 
 	w->st = st;
+	w->keys = k;
+	w->msgid = bridge_send_build_new(NULL, 0, sender);
 	randombytes_buf(raw, sizeof(raw));
 	sodium_bin2hex(w->queue_id, sizeof(w->queue_id), raw, sizeof(raw));
 	sb_message_key_new(key);
@@ -97,10 +102,29 @@ int
 bridge_outbox_write(struct bridge_outbox_writer *w, const void *data,
                     size_t len, const char **error_r)
 {
+	/* A header too large has no Message-ID for us: not an error here. */
+	(void)bridge_send_build_write(w->msgid, data, len);
 	if (sb_body_encryptor_write(w->enc, data, len) == 0)
 		return 0;
 	*error_r = w->error != NULL ? w->error : "cannot encrypt the message";
 	return -1;
+}
+
+/* The client's Message-ID, hashed, kept with the entry. */
+static int
+bridge_outbox_msgid(struct bridge_outbox_writer *w, const char **error_r)
+{
+	unsigned char hash[BRIDGE_MSGID_HASH_BYTES];
+	const char *id, *why;
+
+	if (bridge_send_build_finish(w->msgid, &why) < 0)
+		return 0;
+	id = bridge_send_build_message_id(w->msgid);
+	if (id[0] == '\0')
+		return 0;
+	bridge_msgid_hash(w->keys, id, hash);
+	return store_outbox_set_msgid(w->st, w->outbox_id, hash, sizeof(hash),
+	                              error_r);
 }
 
 int
@@ -117,12 +141,17 @@ bridge_outbox_finish(struct bridge_outbox_writer **wp,
 		bridge_outbox_abort(wp);
 		return -1;
 	}
+	if (bridge_outbox_msgid(w, error_r) < 0) {
+		bridge_outbox_abort(wp);
+		return -1;
+	}
 	/* QUEUED in the commit that stores the last piece (synchronous). */
 	if (store_body_write_end(&w->w, error_r) < 0) {
 		bridge_outbox_abort(wp);
 		return -1;
 	}
 	memcpy(queue_id_r, w->queue_id, BRIDGE_QUEUE_ID_MAX);
+	bridge_send_build_free(&w->msgid);
 	free(w);
 	*wp = NULL;
 	return 0;
@@ -138,6 +167,7 @@ bridge_outbox_abort(struct bridge_outbox_writer **wp)
 		return;
 	sb_body_encryptor_free(&w->enc);
 	store_body_write_abort(&w->w);
+	bridge_send_build_free(&w->msgid);
 	/* Deletes the entry in any state; else swept at the next start. */
 	if (w->outbox_id != 0 &&
 	    store_outbox_sent(w->st, w->outbox_id, &error) < 0)

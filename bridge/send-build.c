@@ -22,6 +22,7 @@ struct bridge_send_build {
 	char *domain;
 	struct sb_buf header; /* gathered; secret: it is message content */
 	bool in_body;
+	bool id_added; /* the Message-ID is ours, not the client's */
 	const char *error;
 	char message_id[256];
 };
@@ -70,7 +71,7 @@ bridge_send_build_header(const struct bridge_send_build *b, size_t *len_r)
 const char *
 bridge_send_build_message_id(const struct bridge_send_build *b)
 {
-	return b->message_id;
+	return b->id_added ? "" : b->message_id;
 }
 
 /* Writes to every copy, or to those with keep_bcc == bcc only. */
@@ -154,6 +155,7 @@ bridge_send_added(struct bridge_send_build *b, bool has_date)
 		sodium_bin2hex(hex, sizeof(hex), raw, sizeof(raw));
 		snprintf(b->message_id, sizeof(b->message_id), "%s@%s", hex,
 		         b->domain);
+		b->id_added = true;
 		snprintf(line, sizeof(line), "Message-ID: <%s>\r\n",
 		         b->message_id);
 		if (bridge_send_emit(b, line, strlen(line), -1) < 0)

@@ -239,7 +239,7 @@ bridge_send_recipients(struct bridge_sender *s, const struct store_outbox *o,
 
 	bridge_send_split(o->recipients, &all);
 	j->pks = sb_calloc(all.count + 1, sizeof(*j->pks));
-	for (i = 0; i < all.count && ret == 0; i++) {
+	for (i = 0; i < all.count && ret >= 0; i++) {
 		ret = bridge_send_lookup(s, all.items[i], pk, r);
 		if (ret > 0) {
 			memcpy(j->pks[j->internal.count], pk, SB_KEY_BYTES);
@@ -340,15 +340,27 @@ bridge_send_submission(struct bridge_sender *s, const struct store_outbox *o,
 	char id[API_ID_MAX + 1];
 	const char *why;
 	size_t i;
+	int ret;
 
 	api_submission_init(sub);
 	sub->from = sb_strdup(o->sender);
 	if (bridge_send_upload(s, &j->files[SEND_MINE], false, id, r) < 0)
 		return -1;
 	sub->blob_id = sb_strdup(id);
-	if (bridge_send_upload(s, &j->files[SEND_SENT], false, id, r) < 0)
+	/* The client files its own Sent copy (sent-copy.c): none here. */
+	ret = store_outbox_sent_copy(s->st, o->id, &why);
+	if (ret < 0) {
+		r->error = API_ERR_UNAVAILABLE;
+		snprintf(r->message, sizeof(r->message), "%s", why);
 		return -1;
-	sub->sent_blob_id = sb_strdup(id);
+	}
+	sub->has_sent_copy = ret > 0;
+	if (sub->has_sent_copy) {
+		if (bridge_send_upload(s, &j->files[SEND_SENT], false, id, r) <
+		    0)
+			return -1;
+		sub->sent_blob_id = sb_strdup(id);
+	}
 	if (j->external.count > 0) {
 		if (bridge_send_upload(s, &j->files[SEND_CLEAR], true, id, r) <
 		    0)
@@ -358,9 +370,7 @@ bridge_send_submission(struct bridge_sender *s, const struct store_outbox *o,
 			api_strings_add(&sub->external, j->external.items[i]);
 	}
 	if (sb_buf_add(&sub->summary, j->sealed[SEND_MINE].summary.data,
-	               j->sealed[SEND_MINE].summary.len) < 0 ||
-	    sb_buf_add(&sub->sent_summary, j->sealed[SEND_SENT].summary.data,
-	               j->sealed[SEND_SENT].summary.len) < 0)
+	               j->sealed[SEND_MINE].summary.len) < 0)
 		goto refused;
 	sub->recipients =
 	        sb_calloc(j->internal.count + 1, sizeof(*sub->recipients));
@@ -371,8 +381,11 @@ bridge_send_submission(struct bridge_sender *s, const struct store_outbox *o,
 		                       sub->recipients[i].key_packet, &why) < 0)
 			goto refused;
 	}
-	sub->has_sent_copy = true;
-	if (sb_key_packet_seal(j->sealed[SEND_SENT].key, s->cfg.keys->enc_pk,
+	if (!sub->has_sent_copy)
+		return 0;
+	if (sb_buf_add(&sub->sent_summary, j->sealed[SEND_SENT].summary.data,
+	               j->sealed[SEND_SENT].summary.len) < 0 ||
+	    sb_key_packet_seal(j->sealed[SEND_SENT].key, s->cfg.keys->enc_pk,
 	                       sub->sent_key_packet, &why) < 0)
 		goto refused;
 	api_strings_add(&sub->sent_keywords, "$seen");
@@ -458,6 +471,27 @@ bridge_send_failed(struct bridge_sender *s, const struct store_outbox *o,
 		sb_log_warn("send: %s", error);
 }
 
+/* How long the service's Sent copies are remembered by Message-ID. */
+#define BRIDGE_SEND_LOG_S (24 * 3600)
+
+/* The service's Sent copy, for the client's APPEND of it to come. */
+static void
+bridge_send_remember(struct bridge_sender *s, const struct bridge_send_job *j,
+                     const struct api_submission_result *res)
+{
+	unsigned char hash[BRIDGE_MSGID_HASH_BYTES];
+	int64_t now = (int64_t)time(NULL);
+	const char *error;
+
+	if (res->sent_message_id == NULL || j->message_id[0] == '\0')
+		return;
+	bridge_msgid_hash(s->cfg.keys, j->message_id, hash);
+	if (store_sent_log_add(s->st, s->cfg.account_id, hash, sizeof(hash),
+	                       res->sent_message_id, now,
+	                       now - BRIDGE_SEND_LOG_S, &error) < 0)
+		sb_log_warn("send: %s: %s", s->cfg.email, error);
+}
+
 /* The submission's answer, in the log (addresses are not content). */
 static void
 bridge_send_log(struct bridge_sender *s, const struct store_outbox *o,
@@ -503,6 +537,7 @@ bridge_send_one(struct bridge_sender *s, const struct store_outbox *o)
 		if (api_submission_post_idem(s->cfg.api, &sub, idem, &res,
 		                             &r) == 0) {
 			bridge_send_log(s, o, &res);
+			bridge_send_remember(s, &j, &res);
 			api_submission_result_free(&res);
 			sent = true;
 		} else if (r.error == API_ERR_IDEMPOTENCY_KEY_REUSED) {
@@ -560,6 +595,21 @@ bridge_sender_run(struct bridge_sender *s, size_t *sent_r, size_t *failed_r,
 
 /* ---- The thread ---- */
 
+/* Until the next retry is due, at most BRIDGE_SEND_POLL_S. */
+static int
+bridge_sender_wait_ms(struct bridge_sender *s)
+{
+	int64_t at, now = (int64_t)time(NULL);
+	const char *error;
+	int ret;
+
+	ret = store_outbox_next_at(s->st, s->cfg.account_id, &at, &error);
+	if (ret <= 0 || at - now >= BRIDGE_SEND_POLL_S)
+		return BRIDGE_SEND_POLL_S * 1000;
+	/* At least a second: a message that cannot be marked is not spun on. */
+	return at <= now ? 1000 : (int)(at - now) * 1000;
+}
+
 static void *
 bridge_sender_main(void *p)
 {
@@ -577,7 +627,7 @@ bridge_sender_main(void *p)
 		fds[0].events = POLLIN;
 		fds[1].fd = s->sub != NULL ? store_sub_fd(s->sub) : -1;
 		fds[1].events = POLLIN;
-		if (poll(fds, 2, BRIDGE_SEND_POLL_S * 1000) < 0 &&
+		if (poll(fds, 2, bridge_sender_wait_ms(s)) < 0 &&
 		    errno != EINTR)
 			break;
 		if (fds[0].revents != 0)

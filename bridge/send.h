@@ -89,7 +89,10 @@ int bridge_send_build_finish(struct bridge_send_build *b,
 /* The header section as the client wrote it (empty before its end). */
 const char *bridge_send_build_header(const struct bridge_send_build *b,
                                      size_t *len_r);
-/* The Message-ID, without angle brackets ("" before the header's end). */
+/*
+ * The Message-ID the client gave, without angle brackets ("" when it gave
+ * none, and before the header's end).
+ */
 const char *bridge_send_build_message_id(const struct bridge_send_build *b);
 void bridge_send_build_free(struct bridge_send_build **b);
 
@@ -120,6 +123,25 @@ void bridge_sender_free(struct bridge_sender **s);
  */
 int bridge_sender_run(struct bridge_sender *s, size_t *sent_r, size_t *failed_r,
                       const char **error_r) SB_WUR;
+
+/* ---- sent-copy.c: one Sent copy per message sent ---- */
+
+#define BRIDGE_MSGID_HASH_BYTES 32
+
+/* A Message-ID (without brackets) hashed with a key of the account's. */
+void bridge_msgid_hash(const struct bridge_mail_keys *k, const char *msgid,
+                       unsigned char hash_r[BRIDGE_MSGID_HASH_BYTES]);
+/*
+ * An APPEND of a message with this Message-ID (NULL or "": none) to the
+ * mailbox: when it is Sent and the message was sent through the bridge,
+ * 1 with the UID of the Sent copy the service filed (the APPEND stores
+ * nothing), else 0 (a message still in the outbox will be filed without
+ * the service's copy), or -1.
+ */
+int bridge_sent_copy_check(const struct bridge_mail_keys *k, struct store *st,
+                           int64_t account_id, int64_t mailbox_id,
+                           const char *msgid, uint32_t *uid_r,
+                           const char **error_r) SB_WUR;
 
 /* ---- bounce.c ---- */
 

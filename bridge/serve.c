@@ -4,6 +4,7 @@
  * saves the tokens the API clients refresh on their own.
  */
 #include "bridge-private.h"
+#include "bridge/serve-private.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -27,62 +28,6 @@
 #include "common/log.h"
 #include "common/progress.h"
 #include "store/store.h"
-
-/*
- * The clients of one account: its sync, event and body threads, and the
- * downloads IMAP sessions ask for (one at a time, under fetch_lock).
- */
-enum { SERVE_API, SERVE_EVENTS, SERVE_BODIES, SERVE_FETCH, SERVE_CLIENTS };
-
-struct serve;
-
-/*
- * A sender's signing key as the service listed it, kept briefly so that a
- * FETCH of many messages from one sender asks once. A failure to ask is
- * kept too, for less time, so that a FETCH while the service is away
- * fails fast instead of retrying for each message.
- */
-struct serve_key {
-	char *email; /* NULL: a free slot */
-	int found;   /* 1 key, 0 none (definite), -1 could not ask */
-	unsigned char sign_pk[SB_KEY_BYTES];
-	time_t at;
-};
-
-#define SERVE_KEYS        64
-#define SERVE_KEY_FRESH_S 300
-#define SERVE_KEY_RETRY_S 10
-
-struct serve_account {
-	struct serve *srv;
-	char id[API_ACCOUNT_ID_LEN + 1];
-	char *email;
-	struct api_client *clients[SERVE_CLIENTS];
-	/* The clients' one session: refreshed once, by one of them. */
-	struct api_session_share *share;
-	struct bridge_sync *sync;
-	int64_t replica_id;
-	struct bridge_mail_keys keys;
-	pthread_mutex_t fetch_lock;
-	/* The last quota the service gave (under fetch_lock). */
-	uint64_t quota_used, quota_limit;
-	time_t quota_at; /* 0: never */
-	/* Senders' keys looked up (under fetch_lock). */
-	struct serve_key keys_seen[SERVE_KEYS];
-};
-
-struct serve {
-	const struct bridge_paths *p;
-	const struct bridge_serve_options *o;
-	struct sb_tls_ctx *tls;
-	struct imap_server *imap;
-	struct bridge_vault vault;
-	/* Held while the vault is changed and saved (by the token callback). */
-	pthread_mutex_t vault_lock;
-	struct store_hub *hub;
-	struct serve_account *accounts;
-	size_t count;
-};
 
 /*
  * api_tokens_fn: a client refreshed its session; the new tokens replace
@@ -228,10 +173,12 @@ serve_free(struct serve *srv)
 	size_t i, j;
 
 	/*
-	 * The syncs stop first: a session waiting on a body download then
-	 * sees it end at once. The sessions go next (they read the
-	 * accounts), and only then is anything freed.
+	 * SMTP and the senders stop first (what is queued stays in the
+	 * outbox). The syncs next: a session waiting on a body download
+	 * then sees it end at once. The IMAP sessions go next (they read
+	 * the accounts), and only then is anything freed.
 	 */
+	serve_smtp_stop(srv);
 	for (i = 0; i < srv->count; i++) {
 		if (srv->accounts[i].sync != NULL)
 			bridge_sync_stop(srv->accounts[i].sync);
@@ -309,6 +256,8 @@ bridge_serve_options_default(struct bridge_serve_options *o)
 {
 	o->imap_port = 1143;
 	o->imaps_port = IMAP_PORT_OFF;
+	o->smtp_port = 1025;
+	o->smtps_port = SMTP_PORT_OFF;
 }
 
 /*
@@ -317,7 +266,7 @@ bridge_serve_options_default(struct bridge_serve_options *o)
  * threads; the vault is read under its lock (the token callback writes
  * it).
  */
-static int
+int
 serve_login(void *ctx, const char *user, const char *password,
             int64_t *account_r, const char **error_r)
 {
@@ -354,8 +303,7 @@ serve_login(void *ctx, const char *user, const char *password,
 	return 0;
 }
 
-/* The account of a replica id (a session's), or NULL. */
-static struct serve_account *
+struct serve_account *
 serve_account_of(struct serve *srv, int64_t replica_id)
 {
 	size_t i;
@@ -715,14 +663,14 @@ serve_sweep(struct serve *srv, const char **error_r)
 
 /* The IMAP listeners, printed for the user as they are bound. */
 static int SB_WUR
-serve_listen(struct serve *srv, const char **error_r)
+serve_imap(struct serve *srv, const char **error_r)
 {
 	struct imap_config cfg;
 
 	if (srv->o->imap_port == IMAP_PORT_OFF &&
 	    srv->o->imaps_port == IMAP_PORT_OFF)
 		return 0;
-	if (serve_tls(srv, error_r) != 0 || serve_sweep(srv, error_r) != 0)
+	if (serve_sweep(srv, error_r) != 0)
 		return -1;
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.port = srv->o->imap_port;
@@ -752,6 +700,15 @@ serve_listen(struct serve *srv, const char **error_r)
 		printf("saltbridge: IMAP on %s (TLS)\n",
 		       imap_server_name(srv->imap, true));
 	return imap_server_start(srv->imap, error_r);
+}
+
+/* The certificate, then IMAP, then the senders and SMTP. */
+static int SB_WUR
+serve_listen(struct serve *srv, const char **error_r)
+{
+	if (serve_tls(srv, error_r) != 0 || serve_imap(srv, error_r) != 0)
+		return -1;
+	return serve_smtp_start(srv, error_r);
 }
 
 int

@@ -108,6 +108,12 @@ test_added(void)
 	for (i = 1; i <= 5; i += 4) {
 		test_build(&c, msg, i);
 		TEST_EQ_INT(c.ret, 0);
+		/* Not the client's: it is not said to be. */
+		TEST_EQ_STR(c.message_id, "");
+		p = strstr(sb_buf_str(&c.out[0]), "Message-ID: <");
+		TEST_ASSERT(p != NULL);
+		snprintf(c.message_id, sizeof(c.message_id), "%.*s",
+		         (int)strcspn(p + 13, ">"), p + 13);
 		TEST_ASSERT(strlen(c.message_id) > 20);
 		TEST_ASSERT(strstr(c.message_id, "@example.org") != NULL);
 		p = sb_buf_str(&c.out[0]);

@@ -35,9 +35,8 @@ import uuid
 import saltcrypto as sc
 
 READY_RE = re.compile(r"^saltmaild: ready https://127\.0\.0\.1:(\d+)$")
-BRIDGE_IMAP_PREFIX = b"saltbridge: IMAP on "
-BRIDGE_IMAP_RE = re.compile(
-    rb"^saltbridge: IMAP on \S*:(\d+) \((STARTTLS|TLS)\)$")
+BRIDGE_LISTEN_RE = re.compile(
+    rb"^saltbridge: (IMAP|SMTP) on \S*:(\d+) \((STARTTLS|TLS)\)$")
 START_TIMEOUT = 30
 STOP_GRACE = 5
 REQUEST_TIMEOUT = 30
@@ -80,14 +79,19 @@ def poll(fn, timeout, interval=0.1):
 def start_bridge_serve(saltbridge, home, err_file, args=(),
                        timeout=START_TIMEOUT):
     """Starts `saltbridge --home HOME --log-level info serve ARGS` with its
-    stderr to err_file, and reads its stdout past the IMAP listeners'
-    lines ("saltbridge: IMAP on ADDR:PORT (STARTTLS)", or "(TLS)"), waiting
-    up to timeout seconds for each line. Returns (the Popen, the line after
-    them or None when serve printed none, {"STARTTLS" or "TLS": port}).
-    The caller closes the Popen's stdout."""
+    stderr to err_file (SMTP on a free port unless ARGS say otherwise: the
+    default 1025 would be shared), and reads its stdout past the
+    listeners' lines ("saltbridge: IMAP on ADDR:PORT (STARTTLS)", or
+    "(TLS)", and the same for SMTP), waiting up to timeout seconds for
+    each line. Returns (the Popen, the line after them or None when serve
+    printed none, {"STARTTLS" or "TLS": IMAP port, "SMTP" or "SMTPS":
+    SMTP port}). The caller closes the Popen's stdout."""
+    args = list(args)
+    if "--smtp-port" not in args:
+        args += ["--smtp-port", "0"]
     proc = subprocess.Popen(
         [saltbridge, "--home", home, "--log-level", "info", "serve"]
-        + list(args),
+        + args,
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err_file)
     lines = read_lines(proc.stdout)
     ports = {}
@@ -96,11 +100,13 @@ def start_bridge_serve(saltbridge, home, err_file, args=(),
             raw = lines.get(timeout=timeout)
         except queue.Empty:
             raw = None
-        if raw is None or not raw.startswith(BRIDGE_IMAP_PREFIX):
+        m = BRIDGE_LISTEN_RE.match(raw.rstrip(b"\r\n")) if raw else None
+        if m is None:
             return proc, raw, ports
-        m = BRIDGE_IMAP_RE.match(raw.rstrip(b"\r\n"))
-        if m:
-            ports[m.group(2).decode()] = int(m.group(1))
+        kind = m.group(3).decode()
+        if m.group(1) == b"SMTP":
+            kind = "SMTP" if kind == "STARTTLS" else "SMTPS"
+        ports[kind] = int(m.group(2))
 
 
 class ServerError(Exception):

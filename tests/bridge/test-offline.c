@@ -774,9 +774,10 @@ check_log(bool tried)
 static void
 fixture(void)
 {
-	const char *argv[] = {SALTBRIDGE_PATH, "--home", home,
-	                      "--log-level",   "info",   "serve",
-	                      "--imap-port",   "0",      NULL};
+	const char *argv[] = {
+	        SALTBRIDGE_PATH, "--home", home,          "--log-level",
+	        "info",          "serve",  "--imap-port", "0",
+	        "--smtp-port",   "0",      NULL};
 	struct store_account a;
 	struct inbox_scan sc;
 	const char *error;

@@ -74,13 +74,16 @@ class Bridge:
         self.err_file = open(self.err_path, "wb")
         self.proc, raw, ports = harness.start_bridge_serve(
             SALTBRIDGE, self.home, self.err_file,
-            ["--imap-port", "0", "--imaps-port", "0"], RUN_TIMEOUT)
+            ["--imap-port", "0", "--imaps-port", "0", "--smtp-port", "0",
+             "--smtps-port", "0"], RUN_TIMEOUT)
         if raw is None or not raw.startswith(b"saltbridge: ready"):
             raise AssertionError("serve did not get ready:\n" + self.log())
         self.port = ports.get("STARTTLS")
         self.tls_port = ports.get("TLS")
         if self.port is None or self.tls_port is None:
             raise AssertionError("serve printed no IMAP ports")
+        self.smtp_port = ports.get("SMTP")
+        self.smtps_port = ports.get("SMTPS")
         self.cert = os.path.join(self.home, "data", "tls", "cert.pem")
 
     def context(self):
