@@ -16,23 +16,31 @@
 _Static_assert(SMTP_PORT_OFF == IMAP_PORT_OFF,
                "one word for a listener that is off");
 
+/* The account's own spelling of an address it has (any case), or NULL. */
+static const char *
+serve_smtp_address(const struct serve_account *a, const char *address)
+{
+	size_t i;
+
+	for (i = 0; i < a->keys.n_addresses; i++) {
+		if (strcasecmp(a->keys.addresses[i], address) == 0)
+			return a->keys.addresses[i];
+	}
+	return NULL;
+}
+
 /* smtp_backend.sender_ok: one of the account's addresses. */
 static int
 serve_smtp_sender_ok(void *ctx, int64_t account, const char *address,
                      const char **error_r)
 {
 	struct serve_account *a = serve_account_of(ctx, account);
-	size_t i;
 
 	if (a == NULL) {
 		*error_r = "no such account";
 		return -1;
 	}
-	for (i = 0; i < a->keys.n_addresses; i++) {
-		if (strcasecmp(a->keys.addresses[i], address) == 0)
-			return 1;
-	}
-	return 0;
+	return serve_smtp_address(a, address) != NULL ? 1 : 0;
 }
 
 static int
@@ -42,12 +50,19 @@ serve_smtp_data_begin(void *ctx, struct store *st, int64_t account,
 {
 	struct serve_account *a = serve_account_of(ctx, account);
 	struct bridge_outbox_writer *w;
+	const char *own;
 
 	if (a == NULL) {
 		*error_r = "no such account";
 		return -1;
 	}
-	if (bridge_outbox_begin(&a->keys, st, account, sender, recipients,
+	/* The service knows the address as the account spells it. */
+	own = serve_smtp_address(a, sender);
+	if (own == NULL) {
+		*error_r = "the sender is not one of the account's addresses";
+		return -1;
+	}
+	if (bridge_outbox_begin(&a->keys, st, account, own, recipients,
 	                        n_recipients, SMTP_SIZE_MAX, &w, error_r) < 0)
 		return -1;
 	*data_r = w;
