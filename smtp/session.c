@@ -77,6 +77,11 @@ smtp_flush(struct smtp_session *s)
 	return !s->broken;
 }
 
+static void smtp_reply_line(struct smtp_session *s, unsigned code, char sep,
+                            const char *status, const char *fmt, va_list ap)
+        SB_PRINTF(5, 0);
+
+/* One line: code, separator, maybe the status code, the text. */
 static void
 smtp_reply_line(struct smtp_session *s, unsigned code, char sep,
                 const char *status, const char *fmt, va_list ap)
