@@ -247,8 +247,9 @@ smtp_line_input(struct smtp_session *s)
 	s->in_pos += consumed;
 	if (ret == 0)
 		return;
-	secret = smtp_state_is_auth(s->state) ||
-	         (ret > 0 && sb_log_command_is_sensitive(line.p, line.len));
+	/* A line too long is not known: it may have been AUTH's. */
+	secret = ret < 0 || smtp_state_is_auth(s->state) ||
+	         sb_log_command_is_sensitive(line.p, line.len);
 	if (ret < 0) {
 		if (smtp_state_is_auth(s->state))
 			smtp_auth_abandon(s);
