@@ -307,36 +307,44 @@ smtp_take_label(struct smtp_path_ctx *c)
 	return 0;
 }
 
+/* dcontent = %d33-90 / %d94-126 */
+static bool
+smtp_is_dcontent(unsigned char c)
+{
+	return c >= 33 && c <= 126 && c != '[' && c != '\\' && c != ']';
+}
+
 /* A General-address-literal: Standardized-tag ":" 1*dcontent. */
 static bool
 smtp_general_literal(const char *p, size_t len)
 {
-	size_t i = 0, j;
+	size_t i = 0;
 
 	while (i < len && (smtp_is_alpha((unsigned char)p[i]) ||
 	                   smtp_is_digit((unsigned char)p[i]) || p[i] == '-'))
 		i++;
-	if (i == 0 || i == len || p[i] != ':' || p[i - 1] == '-')
-		return false;
-	for (j = i + 1; j < len; j++) {
-		if (p[j] < 33 || p[j] > 126 || p[j] == '[' || p[j] == '\\' ||
-		    p[j] == ']')
-			return false;
-	}
-	return j > i + 1;
+	return i > 0 && i + 1 < len && p[i] == ':' && p[i - 1] != '-';
 }
 
-/* address-literal = "[" ( IPv4 / "IPv6:" IPv6 / General ) "]" */
+/*
+ * address-literal = "[" ( IPv4 / "IPv6:" IPv6 / General ) "]", every
+ * byte of it dcontent (so no NUL cuts the text inet_pton reads).
+ */
 static int
 smtp_take_address_literal(struct smtp_path_ctx *c)
 {
 	char text[64], addr[16];
 	struct sb_sv lit;
+	size_t i;
 
 	if (!sb_sv_take_char(&c->cur, '[') ||
 	    sb_sv_take_until(&c->cur, ']', SMTP_DOMAIN_MAX, &lit) < 0 ||
 	    lit.len == 0)
 		return -1;
+	for (i = 0; i < lit.len; i++) {
+		if (!smtp_is_dcontent((unsigned char)lit.p[i]))
+			return -1;
+	}
 	if (lit.len < sizeof(text)) {
 		memcpy(text, lit.p, lit.len);
 		text[lit.len] = '\0';
@@ -454,9 +462,12 @@ smtp_take_path(struct sb_sv *cur, bool null_ok, struct smtp_path *path)
 		*cur = c.cur;
 		return 0;
 	}
-	if (c.cur.len > 0 && c.cur.p[0] == '@' &&
-	    smtp_take_source_route(&c) < 0)
-		return 1;
+	if (c.cur.len > 0 && c.cur.p[0] == '@') {
+		if (smtp_take_source_route(&c) < 0)
+			return 1;
+		/* It is dropped: only the mailbox may need SMTPUTF8. */
+		c.utf8 = false;
+	}
 	ret = smtp_take_mailbox(&c, path);
 	if (ret != 0)
 		return ret;

@@ -77,6 +77,11 @@ smtp_flush(struct smtp_session *s)
 	return !s->broken;
 }
 
+static void smtp_reply_line(struct smtp_session *s, unsigned code, char sep,
+                            const char *status, const char *fmt, va_list ap)
+        SB_PRINTF(5, 0);
+
+/* One line: code, separator, maybe the status code, the text. */
 static void
 smtp_reply_line(struct smtp_session *s, unsigned code, char sep,
                 const char *status, const char *fmt, va_list ap)
@@ -242,8 +247,9 @@ smtp_line_input(struct smtp_session *s)
 	s->in_pos += consumed;
 	if (ret == 0)
 		return;
-	secret = smtp_state_is_auth(s->state) ||
-	         (ret > 0 && sb_log_command_is_sensitive(line.p, line.len));
+	/* A line too long is not known: it may have been AUTH's. */
+	secret = ret < 0 || smtp_state_is_auth(s->state) ||
+	         sb_log_command_is_sensitive(line.p, line.len);
 	if (ret < 0) {
 		if (smtp_state_is_auth(s->state))
 			smtp_auth_abandon(s);
