@@ -413,6 +413,11 @@ smtp_session_run(const struct smtp_shared *shared, int fd, bool tls,
 	sb_buf_init_secret(&s->auth_user, SMTP_CREDENTIAL_MAX);
 	/* Its own line reader is not used: only a maximum for it. */
 	s->conn = sb_conn_new(fd, SMTP_LINE_MAX, s->cfg->command_timeout_ms);
+	/*
+	 * A client that takes nothing must not hold the server's stop: a
+	 * write (or a TLS handshake, or a read) that waits gives up.
+	 */
+	sb_conn_set_cancel(s->conn, s->shared->stop_fd);
 	sb_log_info("smtp %lu: connection from %s%s", id, s->peer,
 	            tls ? " (TLS)" : "");
 	if (tls) {
