@@ -5,6 +5,7 @@ target_sources(sb_common PRIVATE
 	cert.c
 	linereader.c
 	net.c
+	service.c
 	tls.c)
 
 find_package(Threads REQUIRED)
