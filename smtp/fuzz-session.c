@@ -33,6 +33,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fuzz-session.h"
 #include "common/cert.h"
 #include "common/log.h"
 #include "common/net.h"
@@ -41,9 +42,6 @@
 #include "test-backend.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* A session that has not ended this long after its input is a hang. */
-#define FUZZ_HANG_MS 60000
 
 struct fuzz_env {
 	char dir[256];
@@ -148,102 +146,18 @@ fuzz_setup(void)
 
 /* ---- One input ---- */
 
-struct fuzz_run {
-	int fd;
-	unsigned long id;
-};
-
-static void *
-fuzz_session_main(void *p)
-{
-	struct fuzz_run *r = p;
-
-	smtp_session_run(&fuzz.shared, r->fd, false, r->id);
-	return NULL;
-}
-
-/* The size of the next write: whole, or 1 to cut + 1 bytes. */
-static size_t
-fuzz_piece(uint8_t cut, uint32_t *rnd, size_t left)
-{
-	size_t n;
-
-	if (cut == 0xff)
-		return left;
-	*rnd ^= *rnd << 13;
-	*rnd ^= *rnd >> 17;
-	*rnd ^= *rnd << 5;
-	n = 1 + *rnd % ((size_t)cut + 1);
-	return n < left ? n : left;
-}
-
-/*
- * Writes the client's bytes to fd while reading what the server sends,
- * until the server closes its end.
- */
+/* fuzz_session_fn: one session on the server's end. */
 static void
-fuzz_pump(int fd, const uint8_t *data, size_t size, uint8_t cut)
+fuzz_session_one(void *ctx, int fd)
 {
-	static char sink[65536];
-	uint32_t rnd = 2463534242u ^ cut;
-	size_t pos = 0;
-	bool writing = true;
-	struct pollfd p;
-	ssize_t n;
-
-	if (size == 0) {
-		shutdown(fd, SHUT_WR);
-		writing = false;
-	}
-	for (;;) {
-		p.fd = fd;
-		p.events = POLLIN | (writing ? POLLOUT : 0);
-		p.revents = 0;
-		n = poll(&p, 1, FUZZ_HANG_MS);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			fuzz_die("the session did not end",
-			         n == 0 ? "timeout" : strerror(errno));
-		if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
-			n = recv(fd, sink, sizeof(sink), MSG_DONTWAIT);
-			/* EOF, or a reset when it closed with input unread. */
-			if (n == 0 || (n < 0 && errno != EAGAIN &&
-			               errno != EWOULDBLOCK && errno != EINTR))
-				return;
-			if (n > 0 && fuzz.echo)
-				fwrite(sink, 1, (size_t)n, stderr);
-		}
-		if (!writing || !(p.revents & POLLOUT))
-			continue;
-		n = send(fd, data + pos, fuzz_piece(cut, &rnd, size - pos),
-		         MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
-		    errno != EINTR) {
-			/* The session ended first (QUIT, 421). */
-			writing = false;
-			continue;
-		}
-		if (n > 0)
-			pos += (size_t)n;
-		if (pos == size) {
-			shutdown(fd, SHUT_WR);
-			writing = false;
-		} else if (cut != 0xff) {
-			/* Give the session a chance to read this piece alone.
-			 */
-			sched_yield();
-		}
-	}
+	(void)ctx;
+	smtp_session_run(&fuzz.shared, fd, false, ++fuzz.runs);
 }
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static bool ready;
-	struct fuzz_run run;
-	pthread_t t;
-	int fds[2], err;
 
 	if (size < 1)
 		return 0;
@@ -251,16 +165,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_setup();
 		ready = true;
 	}
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
-		fuzz_die("socketpair", strerror(errno));
-	run.fd = fds[0];
-	run.id = ++fuzz.runs;
-	err = pthread_create(&t, NULL, fuzz_session_main, &run);
-	if (err != 0)
-		fuzz_die("cannot start the session", strerror(err));
-	fuzz_pump(fds[1], data + 1, size - 1, data[0]);
-	pthread_join(t, NULL);
-	close(fds[1]);
+	fuzz_session_drive(fuzz_session_one, NULL, data + 1, size - 1, data[0],
+	                   fuzz.echo);
 	/* Every message begun was finished or abandoned. */
 	if (fuzz.tb.begins !=
 	    fuzz.tb.finishes + fuzz.tb.finish_failures + fuzz.tb.aborts)
