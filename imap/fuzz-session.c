@@ -66,9 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FUZZ_SUMMARY_MAX (64 * 1024)
 
 struct fuzz_env {
-	char dir[256];
-	char replica[300], wal[310], shm[310];
-	char cert[300], key[300];
+	struct fuzz_session_files files;
 	struct sb_buf pristine; /* the replica's file */
 	struct store_hub *hub;
 	struct sb_tls_ctx *tls;
@@ -455,7 +453,7 @@ fuzz_meanwhile(void)
 
 	if (fuzz.meanwhile >= 3)
 		return;
-	if (store_open(fuzz.replica, fuzz.hub, &st, &error) < 0)
+	if (store_open(fuzz.files.replica, fuzz.hub, &st, &error) < 0)
 		fuzz_die("cannot open the replica", error);
 	switch (fuzz.meanwhile++) {
 	case 0:
@@ -692,38 +690,11 @@ fuzz_quota(void *ctx, int64_t account, uint64_t *used_r, uint64_t *limit_r,
 static void
 fuzz_cleanup(void)
 {
-	unlink(fuzz.replica);
-	unlink(fuzz.wal);
-	unlink(fuzz.shm);
-	unlink(fuzz.cert);
-	unlink(fuzz.key);
-	rmdir(fuzz.dir);
+	fuzz_session_files_remove(&fuzz.files);
 	sb_tls_ctx_free(&fuzz.tls);
 	store_hub_free(&fuzz.hub);
 	sb_event_close(&fuzz.shared.stop_fd);
 	sb_buf_free(&fuzz.pristine);
-}
-
-/* A folder on tmpfs when there is one: the replica fsyncs every commit. */
-static void
-fuzz_tmpdir(void)
-{
-	const char *base = getenv("TMPDIR");
-	struct stat sb;
-
-	if (stat("/dev/shm", &sb) == 0 && S_ISDIR(sb.st_mode) &&
-	    access("/dev/shm", W_OK) == 0)
-		base = "/dev/shm";
-	if (base == NULL || base[0] == '\0')
-		base = "/tmp";
-	snprintf(fuzz.dir, sizeof(fuzz.dir), "%s/fuzz-session-XXXXXX", base);
-	if (mkdtemp(fuzz.dir) == NULL)
-		fuzz_die("cannot make a folder", strerror(errno));
-	snprintf(fuzz.replica, sizeof(fuzz.replica), "%s/replica.db", fuzz.dir);
-	snprintf(fuzz.wal, sizeof(fuzz.wal), "%s-wal", fuzz.replica);
-	snprintf(fuzz.shm, sizeof(fuzz.shm), "%s-shm", fuzz.replica);
-	snprintf(fuzz.cert, sizeof(fuzz.cert), "%s/cert.pem", fuzz.dir);
-	snprintf(fuzz.key, sizeof(fuzz.key), "%s/key.pem", fuzz.dir);
 }
 
 static void
@@ -736,20 +707,24 @@ fuzz_setup(void)
 	if (getenv("FUZZ_SESSION_LOG") == NULL)
 		sb_log_set_level(SB_LOG_NONE);
 	fuzz.echo = getenv("FUZZ_SESSION_ECHO") != NULL;
-	fuzz_tmpdir();
+	fuzz_session_files_make(&fuzz.files, "fuzz-session");
 	atexit(fuzz_cleanup);
-	if (sb_cert_ensure(fuzz.cert, fuzz.key, 30, &created, &error) < 0 ||
-	    sb_tls_server_ctx_new(fuzz.cert, fuzz.key, &fuzz.tls, &error) < 0)
+	if (sb_cert_ensure(fuzz.files.cert, fuzz.files.key, 30, &created,
+	                   &error) < 0 ||
+	    sb_tls_server_ctx_new(fuzz.files.cert, fuzz.files.key, &fuzz.tls,
+	                          &error) < 0)
 		fuzz_die("cannot make the certificate", error);
-	if (store_open(fuzz.replica, NULL, &st, &error) < 0)
+	if (store_open(fuzz.files.replica, NULL, &st, &error) < 0)
 		fuzz_die("cannot make the replica", error);
 	fuzz_fill(st);
 	store_close(&st);
 	/* The last connection closed: the WAL is in the file, and gone. */
-	if (access(fuzz.wal, F_OK) == 0)
-		fuzz_die("the replica's WAL outlived its connection", fuzz.wal);
+	if (access(fuzz.files.wal, F_OK) == 0)
+		fuzz_die("the replica's WAL outlived its connection",
+		         fuzz.files.wal);
 	sb_buf_init(&fuzz.pristine, SIZE_MAX);
-	if (sb_file_read_all(fuzz.replica, &fuzz.pristine, NULL, &error) < 0)
+	if (sb_file_read_all(fuzz.files.replica, &fuzz.pristine, NULL, &error) <
+	    0)
 		fuzz_die("cannot read the replica", error);
 	fuzz.hub = store_hub_new();
 	if (sb_event_new(&fuzz.shared.stop_fd, &error) < 0)
@@ -758,7 +733,7 @@ fuzz_setup(void)
 	fuzz.cfg.port = IMAP_PORT_OFF;
 	fuzz.cfg.tls_port = IMAP_PORT_OFF;
 	fuzz.cfg.tls = fuzz.tls;
-	fuzz.cfg.replica_path = fuzz.replica;
+	fuzz.cfg.replica_path = fuzz.files.replica;
 	fuzz.cfg.hub = fuzz.hub;
 	/* Input comes at once and EOF ends it: no timer should fire. */
 	fuzz.cfg.prelogin_timeout_ms = 5000;
@@ -783,9 +758,9 @@ fuzz_reset(void)
 {
 	const char *error;
 
-	unlink(fuzz.wal);
-	unlink(fuzz.shm);
-	if (sb_file_write_atomic(fuzz.replica, fuzz.pristine.data,
+	unlink(fuzz.files.wal);
+	unlink(fuzz.files.shm);
+	if (sb_file_write_atomic(fuzz.files.replica, fuzz.pristine.data,
 	                         fuzz.pristine.len, 0600, &error) < 0)
 		fuzz_die("cannot write the replica", error);
 }

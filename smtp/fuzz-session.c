@@ -44,9 +44,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 struct fuzz_env {
-	char dir[256];
-	char replica[300], wal[310], shm[310];
-	char cert[300], key[300];
+	struct fuzz_session_files files;
 	struct store_hub *hub;
 	struct sb_tls_ctx *tls;
 	struct test_backend tb;
@@ -69,38 +67,11 @@ fuzz_die(const char *what, const char *error)
 static void
 fuzz_cleanup(void)
 {
-	unlink(fuzz.replica);
-	unlink(fuzz.wal);
-	unlink(fuzz.shm);
-	unlink(fuzz.cert);
-	unlink(fuzz.key);
-	rmdir(fuzz.dir);
+	fuzz_session_files_remove(&fuzz.files);
 	sb_tls_ctx_free(&fuzz.tls);
 	store_hub_free(&fuzz.hub);
 	sb_event_close(&fuzz.shared.stop_fd);
 	tb_free(&fuzz.tb);
-}
-
-/* A folder on tmpfs when there is one. */
-static void
-fuzz_tmpdir(void)
-{
-	const char *base = getenv("TMPDIR");
-	struct stat sb;
-
-	if (stat("/dev/shm", &sb) == 0 && S_ISDIR(sb.st_mode) &&
-	    access("/dev/shm", W_OK) == 0)
-		base = "/dev/shm";
-	if (base == NULL || base[0] == '\0')
-		base = "/tmp";
-	snprintf(fuzz.dir, sizeof(fuzz.dir), "%s/fuzz-smtp-XXXXXX", base);
-	if (mkdtemp(fuzz.dir) == NULL)
-		fuzz_die("cannot make a folder", strerror(errno));
-	snprintf(fuzz.replica, sizeof(fuzz.replica), "%s/replica.db", fuzz.dir);
-	snprintf(fuzz.wal, sizeof(fuzz.wal), "%s-wal", fuzz.replica);
-	snprintf(fuzz.shm, sizeof(fuzz.shm), "%s-shm", fuzz.replica);
-	snprintf(fuzz.cert, sizeof(fuzz.cert), "%s/cert.pem", fuzz.dir);
-	snprintf(fuzz.key, sizeof(fuzz.key), "%s/key.pem", fuzz.dir);
 }
 
 static void
@@ -113,14 +84,16 @@ fuzz_setup(void)
 	if (getenv("FUZZ_SESSION_LOG") == NULL)
 		sb_log_set_level(SB_LOG_NONE);
 	fuzz.echo = getenv("FUZZ_SESSION_ECHO") != NULL;
-	fuzz_tmpdir();
+	fuzz_session_files_make(&fuzz.files, "fuzz-smtp");
 	tb_init(&fuzz.tb);
 	atexit(fuzz_cleanup);
-	if (sb_cert_ensure(fuzz.cert, fuzz.key, 30, &created, &error) < 0 ||
-	    sb_tls_server_ctx_new(fuzz.cert, fuzz.key, &fuzz.tls, &error) < 0)
+	if (sb_cert_ensure(fuzz.files.cert, fuzz.files.key, 30, &created,
+	                   &error) < 0 ||
+	    sb_tls_server_ctx_new(fuzz.files.cert, fuzz.files.key, &fuzz.tls,
+	                          &error) < 0)
 		fuzz_die("cannot make the certificate", error);
 	/* Made once: a session's store_open then only opens it. */
-	if (store_open(fuzz.replica, NULL, &st, &error) < 0)
+	if (store_open(fuzz.files.replica, NULL, &st, &error) < 0)
 		fuzz_die("cannot make the replica", error);
 	store_close(&st);
 	fuzz.hub = store_hub_new();
@@ -131,7 +104,7 @@ fuzz_setup(void)
 	fuzz.cfg.port = SMTP_PORT_OFF;
 	fuzz.cfg.tls_port = SMTP_PORT_OFF;
 	fuzz.cfg.tls = fuzz.tls;
-	fuzz.cfg.replica_path = fuzz.replica;
+	fuzz.cfg.replica_path = fuzz.files.replica;
 	fuzz.cfg.hub = fuzz.hub;
 	fuzz.cfg.size_max = 64 * 1024;
 	fuzz.cfg.recipients_max = 5;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define FUZZ_HANG_MS 60000
@@ -140,4 +141,36 @@ fuzz_session_drive(fuzz_session_fn *run, void *ctx, const uint8_t *data,
 	fuzz_session_pump(fds[1], data, size, cut, echo);
 	pthread_join(t, NULL);
 	close(fds[1]);
+}
+
+void
+fuzz_session_files_make(struct fuzz_session_files *f, const char *prefix)
+{
+	const char *base = getenv("TMPDIR");
+	struct stat sb;
+
+	if (stat("/dev/shm", &sb) == 0 && S_ISDIR(sb.st_mode) &&
+	    access("/dev/shm", W_OK) == 0)
+		base = "/dev/shm";
+	if (base == NULL || base[0] == '\0')
+		base = "/tmp";
+	snprintf(f->dir, sizeof(f->dir), "%s/%s-XXXXXX", base, prefix);
+	if (mkdtemp(f->dir) == NULL)
+		fuzz_session_die("cannot make a folder", strerror(errno));
+	snprintf(f->replica, sizeof(f->replica), "%s/replica.db", f->dir);
+	snprintf(f->wal, sizeof(f->wal), "%s-wal", f->replica);
+	snprintf(f->shm, sizeof(f->shm), "%s-shm", f->replica);
+	snprintf(f->cert, sizeof(f->cert), "%s/cert.pem", f->dir);
+	snprintf(f->key, sizeof(f->key), "%s/key.pem", f->dir);
+}
+
+void
+fuzz_session_files_remove(const struct fuzz_session_files *f)
+{
+	unlink(f->replica);
+	unlink(f->wal);
+	unlink(f->shm);
+	unlink(f->cert);
+	unlink(f->key);
+	rmdir(f->dir);
 }

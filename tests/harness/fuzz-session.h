@@ -12,6 +12,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * The files a session target keeps, in a folder of its own on tmpfs when
+ * there is one (the replica syncs at every commit): the replica and its
+ * WAL and shared-memory files, and the server's certificate and key.
+ */
+struct fuzz_session_files {
+	char dir[256];
+	char replica[300], wal[310], shm[310];
+	char cert[300], key[300];
+};
+
+/* Makes the folder (prefix: its name's start) and names the files. */
+void fuzz_session_files_make(struct fuzz_session_files *f, const char *prefix);
+/* Removes the files and the folder. */
+void fuzz_session_files_remove(const struct fuzz_session_files *f);
+
 /* Runs one session on fd (it owns fd and closes it). */
 typedef void fuzz_session_fn(void *ctx, int fd);
 
