@@ -3,8 +3,6 @@
  * read directly; see bench-bridge.h.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,8 +101,9 @@ serve_port(const char *line, const char *prefix)
 
 /* A line of serve's stdout: true for the ready line. */
 static bool
-serve_line(struct bench_saltbridge *b, const char *line)
+serve_line(void *ctx, const char *line)
 {
+	struct bench_saltbridge *b = ctx;
 	unsigned port;
 
 	if ((port = serve_port(line, "saltbridge: IMAP on 127.0.0.1:")) != 0)
@@ -118,42 +117,14 @@ void
 bench_saltbridge_start(struct bench_saltbridge *b, const char *const *args)
 {
 	char *argv[16] = {(char *)b->binary, "--home", b->home, "serve"};
-	double until = bench_now() + SERVE_START_S;
-	char buf[1024], *nl;
-	size_t len = 0, n = 4;
-	ssize_t got;
-	int p[2], err;
-	bool ready = false;
+	size_t n = 4;
 
 	while (args != NULL && *args != NULL && n < SB_N_ELEMENTS(argv) - 1)
 		argv[n++] = (char *)*args++;
 	argv[n] = NULL;
-	if (pipe2(p, O_CLOEXEC) != 0)
-		bench_fail("pipe: %s", strerror(errno));
-	err = bench_open_log("serve.log");
-	b->pid = bench_spawn(BENCH_CHILD_OTHER, argv, -1, p[1], err);
-	close(p[1]);
-	close(err);
-	b->out = p[0];
 	b->imap_port = b->smtp_port = 0;
-	while (!ready) {
-		struct pollfd pfd = {.fd = p[0], .events = POLLIN};
-		int left = (int)((until - bench_now()) * 1000);
-
-		if (left <= 0 || poll(&pfd, 1, left) <= 0 ||
-		    len + 1 >= sizeof(buf) ||
-		    (got = read(p[0], buf + len, sizeof(buf) - 1 - len)) <= 0) {
-			bench_print_tail("serve.log");
-			bench_fail("saltbridge serve printed no ready line");
-		}
-		len += (size_t)got;
-		while (!ready && (nl = memchr(buf, '\n', len)) != NULL) {
-			*nl = '\0';
-			ready = serve_line(b, buf);
-			len -= (size_t)(nl + 1 - buf);
-			memmove(buf, nl + 1, len);
-		}
-	}
+	b->out = bench_spawn_until(BENCH_CHILD_OTHER, argv, "serve.log",
+	                           SERVE_START_S, serve_line, b, &b->pid);
 }
 
 void
@@ -207,4 +178,38 @@ bench_replica_inbox(sqlite3 *db, const char *api_id)
 	id = sqlite3_column_int64(q, 0);
 	sqlite3_finalize(q);
 	return id;
+}
+
+struct api_client *
+bench_api_client_new(const struct bench_saltmaild *d)
+{
+	struct api_client_options o;
+	struct api_client *c;
+	const char *error;
+
+	api_client_options_default(&o);
+	o.base_url = d->base_url;
+	o.ca_file = d->cert;
+	if (api_client_new(&o, &c, &error) != 0)
+		bench_fail("api client: %s", error);
+	return c;
+}
+
+struct sb_password_keys *
+bench_password_keys(const struct api_kdf *kdf, const char *password)
+{
+	struct sb_kdf_params params;
+	struct sb_password_keys *keys;
+	const char *error;
+
+	_Static_assert(sizeof(params.salt) == sizeof(kdf->salt),
+	               "the API's salt is the KDF's");
+	params.opslimit = kdf->opslimit;
+	params.memlimit = kdf->memlimit;
+	memcpy(params.salt, kdf->salt, sizeof(params.salt));
+	if (sb_kdf_params_check(&params, &error) != 0 ||
+	    sb_password_derive(password, strlen(password), &params, &keys,
+	                       &error) != 0)
+		bench_fail("password keys: %s", error);
+	return keys;
 }

@@ -1,9 +1,9 @@
 /*
  * `saltbridge` for the benchmarks that drive it (bench-imap, bench-smtp),
- * through its own command line, and its replica read directly
- * (bench-bridge.c). Children and files follow bench.h: serve runs in
- * BENCH_CHILD_OTHER, stopped before saltmaild; its home is "home" in the
- * temporary folder.
+ * through its own command line, and its replica read directly; and the
+ * client side of saltmaild's API (bench-bridge.c). Children and files follow
+ * bench.h: serve runs in BENCH_CHILD_OTHER, stopped before saltmaild; its home
+ * is "home" in the temporary folder.
  */
 #ifndef SB_BENCH_BRIDGE_H
 #define SB_BENCH_BRIDGE_H
@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "api/api.h"
+#include "api/client.h"
 #include "bench.h"
 #include "bridge/mail.h"
 
@@ -64,5 +65,16 @@ sqlite3 *bench_replica_open(const char *path);
 sqlite3_stmt *bench_replica_prepare(sqlite3 *db, const char *sql);
 /* The id of the INBOX of the account with this API id. */
 int64_t bench_replica_inbox(sqlite3 *db, const char *api_id);
+
+/* ---- saltmaild's API, as a client ---- */
+
+/* A client of d's API trusting its certificate, not logged in. */
+struct api_client *bench_api_client_new(const struct bench_saltmaild *d);
+/*
+ * The password's keys with the KDF parameters the service gave at
+ * prelogin, in secure memory (sb_secure_free); fails on bad ones.
+ */
+struct sb_password_keys *bench_password_keys(const struct api_kdf *kdf,
+                                             const char *password);
 
 #endif

@@ -709,19 +709,7 @@ measure(const struct setup *s, const struct replica *rep, int rounds,
 /* ---- Report and main ---- */
 
 static void
-report(struct bench_report *r, const struct setup *s, const char *name,
-       double value, const char *unit, const char *base_name, double base_value)
-{
-	char full[64], base[64];
-
-	snprintf(full, sizeof(full), "%s_%s", name, s->tag);
-	snprintf(base, sizeof(base), "%s_%s", base_name, s->tag);
-	bench_report_add(r, full, value, unit, base, base_value);
-}
-
-static void
-report_all(struct bench_report *r, const struct setup *s,
-           const struct figures *f)
+report_all(struct bench_report *r, const struct figures *f)
 {
 	fprintf(stderr,
 	        "bench-imap: serve's RSS after the runs %ld KiB; peak %ld "
@@ -731,18 +719,18 @@ report_all(struct bench_report *r, const struct setup *s,
 	        "bench-imap: the resync's SELECT (QRESYNC) %.3f ms, its UID "
 	        "FETCH (CHANGEDSINCE) %.3f ms\n",
 	        f->resync_select * 1e3, f->resync_fetch * 1e3);
-	report(r, s, "imap_select", f->select * 1e3, "ms", "sqlite_count",
-	       f->select_base * 1e3);
-	report(r, s, "imap_fetch_flags", f->flags * 1e3, "ms",
-	       "sqlite_uid_keywords", f->flags_base * 1e3);
-	report(r, s, "imap_fetch_30_bodies", f->bodies * 1e3, "ms",
-	       "bridge_mail_body_30", f->bodies_base * 1e3);
-	report(r, s, "imap_qresync_nochange", f->resync * 1e3, "ms",
-	       "imap_2_noops", f->resync_base * 1e3);
-	report(r, s, "imap_noop_selected", f->noop_selected * 1e3, "ms",
-	       "imap_noop", f->noop * 1e3);
-	report(r, s, "imap_serve_peak_rss", (double)f->hwm_after, "KiB",
-	       "serve_peak_rss_before", (double)f->hwm_before);
+	bench_report_add(r, "imap_select", f->select * 1e3, "ms",
+	                 "sqlite_count", f->select_base * 1e3);
+	bench_report_add(r, "imap_fetch_flags", f->flags * 1e3, "ms",
+	                 "sqlite_uid_keywords", f->flags_base * 1e3);
+	bench_report_add(r, "imap_fetch_30_bodies", f->bodies * 1e3, "ms",
+	                 "bridge_mail_body_30", f->bodies_base * 1e3);
+	bench_report_add(r, "imap_qresync_nochange", f->resync * 1e3, "ms",
+	                 "imap_2_noops", f->resync_base * 1e3);
+	bench_report_add(r, "imap_noop_selected", f->noop_selected * 1e3, "ms",
+	                 "imap_noop", f->noop * 1e3);
+	bench_report_add(r, "imap_serve_peak_rss", (double)f->hwm_after, "KiB",
+	                 "serve_peak_rss_before", (double)f->hwm_before);
 }
 
 /* --large (ours) is taken out; the rest is bench_report_new's. */
@@ -797,6 +785,7 @@ main(int argc, char **argv)
 	if (sb_crypto_init() != 0)
 		bench_fail("cannot initialise libsodium");
 	setup_init(&s, n);
+	bench_report_set_tag(r, s.tag);
 	fill_service(&s);
 	bench_saltmaild_start(&s.d, SALTMAILD_PATH, NULL);
 	bridge_setup(&s);
@@ -808,7 +797,7 @@ main(int argc, char **argv)
 	serve_start(&s);
 	measure(&s, &rep, rounds, &f);
 	bench_saltbridge_stop(&s.b);
-	report_all(r, &s, &f);
+	report_all(r, &f);
 	replica_close(&rep);
 	bridge_mail_keys_clear(&s.keys);
 	sb_secure_free(&s.bridge_password);

@@ -340,53 +340,80 @@ bench_saltmaild_init(struct bench_saltmaild *d)
 	snprintf(d->cert, sizeof(d->cert), "%s/tls/cert.pem", d->data);
 }
 
-void
-bench_saltmaild_start(struct bench_saltmaild *d, const char *binary,
-                      const char *const *extra)
+int
+bench_spawn_until(enum bench_child slot, char *const argv[], const char *log,
+                  double seconds, bench_line_fn *fn, void *ctx, pid_t *pid_r)
 {
-	static const char ready[] = "saltmaild: ready https://127.0.0.1:";
-	char *argv[16] = {(char *)binary, "serve",    "--data",
-	                  d->data,        "--listen", "127.0.0.1:0",
-	                  "--open-signup"};
-	double until = bench_now() + START_TIMEOUT;
-	char line[256], *end = NULL;
-	unsigned long port = 0;
-	size_t len = 0, n = 7;
-	int p[2], err;
+	double until = bench_now() + seconds;
+	char buf[1024], *nl;
+	size_t len = 0;
 	ssize_t got;
+	int p[2], err;
+	bool done = false;
 
-	while (extra != NULL && *extra != NULL && n < SB_N_ELEMENTS(argv) - 1)
-		argv[n++] = (char *)*extra++;
-	argv[n] = NULL;
 	if (pipe2(p, O_CLOEXEC) != 0)
 		bench_fail("pipe: %s", strerror(errno));
-	err = bench_open_log("saltmaild.log");
-	bench_spawn(BENCH_CHILD_SERVE, argv, -1, p[1], err);
+	err = bench_open_log(log);
+	*pid_r = bench_spawn(slot, argv, -1, p[1], err);
 	close(p[1]);
 	close(err);
-	d->out = p[0];
-	while (len == 0 || memchr(line, '\n', len) == NULL) {
+	while (!done) {
 		struct pollfd pfd = {.fd = p[0], .events = POLLIN};
 		int left = (int)((until - bench_now()) * 1000);
 
 		if (left <= 0 || poll(&pfd, 1, left) <= 0 ||
-		    len + 1 >= sizeof(line) ||
-		    (got = read(p[0], line + len, sizeof(line) - 1 - len)) <=
-		            0) {
-			bench_print_tail("saltmaild.log");
-			bench_fail("saltmaild serve printed no ready line");
+		    len + 1 >= sizeof(buf) ||
+		    (got = read(p[0], buf + len, sizeof(buf) - 1 - len)) <= 0) {
+			bench_print_tail(log);
+			bench_fail("%s printed no ready line", argv[0]);
 		}
 		len += (size_t)got;
+		while (!done && (nl = memchr(buf, '\n', len)) != NULL) {
+			*nl = '\0';
+			done = fn(ctx, buf);
+			len -= (size_t)(nl + 1 - buf);
+			memmove(buf, nl + 1, len);
+		}
 	}
-	line[len] = '\0';
+	return p[0];
+}
+
+/* Its first line must be "saltmaild: ready https://127.0.0.1:PORT". */
+static bool
+bench_saltmaild_ready(void *ctx, const char *line)
+{
+	static const char ready[] = "saltmaild: ready https://127.0.0.1:";
+	struct bench_saltmaild *d = ctx;
+	unsigned long port = 0;
+	char *end = NULL;
+
 	errno = 0;
 	if (strncmp(line, ready, sizeof(ready) - 1) == 0)
 		port = strtoul(line + sizeof(ready) - 1, &end, 10);
-	if (port == 0 || port > 65535 || errno != 0 || *end != '\n')
+	if (port == 0 || port > 65535 || errno != 0 || *end != '\0')
 		bench_fail("unexpected ready line: %s", line);
 	d->port = (unsigned)port;
 	snprintf(d->base_url, sizeof(d->base_url), "https://127.0.0.1:%lu",
 	         port);
+	return true;
+}
+
+void
+bench_saltmaild_start(struct bench_saltmaild *d, const char *binary,
+                      const char *const *extra)
+{
+	char *argv[16] = {(char *)binary, "serve",    "--data",
+	                  d->data,        "--listen", "127.0.0.1:0",
+	                  "--open-signup"};
+	size_t n = 7;
+	pid_t pid;
+
+	while (extra != NULL && *extra != NULL && n < SB_N_ELEMENTS(argv) - 1)
+		argv[n++] = (char *)*extra++;
+	argv[n] = NULL;
+	d->out = bench_spawn_until(BENCH_CHILD_SERVE, argv, "saltmaild.log",
+	                           START_TIMEOUT, bench_saltmaild_ready, d,
+	                           &pid);
 }
 
 void

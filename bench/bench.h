@@ -29,6 +29,11 @@ struct bench_report *bench_report_new(int argc, char **argv);
 /* True with --quick: the caller should use a smaller input. */
 int bench_report_quick(const struct bench_report *r);
 
+/*
+ * A tag ("10k", "quick") that every later name and baseline name ends
+ * with, after an underscore; "" for none, the default.
+ */
+void bench_report_set_tag(struct bench_report *r, const char *tag);
 /* Records one result and prints its line. ratio = value / baseline_value. */
 void bench_report_add(struct bench_report *r, const char *name, double value,
                       const char *unit, const char *baseline_name,
@@ -106,6 +111,19 @@ void bench_run_with_password(char *const argv[], const char *password,
  */
 pid_t bench_spawn(enum bench_child slot, char *const argv[], int in, int out,
                   int err);
+/* Takes a line a child printed; true once it is the one awaited. */
+typedef bool bench_line_fn(void *ctx, const char *line);
+/*
+ * bench_spawn with stdout through a pipe and stderr appended to the file
+ * log of the temporary folder; each line the child prints (without its
+ * LF) goes to fn until fn returns true. Fails, with the end of log, when
+ * that does not happen within `seconds`. Returns the pipe's end, for the
+ * caller to keep open while the child runs (what followed the line is
+ * lost), and the child's id in *pid_r.
+ */
+int bench_spawn_until(enum bench_child slot, char *const argv[],
+                      const char *log, double seconds, bench_line_fn *fn,
+                      void *ctx, pid_t *pid_r);
 /*
  * Runs argv to its end in BENCH_CHILD_CMD, stdin from in (-1: /dev/null),
  * stdout and stderr appended to files of the temporary folder (they may
