@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "bench-bridge.h"
 #include "bench.h"
 #include "common/buf.h"
 #include "crypto/crypto.h"
@@ -292,7 +293,6 @@ login(struct client *c)
 {
 	struct json_object *req, *resp, *kdf_obj;
 	struct sb_password_keys *keys;
-	struct sb_kdf_params params;
 	struct api_session session;
 	struct api_kdf kdf;
 	const char *error;
@@ -308,13 +308,7 @@ login(struct client *c)
 	    api_kdf_decode(kdf_obj, API_LENIENT, &kdf, &error) != 0)
 		bench_fail("prelogin: %s", error);
 	json_object_put(resp);
-	params.opslimit = kdf.opslimit;
-	params.memlimit = kdf.memlimit;
-	memcpy(params.salt, kdf.salt, sizeof(params.salt));
-	if (sb_kdf_params_check(&params, &error) != 0 ||
-	    sb_password_derive(BENCH_PASSWORD, strlen(BENCH_PASSWORD), &params,
-	                       &keys, &error) != 0)
-		bench_fail("password keys: %s", error);
+	keys = bench_password_keys(&kdf, BENCH_PASSWORD);
 	req = json_object_new_object();
 	api_json_add_string(req, "email", BENCH_EMAIL);
 	api_json_add_bytes(req, "auth_key", keys->auth_key,

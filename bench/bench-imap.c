@@ -68,6 +68,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench-bridge.h"
 #include "bench.h"
 #include "bridge/bridge.h"
 #include "bridge/mail.h"
@@ -89,9 +90,8 @@
 #define N_DEFAULT      10000
 #define N_LARGE        100000
 #define N_QUICK        300
-#define N_BODIES       30    /* messages of the whole-message FETCH */
-#define SERVE_START_S  120.0 /* for serve's ready line (sanitizers too) */
-#define IMAP_TIMEOUT_S 600   /* for any one read from the server */
+#define N_BODIES       30            /* messages of the whole-message FETCH */
+#define IMAP_TIMEOUT_S 600           /* for any one read from the server */
 #define RESPONSE_MAX   (1024 * 1024) /* a response without its literals */
 
 /*
@@ -114,47 +114,23 @@ struct setup {
 	size_t n;
 	const char *tag; /* of the result names: "10k", "100k", "quick" */
 	struct bench_saltmaild d;
-	char home[PATH_MAX + 64];
-	char replica[PATH_MAX + 96];
+	struct bench_saltbridge b;
 	char api_id[API_ACCOUNT_ID_LEN + 1];
 	char *bridge_password; /* secure memory */
 	struct bridge_mail_keys keys;
-	pid_t serve_pid;
-	int serve_out; /* serve's stdout, kept open while it runs */
-	unsigned imap_port;
 };
-
-/* Runs argv to its end with the account's password on stdin. */
-static void
-run_with_password(char *const argv[], const char *log, const char *what)
-{
-	static const char line[] = BENCH_PASSWORD "\n";
-	char path[PATH_MAX + 64];
-	int fd;
-
-	bench_tmp_path(path, sizeof(path), "password");
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || write(fd, line, strlen(line)) != (ssize_t)strlen(line) ||
-	    lseek(fd, 0, SEEK_SET) != 0)
-		bench_fail("%s: %s", path, strerror(errno));
-	bench_run(argv, fd, log, log, what);
-	close(fd);
-	remove(path);
-}
 
 /* The account, and the Maildir imported into it (encrypted). */
 static void
 fill_service(struct setup *s)
 {
 	char dir[PATH_MAX + 64];
-	char *add[] = {SALTMAILD_PATH,     "user",    "add",
-	               "--data",           s->d.data, BENCH_EMAIL,
-	               "--password-stdin", NULL};
 	char *import[] = {SALTMAILD_PATH, "import",    "--data", s->d.data,
 	                  "--to",         BENCH_EMAIL, dir,      NULL};
 	double t = bench_now();
 
-	run_with_password(add, "user-add.log", "saltmaild user add");
+	bench_saltmaild_user_add(&s->d, SALTMAILD_PATH, BENCH_EMAIL,
+	                         BENCH_PASSWORD);
 	bench_tmp_path(dir, sizeof(dir), "Maildir");
 	bench_maildir_write(dir, s->n, &bench_imap_mail);
 	fprintf(stderr, "bench-imap: generated %zu messages in %.1f s\n", s->n,
@@ -173,113 +149,28 @@ fill_service(struct setup *s)
 static void
 bridge_setup(struct setup *s)
 {
-	char *argv[] = {SALTBRIDGE_PATH, "--home",  s->home,
-	                "login",         "--api",   s->d.base_url,
-	                "--ca-file",     s->d.cert, "--password-stdin",
-	                BENCH_EMAIL,     NULL};
-	struct bridge_paths p;
-	struct bridge_vault bv;
-	const char *error = "there is none";
-
-	run_with_password(argv, "login.log", "saltbridge login");
-	if (bridge_paths_init(&p, s->home, &error) != 0 ||
-	    bridge_vault_open_existing(&bv, &p, &error) != 1)
-		bench_fail("the bridge's vault: %s", error);
-	if (bridge_account_find(bv.v, BENCH_EMAIL, s->api_id) != 1)
-		bench_fail("the vault holds no " BENCH_EMAIL);
-	s->bridge_password = bridge_entry_secret_str(
-	        bv.v, s->api_id, BRIDGE_ENTRY_BRIDGE_PASSWORD);
-	if (s->bridge_password == NULL ||
-	    strcspn(s->bridge_password, "\"\\\r\n") !=
-	            strlen(s->bridge_password))
+	bench_saltbridge_login(&s->b, &s->d, BENCH_EMAIL, BENCH_PASSWORD);
+	bench_saltbridge_account(&s->b, BENCH_EMAIL, s->api_id,
+	                         &s->bridge_password, &s->keys);
+	if (strcspn(s->bridge_password, "\"\\\r\n") !=
+	    strlen(s->bridge_password))
 		bench_fail("no bridge password LOGIN can quote in the vault");
-	if (bridge_mail_keys_load(bv.v, s->api_id, &s->keys, &error) != 0)
-		bench_fail("the account's keys: %s", error);
-	snprintf(s->replica, sizeof(s->replica), "%s", p.replica);
-	bridge_vault_close(&bv);
-	bridge_paths_free(&p);
-}
-
-/* A line of serve's stdout that matters here. */
-static bool
-serve_line(struct setup *s, const char *line)
-{
-	static const char imap[] = "saltbridge: IMAP on 127.0.0.1:";
-	unsigned long port;
-	char *end;
-
-	if (strncmp(line, imap, sizeof(imap) - 1) == 0) {
-		errno = 0;
-		port = strtoul(line + sizeof(imap) - 1, &end, 10);
-		if (errno != 0 || port == 0 || port > 65535 ||
-		    strcmp(end, " (STARTTLS)") != 0)
-			bench_fail("unexpected line from serve: %s", line);
-		s->imap_port = (unsigned)port;
-	}
-	return strncmp(line, "saltbridge: ready", 17) == 0;
 }
 
 /*
  * `saltbridge serve` on a free port, plain IMAP only, in the slot of
- * other servers (stopped before saltmaild), its stderr in serve.log;
- * returns once it printed its ready line.
+ * other servers (stopped before saltmaild).
  */
 static void
 serve_start(struct setup *s)
 {
-	char *argv[] = {SALTBRIDGE_PATH, "--home",      s->home,
-	                "serve",         "--imap-port", "0",
-	                "--imaps-port",  "off",         "--smtp-port",
-	                "off",           NULL};
-	double until = bench_now() + SERVE_START_S;
-	char buf[1024], *nl;
-	size_t len = 0;
-	ssize_t got;
-	int p[2], err;
-	bool ready = false;
+	static const char *const args[] = {
+	        "--imap-port", "0", "--imaps-port", "off", "--smtp-port",
+	        "off",         NULL};
 
-	if (pipe2(p, O_CLOEXEC) != 0)
-		bench_fail("pipe: %s", strerror(errno));
-	err = bench_open_log("serve.log");
-	s->serve_pid = bench_spawn(BENCH_CHILD_OTHER, argv, -1, p[1], err);
-	close(p[1]);
-	close(err);
-	s->serve_out = p[0];
-	s->imap_port = 0;
-	while (!ready) {
-		struct pollfd pfd = {.fd = p[0], .events = POLLIN};
-		int left = (int)((until - bench_now()) * 1000);
-
-		if (left <= 0 || poll(&pfd, 1, left) <= 0 ||
-		    len + 1 >= sizeof(buf) ||
-		    (got = read(p[0], buf + len, sizeof(buf) - 1 - len)) <= 0) {
-			bench_print_tail("serve.log");
-			bench_fail("saltbridge serve printed no ready line");
-		}
-		len += (size_t)got;
-		while (!ready && (nl = memchr(buf, '\n', len)) != NULL) {
-			*nl = '\0';
-			ready = serve_line(s, buf);
-			len -= (size_t)(nl + 1 - buf);
-			memmove(buf, nl + 1, len);
-		}
-	}
-	if (s->imap_port == 0)
+	bench_saltbridge_start(&s->b, args);
+	if (s->b.imap_port == 0)
 		bench_fail("saltbridge serve printed no IMAP port");
-}
-
-/* Stops serve; anything but a clean exit 0 fails the benchmark. */
-static void
-serve_stop(struct setup *s)
-{
-	int status = bench_stop(BENCH_CHILD_OTHER, BENCH_STOP_GRACE);
-
-	close(s->serve_out);
-	s->serve_out = -1;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		bench_print_tail("serve.log");
-		bench_fail("saltbridge serve stopped with status %d", status);
-	}
 }
 
 /* ---- The replica, read directly ---- */
@@ -292,41 +183,19 @@ struct replica {
 	int64_t messages[N_BODIES];
 };
 
-static sqlite3_stmt *
-prepare(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *stmt;
-
-	if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK)
-		bench_fail("replica: %s", sqlite3_errmsg(db));
-	return stmt;
-}
-
-static sqlite3 *
-replica_db(const struct setup *s)
-{
-	sqlite3 *db;
-
-	/* Read and write, though only read: WAL readers need the -shm. */
-	if (sqlite3_open_v2(s->replica, &db, SQLITE_OPEN_READWRITE, NULL) !=
-	    SQLITE_OK)
-		bench_fail("%s: %s", s->replica, sqlite3_errmsg(db));
-	sqlite3_busy_timeout(db, 10000);
-	return db;
-}
-
 /* Waits until the replica holds every message and every body. */
 static void
 wait_synced(const struct setup *s)
 {
-	sqlite3 *db = replica_db(s);
+	sqlite3 *db = bench_replica_open(s->b.replica);
 	double t0 = bench_now(), until = t0 + 300 + 0.05 * (double)s->n;
 	sqlite3_stmt *q;
 	int64_t count = 0, cached = 0;
 
-	q = prepare(db, "SELECT count(*), total(m.body_cached)"
-	                " FROM messages m JOIN accounts a ON a.id = m.account"
-	                " WHERE a.api_id = ?");
+	q = bench_replica_prepare(
+	        db, "SELECT count(*), total(m.body_cached)"
+	            " FROM messages m JOIN accounts a ON a.id = m.account"
+	            " WHERE a.api_id = ?");
 	for (;;) {
 		sqlite3_bind_text(q, 1, s->api_id, -1, SQLITE_STATIC);
 		if (sqlite3_step(q) == SQLITE_ROW) {
@@ -363,19 +232,13 @@ replica_open(const struct setup *s, struct replica *rep)
 	size_t i = 0, k = 0;
 
 	memset(rep, 0, sizeof(*rep));
-	rep->db = replica_db(s);
-	if (store_open(s->replica, NULL, &rep->st, &error) != 0)
+	rep->db = bench_replica_open(s->b.replica);
+	if (store_open(s->b.replica, NULL, &rep->st, &error) != 0)
 		bench_fail("replica: %s", error);
-	q = prepare(rep->db, "SELECT b.id FROM mailboxes b JOIN accounts a"
-	                     " ON a.id = b.account"
-	                     " WHERE a.api_id = ? AND b.role = 'inbox'");
-	sqlite3_bind_text(q, 1, s->api_id, -1, SQLITE_STATIC);
-	if (sqlite3_step(q) != SQLITE_ROW)
-		bench_fail("the replica has no INBOX");
-	rep->mailbox = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
-	q = prepare(rep->db, "SELECT uid, message FROM mailbox_messages"
-	                     " WHERE mailbox = ? ORDER BY uid");
+	rep->mailbox = bench_replica_inbox(rep->db, s->api_id);
+	q = bench_replica_prepare(rep->db,
+	                          "SELECT uid, message FROM mailbox_messages"
+	                          " WHERE mailbox = ? ORDER BY uid");
 	sqlite3_bind_int64(q, 1, rep->mailbox);
 	for (; sqlite3_step(q) == SQLITE_ROW && k < N_BODIES; i++) {
 		if (i != k * s->n / N_BODIES + s->n / (2 * N_BODIES))
@@ -584,7 +447,7 @@ client_open(struct imap_client *c, const struct setup *s)
 
 	memset(c, 0, sizeof(*c));
 	sb_buf_init(&c->text, RESPONSE_MAX);
-	sa.sin_port = htons((uint16_t)s->imap_port);
+	sa.sin_port = htons((uint16_t)s->b.imap_port);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (c->fd < 0 ||
@@ -656,9 +519,9 @@ static double
 base_count(const struct replica *rep, size_t n)
 {
 	double t = bench_now();
-	sqlite3_stmt *q =
-	        prepare(rep->db, "SELECT count(*) FROM"
-	                         " mailbox_messages WHERE mailbox = ?");
+	sqlite3_stmt *q = bench_replica_prepare(
+	        rep->db, "SELECT count(*) FROM"
+	                 " mailbox_messages WHERE mailbox = ?");
 
 	sqlite3_bind_int64(q, 1, rep->mailbox);
 	if (sqlite3_step(q) != SQLITE_ROW ||
@@ -673,7 +536,7 @@ static double
 base_flags(const struct replica *rep, size_t n)
 {
 	double t = bench_now();
-	sqlite3_stmt *q = prepare(
+	sqlite3_stmt *q = bench_replica_prepare(
 	        rep->db, "SELECT e.uid, m.keywords FROM mailbox_messages e"
 	                 " JOIN messages m ON m.id = e.message"
 	                 " WHERE e.mailbox = ? ORDER BY e.uid");
@@ -815,7 +678,7 @@ measure(const struct setup *s, const struct replica *rep, int rounds,
 	int i;
 
 	memset(f, 0, sizeof(*f));
-	f->hwm_before = proc_kib(s->serve_pid, "VmHWM");
+	f->hwm_before = proc_kib(s->b.pid, "VmHWM");
 	client_open(&c, s);
 	warm_up(&c, s, rep, set, sizeof(set), &sel);
 	for (i = 0; i < rounds; i++) {
@@ -839,26 +702,14 @@ measure(const struct setup *s, const struct replica *rep, int rounds,
 	}
 	measure_resync(&c, &sel, rounds, f);
 	client_close(&c);
-	f->hwm_after = proc_kib(s->serve_pid, "VmHWM");
-	f->rss_after = proc_kib(s->serve_pid, "VmRSS");
+	f->hwm_after = proc_kib(s->b.pid, "VmHWM");
+	f->rss_after = proc_kib(s->b.pid, "VmRSS");
 }
 
 /* ---- Report and main ---- */
 
 static void
-report(struct bench_report *r, const struct setup *s, const char *name,
-       double value, const char *unit, const char *base_name, double base_value)
-{
-	char full[64], base[64];
-
-	snprintf(full, sizeof(full), "%s_%s", name, s->tag);
-	snprintf(base, sizeof(base), "%s_%s", base_name, s->tag);
-	bench_report_add(r, full, value, unit, base, base_value);
-}
-
-static void
-report_all(struct bench_report *r, const struct setup *s,
-           const struct figures *f)
+report_all(struct bench_report *r, const struct figures *f)
 {
 	fprintf(stderr,
 	        "bench-imap: serve's RSS after the runs %ld KiB; peak %ld "
@@ -868,18 +719,18 @@ report_all(struct bench_report *r, const struct setup *s,
 	        "bench-imap: the resync's SELECT (QRESYNC) %.3f ms, its UID "
 	        "FETCH (CHANGEDSINCE) %.3f ms\n",
 	        f->resync_select * 1e3, f->resync_fetch * 1e3);
-	report(r, s, "imap_select", f->select * 1e3, "ms", "sqlite_count",
-	       f->select_base * 1e3);
-	report(r, s, "imap_fetch_flags", f->flags * 1e3, "ms",
-	       "sqlite_uid_keywords", f->flags_base * 1e3);
-	report(r, s, "imap_fetch_30_bodies", f->bodies * 1e3, "ms",
-	       "bridge_mail_body_30", f->bodies_base * 1e3);
-	report(r, s, "imap_qresync_nochange", f->resync * 1e3, "ms",
-	       "imap_2_noops", f->resync_base * 1e3);
-	report(r, s, "imap_noop_selected", f->noop_selected * 1e3, "ms",
-	       "imap_noop", f->noop * 1e3);
-	report(r, s, "imap_serve_peak_rss", (double)f->hwm_after, "KiB",
-	       "serve_peak_rss_before", (double)f->hwm_before);
+	bench_report_add(r, "imap_select", f->select * 1e3, "ms",
+	                 "sqlite_count", f->select_base * 1e3);
+	bench_report_add(r, "imap_fetch_flags", f->flags * 1e3, "ms",
+	                 "sqlite_uid_keywords", f->flags_base * 1e3);
+	bench_report_add(r, "imap_fetch_30_bodies", f->bodies * 1e3, "ms",
+	                 "bridge_mail_body_30", f->bodies_base * 1e3);
+	bench_report_add(r, "imap_qresync_nochange", f->resync * 1e3, "ms",
+	                 "imap_2_noops", f->resync_base * 1e3);
+	bench_report_add(r, "imap_noop_selected", f->noop_selected * 1e3, "ms",
+	                 "imap_noop", f->noop * 1e3);
+	bench_report_add(r, "imap_serve_peak_rss", (double)f->hwm_after, "KiB",
+	                 "serve_peak_rss_before", (double)f->hwm_before);
 }
 
 /* --large (ours) is taken out; the rest is bench_report_new's. */
@@ -906,9 +757,8 @@ setup_init(struct setup *s, size_t n)
 	memset(s, 0, sizeof(*s));
 	s->n = n;
 	s->tag = n == N_LARGE ? "100k" : n == N_DEFAULT ? "10k" : "quick";
-	s->serve_out = -1;
 	bench_saltmaild_init(&s->d);
-	bench_tmp_path(s->home, sizeof(s->home), "home");
+	bench_saltbridge_init(&s->b, SALTBRIDGE_PATH);
 }
 
 int
@@ -935,18 +785,19 @@ main(int argc, char **argv)
 	if (sb_crypto_init() != 0)
 		bench_fail("cannot initialise libsodium");
 	setup_init(&s, n);
+	bench_report_set_tag(r, s.tag);
 	fill_service(&s);
 	bench_saltmaild_start(&s.d, SALTMAILD_PATH, NULL);
 	bridge_setup(&s);
 	/* The sync, by a serve of its own: the measured one starts fresh. */
 	serve_start(&s);
 	wait_synced(&s);
-	serve_stop(&s);
+	bench_saltbridge_stop(&s.b);
 	replica_open(&s, &rep);
 	serve_start(&s);
 	measure(&s, &rep, rounds, &f);
-	serve_stop(&s);
-	report_all(r, &s, &f);
+	bench_saltbridge_stop(&s.b);
+	report_all(r, &f);
 	replica_close(&rep);
 	bridge_mail_keys_clear(&s.keys);
 	sb_secure_free(&s.bridge_password);

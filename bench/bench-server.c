@@ -1,7 +1,7 @@
 /*
  * The child processes and the temporary folder of the benchmarks that
- * drive real servers (bench-api, bench-sync, bench-imap), and the mail
- * they give saltmaild to import; see bench.h.
+ * drive real servers (bench-api, bench-sync, bench-imap, bench-smtp), and the
+ * mail they give saltmaild to import; see bench.h.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -309,6 +309,26 @@ bench_fork_wait(void)
 	return status;
 }
 
+/* Runs argv to its end with password and a newline on its stdin. */
+void
+bench_run_with_password(char *const argv[], const char *password,
+                        const char *log, const char *what)
+{
+	char path[PATH_MAX + 64];
+	size_t len = strlen(password);
+	int fd;
+
+	/* A file of mode 0600 rather than a pipe: no size to fit. */
+	bench_tmp_path(path, sizeof(path), "password");
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, password, len) != (ssize_t)len ||
+	    write(fd, "\n", 1) != 1 || lseek(fd, 0, SEEK_SET) != 0)
+		bench_fail("%s: %s", path, strerror(errno));
+	bench_run(argv, fd, log, log, what);
+	close(fd);
+	remove(path);
+}
+
 /* ---- saltmaild serve ---- */
 
 void
@@ -320,53 +340,97 @@ bench_saltmaild_init(struct bench_saltmaild *d)
 	snprintf(d->cert, sizeof(d->cert), "%s/tls/cert.pem", d->data);
 }
 
-void
-bench_saltmaild_start(struct bench_saltmaild *d, const char *binary,
-                      const char *const *extra)
+int
+bench_spawn_until(enum bench_child slot, char *const argv[], const char *log,
+                  double seconds, bench_line_fn *fn, void *ctx, pid_t *pid_r)
 {
-	static const char ready[] = "saltmaild: ready https://127.0.0.1:";
-	char *argv[16] = {(char *)binary, "serve",    "--data",
-	                  d->data,        "--listen", "127.0.0.1:0",
-	                  "--open-signup"};
-	double until = bench_now() + START_TIMEOUT;
-	char line[256], *end = NULL;
-	unsigned long port = 0;
-	size_t len = 0, n = 7;
-	int p[2], err;
+	double until = bench_now() + seconds;
+	char buf[1024], *nl;
+	size_t len = 0;
 	ssize_t got;
+	int p[2], err;
+	bool done = false;
 
-	while (extra != NULL && *extra != NULL && n < SB_N_ELEMENTS(argv) - 1)
-		argv[n++] = (char *)*extra++;
-	argv[n] = NULL;
 	if (pipe2(p, O_CLOEXEC) != 0)
 		bench_fail("pipe: %s", strerror(errno));
-	err = bench_open_log("saltmaild.log");
-	bench_spawn(BENCH_CHILD_SERVE, argv, -1, p[1], err);
+	err = bench_open_log(log);
+	*pid_r = bench_spawn(slot, argv, -1, p[1], err);
 	close(p[1]);
 	close(err);
-	d->out = p[0];
-	while (len == 0 || memchr(line, '\n', len) == NULL) {
+	while (!done) {
 		struct pollfd pfd = {.fd = p[0], .events = POLLIN};
 		int left = (int)((until - bench_now()) * 1000);
 
 		if (left <= 0 || poll(&pfd, 1, left) <= 0 ||
-		    len + 1 >= sizeof(line) ||
-		    (got = read(p[0], line + len, sizeof(line) - 1 - len)) <=
-		            0) {
-			bench_print_tail("saltmaild.log");
-			bench_fail("saltmaild serve printed no ready line");
+		    len + 1 >= sizeof(buf) ||
+		    (got = read(p[0], buf + len, sizeof(buf) - 1 - len)) <= 0) {
+			bench_print_tail(log);
+			bench_fail("%s printed no ready line", argv[0]);
 		}
 		len += (size_t)got;
+		while (!done && (nl = memchr(buf, '\n', len)) != NULL) {
+			*nl = '\0';
+			done = fn(ctx, buf);
+			len -= (size_t)(nl + 1 - buf);
+			memmove(buf, nl + 1, len);
+		}
 	}
-	line[len] = '\0';
+	return p[0];
+}
+
+/* Its first line must be "saltmaild: ready https://127.0.0.1:PORT". */
+static bool
+bench_saltmaild_ready(void *ctx, const char *line)
+{
+	static const char ready[] = "saltmaild: ready https://127.0.0.1:";
+	struct bench_saltmaild *d = ctx;
+	unsigned long port = 0;
+	char *end = NULL;
+
 	errno = 0;
 	if (strncmp(line, ready, sizeof(ready) - 1) == 0)
 		port = strtoul(line + sizeof(ready) - 1, &end, 10);
-	if (port == 0 || port > 65535 || errno != 0 || *end != '\n')
+	if (port == 0 || port > 65535 || errno != 0 || *end != '\0')
 		bench_fail("unexpected ready line: %s", line);
 	d->port = (unsigned)port;
 	snprintf(d->base_url, sizeof(d->base_url), "https://127.0.0.1:%lu",
 	         port);
+	return true;
+}
+
+void
+bench_saltmaild_start(struct bench_saltmaild *d, const char *binary,
+                      const char *const *extra)
+{
+	char *argv[16] = {(char *)binary, "serve",    "--data",
+	                  d->data,        "--listen", "127.0.0.1:0",
+	                  "--open-signup"};
+	size_t n = 7;
+	pid_t pid;
+
+	while (extra != NULL && *extra != NULL && n < SB_N_ELEMENTS(argv) - 1)
+		argv[n++] = (char *)*extra++;
+	argv[n] = NULL;
+	d->out = bench_spawn_until(BENCH_CHILD_SERVE, argv, "saltmaild.log",
+	                           START_TIMEOUT, bench_saltmaild_ready, d,
+	                           &pid);
+}
+
+void
+bench_saltmaild_user_add(const struct bench_saltmaild *d, const char *binary,
+                         const char *email, const char *password)
+{
+	char *argv[] = {(char *)binary,
+	                "user",
+	                "add",
+	                "--data",
+	                (char *)d->data,
+	                (char *)email,
+	                "--password-stdin",
+	                NULL};
+
+	bench_run_with_password(argv, password, "user-add.log",
+	                        "saltmaild user add");
 }
 
 void
@@ -465,10 +529,9 @@ bench_write_base64(FILE *f, uint64_t *x, size_t bytes)
 	}
 }
 
-/* Message i, received at `when`. */
-static void
-bench_write_message(FILE *f, uint64_t *x, const struct bench_mail *m, size_t i,
-                    time_t when)
+void
+bench_mail_message(FILE *f, uint64_t *x, const struct bench_mail *m, size_t i,
+                   time_t when)
 {
 	bool big = m->big_one_in > 0 && i % m->big_one_in == 7;
 	bool multi = big || bench_rng_next(x) % m->multi_one_in == 0;
@@ -480,14 +543,18 @@ bench_write_message(FILE *f, uint64_t *x, const struct bench_mail *m, size_t i,
 
 	gmtime_r(&when, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	if (m->from != NULL)
+		fprintf(f, "From: %s\n", m->from);
+	else
+		fprintf(f, "From: Sender %zu <sender%zu@example.net>\n", i % 97,
+		        i % 97);
 	fprintf(f,
-	        "From: Sender %zu <sender%zu@example.net>\n"
 	        "To: %s\n"
 	        "Subject: Benchmark message %zu\n"
 	        "Date: %s\n"
 	        "Message-ID: <bench-%zu@example.net>\n"
 	        "MIME-Version: 1.0\n",
-	        i % 97, i % 97, m->to, i, date, i);
+	        m->to, i, date, i);
 	if (!multi) {
 		fputs("Content-Type: text/plain; charset=utf-8\n\n", f);
 		bench_write_text(f, x, text);
@@ -515,7 +582,7 @@ bench_maildir_write(const char *dir, size_t n, const struct bench_mail *mail)
 {
 	static const char *const subs[] = {"", "/cur", "/new", "/tmp"};
 	char path[PATH_MAX + 128];
-	uint64_t x = 0x5a17b1d9e0000001ULL;
+	uint64_t x = BENCH_MAIL_SEED;
 	struct timespec times[2];
 	time_t when;
 	size_t i;
@@ -537,7 +604,7 @@ bench_maildir_write(const char *dir, size_t n, const struct bench_mail *mail)
 		f = fopen(path, "w");
 		if (f == NULL)
 			bench_fail("%s: %s", path, strerror(errno));
-		bench_write_message(f, &x, mail, i, when);
+		bench_mail_message(f, &x, mail, i, when);
 		if (fclose(f) != 0)
 			bench_fail("%s: write failed", path);
 		times[0].tv_sec = times[1].tv_sec = when;

@@ -53,6 +53,7 @@
 #include <unistd.h>
 
 #include "api/calls.h"
+#include "bench-bridge.h"
 #include "bench.h"
 #include "bridge/sync.h"
 #include "common/alloc.h"
@@ -86,21 +87,6 @@ struct account {
 	char id[API_ACCOUNT_ID_LEN + 1];
 	unsigned char auth_key[API_KEY_BYTES];
 };
-
-static struct api_client *
-client_new(const struct setup *s)
-{
-	struct api_client_options o;
-	struct api_client *c;
-	const char *error;
-
-	api_client_options_default(&o);
-	o.base_url = s->d.base_url;
-	o.ca_file = s->d.cert;
-	if (api_client_new(&o, &c, &error) != 0)
-		bench_fail("api client: %s", error);
-	return c;
-}
 
 /*
  * In the signup child: a random account id, keys derived from the
@@ -150,7 +136,7 @@ signup_child(const struct setup *s, int out)
 	memcpy(a->auth_key, pw->auth_key, API_KEY_BYTES);
 	sb_secure_free(&keys);
 	sb_secure_free(&pw);
-	c = client_new(s);
+	c = bench_api_client_new(&s->d);
 	body = api_signup_to_json(&su);
 	api_reply_init(&r);
 	if (api_call(c, "POST", "/api/v1/signup", body, &r) != 0)
@@ -195,7 +181,7 @@ sign_up(const struct setup *s)
 static struct api_client *
 logged_in(const struct setup *s, const struct account *a, char **token_r)
 {
-	struct api_client *c = client_new(s);
+	struct api_client *c = bench_api_client_new(&s->d);
 	struct api_session session;
 	struct api_reply r;
 	size_t len;

@@ -15,6 +15,7 @@ struct bench_result {
 
 struct bench_report {
 	const char *json_path;
+	char tag[24];
 	int quick;
 	size_t n;
 	struct bench_result results[BENCH_MAX_RESULTS];
@@ -49,24 +50,32 @@ bench_report_quick(const struct bench_report *r)
 }
 
 void
+bench_report_set_tag(struct bench_report *r, const char *tag)
+{
+	snprintf(r->tag, sizeof(r->tag), "%s%s", tag[0] != '\0' ? "_" : "",
+	         tag);
+}
+
+void
 bench_report_add(struct bench_report *r, const char *name, double value,
                  const char *unit, const char *baseline_name,
                  double baseline_value)
 {
-	struct bench_result *res;
+	struct bench_result res;
 	double ratio = baseline_value != 0 ? value / baseline_value : 0;
 
-	printf("%s: %.6g %s; baseline %s: %.6g %s; ratio %.3f\n", name, value,
-	       unit, baseline_name, baseline_value, unit, ratio);
+	snprintf(res.name, sizeof(res.name), "%s%s", name, r->tag);
+	snprintf(res.unit, sizeof(res.unit), "%s", unit);
+	snprintf(res.baseline, sizeof(res.baseline), "%s%s", baseline_name,
+	         r->tag);
+	printf("%s: %.6g %s; baseline %s: %.6g %s; ratio %.3f\n", res.name,
+	       value, unit, res.baseline, baseline_value, unit, ratio);
 	fflush(stdout);
 	if (r->n == BENCH_MAX_RESULTS)
 		return;
-	res = &r->results[r->n++];
-	snprintf(res->name, sizeof(res->name), "%s", name);
-	snprintf(res->unit, sizeof(res->unit), "%s", unit);
-	snprintf(res->baseline, sizeof(res->baseline), "%s", baseline_name);
-	res->value = value;
-	res->baseline_value = baseline_value;
+	res.value = value;
+	res.baseline_value = baseline_value;
+	r->results[r->n++] = res;
 }
 
 int

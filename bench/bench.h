@@ -16,7 +16,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "common/compiler.h"
 
@@ -27,6 +29,11 @@ struct bench_report *bench_report_new(int argc, char **argv);
 /* True with --quick: the caller should use a smaller input. */
 int bench_report_quick(const struct bench_report *r);
 
+/*
+ * A tag ("10k", "quick") that every later name and baseline name ends
+ * with, after an underscore; "" for none, the default.
+ */
+void bench_report_set_tag(struct bench_report *r, const char *tag);
 /* Records one result and prints its line. ratio = value / baseline_value. */
 void bench_report_add(struct bench_report *r, const char *name, double value,
                       const char *unit, const char *baseline_name,
@@ -90,6 +97,12 @@ void bench_fail(const char *fmt, ...) SB_NORETURN SB_PRINTF(1, 2);
 void bench_print_tail(const char *name);
 /* Opens a file of the temporary folder to append a child's output to. */
 int bench_open_log(const char *name);
+/*
+ * bench_run with password and a newline on stdin (through a file of the
+ * temporary folder, mode 0600, removed after), stdout and stderr in log.
+ */
+void bench_run_with_password(char *const argv[], const char *password,
+                             const char *log, const char *what);
 
 /*
  * Starts argv (argv[0] a path) in a process group of its own, in the slot
@@ -98,6 +111,19 @@ int bench_open_log(const char *name);
  */
 pid_t bench_spawn(enum bench_child slot, char *const argv[], int in, int out,
                   int err);
+/* Takes a line a child printed; true once it is the one awaited. */
+typedef bool bench_line_fn(void *ctx, const char *line);
+/*
+ * bench_spawn with stdout through a pipe and stderr appended to the file
+ * log of the temporary folder; each line the child prints (without its
+ * LF) goes to fn until fn returns true. Fails, with the end of log, when
+ * that does not happen within `seconds`. Returns the pipe's end, for the
+ * caller to keep open while the child runs (what followed the line is
+ * lost), and the child's id in *pid_r.
+ */
+int bench_spawn_until(enum bench_child slot, char *const argv[],
+                      const char *log, double seconds, bench_line_fn *fn,
+                      void *ctx, pid_t *pid_r);
 /*
  * Runs argv to its end in BENCH_CHILD_CMD, stdin from in (-1: /dev/null),
  * stdout and stderr appended to files of the temporary folder (they may
@@ -142,6 +168,13 @@ void bench_saltmaild_init(struct bench_saltmaild *d);
 void bench_saltmaild_start(struct bench_saltmaild *d, const char *binary,
                            const char *const *extra);
 /*
+ * `BINARY user add --data DATA EMAIL --password-stdin`, before it serves;
+ * its output in user-add.log.
+ */
+void bench_saltmaild_user_add(const struct bench_saltmaild *d,
+                              const char *binary, const char *email,
+                              const char *password);
+/*
  * Stops it; when it did not exit 0, prints the end of its log and its
  * status, and fails if must_be_clean.
  */
@@ -150,12 +183,14 @@ void bench_saltmaild_stop(struct bench_saltmaild *d, bool must_be_clean);
 /*
  * ---- Generated mail for `saltmaild import` (bench-server.c) ----
  *
- * The same messages on every run and machine: From one of 97 senders, a
- * Subject and Message-ID with the message's number, text in lines of at
- * most 72 characters, some multipart/mixed with a base64 attachment.
+ * The same messages on every run and machine: From one of 97 senders (or
+ * the one given), a Subject and Message-ID with the message's number
+ * ("Message-ID: <bench-N@example.net>"), text in lines of at most 72
+ * characters, some multipart/mixed with a base64 attachment.
  */
 struct bench_mail {
 	const char *to;            /* the To: address */
+	const char *from;          /* the From: field; NULL: 97 senders */
 	size_t text_min, text_max; /* bytes of text */
 	unsigned multi_one_in;     /* one in this many has an attachment */
 	size_t attach_min, attach_max;
@@ -173,5 +208,12 @@ struct bench_mail {
  */
 void bench_maildir_write(const char *dir, size_t n,
                          const struct bench_mail *mail);
+
+/* The generator's state for message 0; each message moves it on. */
+#define BENCH_MAIL_SEED 0x5a17b1d9e0000001ULL
+
+/* Message i, dated `when`, with LF line ends; x: the generator's state. */
+void bench_mail_message(FILE *f, uint64_t *x, const struct bench_mail *m,
+                        size_t i, time_t when);
 
 #endif
