@@ -44,12 +44,15 @@ bench:
 	$(MAKE) release
 	sh bench/run.sh build/release
 
-# The demo needs the daemon, the API server and the IMAP/SMTP servers,
-# which are not built yet; say so plainly instead of pretending.
-demo:
-	@echo "make demo: the demo is not available yet: saltbridge serve and" >&2
-	@echo "saltmaild are still being built (see README.md, What works today)." >&2
-	@exit 1
+# The two programs of the release build, then `saltbridge demo` in the
+# foreground: saltmaild with two accounts and sample mail, and the bridge
+# with their settings, until Ctrl-C. DEMO_FLAGS passes options
+# (saltbridge demo --help), e.g. DEMO_FLAGS="--dir /tmp/demo".
+DEMO_FLAGS ?=
+demo: deps
+	cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+	cmake --build build/release -j $(JOBS) --target saltbridge saltmaild
+	build/release/bridge/saltbridge demo $(DEMO_FLAGS)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

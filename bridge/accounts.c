@@ -325,11 +325,7 @@ login_check_remembered(struct login *l, const char **error_r)
 	return 0;
 }
 
-/*
- * Wipes a secret field of a request body, and the body's text, which
- * json-c keeps, before the object is freed.
- */
-static void
+void
 bridge_json_wipe(struct json_object *body, const char *field)
 {
 	struct json_object *value;

@@ -8,6 +8,8 @@
 #include "bridge/bridge.h"
 #include "common/buf.h"
 
+struct json_object;
+
 /* The longest service message shown, in bytes. */
 #define BRIDGE_MESSAGE_MAX 300
 
@@ -46,6 +48,12 @@ int bridge_addresses_set(struct sb_vault *v, const char *account_id,
 int bridge_json_string(struct sb_buf *b, const char *s,
                        bool *bad_utf8_r) SB_WUR;
 
+/*
+ * Wipes a secret field of a request body, and the body's text, which
+ * json-c keeps, before the object is freed.
+ */
+void bridge_json_wipe(struct json_object *body, const char *field);
+
 /* Appends one account (the info block, a table row, or JSON) to b. */
 int bridge_format_one(struct sb_buf *b, const struct sb_vault *v,
                       const char *account_id, enum bridge_format format,
@@ -53,5 +61,16 @@ int bridge_format_one(struct sb_buf *b, const struct sb_vault *v,
 
 /* Writes all of b to fd (write(2), no stdio buffer holds a copy). */
 int bridge_write_all(int fd, const void *data, size_t len) SB_WUR;
+
+/*
+ * Signs email up on the service at api_url (trusting ca_file, NULL: the
+ * system's CAs) as a client does (docs/api.md, POST /api/v1/signup):
+ * the account's keys are made here and sent wrapped under a key derived
+ * from the password, which never leaves this process. Returns 1 when the
+ * account was made, 0 when the address is taken already, -1 on error.
+ */
+int bridge_signup(const char *api_url, const char *ca_file, const char *email,
+                  const char *password, size_t password_len,
+                  const char **error_r) SB_WUR;
 
 #endif

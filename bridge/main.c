@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "bridge/bridge-private.h"
+#include "bridge/demo.h"
 #include "common/alloc.h"
 #include "common/log.h"
 #include "imap/imap.h"
@@ -41,6 +42,10 @@ static const char usage_main[] =
         "                        ports, security, username, bridge password\n"
         "  serve                 run the bridge: keep every account's\n"
         "                        local copy in sync until stopped\n"
+        "  demo [--dir DIR] [--no-wait]\n"
+        "                        try it all on this machine: saltmaild\n"
+        "                        with two accounts and sample mail, and\n"
+        "                        serve, with the settings for a client\n"
         "\n"
         "options:\n"
         "  --home DIR            keep everything under DIR (default: the\n"
@@ -720,6 +725,8 @@ main(int argc, char **argv)
 		return cmd_show(&c, argc, argv, true);
 	if (strcmp(cmd, "serve") == 0)
 		return cmd_serve(&c, argc, argv);
+	if (strcmp(cmd, "demo") == 0)
+		return bridge_demo_command(argc, argv, c.home);
 	if (strcmp(cmd, "help") == 0) {
 		fputs(usage_main, stdout);
 		return 0;

@@ -178,6 +178,11 @@ sync_bodies_batch(struct bridge_sync *s, struct store *st, struct api_client *c,
 		}
 		if (ret >= 0)
 			continue;
+		/* A download the stop cut short is no failure. */
+		if (sync_stopping(s)) {
+			*error_r = sync_errorf("stopped");
+			return -1;
+		}
 		sb_log(SB_LOG_WARN,
 		       "sync: account %" PRId64 ": body of message %" PRId64
 		       ": %s",

@@ -211,6 +211,7 @@ sync_bodies_main(void *arg)
 	struct store *st = NULL;
 	const char *error;
 	size_t done;
+	int ret;
 
 	if (store_open(s->replica_path, s->cfg.hub, &st, &error) < 0) {
 		sb_log(SB_LOG_ERROR, "sync: bodies: %s", error);
@@ -218,7 +219,9 @@ sync_bodies_main(void *arg)
 	}
 	for (;;) {
 		sb_event_drain(s->bodies_fd);
-		if (sync_bodies_run(s, st, s->cfg.bodies, 0, &done, &error) < 0)
+		ret = sync_bodies_run(s, st, s->cfg.bodies, 0, &done, &error);
+		/* A run cut short by the stop is no failure. */
+		if (ret < 0 && !sync_stopping(s))
 			sb_log(SB_LOG_WARN,
 			       "sync: account %" PRId64 ": bodies: %s",
 			       s->cfg.account_id, error);
