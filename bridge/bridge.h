@@ -33,9 +33,14 @@
 struct bridge_paths {
 	char *config_dir;
 	char *data_dir;
-	char *vault_key; /* config_dir/vault.key: the vault's key file */
-	char *vault;     /* data_dir/vault */
-	char *replica;   /* data_dir/replica.db */
+	char *vault_key;  /* config_dir/vault.key: the vault's key file */
+	char *settings;   /* config_dir/settings (bridge/settings.h) */
+	char *vault;      /* data_dir/vault */
+	char *replica;    /* data_dir/replica.db */
+	char *serve_lock; /* data_dir/serve.lock: held while serve runs */
+	char *tls_dir;    /* data_dir/tls */
+	char *tls_cert;   /* data_dir/tls/cert.pem: the listeners' */
+	char *tls_key;    /* data_dir/tls/key.pem */
 };
 
 /* Works the paths out; home may be NULL. Creates nothing. */
@@ -45,6 +50,31 @@ int bridge_paths_init(struct bridge_paths *p, const char *home,
 int bridge_paths_create(const struct bridge_paths *p,
                         const char **error_r) SB_WUR;
 void bridge_paths_free(struct bridge_paths *p);
+
+/* ---- serve's lock ---- */
+
+/*
+ * While saltbridge serve runs it holds a write lock (fcntl, so that
+ * others can ask who holds it) on DATA/serve.lock, which also holds its
+ * pid and then its listeners, one per line ("imap 127.0.0.1 1143
+ * starttls": protocol, address, port, security). serve takes it before
+ * anything else: a second serve on the home fails at once, naming the
+ * first one's pid. The lock goes with the process, however it ends.
+ */
+int bridge_serve_lock(const struct bridge_paths *p, int *fd_r,
+                      const char **error_r) SB_WUR;
+/* Replaces what the lock file says (the lock stays). */
+int bridge_serve_lock_write(int fd, const char *text, size_t len,
+                            const char **error_r) SB_WUR;
+/* Empties the lock file and lets the lock go; *fd becomes -1. */
+void bridge_serve_unlock(int *fd);
+/*
+ * 1 and the pid of the serve that runs on the home, 0 when none runs, -1
+ * when that cannot be told. Creates nothing. text (may be NULL) gets the
+ * lock file's lines after the pid.
+ */
+int bridge_serve_running(const struct bridge_paths *p, long *pid_r,
+                         struct sb_buf *text, const char **error_r) SB_WUR;
 
 /* ---- The vault, opened ---- */
 
@@ -65,7 +95,9 @@ int bridge_vault_open(struct bridge_vault *bv, const struct bridge_paths *p,
  * For commands that only read: 1 with the vault open, 0 when there is no
  * vault yet (nothing is created), -1 on error. While another process
  * holds the vault (a login, a logout) it waits for up to
- * BRIDGE_VAULT_WAIT_MS.
+ * BRIDGE_VAULT_WAIT_MS; when that process is serve, which keeps the
+ * vault while it runs, it fails at once and says so (bridge_vault_open
+ * too).
  */
 #define BRIDGE_VAULT_WAIT_MS 5000
 
