@@ -18,6 +18,7 @@
 #include <stdio.h>
 
 #include "api/api.h"
+#include "bridge/settings.h"
 #include "common/buf.h"
 #include "common/compiler.h"
 #include "crypto/crypto.h"
@@ -240,25 +241,21 @@ int bridge_print_accounts(const struct bridge_paths *p, const char *email,
                           const char **error_r) SB_WUR;
 
 /*
- * saltbridge serve: opens the vault (kept open and locked until the end),
- * starts the sync (bridge/sync.h) of every account in it, each with three
- * API clients made from its entries whose refreshed tokens are saved to
- * the vault, prints "saltbridge: ready (N accounts)" on stdout, and runs
- * until SIGTERM or SIGINT; then it stops every sync and closes. Blocks
- * those signals in the calling thread (before any thread starts) and
- * takes them with sigwait. Fails when no account is logged in.
+ * saltbridge serve: takes serve's lock (a second serve fails at once),
+ * reads the settings (bridge/settings.h) with those of the command line,
+ * given (the ones in given->given), over them; opens the vault (kept
+ * open and locked until the end), starts the sync (bridge/sync.h) of
+ * every account in it, each with API clients made from its entries whose
+ * refreshed tokens are saved to the vault, and the IMAP and SMTP
+ * listeners; prints "saltbridge: ready (N accounts)" on stdout and runs
+ * until SIGTERM or SIGINT; then it stops everything and closes. SIGHUP
+ * reads the settings again: the log level changes at once, and listeners
+ * whose port or address changed are bound anew. Blocks those signals in
+ * the calling thread (before any thread starts) and takes them with
+ * sigtimedwait. Fails when no account is logged in.
  */
-/* What serve listens on (IMAP_PORT_OFF: not at all; 0: a free port). */
-struct bridge_serve_options {
-	unsigned imap_port;  /* STARTTLS; default 1143 */
-	unsigned imaps_port; /* implicit TLS; default off */
-	unsigned smtp_port;  /* STARTTLS; default 1025 */
-	unsigned smtps_port; /* implicit TLS; default off */
-};
-
-void bridge_serve_options_default(struct bridge_serve_options *o);
 int bridge_serve(const struct bridge_paths *p,
-                 const struct bridge_serve_options *o,
+                 const struct bridge_settings *given,
                  const char **error_r) SB_WUR;
 
 /* Lower-cases and checks an address given on the command line. */

@@ -13,10 +13,10 @@
 #include <unistd.h>
 
 #include "bridge/bridge-private.h"
+#include "bridge/settings.h"
 #include "common/alloc.h"
+#include "common/file.h"
 #include "common/log.h"
-#include "imap/imap.h"
-#include "smtp/smtp.h"
 #include "crypto/crypto.h"
 
 /* The longest password read, in bytes. */
@@ -41,6 +41,8 @@ static const char usage_main[] =
         "                        ports, security, username, bridge password\n"
         "  serve                 run the bridge: keep every account's\n"
         "                        local copy in sync until stopped\n"
+        "  set [KEY [VALUE]]     list the settings, or show or change one\n"
+        "  unset KEY             put a setting back to its default\n"
         "\n"
         "options:\n"
         "  --home DIR            keep everything under DIR (default: the\n"
@@ -97,26 +99,60 @@ static const char usage_info[] =
 static const char usage_serve[] =
         "usage: saltbridge serve [--imap-port N] [--imaps-port N]\n"
         "                        [--smtp-port N] [--smtps-port N]\n"
+        "                        [--listen ADDRESS]\n"
         "\n"
         "Runs the bridge in the foreground: keeps the local copy of every\n"
         "account logged in up to date with the service, and keeps the\n"
-        "vault open (other commands that need it wait for it or fail\n"
-        "while serve runs). Prints \"saltbridge: ready (N accounts)\" once\n"
-        "every account's sync has started. SIGTERM or SIGINT (Ctrl-C)\n"
-        "stops it; it then exits 0. Fails when no account is logged in.\n"
+        "vault open (other commands that need it fail while serve runs).\n"
+        "Prints\n"
+        "\"saltbridge: ready (N accounts)\" once every account's sync has\n"
+        "started. SIGTERM or SIGINT (Ctrl-C) stops it; it then exits 0.\n"
+        "Fails when no account is logged in, and when another serve runs\n"
+        "on the same home.\n"
         "\n"
         "IMAP listens on 127.0.0.1, port 1143 with STARTTLS by default\n"
         "(--imap-port), and with implicit TLS on --imaps-port (off by\n"
         "default; 1993 is usual). 0 picks a free port, off turns a\n"
         "listener off. The ports in use are printed as\n"
         "\"saltbridge: IMAP on 127.0.0.1:PORT (STARTTLS)\" before the ready\n"
-        "line. The certificate is made under the data folder (tls/).\n"
+        "line. SMTP (submission, for sending) listens likewise on port\n"
+        "1025 with STARTTLS (--smtp-port) and, when asked, with implicit\n"
+        "TLS on --smtps-port (1465 is usual), printed as \"saltbridge:\n"
+        "SMTP on ...\". Mail accepted is kept encrypted in the outbox\n"
+        "until the service takes it.\n"
         "\n"
-        "SMTP (submission, for sending) listens likewise on port 1025\n"
-        "with STARTTLS (--smtp-port) and, when asked, with implicit TLS\n"
-        "on --smtps-port (1465 is usual); its ports are printed as\n"
-        "\"saltbridge: SMTP on 127.0.0.1:PORT (STARTTLS)\". Mail accepted is\n"
-        "kept encrypted in the outbox until the service takes it.\n";
+        "The defaults come from the settings ('saltbridge set'); an\n"
+        "option here wins over its setting. SIGHUP reads the settings\n"
+        "again: a new log level applies at once, and changed ports or\n"
+        "address are bound anew (the sessions on the old listeners are\n"
+        "ended), then \"saltbridge: reloaded\" is printed. A settings\n"
+        "file with a mistake changes nothing; the log says why.\n"
+        "\n"
+        "The listeners' certificate is DATA/tls/cert.pem: made at the\n"
+        "first start, and made anew (with its key)\n"
+        "when it expires within 30 days, checked at start and daily.\n";
+
+static const char usage_set[] =
+        "usage: saltbridge set [KEY [VALUE]] [--reset] [--allow-remote]\n"
+        "       saltbridge unset KEY\n"
+        "\n"
+        "Without KEY, lists every setting with its value; with KEY alone,\n"
+        "shows that one; with a VALUE, changes it. --reset (or 'unset')\n"
+        "puts it back to its default. Settings are kept in\n"
+        "CONFIG/settings; serve reads them when it starts and on SIGHUP.\n"
+        "\n"
+        "  imap-port N     IMAP with STARTTLS (default 1143)\n"
+        "  imaps-port N    IMAP with implicit TLS (default off)\n"
+        "  smtp-port N     SMTP submission with STARTTLS (default 1025)\n"
+        "  smtps-port N    SMTP submission with implicit TLS (default off)\n"
+        "  listen ADDRESS  the IP address the listeners bind to\n"
+        "                  (default 127.0.0.1)\n"
+        "  log-level L     serve's log: debug, info, warn or error\n"
+        "                  (default warn)\n"
+        "\n"
+        "A port is 0 to 65535 (0: any free one) or off. A listen address\n"
+        "that is not a loopback one lets other machines reach the bridge:\n"
+        "it is refused unless --allow-remote says that is meant.\n";
 
 /* Options every command takes as well as the global ones. */
 struct cli {
@@ -126,8 +162,10 @@ struct cli {
 	bool new_password;
 	const char *api_url;
 	const char *ca_file;
-	struct bridge_serve_options serve;
-	bool bad_port;
+	/* Settings given as options (serve's), with their bits. */
+	struct bridge_settings given;
+	bool reset;
+	bool allow_remote;
 };
 
 enum {
@@ -142,30 +180,23 @@ enum {
 	OPT_IMAPS_PORT,
 	OPT_SMTP_PORT,
 	OPT_SMTPS_PORT,
+	OPT_LISTEN,
+	OPT_RESET,
+	OPT_ALLOW_REMOTE,
 	OPT_HELP,
 };
 
-/* A port: 0 to 65535 (0 picks a free one), or "off". */
+/* A setting given as an option; prints the error. */
 static int SB_WUR
-parse_port(const char *arg, unsigned *port_r)
+take_setting(struct cli *c, enum bridge_setting key, const char *arg)
 {
-	char *end;
-	unsigned long v;
+	const char *error;
 
-	if (strcmp(arg, "off") == 0) {
-		*port_r = IMAP_PORT_OFF;
-		return 0;
-	}
-	errno = 0;
-	v = strtoul(arg, &end, 10);
-	if (errno != 0 || end == arg || *end != '\0' || v > 65535 ||
-	    arg[0] == '-') {
-		fprintf(stderr,
-		        "saltbridge: '%s' is not a port (0 to 65535, or off)\n",
-		        arg);
+	if (bridge_setting_parse(&c->given, key, arg, strlen(arg), &error) !=
+	    0) {
+		fprintf(stderr, "saltbridge: %s\n", error);
 		return -1;
 	}
-	*port_r = (unsigned)v;
 	return 0;
 }
 
@@ -184,8 +215,28 @@ take_common(struct cli *c, int o, const char *arg)
 			return 2;
 		}
 		sb_log_set_level(level);
+		/* serve's setting too: the command line wins. */
+		if (take_setting(c, BRIDGE_SETTING_LOG_LEVEL, arg) != 0)
+			return 2;
 	}
 	return 0;
+}
+
+static enum bridge_setting
+option_setting(int o)
+{
+	switch (o) {
+	case OPT_IMAP_PORT:
+		return BRIDGE_SETTING_IMAP_PORT;
+	case OPT_IMAPS_PORT:
+		return BRIDGE_SETTING_IMAPS_PORT;
+	case OPT_SMTP_PORT:
+		return BRIDGE_SETTING_SMTP_PORT;
+	case OPT_SMTPS_PORT:
+		return BRIDGE_SETTING_SMTPS_PORT;
+	default:
+		return BRIDGE_SETTING_LISTEN;
+	}
 }
 
 /*
@@ -223,19 +274,17 @@ parse_command(struct cli *c, int argc, char **argv, const char *usage,
 			break;
 		case OPT_IMAP_PORT:
 		case OPT_IMAPS_PORT:
-			if (parse_port(optarg,
-			               o == OPT_IMAP_PORT
-			                       ? &c->serve.imap_port
-			                       : &c->serve.imaps_port) != 0)
-				return 2;
-			break;
 		case OPT_SMTP_PORT:
 		case OPT_SMTPS_PORT:
-			if (parse_port(optarg,
-			               o == OPT_SMTP_PORT
-			                       ? &c->serve.smtp_port
-			                       : &c->serve.smtps_port) != 0)
+		case OPT_LISTEN:
+			if (take_setting(c, option_setting(o), optarg) != 0)
 				return 2;
+			break;
+		case OPT_RESET:
+			c->reset = true;
+			break;
+		case OPT_ALLOW_REMOTE:
+			c->allow_remote = true;
 			break;
 		case 'h':
 		case OPT_HELP:
@@ -621,13 +670,13 @@ cmd_serve(struct cli *c, int argc, char **argv)
 	        {"imaps-port", required_argument, NULL, OPT_IMAPS_PORT},
 	        {"smtp-port", required_argument, NULL, OPT_SMTP_PORT},
 	        {"smtps-port", required_argument, NULL, OPT_SMTPS_PORT},
+	        {"listen", required_argument, NULL, OPT_LISTEN},
 	        {NULL, 0, NULL, 0},
 	};
 	struct bridge_paths p;
 	const char *error;
 	int ret;
 
-	bridge_serve_options_default(&c->serve);
 	ret = parse_command(c, argc, argv, usage_serve, opts);
 	if (ret >= 0)
 		return ret;
@@ -637,11 +686,127 @@ cmd_serve(struct cli *c, int argc, char **argv)
 	}
 	if (open_paths(c, &p) != 0)
 		return 1;
-	ret = bridge_serve(&p, &c->serve, &error);
+	ret = bridge_serve(&p, &c->given, &error);
 	if (ret != 0)
 		fprintf(stderr, "saltbridge: %s\n", error);
 	bridge_paths_free(&p);
 	return ret != 0 ? 1 : 0;
+}
+
+/* ---- Settings ---- */
+
+/* "imap-port = 1143 (default)" */
+static void
+print_setting(const struct bridge_settings *s, enum bridge_setting key)
+{
+	char value[BRIDGE_SETTING_VALUE_MAX];
+
+	bridge_setting_format(s, key, value);
+	printf("%-10s = %s%s\n", bridge_setting_name(key), value,
+	       s->given & (1u << key) ? "" : " (default)");
+}
+
+/* A listen address for other machines needs --allow-remote. */
+static int SB_WUR
+check_remote(const struct cli *c, enum bridge_setting key, const char *value)
+{
+	struct bridge_settings s;
+	const char *error;
+
+	if (key != BRIDGE_SETTING_LISTEN || c->allow_remote)
+		return 0;
+	bridge_settings_default(&s);
+	if (bridge_setting_parse(&s, key, value, strlen(value), &error) != 0 ||
+	    bridge_listen_is_loopback(s.listen))
+		return 0; /* the change itself says what is wrong */
+	fprintf(stderr,
+	        "saltbridge: %s is not a loopback address: other machines "
+	        "could then reach the bridge's IMAP and SMTP, with only the "
+	        "bridge passwords to keep them out, and its certificate "
+	        "names only 127.0.0.1, ::1 and localhost. Add --allow-remote "
+	        "if that is what you want.\n",
+	        s.listen);
+	return -1;
+}
+
+/* Changes one setting (value NULL: its default) and says what follows. */
+static int SB_WUR
+change_setting(const struct cli *c, const struct bridge_paths *p,
+               enum bridge_setting key, const char *value)
+{
+	struct bridge_settings s;
+	const char *error;
+	long pid;
+
+	if (value != NULL && check_remote(c, key, value) != 0)
+		return 1;
+	if (sb_mkdir_p(p->config_dir, 0700, &error) != 0 ||
+	    bridge_settings_change(p->settings, key, value, &s, &error) != 0) {
+		fprintf(stderr, "saltbridge: %s\n", error);
+		return 1;
+	}
+	print_setting(&s, key);
+	if (bridge_serve_running(p, &pid, NULL, &error) == 1)
+		printf("saltbridge serve (pid %ld) takes it on SIGHUP: "
+		       "kill -HUP %ld\n",
+		       pid, pid);
+	return 0;
+}
+
+/* set and unset. */
+static int SB_WUR
+cmd_set(struct cli *c, int argc, char **argv, bool unset)
+{
+	static const struct option opts[] = {
+	        COMMON_OPTIONS,
+	        {"reset", no_argument, NULL, OPT_RESET},
+	        {"allow-remote", no_argument, NULL, OPT_ALLOW_REMOTE},
+	        {NULL, 0, NULL, 0},
+	};
+	struct bridge_settings s;
+	struct bridge_paths p;
+	const char *error;
+	int ret, key = -1;
+	size_t i, n;
+
+	ret = parse_command(c, argc, argv, usage_set, opts);
+	if (ret >= 0)
+		return ret;
+	n = (size_t)(argc - optind);
+	if (unset)
+		c->reset = true;
+	if (n > 2 || (c->reset && n != 1) || (unset && c->allow_remote)) {
+		fputs(usage_set, stderr);
+		return 2;
+	}
+	if (n > 0) {
+		key = bridge_setting_find(argv[optind], strlen(argv[optind]));
+		if (key < 0) {
+			fprintf(stderr,
+			        "saltbridge: unknown setting '%s' (there are "
+			        "imap-port, imaps-port, smtp-port, smtps-port, "
+			        "listen and log-level)\n",
+			        argv[optind]);
+			return 2;
+		}
+	}
+	if (open_paths(c, &p) != 0)
+		return 1;
+	if (n == 2 || c->reset) {
+		ret = change_setting(c, &p, key,
+		                     n == 2 ? argv[optind + 1] : NULL);
+	} else if (bridge_settings_load(p.settings, &s, &error) != 0) {
+		fprintf(stderr, "saltbridge: %s\n", error);
+		ret = 1;
+	} else {
+		for (i = 0; i < BRIDGE_SETTINGS_COUNT; i++) {
+			if (key < 0 || (size_t)key == i)
+				print_setting(&s, i);
+		}
+		ret = 0;
+	}
+	bridge_paths_free(&p);
+	return ret;
 }
 
 /* The global options, before the command; returns the command's index. */
@@ -720,6 +885,8 @@ main(int argc, char **argv)
 		return cmd_show(&c, argc, argv, true);
 	if (strcmp(cmd, "serve") == 0)
 		return cmd_serve(&c, argc, argv);
+	if (strcmp(cmd, "set") == 0 || strcmp(cmd, "unset") == 0)
+		return cmd_set(&c, argc, argv, cmd[0] == 'u');
 	if (strcmp(cmd, "help") == 0) {
 		fputs(usage_main, stdout);
 		return 0;
