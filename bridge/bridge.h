@@ -241,6 +241,33 @@ int bridge_print_accounts(const struct bridge_paths *p, const char *email,
                           const char **error_r) SB_WUR;
 
 /*
+ * saltbridge status: whether serve runs (and its listeners), the
+ * listeners' certificate, and each account's sync, messages and bodies,
+ * ops and outbox, as text or JSON (docs/bridge.md). Reads the replica
+ * only, read-only: it needs neither the vault nor the service, and runs
+ * while serve does.
+ */
+int bridge_print_status(const struct bridge_paths *p, bool json, int fd,
+                        const char **error_r) SB_WUR;
+
+/*
+ * saltbridge cert export: the listeners' certificate in PEM form (never
+ * its key) written to file, or to stdout for "-". While serve does not
+ * run, the certificate is made (or renewed) first, as serve would.
+ */
+int bridge_cert_export(const struct bridge_paths *p, const char *file,
+                       const char **error_r) SB_WUR;
+/*
+ * saltbridge cert install: with root on Linux, the certificate into the
+ * system's trust store (update-ca-certificates, or update-ca-trust);
+ * otherwise fails with what to do instead (a sentence of several lines).
+ */
+int bridge_cert_install(const struct bridge_paths *p,
+                        const char **error_r) SB_WUR;
+/* saltbridge cert show: path, expiry and fingerprint, on stdout. */
+int bridge_cert_show(const struct bridge_paths *p, const char **error_r) SB_WUR;
+
+/*
  * saltbridge serve: takes serve's lock (a second serve fails at once),
  * reads the settings (bridge/settings.h) with those of the command line,
  * given (the ones in given->given), over them; opens the vault (kept

@@ -43,6 +43,12 @@ static const char usage_main[] =
         "                        local copy in sync until stopped\n"
         "  set [KEY [VALUE]]     list the settings, or show or change one\n"
         "  unset KEY             put a setting back to its default\n"
+        "  status [--json]       whether serve runs, and each account's\n"
+        "                        sync, mail stored and changes waiting\n"
+        "  cert show|export FILE|install\n"
+        "                        the listeners' certificate: show it,\n"
+        "                        write it to FILE (- for standard\n"
+        "                        output), or trust it system-wide\n"
         "\n"
         "options:\n"
         "  --home DIR            keep everything under DIR (default: the\n"
@@ -103,8 +109,8 @@ static const char usage_serve[] =
         "\n"
         "Runs the bridge in the foreground: keeps the local copy of every\n"
         "account logged in up to date with the service, and keeps the\n"
-        "vault open (other commands that need it fail while serve runs).\n"
-        "Prints\n"
+        "vault open (other commands that need it fail while serve runs;\n"
+        "'saltbridge status' does not need it). Prints\n"
         "\"saltbridge: ready (N accounts)\" once every account's sync has\n"
         "started. SIGTERM or SIGINT (Ctrl-C) stops it; it then exits 0.\n"
         "Fails when no account is logged in, and when another serve runs\n"
@@ -128,8 +134,8 @@ static const char usage_serve[] =
         "ended), then \"saltbridge: reloaded\" is printed. A settings\n"
         "file with a mistake changes nothing; the log says why.\n"
         "\n"
-        "The listeners' certificate is DATA/tls/cert.pem: made at the\n"
-        "first start, and made anew (with its key)\n"
+        "The listeners' certificate is DATA/tls/cert.pem ('saltbridge\n"
+        "cert'): made at the first start, and made anew (with its key)\n"
         "when it expires within 30 days, checked at start and daily.\n";
 
 static const char usage_set[] =
@@ -153,6 +159,34 @@ static const char usage_set[] =
         "A port is 0 to 65535 (0: any free one) or off. A listen address\n"
         "that is not a loopback one lets other machines reach the bridge:\n"
         "it is refused unless --allow-remote says that is meant.\n";
+
+static const char usage_status[] =
+        "usage: saltbridge status [--json]\n"
+        "\n"
+        "Shows whether saltbridge serve runs on this home (its pid and\n"
+        "listeners), the listeners' certificate, and for each account:\n"
+        "its sync (the initial sync's progress, or when the changes were\n"
+        "last read), its messages and the bodies stored and missing,\n"
+        "local changes waiting for the service and those that failed,\n"
+        "and mail in the outbox. It reads the local copy only, so it\n"
+        "works while serve runs. --json prints the JSON described in\n"
+        "docs/bridge.md.\n";
+
+static const char usage_cert[] =
+        "usage: saltbridge cert show\n"
+        "       saltbridge cert export FILE\n"
+        "       saltbridge cert install\n"
+        "\n"
+        "The listeners' self-signed certificate (DATA/tls/cert.pem), which\n"
+        "mail clients are asked to trust.\n"
+        "\n"
+        "  show          its path, expiry and SHA-256 fingerprint\n"
+        "  export FILE   writes it, in PEM form and without its key, to\n"
+        "                FILE (- for standard output); made first when\n"
+        "                there is none yet and serve does not run\n"
+        "  install       adds it to the system's trust store: needs root\n"
+        "                (update-ca-certificates, or update-ca-trust);\n"
+        "                without root, says what to do instead and exits 1\n";
 
 /* Options every command takes as well as the global ones. */
 struct cli {
@@ -809,6 +843,70 @@ cmd_set(struct cli *c, int argc, char **argv, bool unset)
 	return ret;
 }
 
+static int SB_WUR
+cmd_status(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	        COMMON_OPTIONS,
+	        {"json", no_argument, NULL, OPT_JSON},
+	        {NULL, 0, NULL, 0},
+	};
+	struct bridge_paths p;
+	const char *error;
+	int ret;
+
+	ret = parse_command(c, argc, argv, usage_status, opts);
+	if (ret >= 0)
+		return ret;
+	if (optind < argc) {
+		fputs(usage_status, stderr);
+		return 2;
+	}
+	if (open_paths(c, &p) != 0)
+		return 1;
+	ret = bridge_print_status(&p, c->json, STDOUT_FILENO, &error);
+	if (ret != 0)
+		fprintf(stderr, "saltbridge: %s\n", error);
+	bridge_paths_free(&p);
+	return ret != 0 ? 1 : 0;
+}
+
+static int SB_WUR
+cmd_cert(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	        COMMON_OPTIONS,
+	        {NULL, 0, NULL, 0},
+	};
+	struct bridge_paths p;
+	const char *error, *what;
+	int ret, n;
+
+	ret = parse_command(c, argc, argv, usage_cert, opts);
+	if (ret >= 0)
+		return ret;
+	n = argc - optind;
+	what = n > 0 ? argv[optind] : "";
+	if (!((n == 1 && strcmp(what, "show") == 0) ||
+	      (n == 2 && strcmp(what, "export") == 0) ||
+	      (n == 1 && strcmp(what, "install") == 0))) {
+		fputs(usage_cert, stderr);
+		return 2;
+	}
+	if (open_paths(c, &p) != 0)
+		return 1;
+	if (what[0] == 's')
+		ret = bridge_cert_show(&p, &error);
+	else if (what[0] == 'e')
+		ret = bridge_cert_export(&p, argv[optind + 1], &error);
+	else
+		ret = bridge_cert_install(&p, &error);
+	if (ret != 0)
+		fprintf(stderr, "saltbridge: %s\n", error);
+	bridge_paths_free(&p);
+	return ret != 0 ? 1 : 0;
+}
+
 /* The global options, before the command; returns the command's index. */
 static int SB_WUR
 parse_global(struct cli *c, int argc, char **argv, int *exit_r)
@@ -887,6 +985,10 @@ main(int argc, char **argv)
 		return cmd_serve(&c, argc, argv);
 	if (strcmp(cmd, "set") == 0 || strcmp(cmd, "unset") == 0)
 		return cmd_set(&c, argc, argv, cmd[0] == 'u');
+	if (strcmp(cmd, "status") == 0)
+		return cmd_status(&c, argc, argv);
+	if (strcmp(cmd, "cert") == 0)
+		return cmd_cert(&c, argc, argv);
 	if (strcmp(cmd, "help") == 0) {
 		fputs(usage_main, stdout);
 		return 0;
