@@ -241,6 +241,22 @@ int bridge_print_accounts(const struct bridge_paths *p, const char *email,
                           const char **error_r) SB_WUR;
 
 /*
+ * saltbridge set without a value: every setting (key -1) or one, with
+ * "(default)" after those not set, on stdout.
+ */
+int bridge_settings_show(const struct bridge_paths *p, int key,
+                         const char **error_r) SB_WUR;
+/*
+ * saltbridge set KEY VALUE (value NULL: unset): the settings file
+ * changed, the new value printed, and a reminder of SIGHUP when serve
+ * runs. A listen address that is not a loopback one is refused unless
+ * allow_remote.
+ */
+int bridge_settings_set(const struct bridge_paths *p, enum bridge_setting key,
+                        const char *value, bool allow_remote,
+                        const char **error_r) SB_WUR;
+
+/*
  * saltbridge status: whether serve runs (and its listeners), the
  * listeners' certificate, and each account's sync, messages and bodies,
  * ops and outbox, as text or JSON (docs/bridge.md). Reads the replica

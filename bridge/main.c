@@ -15,7 +15,6 @@
 #include "bridge/bridge-private.h"
 #include "bridge/settings.h"
 #include "common/alloc.h"
-#include "common/file.h"
 #include "common/log.h"
 #include "crypto/crypto.h"
 
@@ -727,66 +726,6 @@ cmd_serve(struct cli *c, int argc, char **argv)
 	return ret != 0 ? 1 : 0;
 }
 
-/* ---- Settings ---- */
-
-/* "imap-port = 1143 (default)" */
-static void
-print_setting(const struct bridge_settings *s, enum bridge_setting key)
-{
-	char value[BRIDGE_SETTING_VALUE_MAX];
-
-	bridge_setting_format(s, key, value);
-	printf("%-10s = %s%s\n", bridge_setting_name(key), value,
-	       s->given & (1u << key) ? "" : " (default)");
-}
-
-/* A listen address for other machines needs --allow-remote. */
-static int SB_WUR
-check_remote(const struct cli *c, enum bridge_setting key, const char *value)
-{
-	struct bridge_settings s;
-	const char *error;
-
-	if (key != BRIDGE_SETTING_LISTEN || c->allow_remote)
-		return 0;
-	bridge_settings_default(&s);
-	if (bridge_setting_parse(&s, key, value, strlen(value), &error) != 0 ||
-	    bridge_listen_is_loopback(s.listen))
-		return 0; /* the change itself says what is wrong */
-	fprintf(stderr,
-	        "saltbridge: %s is not a loopback address: other machines "
-	        "could then reach the bridge's IMAP and SMTP, with only the "
-	        "bridge passwords to keep them out, and its certificate "
-	        "names only 127.0.0.1, ::1 and localhost. Add --allow-remote "
-	        "if that is what you want.\n",
-	        s.listen);
-	return -1;
-}
-
-/* Changes one setting (value NULL: its default) and says what follows. */
-static int SB_WUR
-change_setting(const struct cli *c, const struct bridge_paths *p,
-               enum bridge_setting key, const char *value)
-{
-	struct bridge_settings s;
-	const char *error;
-	long pid;
-
-	if (value != NULL && check_remote(c, key, value) != 0)
-		return 1;
-	if (sb_mkdir_p(p->config_dir, 0700, &error) != 0 ||
-	    bridge_settings_change(p->settings, key, value, &s, &error) != 0) {
-		fprintf(stderr, "saltbridge: %s\n", error);
-		return 1;
-	}
-	print_setting(&s, key);
-	if (bridge_serve_running(p, &pid, NULL, &error) == 1)
-		printf("saltbridge serve (pid %ld) takes it on SIGHUP: "
-		       "kill -HUP %ld\n",
-		       pid, pid);
-	return 0;
-}
-
 /* set and unset. */
 static int SB_WUR
 cmd_set(struct cli *c, int argc, char **argv, bool unset)
@@ -797,11 +736,10 @@ cmd_set(struct cli *c, int argc, char **argv, bool unset)
 	        {"allow-remote", no_argument, NULL, OPT_ALLOW_REMOTE},
 	        {NULL, 0, NULL, 0},
 	};
-	struct bridge_settings s;
 	struct bridge_paths p;
 	const char *error;
 	int ret, key = -1;
-	size_t i, n;
+	size_t n;
 
 	ret = parse_command(c, argc, argv, usage_set, opts);
 	if (ret >= 0)
@@ -826,21 +764,16 @@ cmd_set(struct cli *c, int argc, char **argv, bool unset)
 	}
 	if (open_paths(c, &p) != 0)
 		return 1;
-	if (n == 2 || c->reset) {
-		ret = change_setting(c, &p, key,
-		                     n == 2 ? argv[optind + 1] : NULL);
-	} else if (bridge_settings_load(p.settings, &s, &error) != 0) {
+	if (n == 2 || c->reset)
+		ret = bridge_settings_set(&p, key,
+		                          n == 2 ? argv[optind + 1] : NULL,
+		                          c->allow_remote, &error);
+	else
+		ret = bridge_settings_show(&p, key, &error);
+	if (ret != 0)
 		fprintf(stderr, "saltbridge: %s\n", error);
-		ret = 1;
-	} else {
-		for (i = 0; i < BRIDGE_SETTINGS_COUNT; i++) {
-			if (key < 0 || (size_t)key == i)
-				print_setting(&s, i);
-		}
-		ret = 0;
-	}
 	bridge_paths_free(&p);
-	return ret;
+	return ret != 0 ? 1 : 0;
 }
 
 static int SB_WUR
