@@ -62,19 +62,20 @@ serve_cert_check(struct serve *srv, const char **error_r)
 	if (!had) {
 		sb_log_info("made a certificate for the listeners: %s",
 		            p->tls_cert);
-	} else {
+	} else if (before < time(NULL) + BRIDGE_CERT_RENEW_DAYS * 86400) {
 		serve_date(before, when);
-		sb_log_warn("made a new certificate for the listeners, %s: "
-		            "%s%s; mail clients that trusted the old one must "
-		            "trust this one ('saltbridge cert export' gives "
-		            "it)",
-		            p->tls_cert,
-		            before < time(NULL) + BRIDGE_CERT_RENEW_DAYS * 86400
-		                    ? "the old one expires "
-		                    : "the old one could not be used",
-		            before < time(NULL) + BRIDGE_CERT_RENEW_DAYS * 86400
-		                    ? when
-		                    : "");
+		sb_log_warn("made a new certificate for the listeners, with a "
+		            "new key, %s: the old one expires %s; mail clients "
+		            "that trusted it must trust this one ('saltbridge "
+		            "cert export' gives it)",
+		            p->tls_cert, when);
+	} else {
+		sb_log_warn("made a new certificate for the listeners, with a "
+		            "new key, %s: the old one could not be used (the "
+		            "info log says why); mail clients that trusted it "
+		            "must trust this one ('saltbridge cert export' "
+		            "gives it)",
+		            p->tls_cert);
 	}
 	if (srv->tls != NULL &&
 	    sb_tls_server_ctx_reload(srv->tls, p->tls_cert, p->tls_key,
@@ -310,7 +311,9 @@ serve_now_s(void)
 
 /*
  * Waits for SIGTERM or SIGINT (then returns), reloading on SIGHUP and
- * checking the certificate every SERVE_CERT_CHECK_S meanwhile.
+ * checking the certificate every SERVE_CERT_CHECK_S meanwhile. A SIGHUP
+ * the kernel sends, because serve's terminal hung up, stops it as
+ * before: only one sent by a process (kill -HUP) asks for a reload.
  */
 static void
 serve_wait(struct serve *srv, const sigset_t *set)
@@ -318,15 +321,20 @@ serve_wait(struct serve *srv, const sigset_t *set)
 	long long next_check = serve_now_s() + SERVE_CERT_CHECK_S, left;
 	struct timespec timeout;
 	const char *error;
+	siginfo_t info;
 	int sig;
 
 	for (;;) {
 		left = next_check - serve_now_s();
 		timeout.tv_sec = left > 0 ? (time_t)left : 0;
 		timeout.tv_nsec = 0;
-		sig = sigtimedwait(set, NULL, &timeout);
-		if (sig == SIGTERM || sig == SIGINT) {
-			sb_log_info("stopping (signal %d)", sig);
+		memset(&info, 0, sizeof(info));
+		sig = sigtimedwait(set, &info, &timeout);
+		if (sig == SIGTERM || sig == SIGINT ||
+		    (sig == SIGHUP && info.si_code == SI_KERNEL)) {
+			sb_log_info("stopping (signal %d%s)", sig,
+			            sig == SIGHUP ? ": the terminal hung up"
+			                          : "");
 			return;
 		}
 		if (sig == SIGHUP) {

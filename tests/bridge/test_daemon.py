@@ -13,8 +13,10 @@ printed is "N passed, M failed".
 import datetime
 import json
 import os
+import pty
 import queue
 import re
+import select
 import shutil
 import signal
 import smtplib
@@ -25,6 +27,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -544,6 +547,50 @@ class TestServe(DaemonTest):
             self.assertIn("the old ones are kept", s.err())
             self.assertTrue(imap_greeting(imap2).startswith(b"* OK"))
         self.assertEqual(s.stop(), 0)
+
+    def test_terminal_hangup_stops(self):
+        """A SIGHUP from kill reloads; the one of a terminal that hangs
+        up stops serve, as it always did."""
+        self.login()
+        self.ok("set", "imap-port", "0")
+        self.ok("set", "smtp-port", "0")
+        pid, fd = pty.fork()
+        if pid == 0:
+            try:
+                os.execv(SALTBRIDGE, [SALTBRIDGE, "--home", self.home,
+                                      "serve"])
+            finally:
+                os._exit(127)
+        out = b""
+        try:
+            deadline = time.monotonic() + LINE_WAIT
+            while b"saltbridge: ready" not in out:
+                self.assertLess(time.monotonic(), deadline, out)
+                ready, _, _ = select.select([fd], [], [], 1)
+                if ready:
+                    out += os.read(fd, 4096)
+            os.kill(pid, signal.SIGHUP)
+            while b"saltbridge: reloaded" not in out:
+                self.assertLess(time.monotonic(), deadline, out)
+                ready, _, _ = select.select([fd], [], [], 1)
+                if ready:
+                    out += os.read(fd, 4096)
+        finally:
+            os.close(fd)
+        status = None
+        deadline = time.monotonic() + RUN_TIMEOUT
+        while status is None and time.monotonic() < deadline:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done == 0:
+                status = None
+                time.sleep(0.1)
+        if status is None:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            self.fail("serve did not stop when its terminal hung up")
+        self.assertEqual(os.waitstatus_to_exitcode(status), 0, out)
+        for mark in SANITIZER_MARKS:
+            self.assertNotIn(mark.encode(), out)
 
     def test_one_serve_per_home(self):
         self.login()
