@@ -38,6 +38,7 @@ struct login {
 	struct api_session session;
 	struct api_keys keys;
 	struct sb_account_keys *acct;
+	struct bridge_settings settings; /* for the listeners shown */
 };
 
 /* Why a call failed, as a sentence naming the service. */
@@ -663,8 +664,8 @@ login_finish(struct login *l, const struct bridge_paths *p,
 	if (login_store_vault(l, id, error_r) != 0 ||
 	    login_store_replica(p, id, l->o->email, error_r) != 0 ||
 	    (l->o->shown != NULL &&
-	     bridge_format_one(l->o->shown, l->vault.v, id, BRIDGE_FORMAT_INFO,
-	                       error_r) != 0) ||
+	     bridge_format_one(l->o->shown, l->vault.v, id, &l->settings,
+	                       BRIDGE_FORMAT_INFO, error_r) != 0) ||
 	    bridge_vault_save(&l->vault, error_r) != 0)
 		goto out;
 	ret = 0;
@@ -712,6 +713,7 @@ bridge_login(const struct bridge_paths *p, const struct bridge_login_options *o,
 	memset(&l, 0, sizeof(l));
 	l.o = o;
 	if (login_check_options(&l, error_r) != 0 ||
+	    bridge_settings_load(p->settings, &l.settings, error_r) != 0 ||
 	    bridge_vault_open(&l.vault, p, error_r) != 0) {
 		login_free(&l);
 		return -1;

@@ -9,6 +9,11 @@
 #include "common/buf.h"
 
 struct json_object;
+/*
+ * The listeners' certificate is made anew when it expires within this
+ * many days (serve at its start and daily, cert export).
+ */
+#define BRIDGE_CERT_RENEW_DAYS 30
 
 /* The longest service message shown, in bytes. */
 #define BRIDGE_MESSAGE_MAX 300
@@ -54,10 +59,13 @@ int bridge_json_string(struct sb_buf *b, const char *s,
  */
 void bridge_json_wipe(struct json_object *body, const char *field);
 
-/* Appends one account (the info block, a table row, or JSON) to b. */
+/*
+ * Appends one account (the info block, a table row, or JSON) to b, with
+ * the listeners of the settings.
+ */
 int bridge_format_one(struct sb_buf *b, const struct sb_vault *v,
-                      const char *account_id, enum bridge_format format,
-                      const char **error_r) SB_WUR;
+                      const char *account_id, const struct bridge_settings *set,
+                      enum bridge_format format, const char **error_r) SB_WUR;
 
 /* Writes all of b to fd (write(2), no stdio buffer holds a copy). */
 int bridge_write_all(int fd, const void *data, size_t len) SB_WUR;

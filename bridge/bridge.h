@@ -18,6 +18,7 @@
 #include <stdio.h>
 
 #include "api/api.h"
+#include "bridge/settings.h"
 #include "common/buf.h"
 #include "common/compiler.h"
 #include "crypto/crypto.h"
@@ -33,9 +34,14 @@
 struct bridge_paths {
 	char *config_dir;
 	char *data_dir;
-	char *vault_key; /* config_dir/vault.key: the vault's key file */
-	char *vault;     /* data_dir/vault */
-	char *replica;   /* data_dir/replica.db */
+	char *vault_key;  /* config_dir/vault.key: the vault's key file */
+	char *settings;   /* config_dir/settings (bridge/settings.h) */
+	char *vault;      /* data_dir/vault */
+	char *replica;    /* data_dir/replica.db */
+	char *serve_lock; /* data_dir/serve.lock: held while serve runs */
+	char *tls_dir;    /* data_dir/tls */
+	char *tls_cert;   /* data_dir/tls/cert.pem: the listeners' */
+	char *tls_key;    /* data_dir/tls/key.pem */
 };
 
 /* Works the paths out; home may be NULL. Creates nothing. */
@@ -45,6 +51,31 @@ int bridge_paths_init(struct bridge_paths *p, const char *home,
 int bridge_paths_create(const struct bridge_paths *p,
                         const char **error_r) SB_WUR;
 void bridge_paths_free(struct bridge_paths *p);
+
+/* ---- serve's lock ---- */
+
+/*
+ * While saltbridge serve runs it holds a write lock (fcntl, so that
+ * others can ask who holds it) on DATA/serve.lock, which also holds its
+ * pid and then its listeners, one per line ("imap 127.0.0.1 1143
+ * starttls": protocol, address, port, security). serve takes it before
+ * anything else: a second serve on the home fails at once, naming the
+ * first one's pid. The lock goes with the process, however it ends.
+ */
+int bridge_serve_lock(const struct bridge_paths *p, int *fd_r,
+                      const char **error_r) SB_WUR;
+/* Replaces what the lock file says (the lock stays). */
+int bridge_serve_lock_write(int fd, const char *text, size_t len,
+                            const char **error_r) SB_WUR;
+/* Empties the lock file and lets the lock go; *fd becomes -1. */
+void bridge_serve_unlock(int *fd);
+/*
+ * 1 and the pid of the serve that runs on the home, 0 when none runs, -1
+ * when that cannot be told. Creates nothing. text (may be NULL) gets the
+ * lock file's lines after the pid.
+ */
+int bridge_serve_running(const struct bridge_paths *p, long *pid_r,
+                         struct sb_buf *text, const char **error_r) SB_WUR;
 
 /* ---- The vault, opened ---- */
 
@@ -65,7 +96,9 @@ int bridge_vault_open(struct bridge_vault *bv, const struct bridge_paths *p,
  * For commands that only read: 1 with the vault open, 0 when there is no
  * vault yet (nothing is created), -1 on error. While another process
  * holds the vault (a login, a logout) it waits for up to
- * BRIDGE_VAULT_WAIT_MS.
+ * BRIDGE_VAULT_WAIT_MS; when that process is serve, which keeps the
+ * vault while it runs, it fails at once and says so (bridge_vault_open
+ * too).
  */
 #define BRIDGE_VAULT_WAIT_MS 5000
 
@@ -208,25 +241,64 @@ int bridge_print_accounts(const struct bridge_paths *p, const char *email,
                           const char **error_r) SB_WUR;
 
 /*
- * saltbridge serve: opens the vault (kept open and locked until the end),
- * starts the sync (bridge/sync.h) of every account in it, each with three
- * API clients made from its entries whose refreshed tokens are saved to
- * the vault, prints "saltbridge: ready (N accounts)" on stdout, and runs
- * until SIGTERM or SIGINT; then it stops every sync and closes. Blocks
- * those signals in the calling thread (before any thread starts) and
- * takes them with sigwait. Fails when no account is logged in.
+ * saltbridge set without a value: every setting (key -1) or one, with
+ * "(default)" after those not set, on stdout.
  */
-/* What serve listens on (IMAP_PORT_OFF: not at all; 0: a free port). */
-struct bridge_serve_options {
-	unsigned imap_port;  /* STARTTLS; default 1143 */
-	unsigned imaps_port; /* implicit TLS; default off */
-	unsigned smtp_port;  /* STARTTLS; default 1025 */
-	unsigned smtps_port; /* implicit TLS; default off */
-};
+int bridge_settings_show(const struct bridge_paths *p, int key,
+                         const char **error_r) SB_WUR;
+/*
+ * saltbridge set KEY VALUE (value NULL: unset): the settings file
+ * changed, the new value printed, and a reminder of SIGHUP when serve
+ * runs. A listen address that is not a loopback one is refused unless
+ * allow_remote.
+ */
+int bridge_settings_set(const struct bridge_paths *p, enum bridge_setting key,
+                        const char *value, bool allow_remote,
+                        const char **error_r) SB_WUR;
 
-void bridge_serve_options_default(struct bridge_serve_options *o);
+/*
+ * saltbridge status: whether serve runs (and its listeners), the
+ * listeners' certificate, and each account's sync, messages and bodies,
+ * ops and outbox, as text or JSON (docs/bridge.md). Reads the replica
+ * only, read-only: it needs neither the vault nor the service, and runs
+ * while serve does.
+ */
+int bridge_print_status(const struct bridge_paths *p, bool json, int fd,
+                        const char **error_r) SB_WUR;
+
+/*
+ * saltbridge cert export: the listeners' certificate in PEM form (never
+ * its key) written to file, or to stdout for "-". While serve does not
+ * run, the certificate is made (or renewed) first, as serve would.
+ */
+int bridge_cert_export(const struct bridge_paths *p, const char *file,
+                       const char **error_r) SB_WUR;
+/*
+ * saltbridge cert install: with root on Linux, the certificate into the
+ * system's trust store (update-ca-certificates, or update-ca-trust);
+ * otherwise fails with what to do instead (a sentence of several lines).
+ */
+int bridge_cert_install(const struct bridge_paths *p,
+                        const char **error_r) SB_WUR;
+/* saltbridge cert show: path, expiry and fingerprint, on stdout. */
+int bridge_cert_show(const struct bridge_paths *p, const char **error_r) SB_WUR;
+
+/*
+ * saltbridge serve: takes serve's lock (a second serve fails at once),
+ * reads the settings (bridge/settings.h) with those of the command line,
+ * given (the ones in given->given), over them; opens the vault (kept
+ * open and locked until the end), starts the sync (bridge/sync.h) of
+ * every account in it, each with API clients made from its entries whose
+ * refreshed tokens are saved to the vault, and the IMAP and SMTP
+ * listeners; prints "saltbridge: ready (N accounts)" on stdout and runs
+ * until SIGTERM or SIGINT; then it stops everything and closes. SIGHUP
+ * reads the settings again: the log level changes at once, and listeners
+ * whose port or address changed are bound anew. Blocks those signals in
+ * the calling thread (before any thread starts) and takes them with
+ * sigtimedwait. Fails when no account is logged in.
+ */
 int bridge_serve(const struct bridge_paths *p,
-                 const struct bridge_serve_options *o,
+                 const struct bridge_settings *given,
                  const char **error_r) SB_WUR;
 
 /* Lower-cases and checks an address given on the command line. */

@@ -16,18 +16,38 @@
 
 #define BRIDGE_OUTPUT_MAX (16 * 1024 * 1024)
 
-/* How mail clients reach the bridge; fixed until settings exist. */
+/* How mail clients reach the bridge, from the settings. */
 struct bridge_listener {
-	const char *name;
-	const char *host;
-	unsigned port;
+	const char *name;     /* "imap" or "smtp" */
+	const char *host;     /* where a client on this machine connects */
+	unsigned port;        /* BRIDGE_PORT_OFF: neither listener is on */
 	const char *security; /* "starttls" or "tls" */
 };
 
-static const struct bridge_listener bridge_listeners[] = {
-        {"imap", "127.0.0.1", 1143, "starttls"},
-        {"smtp", "127.0.0.1", 1025, "starttls"},
-};
+/*
+ * IMAP's and SMTP's: the STARTTLS listener when it is on, else the TLS
+ * one. Listeners on every address are reached on loopback.
+ */
+static void
+bridge_listeners_get(const struct bridge_settings *s,
+                     struct bridge_listener out[2])
+{
+	const char *host = s->listen;
+
+	if (strcmp(host, "0.0.0.0") == 0)
+		host = "127.0.0.1";
+	else if (strcmp(host, "::") == 0)
+		host = "::1";
+	out[0].name = "imap";
+	out[1].name = "smtp";
+	out[0].host = out[1].host = host;
+	out[0].port =
+	        s->imap_port != BRIDGE_PORT_OFF ? s->imap_port : s->imaps_port;
+	out[0].security = s->imap_port != BRIDGE_PORT_OFF ? "starttls" : "tls";
+	out[1].port =
+	        s->smtp_port != BRIDGE_PORT_OFF ? s->smtp_port : s->smtps_port;
+	out[1].security = s->smtp_port != BRIDGE_PORT_OFF ? "starttls" : "tls";
+}
 
 /* What is shown of one account; the password is in secure memory. */
 struct bridge_shown {
@@ -104,7 +124,8 @@ bridge_json_field(struct sb_buf *b, const char *indent, const char *name,
 
 static int SB_WUR
 bridge_json_account(struct sb_buf *b, const char *id,
-                    const struct bridge_shown *s, const char *indent)
+                    const struct bridge_shown *s,
+                    const struct bridge_listener *listeners, const char *indent)
 {
 	const struct bridge_listener *li;
 	size_t i;
@@ -116,14 +137,20 @@ bridge_json_account(struct sb_buf *b, const char *id,
 	    bridge_json_field(b, indent, "fingerprint", s->fingerprint,
 	                      false) != 0)
 		return -1;
-	for (i = 0; i < SB_N_ELEMENTS(bridge_listeners); i++) {
-		li = &bridge_listeners[i];
-		if (sb_buf_add_printf(b,
-		                      "%s\"%s\": {\"host\": \"%s\", \"port\": "
-		                      "%u, \"security\": \"%s\"},\n",
-		                      indent, li->name, li->host, li->port,
-		                      li->security) != 0)
+	for (i = 0; i < 2; i++) {
+		li = &listeners[i];
+		if (li->port == BRIDGE_PORT_OFF) {
+			if (sb_buf_add_printf(b, "%s\"%s\": null,\n", indent,
+			                      li->name) != 0)
+				return -1;
+		} else if (sb_buf_add_printf(
+		                   b,
+		                   "%s\"%s\": {\"host\": \"%s\", \"port\": "
+		                   "%u, \"security\": \"%s\"},\n",
+		                   indent, li->name, li->host, li->port,
+		                   li->security) != 0) {
 			return -1;
+		}
 	}
 	if (bridge_json_field(b, indent, "username", s->email, false) != 0 ||
 	    bridge_json_field(b, indent, "password", s->password, true) != 0)
@@ -139,19 +166,26 @@ bridge_security_name(const char *security)
 }
 
 static int SB_WUR
-bridge_text_info(struct sb_buf *b, const struct bridge_shown *s)
+bridge_text_info(struct sb_buf *b, const struct bridge_shown *s,
+                 const struct bridge_listener *listeners)
 {
 	const struct bridge_listener *li;
 	size_t i;
+	int ret;
 
 	if (sb_buf_add_printf(b, "%s\n", s->email) != 0)
 		return -1;
-	for (i = 0; i < SB_N_ELEMENTS(bridge_listeners); i++) {
-		li = &bridge_listeners[i];
-		if (sb_buf_add_printf(
-		            b, "  %-12s host %s, port %u, security %s\n",
-		            i == 0 ? "IMAP" : "SMTP", li->host, li->port,
-		            bridge_security_name(li->security)) != 0)
+	for (i = 0; i < 2; i++) {
+		li = &listeners[i];
+		if (li->port == BRIDGE_PORT_OFF)
+			ret = sb_buf_add_printf(b, "  %-12s off\n",
+			                        i == 0 ? "IMAP" : "SMTP");
+		else
+			ret = sb_buf_add_printf(
+			        b, "  %-12s host %s, port %u, security %s\n",
+			        i == 0 ? "IMAP" : "SMTP", li->host, li->port,
+			        bridge_security_name(li->security));
+		if (ret != 0)
 			return -1;
 	}
 	return sb_buf_add_printf(b,
@@ -181,31 +215,47 @@ bridge_text_width(const char *s, size_t len)
 	return n;
 }
 
-static int SB_WUR
-bridge_text_row(struct sb_buf *b, const struct bridge_shown *s, int width)
+/* "127.0.0.1:1143 STARTTLS", "[::1]:1143 SSL/TLS" or "off". */
+static void
+bridge_listener_cell(const struct bridge_listener *li, char out[80])
 {
-	const struct bridge_listener *imap = &bridge_listeners[0];
-	const struct bridge_listener *smtp = &bridge_listeners[1];
+	if (li->port == BRIDGE_PORT_OFF)
+		snprintf(out, 80, "off");
+	else
+		snprintf(out, 80, "%s%s%s:%u %s",
+		         strchr(li->host, ':') != NULL ? "[" : "", li->host,
+		         strchr(li->host, ':') != NULL ? "]" : "", li->port,
+		         bridge_security_name(li->security));
+}
+
+static int SB_WUR
+bridge_text_row(struct sb_buf *b, const struct bridge_shown *s,
+                const struct bridge_listener *listeners, int width)
+{
+	char imap[80], smtp[80];
 	size_t len = strlen(s->email);
 
+	bridge_listener_cell(&listeners[0], imap);
+	bridge_listener_cell(&listeners[1], smtp);
 	/* printf pads by bytes: add what a multi-byte address lacks. */
 	width += (int)(len - bridge_text_width(s->email, len));
-	return sb_buf_add_printf(
-	        b, "%-*s  %s:%u %-9s  %s:%u %-9s  %s\n", width, s->email,
-	        imap->host, imap->port, bridge_security_name(imap->security),
-	        smtp->host, smtp->port, bridge_security_name(smtp->security),
-	        s->password != NULL ? s->password : "");
+	return sb_buf_add_printf(b, "%-*s  %-24s  %-24s  %s\n", width, s->email,
+	                         imap, smtp,
+	                         s->password != NULL ? s->password : "");
 }
 
 /* One account in the chosen format; first tells whether it opens. */
 static int SB_WUR
 bridge_format_account(struct sb_buf *b, const struct sb_vault *v,
-                      const char *id, enum bridge_format format, bool single,
-                      bool first, int width)
+                      const char *id, const struct bridge_settings *set,
+                      enum bridge_format format, bool single, bool first,
+                      int width)
 {
+	struct bridge_listener listeners[2];
 	struct bridge_shown s;
 	int ret;
 
+	bridge_listeners_get(set, listeners);
 	bridge_shown_get(v, id, &s);
 	if (s.email == NULL) {
 		bridge_shown_free(&s);
@@ -216,14 +266,15 @@ bridge_format_account(struct sb_buf *b, const struct sb_vault *v,
 		ret = (single ? 0
 		              : sb_buf_add_str(b,
 		                               first ? "    " : ",\n    ")) ||
-		      bridge_json_account(b, id, &s, single ? "  " : "      ");
+		      bridge_json_account(b, id, &s, listeners,
+		                          single ? "  " : "      ");
 		break;
 	case BRIDGE_FORMAT_INFO:
 		ret = (first ? 0 : sb_buf_add_char(b, '\n')) ||
-		      bridge_text_info(b, &s);
+		      bridge_text_info(b, &s, listeners);
 		break;
 	default:
-		ret = bridge_text_row(b, &s, width);
+		ret = bridge_text_row(b, &s, listeners, width);
 		break;
 	}
 	bridge_shown_free(&s);
@@ -250,7 +301,7 @@ bridge_email_width(const struct sb_vault *v,
 static int SB_WUR
 bridge_format_all(struct sb_buf *b, const struct sb_vault *v,
                   const struct bridge_account_ids *ids,
-                  enum bridge_format format)
+                  const struct bridge_settings *set, enum bridge_format format)
 {
 	int width = bridge_email_width(v, ids);
 	size_t i;
@@ -264,7 +315,7 @@ bridge_format_all(struct sb_buf *b, const struct sb_vault *v,
 	                      "IMAP", "SMTP", "BRIDGE PASSWORD") != 0)
 		return -1;
 	for (i = 0; i < ids->count; i++) {
-		if (bridge_format_account(b, v, ids->ids[i], format, false,
+		if (bridge_format_account(b, v, ids->ids[i], set, format, false,
 		                          i == 0, width) != 0)
 			return -1;
 	}
@@ -297,15 +348,15 @@ bridge_write_all(int fd, const void *data, size_t len)
 
 int
 bridge_format_one(struct sb_buf *b, const struct sb_vault *v,
-                  const char *account_id, enum bridge_format format,
-                  const char **error_r)
+                  const char *account_id, const struct bridge_settings *set,
+                  enum bridge_format format, const char **error_r)
 {
 	char *email = bridge_entry_str(v, account_id, BRIDGE_ENTRY_EMAIL);
 	int ret;
 
 	bridge_bad_utf8 = false;
 	ret = bridge_format_account(
-	        b, v, account_id, format, true, true,
+	        b, v, account_id, set, format, true, true,
 	        email != NULL ? (int)bridge_text_width(email, strlen(email))
 	                      : 0);
 	if (ret == 0 && format == BRIDGE_FORMAT_JSON)
@@ -327,10 +378,13 @@ bridge_print_accounts(const struct bridge_paths *p, const char *email,
 {
 	struct bridge_account_ids ids = {NULL, 0};
 	char id[API_ACCOUNT_ID_LEN + 1];
+	struct bridge_settings set;
 	struct bridge_vault bv;
 	struct sb_buf b;
 	int opened, ret = -1;
 
+	if (bridge_settings_load(p->settings, &set, error_r) != 0)
+		return -1;
 	opened = bridge_vault_open_existing(&bv, p, error_r);
 	if (opened < 0)
 		return -1;
@@ -341,12 +395,12 @@ bridge_print_accounts(const struct bridge_paths *p, const char *email,
 			*error_r = bridge_errorf("%s is not logged in", email);
 			goto out;
 		}
-		if (bridge_format_one(&b, bv.v, id, format, error_r) != 0)
+		if (bridge_format_one(&b, bv.v, id, &set, format, error_r) != 0)
 			goto out;
 	} else {
 		if (opened > 0)
 			bridge_account_ids_get(bv.v, &ids);
-		if (bridge_format_all(&b, opened > 0 ? bv.v : NULL, &ids,
+		if (bridge_format_all(&b, opened > 0 ? bv.v : NULL, &ids, &set,
 		                      format) != 0) {
 			*error_r = bridge_bad_utf8
 			                   ? "a vault entry is not UTF-8 text"

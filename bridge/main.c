@@ -14,10 +14,9 @@
 
 #include "bridge/bridge-private.h"
 #include "bridge/demo.h"
+#include "bridge/settings.h"
 #include "common/alloc.h"
 #include "common/log.h"
-#include "imap/imap.h"
-#include "smtp/smtp.h"
 #include "crypto/crypto.h"
 
 /* The longest password read, in bytes. */
@@ -46,6 +45,14 @@ static const char usage_main[] =
         "                        try it all on this machine: saltmaild\n"
         "                        with two accounts and sample mail, and\n"
         "                        serve, with the settings for a client\n"
+        "  set [KEY [VALUE]]     list the settings, or show or change one\n"
+        "  unset KEY             put a setting back to its default\n"
+        "  status [--json]       whether serve runs, and each account's\n"
+        "                        sync, mail stored and changes waiting\n"
+        "  cert show|export FILE|install\n"
+        "                        the listeners' certificate: show it,\n"
+        "                        write it to FILE (- for standard\n"
+        "                        output), or trust it system-wide\n"
         "\n"
         "options:\n"
         "  --home DIR            keep everything under DIR (default: the\n"
@@ -102,26 +109,89 @@ static const char usage_info[] =
 static const char usage_serve[] =
         "usage: saltbridge serve [--imap-port N] [--imaps-port N]\n"
         "                        [--smtp-port N] [--smtps-port N]\n"
+        "                        [--listen ADDRESS]\n"
         "\n"
         "Runs the bridge in the foreground: keeps the local copy of every\n"
         "account logged in up to date with the service, and keeps the\n"
-        "vault open (other commands that need it wait for it or fail\n"
-        "while serve runs). Prints \"saltbridge: ready (N accounts)\" once\n"
-        "every account's sync has started. SIGTERM or SIGINT (Ctrl-C)\n"
-        "stops it; it then exits 0. Fails when no account is logged in.\n"
+        "vault open (other commands that need it fail while serve runs;\n"
+        "'saltbridge status' does not need it). Prints\n"
+        "\"saltbridge: ready (N accounts)\" once every account's sync has\n"
+        "started. SIGTERM or SIGINT (Ctrl-C) stops it; it then exits 0.\n"
+        "Fails when no account is logged in, and when another serve runs\n"
+        "on the same home.\n"
         "\n"
         "IMAP listens on 127.0.0.1, port 1143 with STARTTLS by default\n"
         "(--imap-port), and with implicit TLS on --imaps-port (off by\n"
         "default; 1993 is usual). 0 picks a free port, off turns a\n"
         "listener off. The ports in use are printed as\n"
         "\"saltbridge: IMAP on 127.0.0.1:PORT (STARTTLS)\" before the ready\n"
-        "line. The certificate is made under the data folder (tls/).\n"
+        "line. SMTP (submission, for sending) listens likewise on port\n"
+        "1025 with STARTTLS (--smtp-port) and, when asked, with implicit\n"
+        "TLS on --smtps-port (1465 is usual), printed as \"saltbridge:\n"
+        "SMTP on ...\". Mail accepted is kept encrypted in the outbox\n"
+        "until the service takes it.\n"
         "\n"
-        "SMTP (submission, for sending) listens likewise on port 1025\n"
-        "with STARTTLS (--smtp-port) and, when asked, with implicit TLS\n"
-        "on --smtps-port (1465 is usual); its ports are printed as\n"
-        "\"saltbridge: SMTP on 127.0.0.1:PORT (STARTTLS)\". Mail accepted is\n"
-        "kept encrypted in the outbox until the service takes it.\n";
+        "The defaults come from the settings ('saltbridge set'); an\n"
+        "option here wins over its setting. SIGHUP reads the settings\n"
+        "again: a new log level applies at once, and changed ports or\n"
+        "address are bound anew (the sessions on the old listeners are\n"
+        "ended), then \"saltbridge: reloaded\" is printed. A settings\n"
+        "file with a mistake changes nothing; the log says why. The\n"
+        "hangup of serve's terminal stops it, as SIGTERM does.\n"
+        "\n"
+        "The listeners' certificate is DATA/tls/cert.pem ('saltbridge\n"
+        "cert'): made at the first start, and made anew (with its key)\n"
+        "when it expires within 30 days, checked at start and daily.\n";
+
+static const char usage_set[] =
+        "usage: saltbridge set [KEY [VALUE]] [--reset] [--allow-remote]\n"
+        "       saltbridge unset KEY\n"
+        "\n"
+        "Without KEY, lists every setting with its value; with KEY alone,\n"
+        "shows that one; with a VALUE, changes it. --reset (or 'unset')\n"
+        "puts it back to its default. Settings are kept in\n"
+        "CONFIG/settings; serve reads them when it starts and on SIGHUP.\n"
+        "\n"
+        "  imap-port N     IMAP with STARTTLS (default 1143)\n"
+        "  imaps-port N    IMAP with implicit TLS (default off)\n"
+        "  smtp-port N     SMTP submission with STARTTLS (default 1025)\n"
+        "  smtps-port N    SMTP submission with implicit TLS (default off)\n"
+        "  listen ADDRESS  the IP address the listeners bind to\n"
+        "                  (default 127.0.0.1)\n"
+        "  log-level L     serve's log: debug, info, warn or error\n"
+        "                  (default warn)\n"
+        "\n"
+        "A port is 0 to 65535 (0: any free one) or off. A listen address\n"
+        "that is not a loopback one lets other machines reach the bridge:\n"
+        "it is refused unless --allow-remote says that is meant.\n";
+
+static const char usage_status[] =
+        "usage: saltbridge status [--json]\n"
+        "\n"
+        "Shows whether saltbridge serve runs on this home (its pid and\n"
+        "listeners), the listeners' certificate, and for each account:\n"
+        "its sync (the initial sync's progress, or when the changes were\n"
+        "last read), its messages and the bodies stored and missing,\n"
+        "local changes waiting for the service and those that failed,\n"
+        "and mail in the outbox. It reads the local copy only, so it\n"
+        "works while serve runs. --json prints the JSON described in\n"
+        "docs/bridge.md.\n";
+
+static const char usage_cert[] =
+        "usage: saltbridge cert show\n"
+        "       saltbridge cert export FILE\n"
+        "       saltbridge cert install\n"
+        "\n"
+        "The listeners' self-signed certificate (DATA/tls/cert.pem), which\n"
+        "mail clients are asked to trust.\n"
+        "\n"
+        "  show          its path, expiry and SHA-256 fingerprint\n"
+        "  export FILE   writes it, in PEM form and without its key, to\n"
+        "                FILE (- for standard output); made first when\n"
+        "                there is none yet and serve does not run\n"
+        "  install       adds it to the system's trust store: needs root\n"
+        "                (update-ca-certificates, or update-ca-trust);\n"
+        "                without root, says what to do instead and exits 1\n";
 
 /* Options every command takes as well as the global ones. */
 struct cli {
@@ -131,8 +201,10 @@ struct cli {
 	bool new_password;
 	const char *api_url;
 	const char *ca_file;
-	struct bridge_serve_options serve;
-	bool bad_port;
+	/* Settings given as options (serve's), with their bits. */
+	struct bridge_settings given;
+	bool reset;
+	bool allow_remote;
 };
 
 enum {
@@ -147,30 +219,23 @@ enum {
 	OPT_IMAPS_PORT,
 	OPT_SMTP_PORT,
 	OPT_SMTPS_PORT,
+	OPT_LISTEN,
+	OPT_RESET,
+	OPT_ALLOW_REMOTE,
 	OPT_HELP,
 };
 
-/* A port: 0 to 65535 (0 picks a free one), or "off". */
+/* A setting given as an option; prints the error. */
 static int SB_WUR
-parse_port(const char *arg, unsigned *port_r)
+take_setting(struct cli *c, enum bridge_setting key, const char *arg)
 {
-	char *end;
-	unsigned long v;
+	const char *error;
 
-	if (strcmp(arg, "off") == 0) {
-		*port_r = IMAP_PORT_OFF;
-		return 0;
-	}
-	errno = 0;
-	v = strtoul(arg, &end, 10);
-	if (errno != 0 || end == arg || *end != '\0' || v > 65535 ||
-	    arg[0] == '-') {
-		fprintf(stderr,
-		        "saltbridge: '%s' is not a port (0 to 65535, or off)\n",
-		        arg);
+	if (bridge_setting_parse(&c->given, key, arg, strlen(arg), &error) !=
+	    0) {
+		fprintf(stderr, "saltbridge: %s\n", error);
 		return -1;
 	}
-	*port_r = (unsigned)v;
 	return 0;
 }
 
@@ -189,8 +254,28 @@ take_common(struct cli *c, int o, const char *arg)
 			return 2;
 		}
 		sb_log_set_level(level);
+		/* serve's setting too: the command line wins. */
+		if (take_setting(c, BRIDGE_SETTING_LOG_LEVEL, arg) != 0)
+			return 2;
 	}
 	return 0;
+}
+
+static enum bridge_setting
+option_setting(int o)
+{
+	switch (o) {
+	case OPT_IMAP_PORT:
+		return BRIDGE_SETTING_IMAP_PORT;
+	case OPT_IMAPS_PORT:
+		return BRIDGE_SETTING_IMAPS_PORT;
+	case OPT_SMTP_PORT:
+		return BRIDGE_SETTING_SMTP_PORT;
+	case OPT_SMTPS_PORT:
+		return BRIDGE_SETTING_SMTPS_PORT;
+	default:
+		return BRIDGE_SETTING_LISTEN;
+	}
 }
 
 /*
@@ -228,19 +313,17 @@ parse_command(struct cli *c, int argc, char **argv, const char *usage,
 			break;
 		case OPT_IMAP_PORT:
 		case OPT_IMAPS_PORT:
-			if (parse_port(optarg,
-			               o == OPT_IMAP_PORT
-			                       ? &c->serve.imap_port
-			                       : &c->serve.imaps_port) != 0)
-				return 2;
-			break;
 		case OPT_SMTP_PORT:
 		case OPT_SMTPS_PORT:
-			if (parse_port(optarg,
-			               o == OPT_SMTP_PORT
-			                       ? &c->serve.smtp_port
-			                       : &c->serve.smtps_port) != 0)
+		case OPT_LISTEN:
+			if (take_setting(c, option_setting(o), optarg) != 0)
 				return 2;
+			break;
+		case OPT_RESET:
+			c->reset = true;
+			break;
+		case OPT_ALLOW_REMOTE:
+			c->allow_remote = true;
 			break;
 		case 'h':
 		case OPT_HELP:
@@ -626,13 +709,13 @@ cmd_serve(struct cli *c, int argc, char **argv)
 	        {"imaps-port", required_argument, NULL, OPT_IMAPS_PORT},
 	        {"smtp-port", required_argument, NULL, OPT_SMTP_PORT},
 	        {"smtps-port", required_argument, NULL, OPT_SMTPS_PORT},
+	        {"listen", required_argument, NULL, OPT_LISTEN},
 	        {NULL, 0, NULL, 0},
 	};
 	struct bridge_paths p;
 	const char *error;
 	int ret;
 
-	bridge_serve_options_default(&c->serve);
 	ret = parse_command(c, argc, argv, usage_serve, opts);
 	if (ret >= 0)
 		return ret;
@@ -642,7 +725,121 @@ cmd_serve(struct cli *c, int argc, char **argv)
 	}
 	if (open_paths(c, &p) != 0)
 		return 1;
-	ret = bridge_serve(&p, &c->serve, &error);
+	ret = bridge_serve(&p, &c->given, &error);
+	if (ret != 0)
+		fprintf(stderr, "saltbridge: %s\n", error);
+	bridge_paths_free(&p);
+	return ret != 0 ? 1 : 0;
+}
+
+/* set and unset. */
+static int SB_WUR
+cmd_set(struct cli *c, int argc, char **argv, bool unset)
+{
+	static const struct option opts[] = {
+	        COMMON_OPTIONS,
+	        {"reset", no_argument, NULL, OPT_RESET},
+	        {"allow-remote", no_argument, NULL, OPT_ALLOW_REMOTE},
+	        {NULL, 0, NULL, 0},
+	};
+	struct bridge_paths p;
+	const char *error;
+	int ret, key = -1;
+	size_t n;
+
+	ret = parse_command(c, argc, argv, usage_set, opts);
+	if (ret >= 0)
+		return ret;
+	n = (size_t)(argc - optind);
+	if (unset)
+		c->reset = true;
+	if (n > 2 || (c->reset && n != 1) || (unset && c->allow_remote)) {
+		fputs(usage_set, stderr);
+		return 2;
+	}
+	if (n > 0) {
+		key = bridge_setting_find(argv[optind], strlen(argv[optind]));
+		if (key < 0) {
+			fprintf(stderr,
+			        "saltbridge: unknown setting '%s' (there are "
+			        "imap-port, imaps-port, smtp-port, smtps-port, "
+			        "listen and log-level)\n",
+			        argv[optind]);
+			return 2;
+		}
+	}
+	if (open_paths(c, &p) != 0)
+		return 1;
+	if (n == 2 || c->reset)
+		ret = bridge_settings_set(&p, key,
+		                          n == 2 ? argv[optind + 1] : NULL,
+		                          c->allow_remote, &error);
+	else
+		ret = bridge_settings_show(&p, key, &error);
+	if (ret != 0)
+		fprintf(stderr, "saltbridge: %s\n", error);
+	bridge_paths_free(&p);
+	return ret != 0 ? 1 : 0;
+}
+
+static int SB_WUR
+cmd_status(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	        COMMON_OPTIONS,
+	        {"json", no_argument, NULL, OPT_JSON},
+	        {NULL, 0, NULL, 0},
+	};
+	struct bridge_paths p;
+	const char *error;
+	int ret;
+
+	ret = parse_command(c, argc, argv, usage_status, opts);
+	if (ret >= 0)
+		return ret;
+	if (optind < argc) {
+		fputs(usage_status, stderr);
+		return 2;
+	}
+	if (open_paths(c, &p) != 0)
+		return 1;
+	ret = bridge_print_status(&p, c->json, STDOUT_FILENO, &error);
+	if (ret != 0)
+		fprintf(stderr, "saltbridge: %s\n", error);
+	bridge_paths_free(&p);
+	return ret != 0 ? 1 : 0;
+}
+
+static int SB_WUR
+cmd_cert(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	        COMMON_OPTIONS,
+	        {NULL, 0, NULL, 0},
+	};
+	struct bridge_paths p;
+	const char *error, *what;
+	int ret, n;
+
+	ret = parse_command(c, argc, argv, usage_cert, opts);
+	if (ret >= 0)
+		return ret;
+	n = argc - optind;
+	what = n > 0 ? argv[optind] : "";
+	if (!((n == 1 && strcmp(what, "show") == 0) ||
+	      (n == 2 && strcmp(what, "export") == 0) ||
+	      (n == 1 && strcmp(what, "install") == 0))) {
+		fputs(usage_cert, stderr);
+		return 2;
+	}
+	if (open_paths(c, &p) != 0)
+		return 1;
+	if (what[0] == 's')
+		ret = bridge_cert_show(&p, &error);
+	else if (what[0] == 'e')
+		ret = bridge_cert_export(&p, argv[optind + 1], &error);
+	else
+		ret = bridge_cert_install(&p, &error);
 	if (ret != 0)
 		fprintf(stderr, "saltbridge: %s\n", error);
 	bridge_paths_free(&p);
@@ -727,6 +924,12 @@ main(int argc, char **argv)
 		return cmd_serve(&c, argc, argv);
 	if (strcmp(cmd, "demo") == 0)
 		return bridge_demo_command(argc, argv, c.home);
+	if (strcmp(cmd, "set") == 0 || strcmp(cmd, "unset") == 0)
+		return cmd_set(&c, argc, argv, cmd[0] == 'u');
+	if (strcmp(cmd, "status") == 0)
+		return cmd_status(&c, argc, argv);
+	if (strcmp(cmd, "cert") == 0)
+		return cmd_cert(&c, argc, argv);
 	if (strcmp(cmd, "help") == 0) {
 		fputs(usage_main, stdout);
 		return 0;

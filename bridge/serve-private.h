@@ -1,7 +1,8 @@
 /*
  * saltbridge serve's insides, shared by serve.c (the accounts, their
- * syncs and the IMAP server) and serve-smtp.c (the SMTP server and the
- * senders).
+ * syncs and the IMAP server), serve-smtp.c (the SMTP server and the
+ * senders) and serve-daemon.c (the process: its lock, settings, signals,
+ * reload and certificate).
  */
 #ifndef SB_BRIDGE_SERVE_PRIVATE_H
 #define SB_BRIDGE_SERVE_PRIVATE_H
@@ -73,7 +74,15 @@ struct serve_account {
 
 struct serve {
 	const struct bridge_paths *p;
-	const struct bridge_serve_options *o;
+	/* The command line's settings, and those in use (the file's under). */
+	const struct bridge_settings *given;
+	struct bridge_settings cur;
+	/*
+	 * What the IMAP and the SMTP server run with (their ports off while
+	 * they do not run), to tell whether a reload changes them.
+	 */
+	struct bridge_settings imap_set, smtp_set;
+	int lock_fd; /* serve's lock (bridge_serve_lock), or -1 */
 	struct sb_tls_ctx *tls;
 	struct imap_server *imap;
 	struct smtp_server *smtp;
@@ -85,7 +94,27 @@ struct serve {
 	size_t count;
 };
 
+/* The error of a home without an account. */
+#define SERVE_NO_ACCOUNT                                              \
+	"no account is logged in: log one in first with 'saltbridge " \
+	"login EMAIL'"
+
 /* serve.c */
+
+/* Opens the vault and starts a sync per account. */
+int serve_start(struct serve *srv, const char **error_r) SB_WUR;
+/* Stops everything, frees, and lets serve's lock go (last). */
+void serve_free(struct serve *srv);
+/* Removes the messages an APPEND cut short by a crash left staged. */
+int serve_sweep(struct serve *srv, const char **error_r) SB_WUR;
+/*
+ * The IMAP listeners of s (none when both are off), printed on stdout as
+ * they accept: "saltbridge: IMAP on ADDR:PORT (STARTTLS)" or "(TLS)".
+ */
+int serve_imap_listen(struct serve *srv, const struct bridge_settings *s,
+                      const char **error_r) SB_WUR;
+/* Ends every IMAP session (BYE) and closes the listeners. */
+void serve_imap_close(struct serve *srv);
 
 /* Checks a bridge password (imap_backend.login, smtp_backend.login). */
 int serve_login(void *ctx, const char *user, const char *password,
@@ -97,6 +126,11 @@ struct serve_account *serve_account_of(struct serve *srv, int64_t replica_id);
 
 /* Sweeps the outbox, starts each account's sender, then SMTP. */
 int serve_smtp_start(struct serve *srv, const char **error_r) SB_WUR;
+/* The SMTP listeners of s, printed as the IMAP ones. */
+int serve_smtp_listen(struct serve *srv, const struct bridge_settings *s,
+                      const char **error_r) SB_WUR;
+/* Ends every SMTP session (421) and closes the listeners. */
+void serve_smtp_close(struct serve *srv);
 /* Stops SMTP, then the senders (what is queued stays queued). */
 void serve_smtp_stop(struct serve *srv);
 

@@ -13,7 +13,7 @@
 #include "bridge/serve-private.h"
 #include "common/log.h"
 
-_Static_assert(SMTP_PORT_OFF == IMAP_PORT_OFF,
+_Static_assert(SMTP_PORT_OFF == BRIDGE_PORT_OFF,
                "one word for a listener that is off");
 
 /* The account's own spelling of an address it has (any case), or NULL. */
@@ -163,19 +163,19 @@ serve_smtp_print(struct serve *srv)
 }
 
 int
-serve_smtp_start(struct serve *srv, const char **error_r)
+serve_smtp_listen(struct serve *srv, const struct bridge_settings *s,
+                  const char **error_r)
 {
 	struct smtp_config cfg;
 
-	if (serve_smtp_sweep(srv, error_r) < 0 ||
-	    serve_senders_start(srv, error_r) < 0)
-		return -1;
-	if (srv->o->smtp_port == SMTP_PORT_OFF &&
-	    srv->o->smtps_port == SMTP_PORT_OFF)
+	if (s->smtp_port == SMTP_PORT_OFF && s->smtps_port == SMTP_PORT_OFF) {
+		srv->smtp_set = *s;
 		return 0;
+	}
 	memset(&cfg, 0, sizeof(cfg));
-	cfg.port = srv->o->smtp_port;
-	cfg.tls_port = srv->o->smtps_port;
+	cfg.addr = s->listen;
+	cfg.port = s->smtp_port;
+	cfg.tls_port = s->smtps_port;
 	cfg.tls = srv->tls;
 	cfg.replica_path = srv->p->replica;
 	cfg.hub = srv->hub;
@@ -190,8 +190,29 @@ serve_smtp_start(struct serve *srv, const char **error_r)
 		*error_r = bridge_errorf("SMTP: %s", *error_r);
 		return -1;
 	}
+	if (smtp_server_start(srv->smtp, error_r) != 0) {
+		smtp_server_free(&srv->smtp);
+		return -1;
+	}
 	serve_smtp_print(srv);
-	return smtp_server_start(srv->smtp, error_r);
+	srv->smtp_set = *s;
+	return 0;
+}
+
+int
+serve_smtp_start(struct serve *srv, const char **error_r)
+{
+	if (serve_smtp_sweep(srv, error_r) < 0 ||
+	    serve_senders_start(srv, error_r) < 0)
+		return -1;
+	return serve_smtp_listen(srv, &srv->cur, error_r);
+}
+
+void
+serve_smtp_close(struct serve *srv)
+{
+	smtp_server_free(&srv->smtp);
+	srv->smtp_set.smtp_port = srv->smtp_set.smtps_port = SMTP_PORT_OFF;
 }
 
 void
@@ -199,7 +220,7 @@ serve_smtp_stop(struct serve *srv)
 {
 	size_t i;
 
-	smtp_server_free(&srv->smtp);
+	serve_smtp_close(srv);
 	for (i = 0; i < srv->count; i++)
 		bridge_sender_free(&srv->accounts[i].sender);
 }

@@ -167,7 +167,7 @@ serve_account_start(struct serve_account *a, const char **error_r)
 }
 
 /* Stops every sync first (no thread calls back any more), then frees. */
-static void
+void
 serve_free(struct serve *srv)
 {
 	size_t i, j;
@@ -205,10 +205,12 @@ serve_free(struct serve *srv)
 		store_hub_free(&srv->hub);
 	bridge_vault_close(&srv->vault);
 	pthread_mutex_destroy(&srv->vault_lock);
+	/* Last: another serve may start once everything here is closed. */
+	bridge_serve_unlock(&srv->lock_fd);
 }
 
 /* Opens the vault and starts a sync per account. */
-static int SB_WUR
+int
 serve_start(struct serve *srv, const char **error_r)
 {
 	struct bridge_account_ids ids;
@@ -224,8 +226,7 @@ serve_start(struct serve *srv, const char **error_r)
 		memset(&ids, 0, sizeof(ids));
 	if (ids.count == 0) {
 		bridge_account_ids_free(&ids);
-		*error_r = "no account is logged in: log one in first with "
-		           "'saltbridge login EMAIL'";
+		*error_r = SERVE_NO_ACCOUNT;
 		return -1;
 	}
 	sb_log_info("%zu accounts in the vault", ids.count);
@@ -249,15 +250,6 @@ serve_start(struct serve *srv, const char **error_r)
 			return -1;
 	}
 	return 0;
-}
-
-void
-bridge_serve_options_default(struct bridge_serve_options *o)
-{
-	o->imap_port = 1143;
-	o->imaps_port = IMAP_PORT_OFF;
-	o->smtp_port = 1025;
-	o->smtps_port = SMTP_PORT_OFF;
 }
 
 /*
@@ -617,34 +609,8 @@ serve_append_abort(void *append)
 	bridge_mail_append_abort(&app);
 }
 
-/* The certificate of the listeners, made (or renewed) under the data dir. */
-static int SB_WUR
-serve_tls(struct serve *srv, const char **error_r)
-{
-	char *dir, *cert, *key;
-	bool created;
-	int ret = -1;
-
-	dir = sb_strdup(bridge_errorf("%s/tls", srv->p->data_dir));
-	cert = sb_strdup(bridge_errorf("%s/cert.pem", dir));
-	key = sb_strdup(bridge_errorf("%s/key.pem", dir));
-	if (sb_mkdir_p(dir, 0700, error_r) == 0 &&
-	    sb_cert_ensure(cert, key, 30, &created, error_r) == 0 &&
-	    sb_tls_server_ctx_new(cert, key, &srv->tls, error_r) == 0) {
-		if (created)
-			sb_log_info("made a new certificate for the listeners: "
-			            "%s",
-			            cert);
-		ret = 0;
-	}
-	free(dir);
-	free(cert);
-	free(key);
-	return ret;
-}
-
 /* APPENDs a crash cut short: their staged messages go. */
-static int SB_WUR
+int
 serve_sweep(struct serve *srv, const char **error_r)
 {
 	struct store *st;
@@ -661,20 +627,22 @@ serve_sweep(struct serve *srv, const char **error_r)
 	return ret;
 }
 
-/* The IMAP listeners, printed for the user as they are bound. */
-static int SB_WUR
-serve_imap(struct serve *srv, const char **error_r)
+int
+serve_imap_listen(struct serve *srv, const struct bridge_settings *s,
+                  const char **error_r)
 {
 	struct imap_config cfg;
 
-	if (srv->o->imap_port == IMAP_PORT_OFF &&
-	    srv->o->imaps_port == IMAP_PORT_OFF)
+	_Static_assert(IMAP_PORT_OFF == BRIDGE_PORT_OFF,
+	               "one word for a listener that is off");
+	if (s->imap_port == IMAP_PORT_OFF && s->imaps_port == IMAP_PORT_OFF) {
+		srv->imap_set = *s;
 		return 0;
-	if (serve_sweep(srv, error_r) != 0)
-		return -1;
+	}
 	memset(&cfg, 0, sizeof(cfg));
-	cfg.port = srv->o->imap_port;
-	cfg.tls_port = srv->o->imaps_port;
+	cfg.addr = s->listen;
+	cfg.port = s->imap_port;
+	cfg.tls_port = s->imaps_port;
 	cfg.tls = srv->tls;
 	cfg.replica_path = srv->p->replica;
 	cfg.hub = srv->hub;
@@ -693,66 +661,23 @@ serve_imap(struct serve *srv, const char **error_r)
 		*error_r = bridge_errorf("IMAP: %s", *error_r);
 		return -1;
 	}
+	if (imap_server_start(srv->imap, error_r) != 0) {
+		imap_server_free(&srv->imap);
+		return -1;
+	}
 	if (imap_server_name(srv->imap, false) != NULL)
 		printf("saltbridge: IMAP on %s (STARTTLS)\n",
 		       imap_server_name(srv->imap, false));
 	if (imap_server_name(srv->imap, true) != NULL)
 		printf("saltbridge: IMAP on %s (TLS)\n",
 		       imap_server_name(srv->imap, true));
-	return imap_server_start(srv->imap, error_r);
+	srv->imap_set = *s;
+	return 0;
 }
 
-/* The certificate, then IMAP, then the senders and SMTP. */
-static int SB_WUR
-serve_listen(struct serve *srv, const char **error_r)
+void
+serve_imap_close(struct serve *srv)
 {
-	if (serve_tls(srv, error_r) != 0 || serve_imap(srv, error_r) != 0)
-		return -1;
-	return serve_smtp_start(srv, error_r);
-}
-
-int
-bridge_serve(const struct bridge_paths *p, const struct bridge_serve_options *o,
-             const char **error_r)
-{
-	struct serve srv;
-	sigset_t set;
-	int sig = 0, ret = -1;
-
-	/* Threads start with these blocked; only sigwait takes them. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	memset(&srv, 0, sizeof(srv));
-	srv.p = p;
-	srv.o = o;
-	pthread_mutex_init(&srv.vault_lock, NULL);
-	/*
-	 * Progress of the syncs: a line on a terminal, taken by one listing
-	 * or download at a time (the others log); else info log lines.
-	 */
-	if (isatty(STDERR_FILENO) == 1)
-		sb_progress_terminal(stderr);
-	if (serve_start(&srv, error_r) != 0 || serve_listen(&srv, error_r) != 0)
-		goto out;
-	/* Not over a progress line drawn meanwhile, when both are a tty. */
-	sb_progress_hide();
-	printf("saltbridge: ready (%zu accounts)\n", srv.count);
-	if (fflush(stdout) != 0) {
-		*error_r = "cannot write the ready line";
-		goto out;
-	}
-	sb_log_info("ready: %zu syncs running", srv.count);
-	while (sigwait(&set, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
-		;
-	sb_log_info("stopping (signal %d)", sig);
-	ret = 0;
-out:
-	serve_free(&srv);
-	sb_progress_terminal(NULL);
-	if (ret == 0)
-		sb_log_info("stopped");
-	return ret;
+	imap_server_free(&srv->imap);
+	srv->imap_set.imap_port = srv->imap_set.imaps_port = IMAP_PORT_OFF;
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "api/calls.h"
 #include "common/alloc.h"
@@ -719,6 +720,21 @@ sync_batch_apply(struct bridge_sync *s, const struct sync_batch *b,
 	return sync_end_tx(s, ret, error_r);
 }
 
+/* Only for people (saltbridge status): a failure is logged, no more. */
+static void
+sync_note_checked(struct bridge_sync *s)
+{
+	const char *error;
+	char now[24];
+
+	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
+	if (store_sync_set(s->st, s->cfg.account_id, SYNC_CHECKED_AT, now,
+	                   &error) < 0)
+		sb_log(SB_LOG_WARN,
+		       "sync: account %" PRId64 ": cannot note the time: %s",
+		       s->cfg.account_id, error);
+}
+
 int
 bridge_sync_changes(struct bridge_sync *s, size_t *created_r,
                     const char **error_r)
@@ -803,5 +819,6 @@ bridge_sync_changes(struct bridge_sync *s, size_t *created_r,
 		       s->cfg.account_id, created, updates - created, gone);
 	if (created_r != NULL)
 		*created_r = created;
+	sync_note_checked(s);
 	return 0;
 }

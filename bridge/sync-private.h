@@ -23,6 +23,8 @@
 #define SYNC_RESYNC_LISTED  "resync.listed"  /* messages listed so far */
 #define SYNC_RESYNC_ENTRIES "resync.entries" /* pairs listed so far */
 #define SYNC_RESYNC_TOTAL   "resync.total"   /* the mailboxes' totals */
+/* When the change feed was last read to its end (Unix time). */
+#define SYNC_CHECKED_AT "feed.checked_at"
 
 /* Progress (common/progress.h) of work with at least this many items. */
 #define SYNC_PROGRESS_MIN 100

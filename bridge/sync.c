@@ -404,3 +404,61 @@ bridge_sync_stop(struct bridge_sync *s)
 	sb_log(SB_LOG_INFO, "sync: account %" PRId64 ": stopped",
 	       s->cfg.account_id);
 }
+
+/* A counter of sync_state, 0 when unset. */
+static int SB_WUR
+sync_state_u64(struct store *st, int64_t account_id, const char *name,
+               uint64_t *value_r, const char **error_r)
+{
+	char *v;
+	int ret;
+
+	*value_r = 0;
+	ret = store_sync_get(st, account_id, name, &v, error_r);
+	if (ret <= 0)
+		return ret;
+	*value_r = strtoull(v, NULL, 10);
+	free(v);
+	return 0;
+}
+
+int
+bridge_sync_state_read(struct store *st, int64_t account_id,
+                       struct bridge_sync_state *state_r, const char **error_r)
+{
+	uint64_t checked = 0;
+	char *v;
+	int ret;
+
+	memset(state_r, 0, sizeof(*state_r));
+	ret = store_sync_get(st, account_id, SYNC_PHASE, &v, error_r);
+	if (ret < 0)
+		return -1;
+	if (ret > 0) {
+		state_r->started = true;
+		state_r->steady = strcmp(v, "steady") == 0;
+		free(v);
+	}
+	ret = store_sync_get(st, account_id, SYNC_RESYNC_STATE, &v, error_r);
+	if (ret < 0)
+		return -1;
+	if (ret > 0) {
+		state_r->resyncing = true;
+		free(v);
+	}
+	if (state_r->resyncing)
+		ret = sync_state_u64(st, account_id, SYNC_RESYNC_ENTRIES,
+		                     &state_r->listed, error_r) ||
+		      sync_state_u64(st, account_id, SYNC_RESYNC_TOTAL,
+		                     &state_r->total, error_r);
+	else if (state_r->started && !state_r->steady)
+		ret = sync_state_u64(st, account_id, SYNC_INITIAL_ENTRIES,
+		                     &state_r->listed, error_r) ||
+		      sync_state_u64(st, account_id, SYNC_INITIAL_TOTAL,
+		                     &state_r->total, error_r);
+	if (ret != 0 || sync_state_u64(st, account_id, SYNC_CHECKED_AT,
+	                               &checked, error_r) != 0)
+		return -1;
+	state_r->checked_at = (int64_t)checked;
+	return 0;
+}

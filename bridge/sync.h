@@ -118,6 +118,24 @@ int bridge_sync_body_download(struct bridge_sync *sync, struct store *st,
                               const char **error_r) SB_WUR;
 
 /*
+ * Where an account's sync stands, as the replica tells it (saltbridge
+ * status reads it on a read-only connection while serve runs).
+ */
+struct bridge_sync_state {
+	bool started;   /* the initial sync began (the mailboxes are in) */
+	bool steady;    /* the initial sync is done */
+	bool resyncing; /* a resync is under way */
+	/* The listing under way (initial or resync): entries listed, of. */
+	uint64_t listed, total;
+	/* The last time the change feed was read to its end; 0: never. */
+	int64_t checked_at;
+};
+
+int bridge_sync_state_read(struct store *st, int64_t account_id,
+                           struct bridge_sync_state *state_r,
+                           const char **error_r) SB_WUR;
+
+/*
  * Local changes made in the replica first (store_local_*, docs/replica.md)
  * are replayed by the sync thread: at once when the hub tells it one was
  * queued, and at least this often (retries that came due, changes queued

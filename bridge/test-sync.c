@@ -302,6 +302,7 @@ static void
 test_initial_resume(void)
 {
 	static uint32_t first[N_MESSAGES], after[N_MESSAGES];
+	struct bridge_sync_state state;
 	struct api_client *api;
 	struct bridge_sync *s;
 	struct scan sc;
@@ -319,6 +320,14 @@ test_initial_resume(void)
 	TEST_EQ_INT(bridge_sync_initial_step(s, &done, &error), 0);
 	TEST_ASSERT(!done);
 	bridge_sync_free(&s);
+	/* What saltbridge status tells of it. */
+	TEST_EQ_INT(bridge_sync_state_read(alice.st, alice.replica_id, &state,
+	                                   &error),
+	            0);
+	TEST_ASSERT(state.started && !state.steady && !state.resyncing);
+	TEST_ASSERT(state.listed >= BRIDGE_SYNC_PAGE);
+	TEST_ASSERT(state.total > state.listed);
+	TEST_EQ_INT(state.checked_at, 0);
 	scan_replica(&alice, &sc, first);
 	TEST_EQ_UINT(sc.unknown, 0);
 	for (i = 0; i < N_MESSAGES; i++)
@@ -681,6 +690,7 @@ has_word(const char *list, const char *w)
 static void
 test_replay(void)
 {
+	struct bridge_sync_state state;
 	struct api_client *api, *dead;
 	struct bridge_sync *s, *down;
 	struct store_op op, *failed;
@@ -695,6 +705,12 @@ test_replay(void)
 	s = sync_new(&alice, api, NULL, NULL);
 	TEST_EQ_INT(bridge_sync_changes(s, NULL, &error), 0);
 	TEST_EQ_UINT(ops(&alice), 0);
+	/* The feed read through is noted, for saltbridge status. */
+	TEST_EQ_INT(bridge_sync_state_read(alice.st, alice.replica_id, &state,
+	                                   &error),
+	            0);
+	TEST_ASSERT(state.started && state.steady && !state.resyncing);
+	TEST_ASSERT(state.checked_at >= now && state.checked_at <= time(NULL));
 
 	/* Replayed: the service has it, the queue is empty. */
 	local_change(&alice, 3, "$flagged Project-Y", "$seen", NULL);

@@ -355,3 +355,72 @@ sb_cert_ensure(const char *cert_path, const char *key_path, unsigned renew_days,
 	*created_r = true;
 	return 0;
 }
+
+/* The certificate's details (cert.h); x is the parsed certificate. */
+static int SB_WUR
+cert_describe(X509 *x, struct sb_buf *pem, time_t *not_after_r,
+              char fingerprint_r[SB_CERT_FINGERPRINT_SIZE],
+              const char **error_r)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int md_len = 0, i;
+	struct tm tm;
+	BIO *bio;
+	char *data;
+	long len;
+	int ret;
+
+	if (not_after_r != NULL) {
+		if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1) {
+			*error_r = "its expiry cannot be read";
+			return -1;
+		}
+		*not_after_r = timegm(&tm);
+	}
+	if (fingerprint_r != NULL) {
+		if (X509_digest(x, EVP_sha256(), md, &md_len) != 1 ||
+		    md_len != 32) {
+			*error_r = "its fingerprint cannot be computed";
+			return -1;
+		}
+		for (i = 0; i < md_len; i++)
+			snprintf(fingerprint_r + i * 3, 4,
+			         i + 1 < md_len ? "%02X:" : "%02X", md[i]);
+	}
+	if (pem == NULL)
+		return 0;
+	bio = BIO_new(BIO_s_mem());
+	if (bio == NULL || PEM_write_bio_X509(bio, x) != 1 ||
+	    (len = BIO_get_mem_data(bio, &data)) <= 0) {
+		BIO_free(bio);
+		*error_r = "it cannot be written in PEM form";
+		return -1;
+	}
+	ret = sb_buf_add(pem, data, (size_t)len);
+	BIO_free(bio);
+	if (ret != 0)
+		*error_r = "it is too large";
+	return ret != 0 ? -1 : 0;
+}
+
+int
+sb_cert_read(const char *cert_path, struct sb_buf *pem, time_t *not_after_r,
+             char fingerprint_r[SB_CERT_FINGERPRINT_SIZE], const char **error_r)
+{
+	X509 *x = cert_load_x509(cert_path);
+	const char *why;
+	int ret;
+
+	if (x == NULL) {
+		ERR_clear_error();
+		*error_r =
+		        cert_error("no readable certificate in %s", cert_path);
+		return -1;
+	}
+	ret = cert_describe(x, pem, not_after_r, fingerprint_r, &why);
+	ERR_clear_error();
+	X509_free(x);
+	if (ret != 0)
+		*error_r = cert_error("the certificate %s: %s", cert_path, why);
+	return ret;
+}

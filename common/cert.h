@@ -21,7 +21,9 @@
 #define SB_CERT_H
 
 #include <stdbool.h>
+#include <time.h>
 
+#include "buf.h"
 #include "compiler.h"
 
 /* Validity of a new certificate, in days. */
@@ -47,5 +49,19 @@ int sb_cert_generate(const char *cert_path, const char *key_path,
 int sb_cert_ensure(const char *cert_path, const char *key_path,
                    unsigned renew_days, bool *created_r,
                    const char **error_r) SB_WUR;
+
+/* A SHA-256 fingerprint: 32 hex pairs joined by ':', and the NUL. */
+#define SB_CERT_FINGERPRINT_SIZE (32 * 3)
+
+/*
+ * Reads the certificate of cert_path (the first PEM certificate in it)
+ * for people: pem (may be NULL) gets it in PEM form, written again from
+ * what was parsed, so that nothing else in the file comes along (never a
+ * key); *not_after_r (may be NULL) its expiry, fingerprint_r (may be
+ * NULL) its SHA-256 fingerprint in upper-case hex.
+ */
+int sb_cert_read(const char *cert_path, struct sb_buf *pem, time_t *not_after_r,
+                 char fingerprint_r[SB_CERT_FINGERPRINT_SIZE],
+                 const char **error_r) SB_WUR;
 
 #endif

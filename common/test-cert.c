@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/bn.h>
@@ -514,6 +515,57 @@ test_cert_errors(void)
 	            -1);
 }
 
+/* What people are shown: the certificate alone, its expiry, fingerprint. */
+static void
+test_cert_read(void)
+{
+	char fp[SB_CERT_FINGERPRINT_SIZE], both[600], *cert, *key;
+	size_t cert_len, key_len, i;
+	const char *error = NULL;
+	struct sb_buf pem;
+	time_t not_after = 0;
+	struct tm tm;
+	FILE *f;
+	X509 *x;
+
+	paths("read");
+	TEST_EQ_INT(sb_cert_generate(cert_path, key_path, 10, &error), 0);
+	sb_buf_init(&pem, 64 * 1024);
+	TEST_EQ_INT(sb_cert_read(cert_path, &pem, &not_after, fp, &error), 0);
+	cert = test_read_file(cert_path, &cert_len);
+	TEST_EQ_MEM(pem.data, pem.len, cert, cert_len);
+	x = load_cert();
+	TEST_EQ_INT(ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm), 1);
+	TEST_EQ_INT(not_after, timegm(&tm));
+	X509_free(x);
+	TEST_EQ_UINT(strlen(fp), SB_CERT_FINGERPRINT_SIZE - 1);
+	for (i = 0; fp[i] != '\0'; i++)
+		TEST_ASSERT(i % 3 == 2 ? fp[i] == ':'
+		                       : strchr("0123456789ABCDEF", fp[i]) !=
+		                                 NULL);
+	/* A key in the same file never comes along. */
+	key = test_read_file(key_path, &key_len);
+	snprintf(both, sizeof(both), "%s/both.pem", dir_path);
+	f = fopen(both, "w");
+	TEST_ASSERT(f != NULL);
+	TEST_EQ_UINT(fwrite(key, 1, key_len, f), key_len);
+	TEST_EQ_UINT(fwrite(cert, 1, cert_len, f), cert_len);
+	TEST_EQ_INT(fclose(f), 0);
+	sb_buf_truncate(&pem, 0);
+	TEST_EQ_INT(sb_cert_read(both, &pem, NULL, NULL, &error), 0);
+	TEST_EQ_MEM(pem.data, pem.len, cert, cert_len);
+	/* No certificate: the path is named. */
+	TEST_EQ_INT(sb_cert_read(key_path, &pem, NULL, NULL, &error), -1);
+	TEST_ASSERT(strstr(error, key_path) != NULL);
+	TEST_EQ_INT(sb_cert_read("/nonexistent/cert.pem", NULL, &not_after,
+	                         NULL, &error),
+	            -1);
+	TEST_ASSERT(strstr(error, "/nonexistent/cert.pem") != NULL);
+	free(cert);
+	free(key);
+	sb_buf_free(&pem);
+}
+
 int
 main(void)
 {
@@ -536,6 +588,7 @@ main(void)
 	        {"key of another user", test_cert_key_owner},
 	        {"key not a regular file", test_cert_key_not_regular},
 	        {"errors", test_cert_errors},
+	        {"read for people", test_cert_read},
 	        {NULL, NULL},
 	};
 

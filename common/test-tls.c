@@ -607,6 +607,68 @@ test_tls_python_client(void)
 	TEST_EQ_INT(WEXITSTATUS(status), 0);
 }
 
+/* A TLS session to the server context in use, verified with ctx. */
+static void
+tls_verified_pair(struct sb_tls_ctx *ctx, struct sb_conn **s,
+                  struct sb_conn **c)
+{
+	const char *error = NULL;
+	struct handshake h;
+
+	conn_pair(256, s, c);
+	handshake_start(&h, *s);
+	if (sb_conn_tls_connect(*c, ctx, "localhost", &error) != 0)
+		test_fail(__FILE__, __LINE__, "connect: %s", error);
+	handshake_join(&h);
+	TEST_EQ_STR(h.error, "");
+}
+
+static void
+test_tls_reload(void)
+{
+	struct sb_tls_ctx *saved, *ctx = NULL;
+	struct sb_conn *s, *c, *s2, *c2;
+	const char *error = NULL;
+
+	setup();
+	TEST_EQ_INT(sb_tls_server_ctx_new(cert_path, key_path, &ctx, &error),
+	            0);
+	saved = server_ctx;
+	server_ctx = ctx;
+	tls_verified_pair(client_ctx, &s, &c);
+	TEST_EQ_INT(
+	        sb_tls_server_ctx_reload(ctx, other_cert, other_key, &error),
+	        0);
+	/* New sessions present the other certificate. */
+	expect_refused(client_ctx, "localhost", "certificate verify failed");
+	tls_verified_pair(wrong_ctx, &s2, &c2);
+	sb_conn_free(&c2);
+	sb_conn_free(&s2);
+	/* The session made before goes on with the first one. */
+	send_str(c, "a NOOP\r\n");
+	expect_line(s, "a NOOP");
+	send_str(s, "a OK\r\n");
+	expect_line(c, "a OK");
+	sb_conn_free(&c);
+	sb_conn_free(&s);
+	/* A reload that fails leaves the context as it was. */
+	TEST_EQ_INT(sb_tls_server_ctx_reload(ctx, cert_path, other_key, &error),
+	            -1);
+	TEST_ASSERT(strstr(error, "other-key.pem") != NULL);
+	TEST_EQ_INT(sb_tls_server_ctx_reload(ctx, "/nonexistent/cert.pem",
+	                                     key_path, &error),
+	            -1);
+	tls_verified_pair(wrong_ctx, &s2, &c2);
+	sb_conn_free(&c2);
+	sb_conn_free(&s2);
+	/* A client context has no certificate to reload. */
+	TEST_EQ_INT(sb_tls_server_ctx_reload(client_ctx, cert_path, key_path,
+	                                     &error),
+	            -1);
+	server_ctx = saved;
+	sb_tls_ctx_free(&ctx);
+}
+
 static void
 test_tls_ctx_errors(void)
 {
@@ -650,6 +712,7 @@ main(void)
 	         test_tls_write_broken},
 	        {"Python ssl client", test_tls_python_client},
 	        {"context errors", test_tls_ctx_errors},
+	        {"a server context's certificate reloaded", test_tls_reload},
 	        {NULL, NULL},
 	};
 	int ret = test_run(cases);

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -18,6 +19,8 @@
 #include "alloc.h"
 
 struct sb_tls_ctx {
+	/* Swapped by sb_tls_server_ctx_reload: read under lock. */
+	pthread_mutex_t lock;
 	SSL_CTX *ssl_ctx;
 	bool server;
 };
@@ -101,14 +104,15 @@ tls_ctx_base(const SSL_METHOD *method, const char **error_r)
 	return ctx;
 }
 
-int
-sb_tls_server_ctx_new(const char *cert_path, const char *key_path,
-                      struct sb_tls_ctx **ctx_r, const char **error_r)
+/* A server's OpenSSL context with the certificate and key of the files. */
+static SSL_CTX *SB_WUR
+tls_server_ssl_ctx(const char *cert_path, const char *key_path,
+                   const char **error_r)
 {
 	SSL_CTX *ctx = tls_ctx_base(TLS_server_method(), error_r);
 
 	if (ctx == NULL)
-		return -1;
+		return NULL;
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert_path) != 1) {
 		*error_r = tls_ctx_error("cannot load certificate %s: %s",
 		                         cert_path,
@@ -128,13 +132,59 @@ sb_tls_server_ctx_new(const char *cert_path, const char *key_path,
 		ERR_clear_error();
 		goto fail;
 	}
-	*ctx_r = sb_calloc(1, sizeof(**ctx_r));
-	(*ctx_r)->ssl_ctx = ctx;
-	(*ctx_r)->server = true;
-	return 0;
+	return ctx;
 fail:
 	SSL_CTX_free(ctx);
-	return -1;
+	return NULL;
+}
+
+static struct sb_tls_ctx *
+tls_ctx_wrap(SSL_CTX *ssl_ctx, bool server)
+{
+	struct sb_tls_ctx *ctx = sb_calloc(1, sizeof(*ctx));
+
+	pthread_mutex_init(&ctx->lock, NULL);
+	ctx->ssl_ctx = ssl_ctx;
+	ctx->server = server;
+	return ctx;
+}
+
+int
+sb_tls_server_ctx_new(const char *cert_path, const char *key_path,
+                      struct sb_tls_ctx **ctx_r, const char **error_r)
+{
+	SSL_CTX *ctx = tls_server_ssl_ctx(cert_path, key_path, error_r);
+
+	if (ctx == NULL)
+		return -1;
+	*ctx_r = tls_ctx_wrap(ctx, true);
+	return 0;
+}
+
+/*
+ * The new OpenSSL context replaces the old one under the lock; sessions
+ * made from the old one hold a reference to it (SSL_new takes one), so
+ * it lives on until the last of them is freed.
+ */
+int
+sb_tls_server_ctx_reload(struct sb_tls_ctx *ctx, const char *cert_path,
+                         const char *key_path, const char **error_r)
+{
+	SSL_CTX *fresh, *old;
+
+	if (!ctx->server) {
+		*error_r = "only a server context has a certificate to reload";
+		return -1;
+	}
+	fresh = tls_server_ssl_ctx(cert_path, key_path, error_r);
+	if (fresh == NULL)
+		return -1;
+	pthread_mutex_lock(&ctx->lock);
+	old = ctx->ssl_ctx;
+	ctx->ssl_ctx = fresh;
+	pthread_mutex_unlock(&ctx->lock);
+	SSL_CTX_free(old);
+	return 0;
 }
 
 int
@@ -159,9 +209,7 @@ sb_tls_client_ctx_new(const char *ca_file, struct sb_tls_ctx **ctx_r,
 		SSL_CTX_free(ctx);
 		return -1;
 	}
-	*ctx_r = sb_calloc(1, sizeof(**ctx_r));
-	(*ctx_r)->ssl_ctx = ctx;
-	(*ctx_r)->server = false;
+	*ctx_r = tls_ctx_wrap(ctx, false);
 	return 0;
 }
 
@@ -171,6 +219,7 @@ sb_tls_ctx_free(struct sb_tls_ctx **ctx)
 	if (*ctx == NULL)
 		return;
 	SSL_CTX_free((*ctx)->ssl_ctx);
+	pthread_mutex_destroy(&(*ctx)->lock);
 	free(*ctx);
 	*ctx = NULL;
 }
@@ -299,7 +348,9 @@ sb_tls_new(struct sb_tls_ctx *ctx, int fd, const char *host,
 		sb_oom(0);
 	t = sb_calloc(1, sizeof(*t));
 	t->server = ctx->server;
+	pthread_mutex_lock(&ctx->lock);
 	t->ssl = SSL_new(ctx->ssl_ctx);
+	pthread_mutex_unlock(&ctx->lock);
 	bio = BIO_new(tls_bio_method);
 	if (t->ssl == NULL || bio == NULL) {
 		*error_r = tls_ctx_error("cannot create a TLS session: %s",

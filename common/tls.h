@@ -40,6 +40,14 @@ int sb_tls_server_ctx_new(const char *cert_path, const char *key_path,
                           struct sb_tls_ctx **ctx_r,
                           const char **error_r) SB_WUR;
 /*
+ * Loads another certificate and key into a server context, in place (a
+ * renewed certificate): sessions made from then on present it, and those
+ * made before keep the one they began with. Safe while other threads make
+ * sessions from the context. On failure the context is left as it was.
+ */
+int sb_tls_server_ctx_reload(struct sb_tls_ctx *ctx, const char *cert_path,
+                             const char *key_path, const char **error_r) SB_WUR;
+/*
  * A client context that verifies servers against the PEM file ca_file, or
  * against the system's CAs when ca_file is NULL.
  */

@@ -121,6 +121,80 @@ store_account_find_api_id(struct store *st, const char *api_id,
 	                          api_id, a_r, error_r);
 }
 
+void
+store_account_list_free(struct store_account **list, size_t count)
+{
+	size_t i;
+
+	if (*list == NULL)
+		return;
+	for (i = 0; i < count; i++)
+		store_account_free_contents(&(*list)[i]);
+	free(*list);
+	*list = NULL;
+}
+
+int
+store_account_list(struct store *st, struct store_account **list_r,
+                   size_t *count_r, const char **error_r)
+{
+	struct store_account *list = NULL;
+	size_t count = 0, alloc = 0;
+	sqlite3_stmt *stmt;
+	int ret;
+
+	*list_r = NULL;
+	*count_r = 0;
+	if (store_stmt(st, &stmt, error_r,
+	               "SELECT id, api_id, email, feed_state FROM accounts"
+	               " ORDER BY email",
+	               "") < 0)
+		return -1;
+	while ((ret = store_step(st, stmt, error_r)) > 0) {
+		if (count == alloc) {
+			alloc = alloc * 2 + 4;
+			list = sb_reallocarray(list, alloc, sizeof(*list));
+		}
+		list[count].id = sqlite3_column_int64(stmt, 0);
+		list[count].api_id = store_col_str(stmt, 1);
+		list[count].email = store_col_str(stmt, 2);
+		list[count].feed_state = store_col_str(stmt, 3);
+		count++;
+	}
+	sqlite3_finalize(stmt);
+	if (ret < 0) {
+		store_account_list_free(&list, count);
+		return -1;
+	}
+	*list_r = list;
+	*count_r = count;
+	return 0;
+}
+
+int
+store_account_message_count(struct store *st, int64_t account_id,
+                            uint64_t *messages_r, uint64_t *bodies_r,
+                            const char **error_r)
+{
+	sqlite3_stmt *stmt;
+	int ret;
+
+	*messages_r = *bodies_r = 0;
+	if (store_stmt(st, &stmt, error_r,
+	               "SELECT count(*), ifnull(sum(body_cached != 0), 0)"
+	               " FROM messages WHERE account = ?"
+	               " AND remote_id IS NOT NULL",
+	               "i", account_id) < 0)
+		return -1;
+	ret = store_step(st, stmt, error_r);
+	if (ret > 0) {
+		*messages_r = (uint64_t)sqlite3_column_int64(stmt, 0);
+		*bodies_r = (uint64_t)sqlite3_column_int64(stmt, 1);
+	}
+	sqlite3_finalize(stmt);
+	return ret < 0 ? -1 : 0;
+}
+
 int
 store_account_set_feed_state(struct store *st, int64_t account_id,
                              const char *state, const char **error_r)

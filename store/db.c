@@ -307,6 +307,33 @@ store_open(const char *path, struct store_hub *hub, struct store **st_r,
 	return -1;
 }
 
+int
+store_open_readonly(const char *path, struct store **st_r, const char **error_r)
+{
+	static _Thread_local char open_error[512];
+	struct store *st = sb_calloc(1, sizeof(*st));
+
+	if (sqlite3_open_v2(path, &st->db,
+	                    SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+	                    NULL) != SQLITE_OK) {
+		store_fail(st, error_r, "cannot open the replica %s: %s", path,
+		           st->db != NULL ? sqlite3_errmsg(st->db)
+		                          : "out of memory");
+	} else {
+		sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
+		sqlite3_extended_result_codes(st->db, 0);
+		if (store_check_version(st, path, error_r) == 0 &&
+		    store_exec(st, "PRAGMA query_only=ON;", error_r) == 0) {
+			*st_r = st;
+			return 0;
+		}
+	}
+	snprintf(open_error, sizeof(open_error), "%s", *error_r);
+	*error_r = open_error;
+	store_close(&st);
+	return -1;
+}
+
 void
 store_close(struct store **stp)
 {

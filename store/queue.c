@@ -218,6 +218,21 @@ store_op_count(struct store *st, int64_t account_id, uint64_t *count_r,
 	return 0;
 }
 
+int
+store_op_count_failed(struct store *st, int64_t account_id, uint64_t *count_r,
+                      const char **error_r)
+{
+	int64_t count = 0;
+
+	if (store_int(st, &count, error_r,
+	              "SELECT count(*) FROM op_queue WHERE failed AND"
+	              " (?1 = 0 OR account = ?1)",
+	              "i", account_id) < 0)
+		return -1;
+	*count_r = (uint64_t)count;
+	return 0;
+}
+
 /* ---- Outbox ---- */
 
 void

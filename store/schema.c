@@ -266,6 +266,32 @@ store_migrate_step(struct store *st, const struct store_migration *m,
 	return store_tx_end(st, mark, ret, error_r);
 }
 
+int
+store_check_version(struct store *st, const char *path, const char **error_r)
+{
+	int64_t version;
+
+	if (store_user_version(st, &version, error_r) < 0)
+		return -1;
+	if (version == STORE_SCHEMA_VERSION)
+		return 0;
+	if (version > STORE_SCHEMA_VERSION)
+		return store_fail(st, error_r,
+		                  "the replica %s has schema version %lld, "
+		                  "newer than this program's %d: it was "
+		                  "written by a newer Saltbridge",
+		                  path, (long long)version,
+		                  STORE_SCHEMA_VERSION);
+	if (version == 0)
+		return store_fail(st, error_r, "the replica %s holds nothing",
+		                  path);
+	return store_fail(st, error_r,
+	                  "the replica %s has schema version %lld, older "
+	                  "than this program's %d: 'saltbridge serve' "
+	                  "upgrades it when it starts",
+	                  path, (long long)version, STORE_SCHEMA_VERSION);
+}
+
 /* Switches to WAL and checks that SQLite did: it answers with the mode. */
 static int SB_WUR
 store_wal(struct store *st, const char **error_r)

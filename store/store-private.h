@@ -89,6 +89,9 @@ store_outbox_key(int64_t account_id)
 
 int store_migrate(struct store *st, const char *path,
                   const char **error_r) SB_WUR;
+/* Fails unless the replica's schema version is STORE_SCHEMA_VERSION. */
+int store_check_version(struct store *st, const char *path,
+                        const char **error_r) SB_WUR;
 
 /* ---- hub.c ---- */
 

@@ -62,6 +62,14 @@ void store_hub_free(struct store_hub **hub);
  */
 int store_open(const char *path, struct store_hub *hub, struct store **st_r,
                const char **error_r) SB_WUR;
+/*
+ * Opens the replica to look at it only (saltbridge status), while another
+ * process may write to it: nothing is created, switched or upgraded, and
+ * every write on the connection fails. A replica of another schema
+ * version is refused (an older one: the next store_open upgrades it).
+ */
+int store_open_readonly(const char *path, struct store **st_r,
+                        const char **error_r) SB_WUR;
 /* Rolls back an open transaction, closes, and sets *st to NULL. */
 void store_close(struct store **st);
 
@@ -137,6 +145,17 @@ int store_account_find_email(struct store *st, const char *email,
 int store_account_find_api_id(struct store *st, const char *api_id,
                               struct store_account *a_r,
                               const char **error_r) SB_WUR;
+/* Every account, sorted by address (a malloc'd array, NULL when none). */
+int store_account_list(struct store *st, struct store_account **list_r,
+                       size_t *count_r, const char **error_r) SB_WUR;
+void store_account_list_free(struct store_account **list, size_t count);
+/*
+ * The account's messages that the service has (a remote id), and how
+ * many of them have their body stored.
+ */
+int store_account_message_count(struct store *st, int64_t account_id,
+                                uint64_t *messages_r, uint64_t *bodies_r,
+                                const char **error_r) SB_WUR;
 /* The account's outbox entries not sent yet (RECEIVING or QUEUED). */
 int store_account_outbox_count(struct store *st, int64_t account_id,
                                uint64_t *count_r, const char **error_r) SB_WUR;
@@ -579,6 +598,9 @@ void store_op_list_free(struct store_op **list, size_t count);
 /* Every op of the account (0: all), failed for good or not. */
 int store_op_count(struct store *st, int64_t account_id, uint64_t *count_r,
                    const char **error_r) SB_WUR;
+/* The ops of the account (0: all) failed for good. */
+int store_op_count_failed(struct store *st, int64_t account_id,
+                          uint64_t *count_r, const char **error_r) SB_WUR;
 /* Seconds before retry number `attempts`: 5 s doubling up to one hour. */
 int64_t store_retry_delay(uint32_t attempts);
 

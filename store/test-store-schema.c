@@ -429,6 +429,99 @@ test_store_account_remove(void)
 	test_store_verify(test_store_path("remove"));
 }
 
+/* Stores a body of the message's size (100 bytes, test_store_message). */
+static void
+test_store_body(struct store *st, int64_t message)
+{
+	struct store_body_writer *w = NULL;
+	const char *error = NULL;
+	char body[100];
+
+	memset(body, 'x', sizeof(body));
+	TEST_EQ_INT(store_body_write_begin(st, message, &w, &error), 0);
+	TEST_EQ_INT(store_body_write_chunk(w, body, sizeof(body), &error), 0);
+	TEST_EQ_INT(store_body_write_end(&w, &error), 0);
+}
+
+/* What saltbridge status reads, while another connection writes. */
+static void
+test_store_readonly(void)
+{
+	const char *path = test_store_path("readonly");
+	struct store *st = test_store_open(path), *ro = NULL;
+	int64_t b = test_store_account(st, "b@x.org");
+	int64_t a = test_store_account(st, "a@x.org");
+	int64_t box = test_store_mailbox(st, b, "INBOX");
+	struct store_account *list = NULL;
+	const char *error = NULL;
+	struct store_message m;
+	uint64_t n, bodies;
+	size_t count = 0;
+	int64_t id, op;
+	struct stat sb;
+	sqlite3 *db;
+
+	test_store_body(st, test_store_message(st, b, "m1", "", &box, 1));
+	(void)test_store_message(st, b, "m2", "", &box, 1);
+	/* A message made here, not on the service yet, is not counted. */
+	memset(&m, 0, sizeof(m));
+	m.account_id = b;
+	m.size = 1;
+	m.received_at = 1;
+	TEST_EQ_INT(store_message_add(st, &m, &box, 1, &id, &error), 0);
+	TEST_EQ_INT(store_op_push(st, b, "k", "{}", 1, &op, &error), 0);
+	TEST_EQ_INT(store_op_push(st, b, "k", "{}", 1, &op, &error), 0);
+	TEST_EQ_INT(store_op_set_aside(st, op, "no", &error), 0);
+	/* Read while the writer holds a transaction open. */
+	TEST_EQ_INT(store_begin(st, &error), 0);
+	TEST_EQ_INT(store_sync_set(st, a, "phase", "initial", &error), 0);
+	TEST_EQ_INT(store_open_readonly(path, &ro, &error), 0);
+	TEST_EQ_INT(store_account_list(ro, &list, &count, &error), 0);
+	TEST_EQ_UINT(count, 2);
+	TEST_EQ_STR(list[0].email, "a@x.org");
+	TEST_EQ_INT(list[0].id, a);
+	TEST_EQ_STR(list[1].email, "b@x.org");
+	store_account_list_free(&list, count);
+	TEST_ASSERT(list == NULL);
+	TEST_EQ_INT(store_account_message_count(ro, b, &n, &bodies, &error), 0);
+	TEST_EQ_UINT(n, 2);
+	TEST_EQ_UINT(bodies, 1);
+	TEST_EQ_INT(store_account_message_count(ro, a, &n, &bodies, &error), 0);
+	TEST_EQ_UINT(n, 0);
+	TEST_EQ_UINT(bodies, 0);
+	TEST_EQ_INT(store_op_count(ro, b, &n, &error), 0);
+	TEST_EQ_UINT(n, 2);
+	TEST_EQ_INT(store_op_count_failed(ro, b, &n, &error), 0);
+	TEST_EQ_UINT(n, 1);
+	TEST_EQ_INT(store_op_count_failed(ro, a, &n, &error), 0);
+	TEST_EQ_UINT(n, 0);
+	/* The writer's transaction is not seen, and nothing is written. */
+	TEST_EQ_INT(store_sync_get(ro, a, "phase", &(char *){NULL}, &error), 0);
+	TEST_EQ_INT(store_sync_set(ro, a, "phase", "steady", &error), -1);
+	TEST_EQ_INT(store_commit(st, &error), 0);
+	store_close(&ro);
+	store_close(&st);
+	/* A missing file is not made. */
+	TEST_EQ_INT(
+	        store_open_readonly(test_store_path("ro-missing"), &ro, &error),
+	        -1);
+	TEST_ASSERT(strstr(error, "cannot open") != NULL);
+	TEST_ASSERT(stat(test_store_path("ro-missing"), &sb) < 0);
+	/* Another version is refused, an older one with what to do. */
+	path = test_store_path("ro-old");
+	TEST_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+	TEST_EQ_INT(sqlite3_exec(db,
+	                         "CREATE TABLE t(x); PRAGMA user_version=1;",
+	                         NULL, NULL, NULL),
+	            SQLITE_OK);
+	sqlite3_close(db);
+	TEST_EQ_INT(store_open_readonly(path, &ro, &error), -1);
+	TEST_ASSERT(strstr(error, "older") != NULL);
+	TEST_ASSERT(strstr(error, "saltbridge serve") != NULL);
+	TEST_EQ_INT(test_pragma_int(path, "PRAGMA user_version"), 1);
+	test_store_verify(test_store_path("readonly"));
+}
+
 static const struct test_case cases[] = {
         {"fresh file and reopen", test_store_fresh_and_reopen},
         {"newer schema refused, file untouched", test_store_newer_refused},
@@ -439,6 +532,7 @@ static const struct test_case cases[] = {
         {"not a database", test_store_not_a_database},
         {"transactions and savepoints", test_store_transactions},
         {"account removal", test_store_account_remove},
+        {"read-only connection", test_store_readonly},
         {NULL, NULL},
 };
 
