@@ -4,6 +4,7 @@
  * passwords, so it is built in a buffer that is wiped after use.
  */
 #include "bridge-private.h"
+#include "config.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -28,6 +29,39 @@ static const struct bridge_listener bridge_listeners[] = {
         {"imap", "127.0.0.1", 1143, "starttls"},
         {"smtp", "127.0.0.1", 1025, "starttls"},
 };
+
+/*
+ * The table above, for `saltbridge config` (config.h): the files it writes
+ * show what info shows. The home (p) will hold the settings once they
+ * exist; nothing can fail yet.
+ */
+int
+bridge_client_settings_get(const struct bridge_paths *p,
+                           struct bridge_client_settings *s_r,
+                           const char **error_r)
+{
+	const struct bridge_listener *li;
+	unsigned *port;
+	size_t i;
+
+	(void)p;
+	(void)error_r;
+	memset(s_r, 0, sizeof(*s_r));
+	for (i = 0; i < SB_N_ELEMENTS(bridge_listeners); i++) {
+		li = &bridge_listeners[i];
+		if (strcmp(li->name, "imap") == 0)
+			port = strcmp(li->security, "tls") == 0
+			               ? &s_r->imaps_port
+			               : &s_r->imap_port;
+		else
+			port = strcmp(li->security, "tls") == 0
+			               ? &s_r->smtps_port
+			               : &s_r->smtp_port;
+		*port = li->port;
+		s_r->host = li->host;
+	}
+	return 0;
+}
 
 /* What is shown of one account; the password is in secure memory. */
 struct bridge_shown {

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "bridge/bridge-private.h"
+#include "bridge/config.h"
 #include "common/alloc.h"
 #include "common/log.h"
 #include "imap/imap.h"
@@ -41,6 +42,8 @@ static const char usage_main[] =
         "                        ports, security, username, bridge password\n"
         "  serve                 run the bridge: keep every account's\n"
         "                        local copy in sync until stopped\n"
+        "  config thunderbird|apple-mail EMAIL [--output FILE]\n"
+        "                        write a file that sets a mail client up\n"
         "\n"
         "options:\n"
         "  --home DIR            keep everything under DIR (default: the\n"
@@ -720,6 +723,8 @@ main(int argc, char **argv)
 		return cmd_show(&c, argc, argv, true);
 	if (strcmp(cmd, "serve") == 0)
 		return cmd_serve(&c, argc, argv);
+	if (strcmp(cmd, "config") == 0)
+		return bridge_cmd_config(c.home, argc, argv);
 	if (strcmp(cmd, "help") == 0) {
 		fputs(usage_main, stdout);
 		return 0;
