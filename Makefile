@@ -38,6 +38,13 @@ fuzz:
 	cmake --build build/fuzz -j $(JOBS)
 	sh tests/run-fuzz.sh build/fuzz $(FUZZ_SECONDS)
 
+# A Debian package of the release build:
+# build/release/saltbridge_VERSION_ARCH.deb (README.md, Installing from
+# the package).
+.PHONY: package
+package: release
+	cd build/release && cpack -G DEB
+
 # Benchmarks: each prints ratios against a baseline measured in the same run.
 bench:
 	@sh packaging/install-deps.sh build bench

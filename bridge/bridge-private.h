@@ -67,6 +67,9 @@ int bridge_format_one(struct sb_buf *b, const struct sb_vault *v,
                       const char *account_id, const struct bridge_settings *set,
                       enum bridge_format format, const char **error_r) SB_WUR;
 
+/* Whether another process holds the vault's lock now (serve, a login). */
+bool bridge_vault_busy(const struct bridge_paths *p);
+
 /* Writes all of b to fd (write(2), no stdio buffer holds a copy). */
 int bridge_write_all(int fd, const void *data, size_t len) SB_WUR;
 

@@ -4,8 +4,10 @@
  * passwords, so it is built in a buffer that is wiped after use.
  */
 #include "bridge-private.h"
+#include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -47,6 +49,35 @@ bridge_listeners_get(const struct bridge_settings *s,
 	out[1].port =
 	        s->smtp_port != BRIDGE_PORT_OFF ? s->smtp_port : s->smtps_port;
 	out[1].security = s->smtp_port != BRIDGE_PORT_OFF ? "starttls" : "tls";
+}
+
+/*
+ * For `saltbridge config` (config.h): the listeners of the home's
+ * settings, so that the files it writes show what info shows.
+ */
+int
+bridge_client_settings_get(const struct bridge_paths *p,
+                           struct bridge_client_settings *s_r,
+                           const char **error_r)
+{
+	struct bridge_settings set;
+
+	if (bridge_settings_load(p->settings, &set, error_r) != 0)
+		return -1;
+	memset(s_r, 0, sizeof(*s_r));
+	/* A listener on every address is reached on loopback, as info says. */
+	snprintf(s_r->host, sizeof(s_r->host), "%s",
+	         strcmp(set.listen, "0.0.0.0") == 0 ? "127.0.0.1"
+	         : strcmp(set.listen, "::") == 0    ? "::1"
+	                                            : set.listen);
+	/* 0 for a listener off, or on a port only serve knows (0). */
+	s_r->imap_port = set.imap_port != BRIDGE_PORT_OFF ? set.imap_port : 0;
+	s_r->imaps_port =
+	        set.imaps_port != BRIDGE_PORT_OFF ? set.imaps_port : 0;
+	s_r->smtp_port = set.smtp_port != BRIDGE_PORT_OFF ? set.smtp_port : 0;
+	s_r->smtps_port =
+	        set.smtps_port != BRIDGE_PORT_OFF ? set.smtps_port : 0;
+	return 0;
 }
 
 /* What is shown of one account; the password is in secure memory. */

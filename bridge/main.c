@@ -15,6 +15,7 @@
 #include "bridge/bridge-private.h"
 #include "bridge/demo.h"
 #include "bridge/settings.h"
+#include "bridge/config.h"
 #include "common/alloc.h"
 #include "common/log.h"
 #include "crypto/crypto.h"
@@ -53,6 +54,8 @@ static const char usage_main[] =
         "                        the listeners' certificate: show it,\n"
         "                        write it to FILE (- for standard\n"
         "                        output), or trust it system-wide\n"
+        "  config thunderbird|apple-mail EMAIL [--output FILE]\n"
+        "                        write a file that sets a mail client up\n"
         "\n"
         "options:\n"
         "  --home DIR            keep everything under DIR (default: the\n"
@@ -930,6 +933,8 @@ main(int argc, char **argv)
 		return cmd_status(&c, argc, argv);
 	if (strcmp(cmd, "cert") == 0)
 		return cmd_cert(&c, argc, argv);
+	if (strcmp(cmd, "config") == 0)
+		return bridge_cmd_config(c.home, argc, argv);
 	if (strcmp(cmd, "help") == 0) {
 		fputs(usage_main, stdout);
 		return 0;

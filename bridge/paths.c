@@ -1,5 +1,5 @@
 /* The bridge's home on disk, and the vault kept there. */
-#include "bridge.h"
+#include "bridge-private.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -314,8 +314,7 @@ bridge_vault_open(struct bridge_vault *bv, const struct bridge_paths *p,
 	return 0;
 }
 
-/* Whether another process holds the vault's lock now. */
-static bool
+bool
 bridge_vault_busy(const struct bridge_paths *p)
 {
 	const char *error;
