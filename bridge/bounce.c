@@ -50,12 +50,13 @@ bridge_bounce_report(struct sb_buf *b, const char *sender,
 	        b,
 	        "From: Mail Delivery System <mailer-daemon@saltbridge.invalid>"
 	        "\r\nTo: <%s>\r\nSubject: Undelivered Mail Returned to Sender"
-	        "\r\nDate: %s\r\nAuto-Submitted: auto-replied\r\n"
+	        "\r\nDate: %s\r\nMessage-ID: <%s@saltbridge.invalid>\r\n"
+	        "Auto-Submitted: auto-replied\r\n"
 	        "MIME-Version: 1.0\r\nContent-Type: multipart/report;"
 	        " report-type=delivery-status;\r\n boundary=\"%s\"\r\n\r\n"
 	        "--%s\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
 	        "Saltbridge could not deliver your message to:\r\n\r\n",
-	        sender, date, boundary, boundary);
+	        sender, date, boundary, boundary, boundary);
 	while (ret == 0 && *p != '\0') {
 		size_t len = strcspn(p, "\n");
 

@@ -22,6 +22,7 @@ struct bridge_send_build {
 	char *domain;
 	struct sb_buf header; /* gathered; secret: it is message content */
 	bool in_body;
+	bool id_field; /* the client wrote a Message-ID field */
 	bool id_added; /* the Message-ID is ours, not the client's */
 	const char *error;
 	char message_id[256];
@@ -150,7 +151,8 @@ bridge_send_added(struct bridge_send_build *b, bool has_date)
 		if (bridge_send_emit(b, line, strlen(line), -1) < 0)
 			return -1;
 	}
-	if (b->message_id[0] == '\0') {
+	/* One the client wrote, even one we cannot read, is not doubled. */
+	if (!b->id_field) {
 		randombytes_buf(raw, sizeof(raw));
 		sodium_bin2hex(hex, sizeof(hex), raw, sizeof(raw));
 		snprintf(b->message_id, sizeof(b->message_id), "%s@%s", hex,
@@ -177,8 +179,10 @@ bridge_send_header(struct bridge_send_build *b)
 		len = bridge_send_field_len(p, left);
 		if (bridge_send_field_is(p, len, "Date"))
 			has_date = true;
-		else if (bridge_send_field_is(p, len, "Message-ID"))
+		else if (bridge_send_field_is(p, len, "Message-ID")) {
+			b->id_field = true;
 			bridge_send_take_id(b, p, len);
+		}
 	}
 	if (bridge_send_added(b, has_date) < 0)
 		return -1;
@@ -217,38 +221,59 @@ bridge_send_header_end(const struct sb_buf *h, size_t from)
 	return 0;
 }
 
+/* Where the header section ends in what was gathered, or 0. */
+static size_t
+bridge_send_gathered_end(const struct bridge_send_build *b, size_t before)
+{
+	/* A message starting with its empty line has no fields. */
+	if (b->header.len >= 2 && memcmp(b->header.data, "\r\n", 2) == 0)
+		return 2;
+	if (b->header.len >= 1 && b->header.data[0] == '\n')
+		return 1;
+	return bridge_send_header_end(&b->header, before);
+}
+
 int
 bridge_send_build_write(void *ctx, const void *data, size_t len)
 {
 	struct bridge_send_build *b = ctx;
-	size_t before, end;
+	const char *p = data;
+	size_t before, end, take, room;
 	struct sb_buf rest;
 	int ret;
 
-	if (b->in_body)
-		return bridge_send_emit(b, data, len, -1);
-	before = b->header.len;
-	if (sb_buf_add(&b->header, data, len) < 0) {
-		b->error = "the header section is too large";
+	if (b->error != NULL)
 		return -1;
+	while (!b->in_body && len > 0) {
+		/* Only header bytes count against the header's maximum. */
+		room = BRIDGE_SEND_HEADER_MAX - b->header.len;
+		if (room == 0) {
+			b->error = "the header section is too large";
+			return -1;
+		}
+		take = len < room ? len : room;
+		before = b->header.len;
+		if (sb_buf_add(&b->header, p, take) < 0)
+			abort(); /* within the maximum */
+		p += take;
+		len -= take;
+		end = bridge_send_gathered_end(b, before);
+		if (end == 0)
+			continue;
+		/* What came after the empty line is body. */
+		sb_buf_init_secret(&rest, SIZE_MAX);
+		if (sb_buf_add(&rest, b->header.data + end,
+		               b->header.len - end) < 0)
+			abort(); /* no maximum */
+		sb_buf_truncate(&b->header, end);
+		ret = bridge_send_header(b);
+		if (ret == 0)
+			ret = bridge_send_emit(b, rest.data, rest.len, -1);
+		sb_buf_free(&rest);
+		if (ret < 0)
+			return -1;
 	}
-	/* A message starting with its empty line has no fields. */
-	end = b->header.len >= 2 && memcmp(b->header.data, "\r\n", 2) == 0 ? 2
-	      : b->header.len >= 1 && b->header.data[0] == '\n'
-	              ? 1
-	              : bridge_send_header_end(&b->header, before);
-	if (end == 0)
-		return 0;
-	/* What came after the empty line is body. */
-	sb_buf_init_secret(&rest, SIZE_MAX);
-	if (sb_buf_add(&rest, b->header.data + end, b->header.len - end) < 0)
-		abort(); /* no maximum */
-	sb_buf_truncate(&b->header, end);
-	ret = bridge_send_header(b);
-	if (ret == 0)
-		ret = bridge_send_emit(b, rest.data, rest.len, -1);
-	sb_buf_free(&rest);
-	return ret;
+	return len > 0 ? bridge_send_emit(b, p, len, -1) : 0;
 }
 
 int

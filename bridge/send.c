@@ -30,10 +30,14 @@
 #include "common/net.h"
 #include "crypto/seal.h"
 
-#define BRIDGE_SEND_POLL_S     30
-#define BRIDGE_SEND_KEY_TTL_S  300
-#define BRIDGE_SEND_GIVE_UP_S  (2 * 24 * 3600)
-#define BRIDGE_SEND_KEYS_CACHE 64
+#define BRIDGE_SEND_POLL_S    30
+#define BRIDGE_SEND_KEY_TTL_S 300
+#define BRIDGE_SEND_GIVE_UP_S (2 * 24 * 3600)
+/* And tried at least this often: a machine asleep is not a failure. */
+#define BRIDGE_SEND_GIVE_UP_TRIES 10
+/* Within the 24 hours the service keeps an Idempotency-Key. */
+#define BRIDGE_SEND_POST_WINDOW_S (23 * 3600)
+#define BRIDGE_SEND_KEYS_CACHE    64
 
 struct bridge_send_key {
 	char *email;
@@ -337,6 +341,7 @@ bridge_send_submission(struct bridge_sender *s, const struct store_outbox *o,
                        struct bridge_send_job *j, struct api_submission *sub,
                        struct api_reply *r)
 {
+	int64_t now = (int64_t)time(NULL), posted = 0;
 	char id[API_ID_MAX + 1];
 	const char *why;
 	size_t i;
@@ -347,11 +352,26 @@ bridge_send_submission(struct bridge_sender *s, const struct store_outbox *o,
 	if (bridge_send_upload(s, &j->files[SEND_MINE], false, id, r) < 0)
 		return -1;
 	sub->blob_id = sb_strdup(id);
-	/* The client files its own Sent copy (sent-copy.c): none here. */
-	ret = store_outbox_sent_copy(s->st, o->id, &why);
+	/*
+	 * From here a client's APPEND of the message to Sent waits for the
+	 * service's copy; unless the client filed its own first
+	 * (sent-copy.c).
+	 */
+	ret = store_outbox_begin_post(s->st, o->id, now, &posted, &why);
 	if (ret < 0) {
 		r->error = API_ERR_UNAVAILABLE;
 		snprintf(r->message, sizeof(r->message), "%s", why);
+		return -1;
+	}
+	/*
+	 * The service keeps an Idempotency-Key for 24 hours: past that, a
+	 * submission whose answer never came might be delivered again.
+	 */
+	if (now - posted >= BRIDGE_SEND_POST_WINDOW_S) {
+		r->error = API_ERR_INVALID_REQUEST;
+		snprintf(r->message, sizeof(r->message),
+		         "the service did not answer for a day whether it "
+		         "took this message: it may have been delivered");
 		return -1;
 	}
 	sub->has_sent_copy = ret > 0;
@@ -452,7 +472,8 @@ bridge_send_failed(struct bridge_sender *s, const struct store_outbox *o,
 	char text[512];
 
 	if (!permanent &&
-	    (int64_t)time(NULL) - o->created_at >= s->cfg.give_up_s) {
+	    (int64_t)time(NULL) - o->created_at >= s->cfg.give_up_s &&
+	    o->attempts + 1 >= BRIDGE_SEND_GIVE_UP_TRIES) {
 		snprintf(text, sizeof(text),
 		         "the service could not take the message for %" PRId64
 		         " hours; last: %s",
@@ -523,7 +544,9 @@ bridge_send_one(struct bridge_sender *s, const struct store_outbox *o)
 	api_reply_init(&r);
 	api_submission_init(&sub);
 	if (bridge_send_recipients(s, o, &j, &r) < 0) {
-		bridge_send_failed(s, o, &j, r.message, false);
+		/* An address the service refuses stays refused. */
+		bridge_send_failed(s, o, &j, r.message,
+		                   bridge_send_permanent(&r));
 	} else if (bridge_send_copies(s, o, &j, &why) < 0) {
 		bridge_send_failed(s, o, &j, why, j.refused);
 	} else if (bridge_send_submission(s, o, &j, &sub, &r) < 0) {
@@ -628,8 +651,13 @@ bridge_sender_main(void *p)
 		fds[1].fd = s->sub != NULL ? store_sub_fd(s->sub) : -1;
 		fds[1].events = POLLIN;
 		if (poll(fds, 2, bridge_sender_wait_ms(s)) < 0 &&
-		    errno != EINTR)
-			break;
+		    errno != EINTR) {
+			/* Mail waits: go on after a pause rather than end. */
+			sb_log_warn("send: %s: poll: %s", s->cfg.email,
+			            strerror(errno));
+			sleep(1);
+			continue;
+		}
 		if (fds[0].revents != 0)
 			break;
 	}

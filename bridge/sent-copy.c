@@ -72,8 +72,9 @@ bridge_sent_copy_check(const struct bridge_mail_keys *k, struct store *st,
 {
 	unsigned char hash[BRIDGE_MSGID_HASH_BYTES];
 	struct store_mailbox mb;
+	enum store_sent_state state;
 	char *remote = NULL;
-	bool sent, found;
+	bool sent;
 	int ret, waited;
 
 	if (msgid == NULL || msgid[0] == '\0')
@@ -87,21 +88,34 @@ bridge_sent_copy_check(const struct bridge_mail_keys *k, struct store *st,
 		return 0;
 	bridge_msgid_hash(k, msgid, hash);
 	if (store_outbox_client_files_sent(st, account_id, hash, sizeof(hash),
-	                                   &found, error_r) < 0)
+	                                   &state, error_r) < 0)
 		return -1;
-	if (found)
+	if (state == STORE_SENT_CLIENT)
 		return 0; /* the service will not file its own */
-	ret = store_sent_log_find(st, account_id, hash, sizeof(hash), &remote,
-	                          error_r);
-	if (ret <= 0)
-		return ret;
+	/*
+	 * Filed by the service, or being submitted: wait for its copy's
+	 * record, then for the copy itself.
+	 */
 	for (waited = 0;; waited += BRIDGE_SENT_STEP_MS) {
-		ret = bridge_sent_uid(st, account_id, mailbox_id, remote, uid_r,
-		                      error_r);
-		if (ret != 0 || waited >= BRIDGE_SENT_WAIT_MS)
+		ret = remote != NULL ? 1
+		                     : store_sent_log_find(st, account_id, hash,
+		                                           sizeof(hash),
+		                                           &remote, error_r);
+		if (ret > 0)
+			ret = bridge_sent_uid(st, account_id, mailbox_id,
+			                      remote, uid_r, error_r);
+		if (ret != 0 || waited >= BRIDGE_SENT_WAIT_MS ||
+		    (remote == NULL && state == STORE_SENT_NONE))
 			break;
 		usleep(BRIDGE_SENT_STEP_MS * 1000);
 	}
+	if (ret == 0 && remote == NULL && state == STORE_SENT_NONE)
+		return 0; /* not sent through the bridge */
+	/* A submission that failed meanwhile files no copy of its own. */
+	if (ret == 0 && remote == NULL &&
+	    store_outbox_client_files_sent(st, account_id, hash, sizeof(hash),
+	                                   &state, error_r) < 0)
+		ret = -1;
 	if (ret == 0)
 		sb_log_info("append: the service's Sent copy of a message "
 		            "sent has not arrived; the client's is kept too");

@@ -13,6 +13,9 @@
 #include "bridge/serve-private.h"
 #include "common/log.h"
 
+/* What sealing adds to a message, and fields the sender adds, at most. */
+#define SERVE_SMTP_SIZE_MARGIN (256 * 1024)
+
 _Static_assert(SMTP_PORT_OFF == BRIDGE_PORT_OFF,
                "one word for a listener that is off");
 
@@ -62,8 +65,9 @@ serve_smtp_data_begin(void *ctx, struct store *st, int64_t account,
 		*error_r = "the sender is not one of the account's addresses";
 		return -1;
 	}
-	if (bridge_outbox_begin(&a->keys, st, account, own, recipients,
-	                        n_recipients, SMTP_SIZE_MAX, &w, error_r) < 0)
+	if (bridge_outbox_begin(
+	            &a->keys, st, account, own, recipients, n_recipients,
+	            SMTP_SIZE_MAX - SERVE_SMTP_SIZE_MARGIN, &w, error_r) < 0)
 		return -1;
 	*data_r = w;
 	return 0;
@@ -115,8 +119,8 @@ serve_smtp_sweep(struct serve *srv, const char **error_r)
 		*error_r = bridge_errorf("%s", error);
 		return -1;
 	}
-	ret = store_outbox_sweep_receiving(st, (int64_t)time(NULL),
-	                                   SMTP_DATA_TIMEOUT_MS / 1000 + 60, &n,
+	/* serve's lock is held: no other DATA can be under way. */
+	ret = store_outbox_sweep_receiving(st, (int64_t)time(NULL), 0, &n,
 	                                   &error);
 	if (ret < 0)
 		*error_r = bridge_errorf("cannot sweep the outbox: %s", error);
@@ -177,6 +181,11 @@ serve_smtp_listen(struct serve *srv, const struct bridge_settings *s,
 	cfg.port = s->smtp_port;
 	cfg.tls_port = s->smtps_port;
 	cfg.tls = srv->tls;
+	/*
+	 * Room for what sealing adds (the body stream's chunks) and for the
+	 * fields the sender may add, within the service's blob limit.
+	 */
+	cfg.size_max = SMTP_SIZE_MAX - SERVE_SMTP_SIZE_MARGIN;
 	cfg.replica_path = srv->p->replica;
 	cfg.hub = srv->hub;
 	cfg.backend.ctx = srv;

@@ -179,11 +179,55 @@ test_too_large(void)
 	free(msg);
 }
 
+/* A header near the maximum, then a body in large pieces: taken. */
+static void
+test_near_the_limit(void)
+{
+	size_t hlen = BRIDGE_SEND_HEADER_MAX - 10240, i;
+	char *msg = malloc(hlen + 200000);
+	struct copies c;
+	static const char top[] = "Message-ID: <n@x>\r\nDate: d\r\nX-Long: ";
+
+	TEST_ASSERT(msg != NULL);
+	memcpy(msg, top, sizeof(top) - 1);
+	/* One long field, folded now and then. */
+	for (i = sizeof(top) - 1; i + 2 < hlen; i++)
+		msg[i] = i % 70 == 0 ? '\n' : i % 70 == 1 ? ' ' : 'x';
+	memcpy(msg + hlen - 2, "\r\n", 2);
+	memcpy(msg + hlen, "\r\n", 2);
+	for (i = hlen + 2; i + 1 < hlen + 200000; i++)
+		msg[i] = i % 80 == 0 ? '\n' : 'b';
+	msg[i] = '\0';
+	test_build(&c, msg, 65536);
+	TEST_EQ_INT(c.ret, 0);
+	TEST_EQ_STR(c.message_id, "n@x");
+	TEST_EQ_UINT(c.out[0].len, strlen(msg));
+	test_free(&c);
+	free(msg);
+}
+
+/* A Message-ID the client wrote but without brackets is not doubled. */
+static void
+test_unreadable_id(void)
+{
+	struct copies c;
+	const char *p;
+
+	test_build(&c, "Message-ID: no-brackets@x\r\nDate: d\r\n\r\nb\r\n", 3);
+	TEST_EQ_INT(c.ret, 0);
+	TEST_EQ_STR(c.message_id, "");
+	p = sb_buf_str(&c.out[0]);
+	TEST_EQ_STR(p, "Message-ID: no-brackets@x\r\nDate: d\r\n\r\nb\r\n");
+	test_free(&c);
+}
+
 static const struct test_case cases[] = {
         {"Bcc only in the Sent copy, in any pieces", test_bcc},
         {"Date and Message-ID added", test_added},
         {"header only, body only", test_edges},
         {"a header section too large", test_too_large},
+        {"a header near the limit and a large body", test_near_the_limit},
+        {"a Message-ID without brackets", test_unreadable_id},
         {NULL, NULL},
 };
 

@@ -292,6 +292,7 @@ store_outbox_read_row(sqlite3_stmt *stmt, struct store_outbox *o)
 	o->next_at = sqlite3_column_int64(stmt, 9);
 	o->last_error = store_col_str(stmt, 10);
 	o->created_at = sqlite3_column_int64(stmt, 11);
+	o->posted_at = sqlite3_column_int64(stmt, 12);
 }
 
 int
@@ -308,7 +309,7 @@ store_outbox_list_due(struct store *st, int64_t now,
 	            st, &stmt, error_r,
 	            "SELECT id, account, queue_id, sender, recipients,"
 	            " sealed_key, size, state, attempts, next_at, last_error,"
-	            " created_at"
+	            " created_at, posted_at"
 	            " FROM outbox WHERE state = ? AND next_at <= ?"
 	            " ORDER BY id",
 	            "ii", (int64_t)STORE_OUTBOX_QUEUED, now) < 0)
@@ -339,34 +340,64 @@ store_outbox_set_msgid(struct store *st, int64_t outbox_id, const void *hash,
 	                 hash, len, outbox_id);
 }
 
+/* sent_copy: 1 the submission files the Sent copy, 0 the client, 2 posting. */
 int
 store_outbox_client_files_sent(struct store *st, int64_t account_id,
-                               const void *hash, size_t len, bool *found_r,
+                               const void *hash, size_t len,
+                               enum store_sent_state *state_r,
                                const char **error_r)
 {
+	int64_t posting = 0;
+
+	*state_r = STORE_SENT_NONE;
 	if (store_run(st, error_r,
 	              "UPDATE outbox SET sent_copy = 0"
-	              " WHERE account = ? AND msgid_hash = ? AND state = ?",
+	              " WHERE account = ? AND msgid_hash = ? AND state = ?"
+	              " AND sent_copy = 1",
 	              "ibi", account_id, hash, len,
 	              (int64_t)STORE_OUTBOX_QUEUED) < 0)
 		return -1;
-	*found_r = sqlite3_changes(st->db) > 0;
+	if (sqlite3_changes(st->db) > 0) {
+		*state_r = STORE_SENT_CLIENT;
+		return 0;
+	}
+	if (store_int(st, &posting, error_r,
+	              "SELECT count(*) FROM outbox WHERE account = ?"
+	              " AND msgid_hash = ? AND state = ? AND sent_copy = 2",
+	              "ibi", account_id, hash, len,
+	              (int64_t)STORE_OUTBOX_QUEUED) < 0)
+		return -1;
+	if (posting > 0)
+		*state_r = STORE_SENT_POSTING;
 	return 0;
 }
 
 int
-store_outbox_sent_copy(struct store *st, int64_t outbox_id,
-                       const char **error_r)
+store_outbox_begin_post(struct store *st, int64_t outbox_id, int64_t now,
+                        int64_t *posted_r, const char **error_r)
 {
-	int64_t v = 1;
-	int ret = store_int(st, &v, error_r,
-	                    "SELECT sent_copy FROM outbox WHERE id = ?", "i",
-	                    outbox_id);
+	sqlite3_stmt *stmt;
+	int ret;
 
-	if (ret == 0)
-		return store_fail(st, error_r, "no outbox entry %lld",
-		                  (long long)outbox_id);
-	return ret < 0 ? -1 : v != 0;
+	if (store_stmt(st, &stmt, error_r,
+	               "UPDATE outbox SET sent_copy = CASE sent_copy"
+	               " WHEN 1 THEN 2 ELSE sent_copy END,"
+	               " posted_at = CASE posted_at WHEN 0 THEN ?2"
+	               " ELSE posted_at END"
+	               " WHERE id = ?1 AND state = ?3"
+	               " RETURNING sent_copy, posted_at",
+	               "iii", outbox_id, now, (int64_t)STORE_OUTBOX_QUEUED) < 0)
+		return -1;
+	ret = store_step(st, stmt, error_r);
+	if (ret > 0) {
+		ret = sqlite3_column_int(stmt, 0) != 0 ? 1 : 0;
+		*posted_r = sqlite3_column_int64(stmt, 1);
+	} else if (ret == 0) {
+		ret = store_fail(st, error_r, "no queued outbox entry %lld",
+		                 (long long)outbox_id);
+	}
+	sqlite3_finalize(stmt);
+	return ret;
 }
 
 int
@@ -434,8 +465,9 @@ store_outbox_failed(struct store *st, int64_t outbox_id, int64_t now,
 	if (store_run(st, error_r,
 	              "UPDATE outbox SET attempts = attempts + 1,"
 	              " next_at = " STORE_SQL_OUTBOX_NEXT_AT
-	              ", last_error = ?3,"
-	              " state = ?4 WHERE id = ?1 AND state = ?5",
+	              ", last_error = ?3, state = ?4,"
+	              " sent_copy = CASE sent_copy WHEN 2 THEN 1"
+	              " ELSE sent_copy END WHERE id = ?1 AND state = ?5",
 	              "iitii", outbox_id, now, error,
 	              (int64_t)(permanent ? STORE_OUTBOX_FAILED
 	                                  : STORE_OUTBOX_QUEUED),

@@ -213,6 +213,14 @@ static const char store_schema_v5[] =
         " at INTEGER NOT NULL,"
         " PRIMARY KEY(account, msgid_hash)) WITHOUT ROWID;";
 
+/*
+ * Version 6: when an outbox message's submission was first posted, so
+ * that it is not posted again once the service may have forgotten its
+ * Idempotency-Key (docs/send.md).
+ */
+static const char store_schema_v6[] =
+        "ALTER TABLE outbox ADD COLUMN posted_at INTEGER NOT NULL DEFAULT 0;";
+
 struct store_migration {
 	int version;
 	const char *sql;
@@ -221,7 +229,7 @@ struct store_migration {
 /* In order; the last one's version is STORE_SCHEMA_VERSION. */
 static const struct store_migration store_migrations[] = {
         {1, store_schema_v1}, {2, store_schema_v2}, {3, store_schema_v3},
-        {4, store_schema_v4}, {5, store_schema_v5},
+        {4, store_schema_v4}, {5, store_schema_v5}, {6, store_schema_v6},
 };
 
 _Static_assert(SB_N_ELEMENTS(store_migrations) == STORE_SCHEMA_VERSION,

@@ -31,7 +31,7 @@
 #include "common/compiler.h"
 
 /* The schema version this code writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 /* How long a connection waits for another one's write lock. */
 #define STORE_BUSY_TIMEOUT_MS 10000
 /* Bodies are stored and read back in pieces of at most this size. */
@@ -735,6 +735,7 @@ struct store_outbox {
 	uint64_t size; /* of the body ciphertext */
 	enum store_outbox_state state;
 	int64_t created_at;
+	int64_t posted_at; /* when a submission was first begun; 0 */
 	uint32_t attempts;
 	int64_t next_at;
 	char *last_error;
@@ -775,16 +776,29 @@ int store_outbox_set_msgid(struct store *st, int64_t outbox_id,
                            const void *hash, size_t len,
                            const char **error_r) SB_WUR;
 /*
- * A client APPENDs to Sent a message with this Message-ID hash: when a
- * message of the account waits in the outbox with it, the service is
- * told not to file its own Sent copy (*found_r true).
+ * A client APPENDs to Sent a message with this Message-ID hash. When a
+ * message of the account waits in the outbox with it and its
+ * submission has not begun, the service is told not to file its own
+ * Sent copy: STORE_SENT_CLIENT. When its submission is under way (it
+ * files the Sent copy): STORE_SENT_POSTING. Else STORE_SENT_NONE.
  */
+enum store_sent_state {
+	STORE_SENT_NONE,
+	STORE_SENT_CLIENT,
+	STORE_SENT_POSTING,
+};
 int store_outbox_client_files_sent(struct store *st, int64_t account_id,
-                                   const void *hash, size_t len, bool *found_r,
+                                   const void *hash, size_t len,
+                                   enum store_sent_state *state_r,
                                    const char **error_r) SB_WUR;
-/* Whether the service still files the message's Sent copy: 1, 0, -1. */
-int store_outbox_sent_copy(struct store *st, int64_t outbox_id,
-                           const char **error_r) SB_WUR;
+/*
+ * The sender begins a submission: from now on a client's APPEND of the
+ * message waits for the Sent copy instead of being stored. 1 when the
+ * submission files the Sent copy, 0 when the client does, -1; *posted_r
+ * is when a submission of it was first begun (now, the first time).
+ */
+int store_outbox_begin_post(struct store *st, int64_t outbox_id, int64_t now,
+                            int64_t *posted_r, const char **error_r) SB_WUR;
 /*
  * The Sent copy the service filed for a message sent (its remote id), by
  * the Message-ID hash; entries older than forget_before go.
@@ -805,6 +819,7 @@ int store_outbox_sent(struct store *st, int64_t outbox_id,
 /*
  * A QUEUED message failed: retried later, or FAILED for good when
  * `permanent`. Any other state is refused: a FAILED one never comes back.
+ * A submission under way (store_outbox_begin_post) is over.
  */
 int store_outbox_failed(struct store *st, int64_t outbox_id, int64_t now,
                         const char *error, bool permanent,

@@ -411,28 +411,43 @@ test_sent_copies(void)
 	int64_t acc = test_store_account(st, "o@x.org");
 	int64_t other = test_store_account(st, "p@x.org");
 	const char *error;
-	int64_t o1, o2;
+	enum store_sent_state state;
+	int64_t o1, o2, posted;
 	char *remote;
-	bool found;
 
 	test_outbox_fill(st, acc, &o1, &o2);
 	TEST_EQ_INT(store_outbox_set_msgid(st, o1, "h1", 2, &error), 0);
-	TEST_EQ_INT(store_outbox_sent_copy(st, o1, &error), 1);
+	TEST_EQ_INT(store_outbox_set_msgid(st, o2, "h2", 2, &error), 0);
 	/* Another account's APPEND, or another Message-ID: no change. */
-	TEST_EQ_INT(store_outbox_client_files_sent(st, other, "h1", 2, &found,
+	TEST_EQ_INT(store_outbox_client_files_sent(st, other, "h1", 2, &state,
 	                                           &error),
 	            0);
-	TEST_ASSERT(!found);
-	TEST_EQ_INT(store_outbox_client_files_sent(st, acc, "h2", 2, &found,
+	TEST_EQ_INT(state, STORE_SENT_NONE);
+	TEST_EQ_INT(store_outbox_client_files_sent(st, acc, "h9", 2, &state,
 	                                           &error),
 	            0);
-	TEST_ASSERT(!found);
-	TEST_EQ_INT(store_outbox_client_files_sent(st, acc, "h1", 2, &found,
+	TEST_EQ_INT(state, STORE_SENT_NONE);
+	/* Before its submission: the client files the Sent copy. */
+	TEST_EQ_INT(store_outbox_client_files_sent(st, acc, "h1", 2, &state,
 	                                           &error),
 	            0);
-	TEST_ASSERT(found);
-	TEST_EQ_INT(store_outbox_sent_copy(st, o1, &error), 0);
-	TEST_EQ_INT(store_outbox_sent_copy(st, o2, &error), 1);
+	TEST_EQ_INT(state, STORE_SENT_CLIENT);
+	TEST_EQ_INT(store_outbox_begin_post(st, o1, 300, &posted, &error), 0);
+	TEST_EQ_INT(posted, 300);
+	/* During it: the service does; a retry keeps the first post time. */
+	TEST_EQ_INT(store_outbox_begin_post(st, o2, 310, &posted, &error), 1);
+	TEST_EQ_INT(store_outbox_client_files_sent(st, acc, "h2", 2, &state,
+	                                           &error),
+	            0);
+	TEST_EQ_INT(state, STORE_SENT_POSTING);
+	TEST_EQ_INT(store_outbox_failed(st, o2, 320, "down", false, &error), 0);
+	TEST_EQ_INT(store_outbox_begin_post(st, o2, 400, &posted, &error), 1);
+	TEST_EQ_INT(posted, 310);
+	TEST_EQ_INT(store_outbox_failed(st, o2, 420, "down", false, &error), 0);
+	TEST_EQ_INT(store_outbox_client_files_sent(st, acc, "h2", 2, &state,
+	                                           &error),
+	            0);
+	TEST_EQ_INT(state, STORE_SENT_CLIENT);
 
 	/* The log of Sent copies filed; old entries are forgotten. */
 	TEST_EQ_INT(store_sent_log_add(st, acc, "h3", 2, "m_3", 100, 0, &error),

@@ -181,6 +181,7 @@ test_store_migrate_v1(void)
 	                     "DROP TABLE sent_log; DROP INDEX outbox_msgid;"
 	                     "ALTER TABLE outbox DROP COLUMN msgid_hash;"
 	                     "ALTER TABLE outbox DROP COLUMN sent_copy;"
+	                     "ALTER TABLE outbox DROP COLUMN posted_at;"
 	                     "PRAGMA user_version=1;",
 	                     NULL, NULL, NULL),
 	        SQLITE_OK);
@@ -229,6 +230,7 @@ test_store_migrate_v2(void)
 	                         "DROP TABLE sent_log; DROP INDEX outbox_msgid;"
 	                         "ALTER TABLE outbox DROP COLUMN msgid_hash;"
 	                         "ALTER TABLE outbox DROP COLUMN sent_copy;"
+	                         "ALTER TABLE outbox DROP COLUMN posted_at;"
 	                         "PRAGMA user_version=2;",
 	                         NULL, NULL, NULL),
 	            SQLITE_OK);
@@ -297,6 +299,7 @@ test_store_migrate_v3(void)
 	                         "DROP TABLE sent_log; DROP INDEX outbox_msgid;"
 	                         "ALTER TABLE outbox DROP COLUMN msgid_hash;"
 	                         "ALTER TABLE outbox DROP COLUMN sent_copy;"
+	                         "ALTER TABLE outbox DROP COLUMN posted_at;"
 	                         "PRAGMA user_version=3;",
 	                         NULL, NULL, NULL),
 	            SQLITE_OK);
