@@ -335,28 +335,20 @@ bridge_send_upload(struct bridge_sender *s, struct bridge_send_file *f,
 	return api_blob_upload(s->cfg.api, f->fd, f->size, transient, id_r, r);
 }
 
-/* The submission of the copies: blobs uploaded, key packets sealed. */
+/*
+ * A submission begins: from here a client's APPEND of the message to
+ * Sent waits for the service's copy, unless the client filed its own
+ * first (sent-copy.c). 1 when the submission files the Sent copy, 0 when
+ * not, -1 (r says why).
+ */
 static int
-bridge_send_submission(struct bridge_sender *s, const struct store_outbox *o,
-                       struct bridge_send_job *j, struct api_submission *sub,
-                       struct api_reply *r)
+bridge_send_begin(struct bridge_sender *s, const struct store_outbox *o,
+                  struct api_reply *r)
 {
 	int64_t now = (int64_t)time(NULL), posted = 0;
-	char id[API_ID_MAX + 1];
 	const char *why;
-	size_t i;
 	int ret;
 
-	api_submission_init(sub);
-	sub->from = sb_strdup(o->sender);
-	if (bridge_send_upload(s, &j->files[SEND_MINE], false, id, r) < 0)
-		return -1;
-	sub->blob_id = sb_strdup(id);
-	/*
-	 * From here a client's APPEND of the message to Sent waits for the
-	 * service's copy; unless the client filed its own first
-	 * (sent-copy.c).
-	 */
 	ret = store_outbox_begin_post(s->st, o->id, now, &posted, &why);
 	if (ret < 0) {
 		r->error = API_ERR_UNAVAILABLE;
@@ -374,7 +366,76 @@ bridge_send_submission(struct bridge_sender *s, const struct store_outbox *o,
 		         "took this message: it may have been delivered");
 		return -1;
 	}
+	return ret;
+}
+
+/*
+ * The submission an earlier try prepared (its blobs are on the service
+ * for a day): posted again as it was, so that the service answers it as
+ * the same request. 0, 1 when there is none to reuse, -1 (r says why).
+ */
+static int
+bridge_send_reuse(struct bridge_sender *s, const struct store_outbox *o,
+                  struct api_submission *sub, struct api_reply *r)
+{
+	struct json_object *obj;
+	const char *why;
+	int ret;
+
+	if (o->prepared == NULL ||
+	    (int64_t)time(NULL) - o->prepared_at >= BRIDGE_SEND_POST_WINDOW_S)
+		return 1;
+	if (api_json_parse(o->prepared, strlen(o->prepared), &obj, &why) < 0 ||
+	    api_submission_decode(obj, API_LENIENT, sub, &why) < 0) {
+		sb_log_warn("send: %s: message %s: its prepared submission "
+		            "cannot be read (%s): made again",
+		            s->cfg.email, o->queue_id, why);
+		return 1;
+	}
+	json_object_put(obj);
+	ret = bridge_send_begin(s, o, r);
+	if (ret < 0)
+		return -1;
+	/* The client filed its own copy meanwhile: its blob goes unused. */
+	if (ret == 0)
+		sub->has_sent_copy = false;
+	return 0;
+}
+
+/* Keeps the submission for the next try (ciphertext only). */
+static void
+bridge_send_keep(struct bridge_sender *s, const struct store_outbox *o,
+                 const struct api_submission *sub)
+{
+	struct json_object *obj = api_submission_to_json(sub);
+	const char *error;
+
+	if (store_outbox_set_prepared(s->st, o->id, api_json_text(obj, NULL),
+	                              (int64_t)time(NULL), &error) < 0)
+		sb_log_warn("send: %s: %s", s->cfg.email, error);
+	json_object_put(obj);
+}
+
+/* The submission of the copies: blobs uploaded, key packets sealed. */
+static int
+bridge_send_submission(struct bridge_sender *s, const struct store_outbox *o,
+                       struct bridge_send_job *j, struct api_submission *sub,
+                       struct api_reply *r)
+{
+	char id[API_ID_MAX + 1];
+	const char *why;
+	size_t i;
+	int ret;
+
+	api_submission_init(sub);
+	sub->from = sb_strdup(o->sender);
+	ret = bridge_send_begin(s, o, r);
+	if (ret < 0)
+		return -1;
 	sub->has_sent_copy = ret > 0;
+	if (bridge_send_upload(s, &j->files[SEND_MINE], false, id, r) < 0)
+		return -1;
+	sub->blob_id = sb_strdup(id);
 	if (sub->has_sent_copy) {
 		if (bridge_send_upload(s, &j->files[SEND_SENT], false, id, r) <
 		    0)
@@ -497,18 +558,17 @@ bridge_send_failed(struct bridge_sender *s, const struct store_outbox *o,
 
 /* The service's Sent copy, for the client's APPEND of it to come. */
 static void
-bridge_send_remember(struct bridge_sender *s, const struct bridge_send_job *j,
+bridge_send_remember(struct bridge_sender *s, const struct store_outbox *o,
                      const struct api_submission_result *res)
 {
-	unsigned char hash[BRIDGE_MSGID_HASH_BYTES];
 	int64_t now = (int64_t)time(NULL);
 	const char *error;
 
-	if (res->sent_message_id == NULL || j->message_id[0] == '\0')
+	/* The hash of the client's Message-ID, kept at the end of DATA. */
+	if (res->sent_message_id == NULL || o->msgid_hash == NULL)
 		return;
-	bridge_msgid_hash(s->cfg.keys, j->message_id, hash);
-	if (store_sent_log_add(s->st, s->cfg.account_id, hash, sizeof(hash),
-	                       res->sent_message_id, now,
+	if (store_sent_log_add(s->st, s->cfg.account_id, o->msgid_hash,
+	                       o->msgid_hash_len, res->sent_message_id, now,
 	                       now - BRIDGE_SEND_LOG_S, &error) < 0)
 		sb_log_warn("send: %s: %s", s->cfg.email, error);
 }
@@ -524,18 +584,73 @@ bridge_send_log(struct bridge_sender *s, const struct store_outbox *o,
 	            res->relayed.count, res->deferred.count);
 }
 
+/* Posts the submission: true when the service took it (now or before). */
+static bool
+bridge_send_post(struct bridge_sender *s, const struct store_outbox *o,
+                 const struct bridge_send_job *j,
+                 const struct api_submission *sub, struct api_reply *r)
+{
+	struct api_submission_result res;
+	char idem[API_IDEM_KEY_MAX + 1];
+
+	/* The same key for every try: delivered once at most. */
+	snprintf(idem, sizeof(idem), "send-%s", o->queue_id);
+	if (api_submission_post_idem(s->cfg.api, sub, idem, &res, r) == 0) {
+		bridge_send_log(s, o, &res);
+		bridge_send_remember(s, o, &res);
+		api_submission_result_free(&res);
+		return true;
+	}
+	if (r->error == API_ERR_IDEMPOTENCY_KEY_REUSED) {
+		/* Only a success is kept with a key: it went. */
+		sb_log_info("send: %s: message %s was submitted before",
+		            s->cfg.email, o->queue_id);
+		return true;
+	}
+	bridge_send_failed(s, o, j, r->message, bridge_send_permanent(r));
+	return false;
+}
+
+/* A try that makes the submission afresh: true when it was taken. */
+static bool
+bridge_send_fresh(struct bridge_sender *s, const struct store_outbox *o,
+                  struct bridge_send_job *j, struct api_submission *sub,
+                  struct api_reply *r)
+{
+	const char *why = NULL;
+
+	if (bridge_send_recipients(s, o, j, r) < 0) {
+		/* An address the service refuses stays refused. */
+		bridge_send_failed(s, o, j, r->message,
+		                   bridge_send_permanent(r));
+		return false;
+	}
+	if (bridge_send_copies(s, o, j, &why) < 0) {
+		bridge_send_failed(s, o, j, why, j->refused);
+		return false;
+	}
+	if (bridge_send_submission(s, o, j, sub, r) < 0) {
+		bridge_send_failed(s, o, j, r->message,
+		                   bridge_send_permanent(r));
+		return false;
+	}
+	/* Every later try posts this same request (its blobs last a day). */
+	bridge_send_keep(s, o, sub);
+	api_reply_clear(r);
+	api_reply_init(r);
+	return bridge_send_post(s, o, j, sub, r);
+}
+
 /* One attempt at one message: 1 sent, 0 failed (retried or bounced). */
 static int
 bridge_send_one(struct bridge_sender *s, const struct store_outbox *o)
 {
-	struct api_submission_result res;
 	struct bridge_send_job j;
 	struct api_submission sub;
 	struct api_reply r;
-	char idem[API_IDEM_KEY_MAX + 1];
-	const char *why = NULL, *error;
+	const char *error;
 	bool sent = false;
-	int i;
+	int i, ret;
 
 	memset(&j, 0, sizeof(j));
 	for (i = 0; i < 3; i++)
@@ -543,36 +658,15 @@ bridge_send_one(struct bridge_sender *s, const struct store_outbox *o)
 	sb_buf_init_secret(&j.header, SIZE_MAX);
 	api_reply_init(&r);
 	api_submission_init(&sub);
-	if (bridge_send_recipients(s, o, &j, &r) < 0) {
-		/* An address the service refuses stays refused. */
+	ret = bridge_send_reuse(s, o, &sub, &r);
+	if (ret < 0) {
 		bridge_send_failed(s, o, &j, r.message,
 		                   bridge_send_permanent(&r));
-	} else if (bridge_send_copies(s, o, &j, &why) < 0) {
-		bridge_send_failed(s, o, &j, why, j.refused);
-	} else if (bridge_send_submission(s, o, &j, &sub, &r) < 0) {
-		bridge_send_failed(s, o, &j, r.message,
-		                   bridge_send_permanent(&r));
+	} else if (ret == 0) {
+		sent = bridge_send_post(s, o, &j, &sub, &r);
 	} else {
-		/* The same key for every try: delivered once at most. */
-		snprintf(idem, sizeof(idem), "send-%s", o->queue_id);
-		api_reply_clear(&r);
-		api_reply_init(&r);
-		if (api_submission_post_idem(s->cfg.api, &sub, idem, &res,
-		                             &r) == 0) {
-			bridge_send_log(s, o, &res);
-			bridge_send_remember(s, &j, &res);
-			api_submission_result_free(&res);
-			sent = true;
-		} else if (r.error == API_ERR_IDEMPOTENCY_KEY_REUSED) {
-			/* Only a success is kept with a key: it went. */
-			sb_log_info("send: %s: message %s was submitted "
-			            "before",
-			            s->cfg.email, o->queue_id);
-			sent = true;
-		} else {
-			bridge_send_failed(s, o, &j, r.message,
-			                   bridge_send_permanent(&r));
-		}
+		api_submission_free(&sub);
+		sent = bridge_send_fresh(s, o, &j, &sub, &r);
 	}
 	if (sent && store_outbox_sent(s->st, o->id, &error) < 0)
 		sb_log_warn("send: %s: %s", s->cfg.email, error);

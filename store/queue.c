@@ -243,6 +243,8 @@ store_outbox_free_contents(struct store_outbox *o)
 	free(o->recipients);
 	free(o->sealed_key);
 	free(o->last_error);
+	free(o->msgid_hash);
+	free(o->prepared);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -293,6 +295,9 @@ store_outbox_read_row(sqlite3_stmt *stmt, struct store_outbox *o)
 	o->last_error = store_col_str(stmt, 10);
 	o->created_at = sqlite3_column_int64(stmt, 11);
 	o->posted_at = sqlite3_column_int64(stmt, 12);
+	o->msgid_hash = store_col_blob(stmt, 13, &o->msgid_hash_len);
+	o->prepared = store_col_str(stmt, 14);
+	o->prepared_at = sqlite3_column_int64(stmt, 15);
 }
 
 int
@@ -309,7 +314,8 @@ store_outbox_list_due(struct store *st, int64_t now,
 	            st, &stmt, error_r,
 	            "SELECT id, account, queue_id, sender, recipients,"
 	            " sealed_key, size, state, attempts, next_at, last_error,"
-	            " created_at, posted_at"
+	            " created_at, posted_at, msgid_hash, prepared,"
+	            " prepared_at"
 	            " FROM outbox WHERE state = ? AND next_at <= ?"
 	            " ORDER BY id",
 	            "ii", (int64_t)STORE_OUTBOX_QUEUED, now) < 0)
@@ -431,6 +437,18 @@ store_sent_log_find(struct store *st, int64_t account_id, const void *hash,
 		*remote_r = store_col_str(stmt, 0);
 	sqlite3_finalize(stmt);
 	return ret;
+}
+
+int
+store_outbox_set_prepared(struct store *st, int64_t outbox_id,
+                          const char *prepared, int64_t now,
+                          const char **error_r)
+{
+	return store_run(st, error_r,
+	                 "UPDATE outbox SET prepared = ?, prepared_at = ?"
+	                 " WHERE id = ?",
+	                 "tii", prepared, prepared != NULL ? now : 0,
+	                 outbox_id);
 }
 
 int

@@ -221,6 +221,15 @@ static const char store_schema_v5[] =
 static const char store_schema_v6[] =
         "ALTER TABLE outbox ADD COLUMN posted_at INTEGER NOT NULL DEFAULT 0;";
 
+/*
+ * Version 7: an outbox message's submission as prepared (its blobs
+ * uploaded, its summaries and key packets: ciphertext only), and when,
+ * so that every try posts the same request.
+ */
+static const char store_schema_v7[] =
+        "ALTER TABLE outbox ADD COLUMN prepared TEXT;"
+        "ALTER TABLE outbox ADD COLUMN prepared_at INTEGER NOT NULL DEFAULT 0;";
+
 struct store_migration {
 	int version;
 	const char *sql;
@@ -230,6 +239,7 @@ struct store_migration {
 static const struct store_migration store_migrations[] = {
         {1, store_schema_v1}, {2, store_schema_v2}, {3, store_schema_v3},
         {4, store_schema_v4}, {5, store_schema_v5}, {6, store_schema_v6},
+        {7, store_schema_v7},
 };
 
 _Static_assert(SB_N_ELEMENTS(store_migrations) == STORE_SCHEMA_VERSION,

@@ -31,7 +31,7 @@
 #include "common/compiler.h"
 
 /* The schema version this code writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 /* How long a connection waits for another one's write lock. */
 #define STORE_BUSY_TIMEOUT_MS 10000
 /* Bodies are stored and read back in pieces of at most this size. */
@@ -736,6 +736,10 @@ struct store_outbox {
 	enum store_outbox_state state;
 	int64_t created_at;
 	int64_t posted_at; /* when a submission was first begun; 0 */
+	void *msgid_hash;  /* the client's Message-ID, hashed; NULL */
+	size_t msgid_hash_len;
+	char *prepared; /* the submission as prepared (JSON); NULL */
+	int64_t prepared_at;
 	uint32_t attempts;
 	int64_t next_at;
 	char *last_error;
@@ -810,6 +814,14 @@ int store_sent_log_add(struct store *st, int64_t account_id, const void *hash,
 int store_sent_log_find(struct store *st, int64_t account_id, const void *hash,
                         size_t len, char **remote_r,
                         const char **error_r) SB_WUR;
+/*
+ * Keeps the submission as prepared (the caller's JSON: blob ids,
+ * summaries and key packets, all ciphertext), so that a retry posts the
+ * same request; NULL forgets it.
+ */
+int store_outbox_set_prepared(struct store *st, int64_t outbox_id,
+                              const char *prepared, int64_t now,
+                              const char **error_r) SB_WUR;
 /* When the account's next QUEUED message is due: 1 and *at_r, 0 none. */
 int store_outbox_next_at(struct store *st, int64_t account_id, int64_t *at_r,
                          const char **error_r) SB_WUR;

@@ -449,6 +449,27 @@ test_sent_copies(void)
 	            0);
 	TEST_EQ_INT(state, STORE_SENT_CLIENT);
 
+	/* The submission as prepared, kept for the next try. */
+	TEST_EQ_INT(store_outbox_set_prepared(st, o2, "{\"p\":1}", 500, &error),
+	            0);
+	{
+		struct store_outbox *list;
+		size_t n, i;
+
+		TEST_EQ_INT(
+		        store_outbox_list_due(st, 100000, &list, &n, &error),
+		        0);
+		for (i = 0; i < n && list[i].id != o2; i++)
+			;
+		TEST_ASSERT(i < n);
+		TEST_EQ_STR(list[i].prepared, "{\"p\":1}");
+		TEST_EQ_INT(list[i].prepared_at, 500);
+		TEST_EQ_UINT(list[i].msgid_hash_len, 2);
+		TEST_ASSERT(memcmp(list[i].msgid_hash, "h2", 2) == 0);
+		store_outbox_list_free(&list, n);
+	}
+	TEST_EQ_INT(store_outbox_set_prepared(st, o2, NULL, 600, &error), 0);
+
 	/* The log of Sent copies filed; old entries are forgotten. */
 	TEST_EQ_INT(store_sent_log_add(st, acc, "h3", 2, "m_3", 100, 0, &error),
 	            0);

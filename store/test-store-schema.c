@@ -182,6 +182,8 @@ test_store_migrate_v1(void)
 	                     "ALTER TABLE outbox DROP COLUMN msgid_hash;"
 	                     "ALTER TABLE outbox DROP COLUMN sent_copy;"
 	                     "ALTER TABLE outbox DROP COLUMN posted_at;"
+	                     "ALTER TABLE outbox DROP COLUMN prepared;"
+	                     "ALTER TABLE outbox DROP COLUMN prepared_at;"
 	                     "PRAGMA user_version=1;",
 	                     NULL, NULL, NULL),
 	        SQLITE_OK);
@@ -231,6 +233,8 @@ test_store_migrate_v2(void)
 	                         "ALTER TABLE outbox DROP COLUMN msgid_hash;"
 	                         "ALTER TABLE outbox DROP COLUMN sent_copy;"
 	                         "ALTER TABLE outbox DROP COLUMN posted_at;"
+	                         "ALTER TABLE outbox DROP COLUMN prepared;"
+	                         "ALTER TABLE outbox DROP COLUMN prepared_at;"
 	                         "PRAGMA user_version=2;",
 	                         NULL, NULL, NULL),
 	            SQLITE_OK);
@@ -300,6 +304,8 @@ test_store_migrate_v3(void)
 	                         "ALTER TABLE outbox DROP COLUMN msgid_hash;"
 	                         "ALTER TABLE outbox DROP COLUMN sent_copy;"
 	                         "ALTER TABLE outbox DROP COLUMN posted_at;"
+	                         "ALTER TABLE outbox DROP COLUMN prepared;"
+	                         "ALTER TABLE outbox DROP COLUMN prepared_at;"
 	                         "PRAGMA user_version=3;",
 	                         NULL, NULL, NULL),
 	            SQLITE_OK);
