@@ -497,8 +497,10 @@ bridge_send_permanent(const struct api_reply *r)
 }
 
 /*
- * Ends a message that will not be sent: a bounce in INBOX, then FAILED
- * (kept for the user). A bounce that cannot be made leaves it queued.
+ * Ends a message that will not be sent: FAILED (kept for the user, never
+ * tried again), then a bounce in INBOX. In that order, a crash or a
+ * bounce that cannot be filed never makes a second bounce or another
+ * try; `saltbridge status` still shows the message.
  */
 static void
 bridge_send_bounce(struct bridge_sender *s, const struct store_outbox *o,
@@ -508,19 +510,17 @@ bridge_send_bounce(struct bridge_sender *s, const struct store_outbox *o,
 
 	sb_log_warn("send: %s: message %s not delivered: %s", s->cfg.email,
 	            o->queue_id, why);
-	if (bridge_bounce(s->cfg.keys, s->st, s->cfg.account_id, o->sender,
-	                  o->recipients, why, j->header.data, j->header.len,
-	                  &error) < 0) {
-		sb_log_warn("send: %s: cannot file the bounce of %s: %s",
-		            s->cfg.email, o->queue_id, error);
-		if (store_outbox_failed(s->st, o->id, (int64_t)time(NULL), why,
-		                        false, &error) < 0)
-			sb_log_warn("send: %s", error);
+	if (store_outbox_failed(s->st, o->id, (int64_t)time(NULL), why, true,
+	                        &error) < 0) {
+		sb_log_warn("send: %s", error);
 		return;
 	}
-	if (store_outbox_failed(s->st, o->id, (int64_t)time(NULL), why, true,
-	                        &error) < 0)
-		sb_log_warn("send: %s", error);
+	if (bridge_bounce(s->cfg.keys, s->st, s->cfg.account_id, o->sender,
+	                  o->recipients, why, j->header.data, j->header.len,
+	                  &error) < 0)
+		sb_log_warn("send: %s: cannot file the bounce of %s (it stays "
+		            "in the outbox as failed): %s",
+		            s->cfg.email, o->queue_id, error);
 }
 
 /* A failure: retried later, or a bounce once it failed for too long. */
