@@ -505,7 +505,8 @@ test_wiped(void)
 	list = sb_address_list_parse_new(in, sizeof(in) - 1, 10);
 	TEST_EQ_UINT(list->count, 1);
 	a = &list->addrs[0];
-	TEST_EQ_STR(a->display_name, "Alice S\xc3\xa9" "cret");
+	TEST_EQ_STR(a->display_name, "Alice S\xc3\xa9"
+	                             "cret");
 	name = a->name;
 	display = a->display_name;
 	route = a->route;
