@@ -1,5 +1,5 @@
 /*
- * The header each copy of a message being sent gets (send.h): the
+ * The header given to each copy of a message being sent (send.h): the
  * header section is gathered (at most BRIDGE_SEND_HEADER_MAX bytes),
  * then written to each copy with or without its Bcc fields and with the
  * Date and Message-ID a submission server adds when the client did not

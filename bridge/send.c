@@ -205,7 +205,6 @@ struct bridge_send_job {
 	struct sb_sealed sealed[2];
 	struct api_strings internal, external;
 	unsigned char (*pks)[SB_KEY_BYTES];
-	char message_id[256];
 	struct sb_buf header; /* kept for a bounce; secret */
 	bool refused;         /* the message can never be sent */
 };
@@ -307,8 +306,6 @@ bridge_send_copies(struct bridge_sender *s, const struct store_outbox *o,
 	hdr = bridge_send_build_header(b, &len);
 	if (sb_buf_add(&j->header, hdr, len) < 0)
 		abort(); /* no maximum */
-	snprintf(j->message_id, sizeof(j->message_id), "%s",
-	         bridge_send_build_message_id(b));
 	bridge_send_build_free(&b);
 	signer.sign_sk = s->cfg.keys->sign_sk;
 	signer.addresses = (const char *const *)s->cfg.keys->addresses;
@@ -677,37 +674,21 @@ bridge_send_one(struct bridge_sender *s, const struct store_outbox *o)
 }
 
 int
-bridge_sender_run(struct bridge_sender *s, size_t *sent_r, size_t *failed_r,
-                  const char **error_r)
+bridge_sender_run(struct bridge_sender *s, size_t *sent_r, const char **error_r)
 {
 	struct store_outbox *list;
-	uint64_t before, after;
 	size_t n, i;
 
 	*sent_r = 0;
-	*failed_r = 0;
-	if (store_outbox_list_due(s->st, (int64_t)time(NULL), &list, &n,
-	                          error_r) < 0)
+	if (store_outbox_list_due(s->st, s->cfg.account_id, (int64_t)time(NULL),
+	                          &list, &n, error_r) < 0)
 		return -1;
-	for (i = 0; i < n; i++) {
-		if (list[i].account_id != s->cfg.account_id)
-			continue;
-		if (store_outbox_count(s->st, s->cfg.account_id,
-		                       STORE_OUTBOX_FAILED, &before,
-		                       error_r) < 0)
-			break;
+	for (i = 0; i < n && !bridge_sender_stopping(s); i++) {
 		if (bridge_send_one(s, &list[i]) > 0)
 			(*sent_r)++;
-		else if (store_outbox_count(s->st, s->cfg.account_id,
-		                            STORE_OUTBOX_FAILED, &after,
-		                            error_r) == 0 &&
-		         after > before)
-			(*failed_r)++;
-		if (bridge_sender_stopping(s))
-			break;
 	}
 	store_outbox_list_free(&list, n);
-	return i < n && !bridge_sender_stopping(s) ? -1 : 0;
+	return 0;
 }
 
 /* ---- The thread ---- */
@@ -732,13 +713,13 @@ bridge_sender_main(void *p)
 {
 	struct bridge_sender *s = p;
 	struct pollfd fds[2];
-	size_t sent, failed;
 	const char *error;
+	size_t sent;
 
 	for (;;) {
 		if (s->sub != NULL)
 			sb_event_drain(store_sub_fd(s->sub));
-		if (bridge_sender_run(s, &sent, &failed, &error) < 0)
+		if (bridge_sender_run(s, &sent, &error) < 0)
 			sb_log_warn("send: %s: %s", s->cfg.email, error);
 		fds[0].fd = s->stop_fd;
 		fds[0].events = POLLIN;

@@ -55,7 +55,7 @@ int bridge_outbox_read(const struct bridge_mail_keys *k, struct store *st,
                        const struct store_outbox *o, sb_crypto_sink *sink,
                        void *ctx, const char **error_r) SB_WUR;
 
-/* ---- send-build.c: the header each copy gets ---- */
+/* ---- send-build.c: the header of each copy ---- */
 
 /* The largest header section a message may have. */
 #define BRIDGE_SEND_HEADER_MAX (1024 * 1024)
@@ -118,10 +118,9 @@ void bridge_sender_stop(struct bridge_sender *s);
 void bridge_sender_free(struct bridge_sender **s);
 /*
  * Submits every due message of the account once, on the caller's thread
- * (the thread not running): *sent_r and *failed_r count those submitted
- * and those that failed for good.
+ * (the thread not running): *sent_r counts those the service took.
  */
-int bridge_sender_run(struct bridge_sender *s, size_t *sent_r, size_t *failed_r,
+int bridge_sender_run(struct bridge_sender *s, size_t *sent_r,
                       const char **error_r) SB_WUR;
 
 /* ---- sent-copy.c: one Sent copy per message sent ---- */

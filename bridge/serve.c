@@ -372,13 +372,14 @@ serve_sender_key(void *ctx, const char *email,
 		else
 			found = -1;
 		if (found < 0)
-			sb_log_warn("cannot look up a sender's key for %s: %s "
-			            "(%u)",
-			            a->email,
-			            api_error_name(r.error) != NULL
-			                    ? api_error_name(r.error)
-			                    : "error",
-			            r.status);
+			sb_log_warn(
+			        "account %s: cannot look up a sender's key: %s "
+			        "(%u)",
+			        a->email,
+			        api_error_name(r.error) != NULL
+			                ? api_error_name(r.error)
+			                : "error",
+			        r.status);
 		k = serve_key_slot(a, email);
 		if (k->email == NULL || strcmp(k->email, email) != 0) {
 			free(k->email);

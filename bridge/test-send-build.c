@@ -1,4 +1,4 @@
-/* The header each copy of a message being sent gets (send-build.c). */
+/* The header given to each copy of a message being sent (send-build.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

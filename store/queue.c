@@ -301,7 +301,7 @@ store_outbox_read_row(sqlite3_stmt *stmt, struct store_outbox *o)
 }
 
 int
-store_outbox_list_due(struct store *st, int64_t now,
+store_outbox_list_due(struct store *st, int64_t account_id, int64_t now,
                       struct store_outbox **list_r, size_t *count_r,
                       const char **error_r)
 {
@@ -317,8 +317,10 @@ store_outbox_list_due(struct store *st, int64_t now,
 	            " created_at, posted_at, msgid_hash, prepared,"
 	            " prepared_at"
 	            " FROM outbox WHERE state = ? AND next_at <= ?"
+	            " AND (? = 0 OR account = ?)"
 	            " ORDER BY id",
-	            "ii", (int64_t)STORE_OUTBOX_QUEUED, now) < 0)
+	            "iiii", (int64_t)STORE_OUTBOX_QUEUED, now, account_id,
+	            account_id) < 0)
 		return -1;
 	while ((ret = store_step(st, stmt, error_r)) > 0) {
 		if (count == alloc) {

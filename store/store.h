@@ -767,8 +767,11 @@ int store_outbox_write_begin(struct store *st, int64_t outbox_id,
 int store_outbox_read(struct store *st, int64_t outbox_id, uint64_t offset,
                       uint64_t max, store_sink_fn *sink, void *ctx,
                       const char **error_r) SB_WUR;
-/* The QUEUED messages due at `now`, oldest first (malloc'd array). */
-int store_outbox_list_due(struct store *st, int64_t now,
+/*
+ * The QUEUED messages of the account (0: of every account) due at `now`,
+ * oldest first (malloc'd array).
+ */
+int store_outbox_list_due(struct store *st, int64_t account_id, int64_t now,
                           struct store_outbox **list_r, size_t *count_r,
                           const char **error_r) SB_WUR;
 void store_outbox_list_free(struct store_outbox **list, size_t count);

@@ -220,7 +220,7 @@ test_outbox_fill(struct store *st, int64_t acc, int64_t *o1, int64_t *o2)
 	                             o1, &error),
 	            0);
 	/* Receiving: not due yet. */
-	TEST_EQ_INT(store_outbox_list_due(st, 100, &list, &n, &error), 0);
+	TEST_EQ_INT(store_outbox_list_due(st, 0, 100, &list, &n, &error), 0);
 	TEST_EQ_UINT(n, 0);
 	TEST_EQ_INT(store_outbox_count(st, acc, STORE_OUTBOX_RECEIVING, &count,
 	                               &error),
@@ -254,7 +254,7 @@ test_outbox(void)
 	size_t n;
 
 	test_outbox_fill(st, acc, &o1, &o2);
-	TEST_EQ_INT(store_outbox_list_due(st, 100, &list, &n, &error), 0);
+	TEST_EQ_INT(store_outbox_list_due(st, 0, 100, &list, &n, &error), 0);
 	TEST_EQ_UINT(n, 2);
 	TEST_EQ_INT(list[0].id, o1);
 	TEST_EQ_STR(list[0].queue_id, "Q1");
@@ -292,10 +292,10 @@ test_outbox_retries(void)
 	        0);
 	TEST_EQ_INT(store_outbox_failed(st, o2, 100, "550 no", true, &error),
 	            0);
-	TEST_EQ_INT(store_outbox_list_due(st, 100, &list, &n, &error), 0);
+	TEST_EQ_INT(store_outbox_list_due(st, 0, 100, &list, &n, &error), 0);
 	TEST_EQ_UINT(n, 0);
-	TEST_EQ_INT(store_outbox_list_due(st, 100 + store_retry_delay(1), &list,
-	                                  &n, &error),
+	TEST_EQ_INT(store_outbox_list_due(st, 0, 100 + store_retry_delay(1),
+	                                  &list, &n, &error),
 	            0);
 	TEST_EQ_UINT(n, 1);
 	TEST_EQ_UINT(list[0].attempts, 1);
@@ -323,7 +323,8 @@ test_outbox_retries(void)
 	                               &error),
 	            0);
 	TEST_EQ_UINT(count, 1);
-	TEST_EQ_INT(store_outbox_list_due(st, INT64_MAX, &list, &n, &error), 0);
+	TEST_EQ_INT(store_outbox_list_due(st, 0, INT64_MAX, &list, &n, &error),
+	            0);
 	TEST_EQ_UINT(n, 0);
 	/* The user dismisses it. */
 	TEST_EQ_INT(store_outbox_sent(st, o2, &error), 0);
@@ -457,7 +458,7 @@ test_sent_copies(void)
 		size_t n, i;
 
 		TEST_EQ_INT(
-		        store_outbox_list_due(st, 100000, &list, &n, &error),
+		        store_outbox_list_due(st, 0, 100000, &list, &n, &error),
 		        0);
 		for (i = 0; i < n && list[i].id != o2; i++)
 			;
@@ -466,6 +467,16 @@ test_sent_copies(void)
 		TEST_EQ_INT(list[i].prepared_at, 500);
 		TEST_EQ_UINT(list[i].msgid_hash_len, 2);
 		TEST_ASSERT(memcmp(list[i].msgid_hash, "h2", 2) == 0);
+		store_outbox_list_free(&list, n);
+		/* Another account's: none of these. */
+		TEST_EQ_INT(store_outbox_list_due(st, other, 100000, &list, &n,
+		                                  &error),
+		            0);
+		TEST_EQ_UINT(n, 0);
+		TEST_EQ_INT(store_outbox_list_due(st, acc, 100000, &list, &n,
+		                                  &error),
+		            0);
+		TEST_EQ_UINT(n, 2);
 		store_outbox_list_free(&list, n);
 	}
 	TEST_EQ_INT(store_outbox_set_prepared(st, o2, NULL, 600, &error), 0);
